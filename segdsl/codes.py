@@ -1,0 +1,153 @@
+"""The registry of diagnostic codes. Codes are stable and never reused.
+
+SEG0xx syntax, SEG1xx names and declarations, SEG2xx types, SEG3xx dialects,
+SEG4xx warehouse schema, SEG5xx project settings and run inputs, SEG9xx internal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    """One diagnostic code with a title and a longer explanation."""
+
+    code: str
+    title: str
+    explanation: str
+
+
+def _codes(*items: tuple[str, str, str]) -> dict[str, Code]:
+    return {code: Code(code, title, explanation) for code, title, explanation in items}
+
+
+CODES: dict[str, Code] = _codes(
+    ("SEG001", "syntax error", "The parser met a token it did not expect here."),
+    ("SEG002", "unexpected character", "A character that cannot start any token."),
+    (
+        "SEG003",
+        "unsupported language version",
+        "The `segdsl N` header names a version this compiler does not know.",
+    ),
+    (
+        "SEG004",
+        "invalid literal",
+        "A date, timestamp, number or duration literal that is not well formed.",
+    ),
+    ("SEG005", "unterminated input", "The file ended in the middle of a definition."),
+    (
+        "SEG101",
+        "unknown name",
+        "A name that is not a declared measure, segment, attribute, parameter or table.",
+    ),
+    (
+        "SEG102",
+        "duplicate definition",
+        "Two declarations share one name; names are global across a project's files.",
+    ),
+    ("SEG103", "cycle", "Segments or measures refer to each other in a loop."),
+    ("SEG104", "unknown table", "A table reference that is not declared with `table`."),
+    ("SEG105", "unknown column", "A column that the table or entity does not declare."),
+    ("SEG106", "unknown type", "A column or parameter type that does not exist."),
+    ("SEG107", "entity problem", "The project must declare exactly one `entity` with one `key`."),
+    (
+        "SEG108",
+        "table problem",
+        "A table must link to the entity or another table, and declare its time column to be used in windows.",
+    ),
+    (
+        "SEG109",
+        "unknown label",
+        "A comparison with a label that the classifier or split does not define.",
+    ),
+    (
+        "SEG110",
+        "unknown unit",
+        "A calendar unit that does not exist (use day, week, month, quarter or year).",
+    ),
+    ("SEG111", "unknown function", "A function that does not exist or is not available here."),
+    (
+        "SEG112",
+        "parameter problem",
+        "A parameter override that is unknown, ill typed, or a parameter without a value.",
+    ),
+    (
+        "SEG113",
+        "misplaced name",
+        "A name used where its kind is not allowed (e.g. a measure inside a table filter).",
+    ),
+    (
+        "SEG114",
+        "misplaced construct",
+        "A construct used where it has no meaning (e.g. `per` without an outer aggregate).",
+    ),
+    (
+        "SEG201",
+        "type mismatch",
+        "The two sides of a comparison or operation have incompatible types.",
+    ),
+    ("SEG202", "wrong operand type", "An operator or function received a value of the wrong type."),
+    ("SEG203", "not a condition", "A segment, filter or rule must be a true/false condition."),
+    (
+        "SEG204",
+        "wrong number of arguments",
+        "A function or aggregate was called with the wrong number of arguments.",
+    ),
+    ("SEG205", "invalid aggregate", "An aggregate that cannot be computed as written."),
+    (
+        "SEG206",
+        "window on a non-time value",
+        "Windows (`in last 30d`) apply to dates and timestamps only.",
+    ),
+    (
+        "SEG207",
+        "calendar duration not allowed",
+        "Months and years have no fixed length and cannot be used here.",
+    ),
+    ("SEG208", "invalid split", "Split buckets must be positive and add up to exactly 100%."),
+    ("SEG209", "invalid number", "A count, size or percentage outside its allowed range."),
+    (
+        "SEG301",
+        "not expressible in dialect",
+        "The construct cannot be expressed in the chosen SQL dialect.",
+    ),
+    (
+        "SEG401",
+        "table not in warehouse",
+        "The declared source table does not exist in the warehouse schema.",
+    ),
+    (
+        "SEG402",
+        "column not in warehouse",
+        "The declared column does not exist in the warehouse table.",
+    ),
+    (
+        "SEG403",
+        "column type mismatch",
+        "The declared type does not match the warehouse column's type.",
+    ),
+    (
+        "SEG501",
+        "settings problem",
+        "seg.toml or [tool.segdsl] contains an unknown key or an invalid value.",
+    ),
+    (
+        "SEG502",
+        "no such segment",
+        "The requested segment, classifier or measure is not defined in the project.",
+    ),
+    ("SEG503", "invalid as-of time", "The as-of time must be a date or an ISO timestamp."),
+    ("SEG504", "no files", "No `.seg` files were found at the given paths."),
+    (
+        "SEG901",
+        "internal compiler error",
+        "A bug in segdsl, not in your files. Please report it with the file that triggers it.",
+    ),
+)
+
+
+def explain(code: str) -> str:
+    """The long explanation of `code` ('' if unknown)."""
+    entry = CODES.get(code)
+    return f"{entry.code}: {entry.title}\n\n{entry.explanation}" if entry else ""

@@ -1,0 +1,174 @@
+"""The pipeline in a few lines: parse → analyze → plan → generate SQL.
+
+`Compiler` holds one analysed project and produces SQL for any dialect and
+as-of time; the module functions are the short forms most callers need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from segdsl import ir
+from segdsl.diagnostics import CompileError, Diagnostic
+from segdsl.plan import Output, build_plan
+from segdsl.project import Project, load_project
+from segdsl.semantic.analyze import Analysis, ParamValue
+from segdsl.semantic.checker import CheckedDefinition
+from segdsl.source import Span
+from segdsl.sql.dialects import Dialect, get_dialect
+from segdsl.sql.generate import QueryBuilder
+from segdsl.timeline import AsOf
+
+AsOfInput = AsOf | dt.datetime | dt.date | str | None
+
+
+class Compiler:
+    """An analysed project, ready to produce SQL.
+
+    >>> compiler = Compiler(load_project("examples"))
+    >>> sql = compiler.members_sql("cart_abandoners", dialect="postgres", as_of="2025-07-01")
+    >>> sql.startswith("WITH")
+    True
+    """
+
+    def __init__(self, project: Project, params: Mapping[str, ParamValue] | None = None):
+        self.project = project
+        self.analysis: Analysis = project.analyze(params)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.analysis.diagnostics
+
+    def raise_for_errors(self) -> None:
+        if not self.analysis.ok:
+            raise CompileError(
+                [d for d in self.analysis.diagnostics if d.is_error], self.project.source_map
+            )
+
+    def definition(self, name: str) -> CheckedDefinition:
+        """A checked definition by name; a CompileError if unknown or invalid."""
+        self.raise_for_errors()
+        found = self.analysis.definitions.get(name)
+        if found is None:
+            from segdsl.diagnostics import did_you_mean
+
+            known = self.analysis.definitions
+            raise CompileError(
+                [
+                    Diagnostic(
+                        "SEG502",
+                        f"no segment, classifier, split or measure called `{name}`",
+                        Span("<request>", 1, 1, 1, 1),
+                        did_you_mean(name, known) or "defined: " + ", ".join(sorted(known)),
+                    )
+                ],
+                self.project.source_map,
+            )
+        return found
+
+    def as_of(self, value: AsOfInput = None) -> AsOf:
+        """The as-of moment: given, else pinned in the settings, else now."""
+        zone = self.project.settings.zone
+        if isinstance(value, AsOf):
+            return value
+        if isinstance(value, dt.datetime):
+            wall = value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
+            return AsOf(wall, zone)
+        if isinstance(value, dt.date):
+            return AsOf(dt.datetime.combine(value, dt.time()), zone)
+        text = value or self.project.settings.as_of
+        return AsOf.parse(text, zone) if text else AsOf.now(zone)
+
+    def dialect(self, name: str | None = None) -> Dialect:
+        return get_dialect(name or self.project.settings.dialect)
+
+    def builder(
+        self,
+        outputs: Sequence[tuple[str, ir.Expr]],
+        dialect: str | None = None,
+        as_of: AsOfInput = None,
+    ) -> QueryBuilder:
+        """A query builder over everything `outputs` need (for custom final SELECTs)."""
+        self.raise_for_errors()
+        entity = self.analysis.entity
+        assert entity is not None  # a definition exists, so the entity does
+        plan = build_plan(entity, [Output(name, expr) for name, expr in outputs])
+        return QueryBuilder(plan, self.dialect(dialect), self.as_of(as_of))
+
+    def members_sql(
+        self, segment: str, *, dialect: str | None = None, as_of: AsOfInput = None
+    ) -> str:
+        """SQL returning the keys of the segment's members."""
+        definition = self.definition(segment)
+        condition = _as_condition(definition)
+        builder = self.builder([(segment, condition)], dialect, as_of)
+        return builder.dialect.render(builder.members(condition))
+
+    def table_sql(
+        self, names: Sequence[str], *, dialect: str | None = None, as_of: AsOfInput = None
+    ) -> str:
+        """SQL returning one row per entity with a column per named definition."""
+        outputs = [(name, self.definition(name).expr) for name in names]
+        builder = self.builder(outputs, dialect, as_of)
+        return builder.dialect.render(builder.table(outputs))
+
+    def counts_sql(
+        self, names: Sequence[str], *, dialect: str | None = None, as_of: AsOfInput = None
+    ) -> str:
+        """SQL returning the population size and the size of each named segment."""
+        outputs = [(name, _as_condition(self.definition(name))) for name in names]
+        builder = self.builder(outputs, dialect, as_of)
+        return builder.dialect.render(builder.counts(outputs))
+
+
+def _as_condition(definition: CheckedDefinition) -> ir.Expr:
+    if definition.kind != "segment":
+        raise CompileError(
+            [
+                Diagnostic(
+                    "SEG502",
+                    f"`{definition.name}` is a {definition.kind}, not a segment",
+                    definition.expr.span,
+                    "member lists and sizes are for segments; use a membership table for the others",
+                )
+            ],
+            {},
+        )
+    return definition.expr
+
+
+def _project(source: Project | str | Path) -> Project:
+    if isinstance(source, Project):
+        return source
+    if isinstance(source, Path) or not ("\n" in source or "=" in source):
+        return load_project(source)
+    return Project.from_text(source)
+
+
+def check(
+    source: Project | str | Path, *, params: Mapping[str, ParamValue] | None = None
+) -> list[Diagnostic]:
+    """All diagnostics for a project folder, a file, or `.seg` text.
+
+    >>> check("segment s = cart_adds > 0")[0].code
+    'SEG101'
+    """
+    return Compiler(_project(source), params).diagnostics
+
+
+def compile_segment(
+    source: Project | str | Path,
+    segment: str,
+    *,
+    dialect: str | None = None,
+    as_of: AsOfInput = None,
+    params: Mapping[str, ParamValue] | None = None,
+) -> str:
+    """SQL selecting the keys of one segment's members; raises CompileError on bad input.
+
+    >>> print(compile_segment("examples", "loyal", dialect="duckdb", as_of="2025-07-01")[:4])
+    WITH
+    """
+    return Compiler(_project(source), params).members_sql(segment, dialect=dialect, as_of=as_of)

@@ -1,0 +1,105 @@
+"""Project settings from `seg.toml` or `[tool.segdsl]` in pyproject.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from segdsl.diagnostics import Diagnostic, did_you_mean
+from segdsl.source import Span
+
+DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
+KNOWN_KEYS = ("dialect", "time_zone", "database_url_env", "database", "as_of", "statement_timeout")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a project may configure; every field has a default."""
+
+    dialect: str = "duckdb"
+    time_zone: str = "UTC"
+    database_url_env: str = "SEG_DATABASE_URL"
+    database: str | None = None  # a default database URL (must not contain secrets)
+    as_of: str | None = None  # pin the as-of time (e.g. for a demo dataset)
+    statement_timeout: int = 300  # seconds
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+def find_settings(start: Path) -> Path | None:
+    """The nearest seg.toml, or pyproject.toml with [tool.segdsl], at or above `start`."""
+    directory = start if start.is_dir() else start.parent
+    for folder in [directory.resolve(), *directory.resolve().parents]:
+        candidate = folder / "seg.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.segdsl]" in pyproject.read_text(encoding="utf-8"):
+            return pyproject
+    return None
+
+
+def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
+    """Read and validate settings; problems are diagnostics, defaults fill the gaps."""
+    if path is None:
+        return Settings(), []
+    span = Span(str(path), 1, 1, 1, 1)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        return Settings(path=path), [Diagnostic("SEG501", f"cannot read settings: {error}", span)]
+    table = data.get("tool", {}).get("segdsl", {}) if path.name == "pyproject.toml" else data
+    if path.name == "seg.toml" and "segdsl" in table and isinstance(table["segdsl"], dict):
+        table = table["segdsl"]
+    problems: list[Diagnostic] = []
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in KNOWN_KEYS:
+            problems.append(
+                Diagnostic(
+                    "SEG501", f"unknown setting `{key}`", span, did_you_mean(key, KNOWN_KEYS)
+                )
+            )
+            continue
+        values[key] = value
+    settings = Settings(path=path)
+    dialect = values.get("dialect", settings.dialect)
+    if dialect not in DIALECT_NAMES:
+        problems.append(
+            Diagnostic(
+                "SEG501",
+                f"unknown dialect `{dialect}`",
+                span,
+                did_you_mean(str(dialect), DIALECT_NAMES) or "use duckdb, postgres or bigquery",
+            )
+        )
+        values.pop("dialect")
+    zone = values.get("time_zone", settings.time_zone)
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            Diagnostic(
+                "SEG501",
+                f"unknown time zone `{zone}`",
+                span,
+                "use an IANA name such as `Europe/Berlin`",
+            )
+        )
+        values.pop("time_zone")
+    timeout = values.get("statement_timeout", settings.statement_timeout)
+    if not isinstance(timeout, int) or timeout <= 0:
+        problems.append(
+            Diagnostic("SEG501", "`statement_timeout` must be a positive number of seconds", span)
+        )
+        values.pop("statement_timeout", None)
+    for key in ("database_url_env", "database", "as_of"):
+        if key in values and not isinstance(values[key], str):
+            problems.append(Diagnostic("SEG501", f"`{key}` must be a string", span))
+            values.pop(key)
+    return Settings(path=path, **values), problems  # type: ignore[arg-type]

@@ -1,0 +1,834 @@
+"""Plan + IR → sqlglot expression trees for one dialect and one as-of time.
+
+The query is a chain of named CTEs:
+
+1. one aggregation CTE per related table (`orders_per_customer`): every
+   aggregate over that table in one scan, filters as CASE expressions;
+2. one CTE per first/last/nth value, per grouped aggregate and per sequence;
+3. `population`: the entity joined with all of them, one row per entity, with
+   zero-row defaults applied (count/sum → 0, exists → false);
+4. `ranked_N`: window functions over the population, one layer per depth;
+5. the final SELECT (members, a membership table, or counts).
+
+Two-valued logic: a condition on a missing value may be NULL in SQL; it is
+coalesced to false wherever its value is used (under NOT, as an output column,
+as a ranking population), so `not X` is exactly the complement of `X`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import assert_never
+
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl import types as t
+from segdsl.plan import KEY, Plan
+from segdsl.sql.dialects import Dialect
+from segdsl.timeline import AsOf
+
+TRUE = exp.true()
+FALSE = exp.false()
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _num(value: int | Decimal | float) -> exp.Expression:
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    literal = exp.Literal.number(
+        str(abs(value)) if not isinstance(value, Decimal) else str(abs(value))
+    )
+    return exp.Neg(this=literal) if value < 0 else literal
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe)
+
+
+def _paren(node: exp.Expression) -> exp.Expression:
+    """Parenthesise an operand whose own operator could bind less tightly."""
+    if isinstance(node, (*_ARITHMETIC, exp.Connector, exp.Not)):
+        return exp.Paren(this=node)
+    return node
+
+
+def _and(items: list[exp.Expression]) -> exp.Expression:
+    if not items:
+        return TRUE
+    wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in items]
+    result = wrap[0]
+    for item in wrap[1:]:
+        result = exp.And(this=result, expression=item)
+    return result
+
+
+def _or(items: list[exp.Expression]) -> exp.Expression:
+    result = items[0]
+    for item in items[1:]:
+        result = exp.Or(this=result, expression=item)
+    return result
+
+
+def _case(
+    condition: exp.Expression, then: exp.Expression, default: exp.Expression | None = None
+) -> exp.Case:
+    case = exp.Case(ifs=[exp.If(this=condition, true=then)])
+    if default is not None:
+        case.set("default", default)
+    return case
+
+
+def _coalesce(value: exp.Expression, default: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=value, expressions=[default])
+
+
+def _table(path: tuple[str, ...], alias: str) -> exp.Table:
+    parts = [exp.to_identifier(part, quoted=True) for part in path]
+    table = exp.Table(this=parts[-1])
+    if len(parts) >= 2:
+        table.set("db", parts[-2])
+    if len(parts) >= 3:
+        table.set("catalog", parts[-3])
+    return exp.alias_(table, alias, quoted=True)  # type: ignore[return-value]
+
+
+class QueryBuilder:
+    """Renders one plan for one dialect and as-of time."""
+
+    def __init__(self, plan: Plan, dialect: Dialect, as_of: AsOf):
+        self.plan = plan
+        self.dialect = dialect
+        self.as_of = as_of
+        self.entity = plan.entity
+        self.ctes: list[tuple[str, exp.Select]] = []
+        self.relation = ""
+        self._build()
+
+    # -------------------------------------------------------------- public
+    def members(self, condition: ir.Expr) -> exp.Select:
+        """The keys of the entities for which `condition` holds."""
+        select = exp.select(exp.alias_(_col(KEY), self.entity.key.name, quoted=True))
+        select = select.from_(exp.to_identifier(self.relation, quoted=True)).where(
+            self.condition(condition)
+        )
+        return self._with(select)
+
+    def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
+        """One row per entity: its key and every output (booleans two-valued)."""
+        columns: list[exp.Expression] = [exp.alias_(_col(KEY), self.entity.key.name, quoted=True)]
+        for name, expr in outputs:
+            columns.append(exp.alias_(self.value(expr), name, quoted=True))
+        select = exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True))
+        if where is not None:
+            select = select.where(self.condition(where))
+        return self._with(select)
+
+    def counts(self, outputs: list[tuple[str, ir.Expr]]) -> exp.Select:
+        """The population size and how many entities satisfy each condition."""
+        columns: list[exp.Expression] = [
+            exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True)
+        ]
+        for name, condition in outputs:
+            counted = exp.Count(this=_case(self.condition(condition), _num(1)))
+            columns.append(exp.alias_(counted, name, quoted=True))
+        return self._with(exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True)))
+
+    def distribution(self, label: ir.Expr) -> exp.Select:
+        """How many entities carry each label (missing labels counted under NULL)."""
+        value = self.value(label)
+        select = (
+            exp.select(
+                exp.alias_(value, "label", quoted=True),
+                exp.alias_(exp.Count(this=exp.Star()), "members", quoted=True),
+            )
+            .from_(exp.to_identifier(self.relation, quoted=True))
+            .group_by(_num(1))
+        )
+        return self._with(select)
+
+    def _with(self, select: exp.Select) -> exp.Select:
+        for name, cte in self.ctes:
+            select = select.with_(exp.to_identifier(name, quoted=True), as_=cte)
+        return select
+
+    # -------------------------------------------------------------- CTE chain
+    def _build(self) -> None:
+        for source, aggregations in self.plan.aggregations.items():
+            self.ctes.append(
+                (self._source_cte_name(source), self._source_cte(source, aggregations))
+            )
+        for alias, aggregation in self.plan.ordered:
+            self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
+        for alias, aggregation in self.plan.grouped:
+            self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
+        for alias, sequence in self.plan.sequences:
+            self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
+        self.ctes.append(("population", self._population_cte()))
+        self.relation = "population"
+        for depth, layer in enumerate(self.plan.layers, start=1):
+            name = f"ranked_{depth}"
+            self.ctes.append((name, self._ranking_cte(layer)))
+            self.relation = name
+
+    def _source_cte_name(self, source: ir.RowSource) -> str:
+        names = [name for name, _ in self.ctes]
+        base = f"{source.name}_per_{self.entity.name}"
+        candidate, counter = base, 1
+        while candidate in names:
+            counter += 1
+            candidate = f"{base}_{counter}"
+        return candidate
+
+    def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expression]:
+        """SELECT … FROM the joined hops; returns it and the entity key expression."""
+        hops = source.hops
+        select = exp.select().from_(_table(hops[0].source, hops[0].table))
+        for child, parent in itertools.pairwise(hops):
+            assert child.parent_key is not None
+            on = exp.EQ(
+                this=_col(child.link, child.table), expression=_col(child.parent_key, parent.table)
+            )
+            select = select.join(_table(parent.source, parent.table), on=on, join_type="INNER")
+        return select, _col(hops[-1].link, hops[-1].table)
+
+    def _cap(self, source: ir.RowSource) -> exp.Expression | None:
+        """Rows at or before the as-of time (rows without a time are never counted)."""
+        if source.time is None:
+            return None
+        bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
+        return self.in_window(source.time, bounds, source)
+
+    def _pushdown(
+        self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
+    ) -> exp.Expression | None:
+        """The widest window every aggregation of this table lies in, as a WHERE filter."""
+        if source.time is None:
+            return None
+        lowers: list[tuple[dt.datetime, bool]] = []
+        for _, aggregation in aggregations:
+            lower = self._window_lower(aggregation.filter, source.time)
+            if lower is None:
+                return None
+            lowers.append(lower)
+        if not lowers:
+            return None
+        earliest = min(value for value, _ in lowers)
+        inclusive = any(incl for value, incl in lowers if value == earliest)
+        bounds = ir.Bounds(ir.FixedTime(earliest), inclusive, None, False)
+        return self.in_window(source.time, bounds, source)
+
+    def _window_lower(
+        self, condition: ir.Expr | None, time: ir.RowColumn
+    ) -> tuple[dt.datetime, bool] | None:
+        if condition is None:
+            return None
+        parts = condition.items if isinstance(condition, ir.And) else (condition,)
+        for part in parts:
+            if (
+                isinstance(part, ir.InWindow)
+                and part.operand == time
+                and part.bounds.lower is not None
+            ):
+                return self.as_of.resolve(part.bounds.lower), part.bounds.lower_inclusive
+        return None
+
+    def _source_cte(
+        self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
+    ) -> exp.Select:
+        select, key = self._from_source(source)
+        columns: list[exp.Expression] = [exp.alias_(key, KEY, quoted=True)]
+        for alias, aggregation in aggregations:
+            columns.append(exp.alias_(self._aggregate(aggregation), alias, quoted=True))
+        select = select.select(*columns)
+        filters = [
+            f for f in (self._cap(source), self._pushdown(source, aggregations)) if f is not None
+        ]
+        if filters:
+            select = select.where(_and(filters))
+        return select.group_by(key)
+
+    def _aggregate(self, aggregation: ir.Aggregation) -> exp.Expression:
+        source = aggregation.source
+        condition = (
+            self.condition(aggregation.filter, source) if aggregation.filter is not None else None
+        )
+
+        def when(value: exp.Expression) -> exp.Expression:
+            return value if condition is None else _case(condition, value)
+
+        func = aggregation.func
+        if func == "count":
+            return (
+                exp.Count(this=exp.Star()) if condition is None else exp.Count(this=when(_num(1)))
+            )
+        if func == "exists":
+            counted = (
+                exp.Count(this=exp.Star()) if condition is None else exp.Count(this=when(_num(1)))
+            )
+            return exp.GT(this=counted, expression=_num(0))
+        assert aggregation.value is not None
+        if (
+            func in ("min", "max")
+            and aggregation.value == source.time
+            and isinstance(aggregation.value, ir.RowColumn)
+        ):
+            # aggregate the stored value, convert once per entity (the conversion is monotonic)
+            raw = _col(aggregation.value.column.name, source.hops[aggregation.value.hop].table)
+            node = exp.Min(this=when(raw)) if func == "min" else exp.Max(this=when(raw))
+            return self.canonical(node, aggregation.value.column)
+        value = self.value(aggregation.value, source)
+        if func == "count_distinct":
+            return exp.Count(this=exp.Distinct(expressions=[when(value)]))
+        builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+        return builders[func](this=when(value))
+
+    def _ordered_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
+        source = aggregation.source
+        assert source.time is not None and aggregation.value is not None
+        select, key = self._from_source(source)
+        value = self.value(aggregation.value, source)
+        time = self.row(source, source.time)
+        descending = aggregation.func == "last_value"
+        order = exp.Order(
+            expressions=[
+                exp.Ordered(this=time, desc=descending),
+                exp.Ordered(this=value.copy(), desc=False),
+            ]
+        )
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        filters.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+        inner = select.select(
+            exp.alias_(key, KEY, quoted=True),
+            exp.alias_(value, "value", quoted=True),
+            exp.alias_(rank, "position", quoted=True),
+        ).where(_and(filters))
+        position = aggregation.n if aggregation.func == "nth_value" else 1
+        return (
+            exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True))
+            .from_(inner.subquery("ranked_rows", copy=False))
+            .where(exp.EQ(this=_col("position"), expression=_num(position or 1)))
+        )
+
+    def _grouped_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
+        source = aggregation.source
+        assert aggregation.group is not None and aggregation.outer is not None
+        select, key = self._from_source(source)
+        group = self.value(aggregation.group, source)
+        inner_aggregation = ir.Aggregation(
+            aggregation.func, source, aggregation.value, None, aggregation.n
+        )
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
+        inner = (
+            select.select(
+                exp.alias_(key.copy(), KEY, quoted=True),
+                exp.alias_(self._aggregate(inner_aggregation), "per_group", quoted=True),
+            )
+            .where(_and(filters))
+            .group_by(key, group)
+        )
+        outers = {
+            "count": exp.Count,
+            "sum": exp.Sum,
+            "avg": exp.Avg,
+            "min": exp.Min,
+            "max": exp.Max,
+        }
+        combined = outers[aggregation.outer](this=_col("per_group"))
+        return (
+            exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True))
+            .from_(inner.subquery("groups", copy=False))
+            .group_by(_col(KEY))
+        )
+
+    def _event_rows(self, events: ir.EventSetSpec) -> exp.Select:
+        source = events.source
+        assert source.time is not None
+        select, key = self._from_source(source)
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if events.filter is not None:
+            filters.append(self.condition(events.filter, source))
+        select = select.select(
+            exp.alias_(key, KEY, quoted=True),
+            exp.alias_(self.row(source, source.time), "at", quoted=True),
+        )
+        return select.where(_and(filters)) if filters else select
+
+    def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
+        first = self._event_rows(sequence.first).subquery("first_step", copy=False)
+        then = self._event_rows(sequence.then).subquery("then_step", copy=False)
+        on: list[exp.Expression] = [
+            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
+            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
+        ]
+        if sequence.within is not None:
+            limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
+            on.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
+        if not sequence.negated:
+            return (
+                exp.select(_col(KEY, "first_step"))
+                .distinct()
+                .from_(first)
+                .join(then, on=_and(on), join_type="INNER")
+            )
+        unanswered = (
+            exp.select(exp.alias_(_col(KEY, "first_step"), KEY, quoted=True))
+            .from_(first)
+            .join(then, on=_and(on), join_type="LEFT")
+            .group_by(_col(KEY, "first_step"), _col("at", "first_step"))
+            .having(exp.EQ(this=exp.Count(this=_col("at", "then_step")), expression=_num(0)))
+        )
+        if sequence.within is not None:
+            # the time limit must have passed by the as-of time to know nothing followed
+            deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
+            unanswered = unanswered.where(
+                exp.LTE(this=_col("at", "first_step"), expression=deadline)
+            )
+        return exp.select(_col(KEY)).distinct().from_(unanswered.subquery("unanswered", copy=False))
+
+    def _shift_as_of(self, duration: ir.DurationValue) -> dt.datetime:
+        return self.as_of.resolve(ir.AsOfOffset(duration))
+
+    def _population_cte(self) -> exp.Select:
+        entity = self.entity
+        alias = entity.name
+        key = _col(entity.key.name, alias)
+        columns: list[exp.Expression] = [exp.alias_(key.copy(), KEY, quoted=True)]
+        for name, column in self.plan.attributes.items():
+            columns.append(
+                exp.alias_(self.canonical(_col(column.name, alias), column), name, quoted=True)
+            )
+        select = exp.select().from_(_table(entity.source, alias))
+        for source, aggregations in self.plan.aggregations.items():
+            cte = self._cte_name_of(source)
+            for name, aggregation in aggregations:
+                columns.append(
+                    exp.alias_(self._zero_rows(aggregation, _col(name, cte)), name, quoted=True)
+                )
+            select = select.join(
+                exp.to_identifier(cte, quoted=True),
+                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
+                join_type="LEFT",
+            )
+        for name, aggregation in self.plan.ordered:
+            cte = f"{name}_value"
+            columns.append(exp.alias_(_col(name, cte), name, quoted=True))
+            select = select.join(
+                exp.to_identifier(cte, quoted=True),
+                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
+                join_type="LEFT",
+            )
+        for name, aggregation in self.plan.grouped:
+            cte = f"{name}_groups"
+            zero = aggregation.outer in ("count", "sum")
+            value = _coalesce(_col(name, cte), _num(0)) if zero else _col(name, cte)
+            columns.append(exp.alias_(value, name, quoted=True))
+            select = select.join(
+                exp.to_identifier(cte, quoted=True),
+                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
+                join_type="LEFT",
+            )
+        for name, _ in self.plan.sequences:
+            cte = f"{name}_sequence"
+            present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
+            columns.append(exp.alias_(present, name, quoted=True))
+            select = select.join(
+                exp.to_identifier(cte, quoted=True),
+                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
+                join_type="LEFT",
+            )
+        select = select.select(*columns)
+        if entity.time is not None:
+            # members who joined after the as-of time are not yet part of the population
+            time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
+            joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
+            missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
+            select = select.where(_or([joined, missing]))
+        return select
+
+    def _cte_name_of(self, source: ir.RowSource) -> str:
+        index = list(self.plan.aggregations).index(source)
+        return self.ctes[index][0]
+
+    def _zero_rows(self, aggregation: ir.Aggregation, column: exp.Expression) -> exp.Expression:
+        if aggregation.func in ("count", "count_distinct"):
+            return _coalesce(column, _num(0))
+        if aggregation.func == "sum":
+            return _coalesce(column, _num(0))
+        if aggregation.func == "exists":
+            return _coalesce(column, FALSE)
+        return column
+
+    def _ranking_cte(self, layer: list[tuple[str, ir.PopulationSpec]]) -> exp.Select:
+        columns: list[exp.Expression] = [
+            exp.Column(this=exp.Star(), table=exp.to_identifier(self.relation, quoted=True))
+        ]
+        for alias, spec in layer:
+            columns.append(exp.alias_(self._ranking(spec), alias, quoted=True))
+        return exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True))
+
+    def _ranking(self, spec: ir.PopulationSpec) -> exp.Expression:
+        value = self.value(spec.value)
+        members = [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
+        if spec.population is not None:
+            members.insert(0, self.condition(spec.population))
+        in_population = _and(members)
+        partition = [_case(in_population.copy(), _num(1), _num(0))]
+        key = _col(KEY)
+        func = spec.func
+
+        def window(node: exp.Expression, *order: exp.Ordered, frame: bool = False) -> exp.Window:
+            spec_node = exp.Window(this=node, partition_by=[p.copy() for p in partition])
+            if order:
+                spec_node.set("order", exp.Order(expressions=list(order)))
+            if frame:
+                spec_node.set(
+                    "spec",
+                    exp.WindowSpec(
+                        kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
+                    ),
+                )
+            return spec_node
+
+        ascending = exp.Ordered(this=value.copy(), desc=False)
+        descending = exp.Ordered(this=value.copy(), desc=True)
+        by_key = exp.Ordered(this=key, desc=False)
+        if func == "ntile":
+            assert spec.buckets is not None
+            ranked = window(
+                exp.Anonymous(this="NTILE", expressions=[_num(spec.buckets)]),
+                ascending,
+                by_key.copy(),
+            )
+            return _case(in_population, ranked)
+        if func == "percentile":
+            return _case(
+                in_population, window(exp.Anonymous(this="PERCENT_RANK", expressions=[]), ascending)
+            )
+        if func == "cumulative_share":
+            running = window(exp.Sum(this=value.copy()), descending, by_key.copy(), frame=True)
+            total = window(exp.Sum(this=value.copy()))
+            share = exp.Div(
+                this=self.dialect.to_double(running),
+                expression=exp.Nullif(this=self.dialect.to_double(total), expression=_num(0)),
+            )
+            return _case(in_population, share)
+        if func in ("top", "bottom"):
+            order = descending if func == "top" else ascending
+            row_number = window(exp.RowNumber(), order, by_key.copy())
+            if spec.count is not None:
+                inside: exp.Expression = exp.LTE(this=row_number, expression=_num(spec.count))
+            else:
+                assert spec.fraction is not None
+                numerator, denominator = spec.fraction.as_integer_ratio()
+                size = window(exp.Count(this=exp.Star()))
+                inside = exp.LT(
+                    this=exp.Mul(
+                        this=exp.Paren(this=exp.Sub(this=row_number, expression=_num(1))),
+                        expression=_num(denominator),
+                    ),
+                    expression=exp.Mul(this=_num(numerator), expression=size),
+                )
+            return _case(in_population, inside, FALSE)
+        # population aggregates: one value for everybody
+        member_value = _case(in_population, value)
+        builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+        if func == "count":
+            aggregate: exp.Expression = exp.Count(this=_case(in_population.copy(), _num(1)))
+        else:
+            aggregate = builders[func](this=member_value)
+        over_all = exp.Window(this=aggregate)
+        return _coalesce(over_all, _num(0)) if func in ("count", "sum") else over_all
+
+    # -------------------------------------------------------------- expressions
+    def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expression:
+        """A row-level column as a language value (times as wall-clock)."""
+        raw = _col(column.column.name, source.hops[column.hop].table)
+        return self.canonical(raw, column.column)
+
+    def canonical(self, raw: exp.Expression, column: ir.Column) -> exp.Expression:
+        if column.storage == "timestamptz":
+            return self.dialect.wall_clock(raw, self.as_of.zone.key)
+        return raw
+
+    def condition(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expression:
+        """A boolean that may be NULL where a value is missing (NULL acts as false)."""
+        return self.sql(expr, source)
+
+    def value(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expression:
+        """A value; conditions become two-valued TRUE/FALSE."""
+        node = self.sql(expr, source)
+        if expr.type.kind is t.Kind.BOOLEAN and not _never_null(expr):
+            return _coalesce(node, FALSE)
+        return node
+
+    def sql(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expression:
+        match expr:
+            case ir.Const():
+                return self.const(expr)
+            case ir.TimePoint(anchor=anchor):
+                return self.dialect.wall_literal(self.as_of.resolve(anchor))
+            case ir.EntityColumn(attribute=attribute):
+                if attribute not in self.plan.aliases:  # the entity key
+                    return _col(KEY)
+                return _col(self.plan.aliases[attribute])
+            case ir.RowColumn():
+                assert source is not None, "row column outside an aggregation"
+                return self.row(source, expr)
+            case ir.ToTimestamp(operand=operand):
+                return self.dialect.date_to_wall(self.sql(operand, source))
+            case ir.Arith(op=op, left=left, right=right):
+                lhs, rhs = _paren(self.sql(left, source)), _paren(self.sql(right, source))
+                if op == "/":
+                    return exp.Div(
+                        this=self.dialect.to_double(lhs),
+                        expression=exp.Nullif(this=rhs, expression=_num(0)),
+                    )
+                builders = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
+                return builders[op](this=lhs, expression=rhs)
+            case ir.Negate(operand=operand):
+                return exp.Neg(this=_paren(self.sql(operand, source)))
+            case ir.Compare(op=op, left=left, right=right):
+                return self.compare(op, left, right, source)
+            case ir.And(items=items):
+                return _and([self.sql(item, source) for item in items])
+            case ir.Or(items=items):
+                return _or([self.sql(item, source) for item in items])
+            case ir.Not(operand=operand):
+                return exp.Not(this=_paren(self.value(operand, source)))
+            case ir.IsPresent(operand=operand, present=present):
+                missing = exp.Is(this=self.sql(operand, source), expression=exp.Null())
+                return exp.Not(this=missing) if present else missing
+            case ir.InList(operand=operand, items=items):
+                return exp.In(
+                    this=self.sql(operand, source), expressions=[self.const(i) for i in items]
+                )
+            case ir.TextMatch(op=op, operand=operand, pattern=pattern):
+                return self.text_match(op, self.sql(operand, source), self.sql(pattern, source))
+            case ir.InWindow(operand=operand, bounds=bounds):
+                return self.in_window(operand, bounds, source)
+            case ir.DatePart(part=part, operand=operand):
+                return self.dialect.date_part(part, self.sql(operand, source))
+            case ir.TruncateTime(unit=unit, operand=operand):
+                return self.dialect.truncate(unit, self.sql(operand, source))
+            case ir.Age(operand=operand):
+                return self.age(self.sql(operand, source))
+            case ir.Function(name=name, args=args):
+                rendered = [self.sql(arg, source) for arg in args]
+                if name == "coalesce":
+                    return _coalesce(rendered[0], rendered[1])
+                functions = {
+                    "lower": exp.Lower,
+                    "upper": exp.Upper,
+                    "length": exp.Length,
+                    "abs": exp.Abs,
+                    "floor": exp.Floor,
+                    "ceil": exp.Ceil,
+                }
+                if name == "round":
+                    return exp.Round(this=rendered[0])
+                return functions[name](this=rendered[0])
+            case ir.Elapsed(start=start, end=end):
+                return self.dialect.seconds_between(self.sql(start, source), self.sql(end, source))
+            case ir.AddDuration(operand=operand, duration=duration):
+                return self.dialect.add_duration(_paren(self.sql(operand, source)), duration)
+            case ir.Case(whens=whens, default=default):
+                case = exp.Case(
+                    ifs=[
+                        exp.If(this=self.sql(c, source), true=self.sql(v, source)) for c, v in whens
+                    ]
+                )
+                case.set("default", self.sql(default, source))
+                return case
+            case ir.AggregateRef(aggregation=aggregation):
+                return _col(self.plan.aliases[aggregation])
+            case ir.SequenceRef(sequence=sequence):
+                return _col(self.plan.aliases[sequence])
+            case ir.PopulationRef(spec=spec):
+                return _col(self.plan.aliases[spec])
+            case ir.SplitRef(split=split):
+                return self.split(split)
+            case ir.Named(expr=inner):
+                return self.sql(inner, source)
+            case ir.Invalid():
+                raise AssertionError("invalid IR reached SQL generation")
+            case _:
+                assert_never(expr)
+
+    def const(self, const: ir.Const) -> exp.Expression:
+        value = const.value
+        if value is None:
+            return exp.Null()
+        if isinstance(value, bool):
+            return TRUE if value else FALSE
+        if isinstance(value, (int, float, Decimal)):
+            return _num(value)
+        if isinstance(value, str):
+            return exp.Literal.string(value)
+        if isinstance(value, dt.datetime):
+            return self.dialect.wall_literal(value)
+        if isinstance(value, dt.date):
+            return self.dialect.date_literal(value)
+        if isinstance(value, ir.DurationValue):
+            return _num(value.seconds)
+        assert_never(value)
+
+    def compare(
+        self, op: str, left: ir.Expr, right: ir.Expr, source: ir.RowSource | None
+    ) -> exp.Expression:
+        lhs = (
+            self.value(left, source) if left.type.kind is t.Kind.BOOLEAN else self.sql(left, source)
+        )
+        rhs = (
+            self.value(right, source)
+            if right.type.kind is t.Kind.BOOLEAN
+            else self.sql(right, source)
+        )
+        if isinstance(lhs, (exp.Connector, exp.Not)):
+            lhs = exp.Paren(this=lhs)
+        if isinstance(rhs, (exp.Connector, exp.Not)):
+            rhs = exp.Paren(this=rhs)
+        builders = {
+            "=": exp.EQ,
+            "!=": exp.NEQ,
+            "<": exp.LT,
+            "<=": exp.LTE,
+            ">": exp.GT,
+            ">=": exp.GTE,
+        }
+        return builders[op](this=lhs, expression=rhs)
+
+    def text_match(self, op: str, text: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        if op == "contains":
+            position = exp.Anonymous(this="STRPOS", expressions=[_paren(text), pattern])
+            return exp.GT(this=position, expression=_num(0))
+        side = "LEFT" if op == "starts_with" else "RIGHT"
+        prefix = exp.Anonymous(
+            this=side, expressions=[_paren(text), exp.Length(this=pattern.copy())]
+        )
+        return exp.EQ(this=prefix, expression=pattern)
+
+    def age(self, birth: exp.Expression) -> exp.Expression:
+        today = self.as_of.date
+
+        def part(name: str) -> exp.Expression:
+            return exp.Extract(this=exp.var(name), expression=birth.copy())
+
+        later_month = exp.GT(this=part("MONTH"), expression=_num(today.month))
+        same_month_later_day = exp.And(
+            this=exp.EQ(this=part("MONTH"), expression=_num(today.month)),
+            expression=exp.GT(this=part("DAY"), expression=_num(today.day)),
+        )
+        not_yet = _case(_or([later_month, same_month_later_day]), _num(1), _num(0))
+        return exp.Sub(
+            this=exp.Sub(this=_num(today.year), expression=part("YEAR")), expression=_paren(not_yet)
+        )
+
+    def split(self, split: ir.SplitSpec) -> exp.Expression:
+        text = exp.DPipe(
+            this=exp.Literal.string(f"{split.seed}:"), expression=self.dialect.to_text(_col(KEY))
+        )
+        bucket = self.dialect.hash_bucket(text, 10_000)
+        ifs = [
+            exp.If(
+                this=exp.LT(this=bucket.copy(), expression=_num(bound)),
+                true=exp.Literal.string(label),
+            )
+            for label, bound in zip(split.labels, split.upper_bounds, strict=True)
+        ]
+        labelled = exp.Case(ifs=ifs)
+        if split.population is None:
+            return labelled
+        return _case(self.condition(split.population), labelled)
+
+    # -------------------------------------------------------------- windows
+    def in_window(
+        self, operand: ir.Expr, bounds: ir.Bounds, source: ir.RowSource | None
+    ) -> exp.Expression:
+        inner = ir.unwrap(operand)
+        if (
+            source is not None
+            and isinstance(inner, ir.RowColumn)
+            and inner.column.storage is not None
+        ):
+            raw = _col(inner.column.name, source.hops[inner.hop].table)
+            return self._raw_window(raw, inner.column, bounds)
+        return self.window(self.sql(operand, source), operand, bounds)
+
+    def window(self, value: exp.Expression, operand: ir.Expr, bounds: ir.Bounds) -> exp.Expression:
+        """`value` (a wall-clock time or a date, per the operand's type) inside `bounds`."""
+        if operand.type.kind is t.Kind.DATE:
+            return self._date_window(value, bounds)
+        return self._wall_window(value, bounds, self.dialect.wall_literal)
+
+    def _raw_window(
+        self, raw: exp.Expression, column: ir.Column, bounds: ir.Bounds
+    ) -> exp.Expression:
+        """A stored column compared in its own type, so engines can prune partitions."""
+        if column.storage == "date":
+            return self._date_window(raw, bounds)
+        if column.storage == "timestamptz":
+            return self._wall_window(
+                raw, bounds, lambda wall: self.dialect.instant_literal(self.as_of.instant(wall))
+            )
+        return self._wall_window(raw, bounds, self.dialect.wall_literal)
+
+    def _wall_window(
+        self, value: exp.Expression, bounds: ir.Bounds, literal: object
+    ) -> exp.Expression:
+        make = literal  # a function wall datetime → literal expression
+        parts: list[exp.Expression] = []
+        if bounds.lower is not None:
+            lower = make(self.as_of.resolve(bounds.lower))  # type: ignore[operator]
+            builder = exp.GTE if bounds.lower_inclusive else exp.GT
+            parts.append(builder(this=value.copy(), expression=lower))
+        if bounds.upper is not None:
+            upper = make(self.as_of.resolve(bounds.upper))  # type: ignore[operator]
+            builder = exp.LTE if bounds.upper_inclusive else exp.LT
+            parts.append(builder(this=value.copy(), expression=upper))
+        return _and(parts) if parts else exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+
+    def _date_window(self, value: exp.Expression, bounds: ir.Bounds) -> exp.Expression:
+        """A date d stands for its midnight; compare dates with the equivalent date bounds."""
+        parts: list[exp.Expression] = []
+        if bounds.lower is not None:
+            lower = self.as_of.resolve(bounds.lower)
+            first_day = lower.date()
+            if not (bounds.lower_inclusive and lower.time() == dt.time()):
+                first_day += dt.timedelta(days=1)
+            parts.append(
+                exp.GTE(this=value.copy(), expression=self.dialect.date_literal(first_day))
+            )
+        if bounds.upper is not None:
+            upper = self.as_of.resolve(bounds.upper)
+            last_day = upper.date()
+            if not bounds.upper_inclusive and upper.time() == dt.time():
+                last_day -= dt.timedelta(days=1)
+            parts.append(exp.LTE(this=value.copy(), expression=self.dialect.date_literal(last_day)))
+        return _and(parts) if parts else exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+
+
+def _never_null(expr: ir.Expr) -> bool:
+    """Booleans that SQL already computes as TRUE/FALSE for every entity."""
+    inner = ir.unwrap(expr)
+    if isinstance(inner, ir.AggregateRef):
+        return inner.aggregation.func == "exists"
+    if isinstance(inner, (ir.SequenceRef, ir.IsPresent)):
+        return True
+    if isinstance(inner, ir.PopulationRef):
+        return inner.spec.func in ("top", "bottom")
+    if isinstance(inner, ir.Not):
+        return True
+    if isinstance(inner, ir.Const):
+        return inner.value is not None
+    return False

@@ -1,0 +1,301 @@
+"""Text → AST. Wraps the Lark LALR parser; Lark errors become diagnostics.
+
+Lark types stay inside `segdsl.syntax`: callers get a `ParseResult` holding a
+`nodes.Module` (or `None`) and a list of diagnostics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedEOF, VisitError
+
+from segdsl.diagnostics import Diagnostic
+from segdsl.source import SourceFile, Span
+from segdsl.syntax import nodes
+from segdsl.syntax.transformer import ToAst
+
+LANGUAGE_VERSION = 1
+STATEMENT_KEYWORDS = ("entity", "table", "param", "measure", "segment", "classifier", "split")
+_STATEMENT_START = re.compile(r"^(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.MULTILINE)
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "DATE": "a date such as 2025-03-01",
+    "TIMESTAMP": "a timestamp such as 2025-03-01T09:30:00",
+    "DURATION": "a duration such as 30d",
+    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "STARTS_WITH": "`starts with`",
+    "ENDS_WITH": "`ends with`",
+    "$END": "the end of the file",
+}
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from grammar/."""
+    packaged = resources.files("segdsl").joinpath("grammar/segdsl.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[2] / "grammar" / "segdsl.lark").read_text(
+        encoding="utf-8"
+    )
+
+
+@cache
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        start=["start", "param_value"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+@cache
+def _terminal_words() -> dict[str, str]:
+    words = dict(_TERMINAL_WORDS)
+    for terminal in _lark().terminals:
+        if terminal.name not in words and terminal.pattern.type == "str":
+            words[terminal.name] = f"`{terminal.pattern.value}`"
+    return words
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    module: nodes.Module | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse(source: SourceFile) -> ParseResult:
+    """Parse one file. On syntax errors, every error found by resynchronising is reported."""
+    diagnostics: list[Diagnostic] = []
+    literal_problems: list[Diagnostic] = []
+    module: nodes.Module | None = None
+    offset: int | None = 0
+    while offset is not None:
+        text = source.text[offset:]
+        try:
+            tree = _lark().parse(text, start="start")
+        except UnexpectedInput as error:
+            position = offset + _error_offset(error, text)
+            diagnostics.append(_syntax_diagnostic(error, source, position, text))
+            offset = _next_statement(source.text, position)
+            continue
+        if offset == 0:
+            module = _to_module(tree, source, literal_problems)
+        offset = None
+    if diagnostics:
+        return ParseResult(None, tuple(diagnostics))
+    if module is not None:
+        diagnostics.extend(literal_problems)
+        diagnostics.extend(_version_problems(module, source))
+    return ParseResult(None if literal_problems else module, tuple(diagnostics))
+
+
+def parse_value(text: str, path: str = "<param>") -> tuple[nodes.Expr | None, Diagnostic | None]:
+    """Parse a literal value given outside a file (a parameter override)."""
+    source = SourceFile(path, text)
+    try:
+        tree = _lark().parse(text, start="param_value")
+    except UnexpectedInput as error:
+        return None, _syntax_diagnostic(error, source, _error_offset(error, text), text)
+    problems: list[Diagnostic] = []
+    value = _transform(tree, source, problems)
+    if problems:
+        return None, problems[0]
+    assert not isinstance(value, nodes.Module)
+    return value, None
+
+
+def _to_module(tree: object, source: SourceFile, problems: list[Diagnostic]) -> nodes.Module:
+    module = _transform(tree, source, problems)
+    assert isinstance(module, nodes.Module)
+    return module
+
+
+def _transform(tree: object, source: SourceFile, problems: list[Diagnostic]) -> object:
+    transformer = ToAst(source)
+    try:
+        result = transformer.transform(tree)  # type: ignore[arg-type]
+    except VisitError as error:  # a bug in the transformer, never user input
+        raise error.orig_exc from error
+    problems.extend(transformer.literal_problems)
+    if isinstance(result, nodes.Module):
+        comments = tuple(_comments(source))
+        result = nodes.Module(result.version, result.statements, comments, span=result.span)
+    return result
+
+
+def _comments(source: SourceFile) -> list[nodes.Comment]:
+    """Comments by scanning tokens: a '#' outside strings and backticks starts one."""
+    found: list[nodes.Comment] = []
+    for match in _COMMENT_SCAN.finditer(source.text):
+        if match.group("comment") is not None:
+            start, end = match.span("comment")
+            found.append(nodes.Comment(match.group("comment"), span=source.span(start, end)))
+    return found
+
+
+_COMMENT_SCAN = re.compile(
+    r"""(?P<string>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`[^`\n]*`)|(?P<comment>\#[^\n]*)"""
+)
+
+
+def _version_problems(module: nodes.Module, source: SourceFile) -> list[Diagnostic]:
+    if module.version is None or module.version == LANGUAGE_VERSION:
+        return []
+    return [
+        Diagnostic(
+            "SEG003",
+            f"language version {module.version} is not supported",
+            module.span if module.span.path == source.path else source.span(0, 0),
+            help=f"this compiler reads `segdsl {LANGUAGE_VERSION}`",
+        )
+    ]
+
+
+def _error_offset(error: UnexpectedInput, text: str) -> int:
+    if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+        return len(text.rstrip())
+    if isinstance(error, UnexpectedEOF):
+        return len(text.rstrip())
+    pos = getattr(error, "pos_in_stream", None)
+    if pos is None and isinstance(error, UnexpectedToken):
+        pos = error.token.start_pos
+    return int(pos or 0)
+
+
+def _next_statement(text: str, position: int) -> int | None:
+    line_end = text.find("\n", position)
+    if line_end == -1:
+        return None
+    match = _STATEMENT_START.search(text, line_end + 1)
+    return match.start() if match else None
+
+
+def _syntax_diagnostic(
+    error: UnexpectedInput, source: SourceFile, position: int, text: str
+) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        span = source.span(position, position + 1)
+        return Diagnostic(
+            "SEG002",
+            f"unexpected character `{char}`",
+            span,
+            help=_character_help(char, text, error),
+        )
+    if isinstance(error, (UnexpectedEOF,)) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    ):
+        expected = error.expected if isinstance(error, UnexpectedEOF) else error.expected
+        return Diagnostic(
+            "SEG005",
+            "unexpected end of file",
+            source.span(position, position),
+            help=_expected_help(expected),
+        )
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    span = source.span(position, position + max(1, len(str(token))))
+    return Diagnostic(
+        "SEG001",
+        f"unexpected {_describe_token(token)}",
+        span,
+        help=_token_help(token, error, text) or _expected_help(error.expected),
+    )
+
+
+_TOKEN_KINDS = {
+    "NAME": "name",
+    "NUMBER": "number",
+    "STRING": "string",
+    "DATE": "date",
+    "DURATION": "duration",
+    "PERCENT": "percentage",
+    "TIMESTAMP": "timestamp",
+}
+
+
+def _describe_token(token: Token) -> str:
+    kind = _TOKEN_KINDS.get(token.type)
+    return f"{kind} `{token}`" if kind else f"`{token}`"
+
+
+def _expected_help(expected: set[str] | frozenset[str]) -> str | None:
+    if expected and {name.lower() for name in expected} <= {*STATEMENT_KEYWORDS, "$end"}:
+        return (
+            "the definition before this point is complete; continue it with an operator "
+            "(`and`, `or`, `=`, `+`, …) or start a new definition (`segment`, `measure`, …)"
+        )
+    words = _terminal_words()
+    described = sorted({words.get(name, f"`{name.lower()}`") for name in expected})
+    if not described:
+        return None
+    if len(described) > 10:
+        described = [*described[:10], "…"]
+    return "expected " + (
+        described[0] if len(described) == 1 else "one of: " + ", ".join(described)
+    )
+
+
+def _token_help(token: Token, error: UnexpectedToken, text: str) -> str | None:
+    previous = text[: token.start_pos].rstrip()
+    if token.type == "NAME" and re.search(r"\d$", text[: token.start_pos]):
+        return (
+            "durations are a number and a unit with no space: s, min, h, d, w, mo, y "
+            "(e.g. `30d`, `45min`, `6mo`)"
+        )
+    if token.type == "COMPARE" and previous.endswith("=") and str(token) == "=":
+        return "equality is a single `=`"
+    if str(token) in ("&", "|"):
+        return "use `and` / `or`"
+    return None
+
+
+def _character_help(char: str, text: str, error: UnexpectedCharacters) -> str | None:
+    if char in "&|":
+        return "use `and` / `or` to combine conditions"
+    if char == "!":
+        return "use `not` to negate a condition, `!=` for not equal"
+    if char == "$":
+        return "parameters are referred to by their bare name"
+    if char in "\"'":
+        return "strings must close on the same line"
+    allowed = getattr(error, "allowed", None)
+    return _expected_help(allowed) if allowed else None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A calendar date from `YYYY-MM-DD`, or None if it does not exist."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """A timestamp from the literal syntax, or None if it does not exist."""
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def span_of(token: Token, source: SourceFile) -> Span:
+    start = token.start_pos or 0
+    end = token.end_pos or start
+    return source.span(start, end)

@@ -1,0 +1,519 @@
+"""Lark parse tree → AST nodes. Shapes only: no lookups, no checks, no exceptions.
+
+The one thing noted on the way is a literal that matched its token pattern but does
+not exist (`2025-02-30`): it is recorded in `literal_problems` and replaced by a
+placeholder value, and the parser discards the tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, cast
+
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from segdsl.diagnostics import Diagnostic
+from segdsl.source import SourceFile, Span
+from segdsl.syntax import nodes
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+_DURATION_UNITS = ("min", "mo", "s", "h", "d", "w", "y")
+
+
+def unescape_string(literal: str) -> str:
+    """The value of a quoted string literal (either quote style, backslash escapes)."""
+    body = literal[1:-1]
+    out: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            nxt = body[index + 1]
+            out.append(_ESCAPES.get(nxt, nxt))
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def split_duration(text: str) -> tuple[int, nodes.DurationUnit]:
+    """`30d` → (30, "d")."""
+    for unit in _DURATION_UNITS:
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return int(text[: -len(unit)]), cast(nodes.DurationUnit, unit)
+    raise ValueError(text)  # unreachable: the lexer only produces valid durations
+
+
+def _ident_text(token: Token) -> str:
+    text = str(token)
+    return text[1:-1] if text.startswith("`") else text
+
+
+@v_args(meta=True)
+class ToAst(Transformer[Token, Any]):
+    """Builds `nodes` dataclasses from the Lark tree of one source file."""
+
+    def __init__(self, source: SourceFile):
+        super().__init__(visit_tokens=False)
+        self.file = source
+        self.literal_problems: list[Diagnostic] = []
+
+    # -------------------------------------------------------------- helpers
+    def _span(self, meta: Meta) -> Span:
+        if getattr(meta, "empty", True):
+            return self.file.span(0, 0)
+        return self.file.span(meta.start_pos, meta.end_pos)
+
+    def _tspan(self, token: Token) -> Span:
+        start = token.start_pos or 0
+        return self.file.span(start, token.end_pos if token.end_pos is not None else start)
+
+    def _ident(self, token: Token) -> nodes.Ident:
+        return nodes.Ident(_ident_text(token), span=self._tspan(token))
+
+    def _string(self, token: Token | None) -> str | None:
+        return None if token is None else unescape_string(str(token))
+
+    def _date(self, token: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(token))
+        except ValueError:
+            self._bad_literal(token, "this date does not exist", "dates are YYYY-MM-DD")
+            return dt.date(1970, 1, 1)
+
+    def _timestamp(self, token: Token) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(str(token).replace("Z", "+00:00"))
+        except ValueError:
+            self._bad_literal(
+                token, "this timestamp does not exist", "timestamps are YYYY-MM-DDTHH:MM[:SS]"
+            )
+            return dt.datetime(1970, 1, 1)
+
+    def _bad_literal(self, token: Token, message: str, help_: str) -> None:
+        self.literal_problems.append(
+            Diagnostic("SEG004", f"{message}: `{token}`", self._tspan(token), help=help_)
+        )
+
+    def _duration(self, item: Token | nodes.DurationLit | nodes.Ident) -> nodes.Duration:
+        return item if not isinstance(item, Token) else self._duration_token(item)
+
+    def _duration_token(self, token: Token) -> nodes.Duration:
+        if token.type == "DURATION":
+            amount, unit = split_duration(str(token))
+            return nodes.DurationLit(amount, unit, span=self._tspan(token))
+        return self._ident(token)
+
+    # -------------------------------------------------------------- file
+    def start(self, meta: Meta, children: list[Any]) -> nodes.Module:
+        version = None
+        statements = []
+        for child in children:
+            if isinstance(child, int):
+                version = child
+            else:
+                statements.append(child)
+        return nodes.Module(version, tuple(statements), span=self._span(meta))
+
+    def header(self, meta: Meta, children: list[Token]) -> int:
+        text = str(children[0])
+        return int(text) if text.isdigit() else -1
+
+    # -------------------------------------------------------------- model
+    def entity_decl(self, meta: Meta, children: list[Any]) -> nodes.EntityDecl:
+        name, source, *members = children
+        return nodes.EntityDecl(self._ident(name), source, tuple(members), span=self._span(meta))
+
+    def table_decl(self, meta: Meta, children: list[Any]) -> nodes.TableDecl:
+        name, source, *members = children
+        return nodes.TableDecl(self._ident(name), source, tuple(members), span=self._span(meta))
+
+    def derived_table_decl(self, meta: Meta, children: list[Any]) -> nodes.DerivedTableDecl:
+        name, base, where = children
+        return nodes.DerivedTableDecl(
+            self._ident(name), self._ident(base), where, span=self._span(meta)
+        )
+
+    def source(self, meta: Meta, children: list[Token]) -> tuple[str, ...]:
+        return tuple(
+            unescape_string(str(t)) if t.type == "STRING" else _ident_text(t) for t in children
+        )
+
+    def key_member(self, meta: Meta, children: list[Any]) -> nodes.KeyMember:
+        column, type_ = children
+        return nodes.KeyMember(
+            self._ident(column),
+            self._ident(type_) if type_ is not None else None,
+            span=self._span(meta),
+        )
+
+    def link_member(self, meta: Meta, children: list[Any]) -> nodes.LinkMember:
+        column, target, target_column = children
+        return nodes.LinkMember(
+            self._ident(column),
+            self._ident(target),
+            self._ident(target_column) if target_column is not None else None,
+            span=self._span(meta),
+        )
+
+    def time_member(self, meta: Meta, children: list[Any]) -> nodes.TimeMember:
+        column, storage = children
+        return nodes.TimeMember(
+            self._ident(column),
+            self._ident(storage) if storage is not None else None,
+            span=self._span(meta),
+        )
+
+    def column_member(self, meta: Meta, children: list[Any]) -> nodes.ColumnMember:
+        name, type_, physical = children
+        physical_name = None
+        if physical is not None:
+            physical_name = (
+                unescape_string(str(physical))
+                if physical.type == "STRING"
+                else _ident_text(physical)
+            )
+        return nodes.ColumnMember(
+            self._ident(name), self._ident(type_), physical_name, span=self._span(meta)
+        )
+
+    def param_decl(self, meta: Meta, children: list[Any]) -> nodes.ParamDecl:
+        name, type_, default, description = children
+        return nodes.ParamDecl(
+            self._ident(name),
+            self._ident(type_),
+            default,
+            self._string(description),
+            span=self._span(meta),
+        )
+
+    # -------------------------------------------------------------- definitions
+    def measure_decl(self, meta: Meta, children: list[Any]) -> nodes.MeasureDecl:
+        name, description, body = children
+        return nodes.MeasureDecl(
+            self._ident(name), body, self._string(description), span=self._span(meta)
+        )
+
+    def _metadata(self, description: Token | None, items: Sequence[Any]) -> nodes.Metadata:
+        owner: str | None = None
+        tags: tuple[str, ...] = ()
+        for kind, value in items:
+            if kind == "owner":
+                owner = value
+            else:
+                tags = tags + value
+        return nodes.Metadata(self._string(description), owner, tags)
+
+    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str | None]:
+        return ("owner", self._string(children[0]))
+
+    def tags(self, meta: Meta, children: list[Token | None]) -> tuple[str, tuple[str, ...]]:
+        return ("tags", tuple(unescape_string(str(t)) for t in children if t is not None))
+
+    def segment_decl(self, meta: Meta, children: list[Any]) -> nodes.SegmentDecl:
+        name, description, *metas, condition = children
+        return nodes.SegmentDecl(
+            self._ident(name),
+            condition,
+            self._metadata(description, metas),
+            span=self._span(meta),
+        )
+
+    def classifier_decl(self, meta: Meta, children: list[Any]) -> nodes.ClassifierDecl:
+        name, description, *rest = children
+        metas = [c for c in rest if isinstance(c, tuple)]
+        rules = [c for c in rest if isinstance(c, nodes.Rule)]
+        else_label = rest[-1]
+        return nodes.ClassifierDecl(
+            self._ident(name),
+            tuple(rules),
+            else_label,
+            self._metadata(description, metas),
+            span=self._span(meta),
+        )
+
+    def rule(self, meta: Meta, children: list[Any]) -> nodes.Rule:
+        label, condition = children
+        return nodes.Rule(self._ident(label), condition, span=self._span(meta))
+
+    def else_rule(self, meta: Meta, children: list[Token]) -> nodes.Ident:
+        return self._ident(children[0])
+
+    def split_decl(self, meta: Meta, children: list[Any]) -> nodes.SplitDecl:
+        name, description, *rest = children
+        metas = [c for c in rest if isinstance(c, tuple)]
+        buckets = [c for c in rest if isinstance(c, nodes.Bucket)]
+        of, seed = [c for c in rest if not isinstance(c, (tuple, nodes.Bucket))]
+        return nodes.SplitDecl(
+            self._ident(name),
+            tuple(buckets),
+            self._ident(of) if of is not None else None,
+            self._string(seed),
+            self._metadata(description, metas),
+            span=self._span(meta),
+        )
+
+    def bucket(self, meta: Meta, children: list[Token]) -> nodes.Bucket:
+        label, percent = children
+        return nodes.Bucket(self._ident(label), Decimal(str(percent)[:-1]), span=self._span(meta))
+
+    # -------------------------------------------------------------- boolean logic
+    def or_(self, meta: Meta, children: list[Any]) -> nodes.Or:
+        return nodes.Or(children[0], children[1], span=self._span(meta))
+
+    def and_(self, meta: Meta, children: list[Any]) -> nodes.And:
+        return nodes.And(children[0], children[1], span=self._span(meta))
+
+    def not_(self, meta: Meta, children: list[Any]) -> nodes.Not:
+        return nodes.Not(children[0], span=self._span(meta))
+
+    def compare(self, meta: Meta, children: list[Any]) -> nodes.Compare:
+        left, op, right = children
+        return nodes.Compare(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+
+    def between(self, meta: Meta, children: list[Any]) -> nodes.Between:
+        operand, negated, low, high = children
+        return nodes.Between(operand, low, high, negated is not None, span=self._span(meta))
+
+    def in_list(self, meta: Meta, children: list[Any]) -> nodes.InList:
+        operand, negated, items = children
+        return nodes.InList(operand, items, negated is not None, span=self._span(meta))
+
+    def list(self, meta: Meta, children: list[Any]) -> tuple[nodes.Expr, ...]:
+        return tuple(child for child in children if child is not None)
+
+    def in_window(self, meta: Meta, children: list[Any]) -> nodes.InWindow:
+        operand, negated, window = children
+        return nodes.InWindow(operand, window, negated is not None, span=self._span(meta))
+
+    def rank(self, meta: Meta, children: list[Any]) -> nodes.Rank:
+        operand, side, size, among = children
+        return nodes.Rank(operand, side, size, among, span=self._span(meta))
+
+    def rank_side(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
+    def rank_size(self, meta: Meta, children: list[Token]) -> nodes.Expr | nodes.Ident:
+        token = children[0]
+        if token.type == "NUMBER":
+            return nodes.NumberLit(Decimal(str(token)), span=self._tspan(token))
+        if token.type == "PERCENT":
+            return nodes.PercentLit(Decimal(str(token)[:-1]), span=self._tspan(token))
+        return self._ident(token)
+
+    def presence_word(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
+    def presence(self, meta: Meta, children: list[Any]) -> nodes.Presence:
+        operand, which = children
+        return nodes.Presence(operand, which == "present", span=self._span(meta))
+
+    def text_match(self, meta: Meta, children: list[Any]) -> nodes.TextMatch:
+        operand, op, pattern = children
+        return nodes.TextMatch(op, operand, pattern, span=self._span(meta))
+
+    def text_op(self, meta: Meta, children: list[Token]) -> str:
+        return {"CONTAINS": "contains", "STARTS_WITH": "starts_with", "ENDS_WITH": "ends_with"}[
+            children[0].type
+        ]
+
+    def sequence(self, meta: Meta, children: list[Any]) -> nodes.Sequence:
+        first, _then, no, then, within = children
+        return nodes.Sequence(
+            first,
+            then,
+            no is not None,
+            self._duration(within) if within is not None else None,
+            span=self._span(meta),
+        )
+
+    def event_set(self, meta: Meta, children: list[Any]) -> nodes.EventSet:
+        table, window, *where = children
+        return nodes.EventSet(
+            self._ident(table), window, where[0] if where else None, span=self._span(meta)
+        )
+
+    # -------------------------------------------------------------- arithmetic and atoms
+    def arith(self, meta: Meta, children: list[Any]) -> nodes.Arith:
+        left, op, right = children
+        return nodes.Arith(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+
+    def negate(self, meta: Meta, children: list[Any]) -> nodes.Negate:
+        return nodes.Negate(children[0], span=self._span(meta))
+
+    def name(self, meta: Meta, children: list[Token]) -> nodes.Name:
+        return nodes.Name(tuple(self._ident(t) for t in children), span=self._span(meta))
+
+    def call(self, meta: Meta, children: list[Any]) -> nodes.Call:
+        function, *args = children
+        return nodes.Call(
+            self._ident(function),
+            tuple(a for a in args if a is not None),
+            span=self._span(meta),
+        )
+
+    def time_since(self, meta: Meta, children: list[Any]) -> nodes.TimeSince:
+        return nodes.TimeSince(children[0], span=self._span(meta))
+
+    def time_between(self, meta: Meta, children: list[Any]) -> nodes.TimeBetween:
+        return nodes.TimeBetween(children[0], children[1], span=self._span(meta))
+
+    # -------------------------------------------------------------- aggregates
+    def agg_func(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
+    def agg_cumulative_share(self, meta: Meta, children: list[Token]) -> str:
+        return "cumulative share"
+
+    def agg_args(self, meta: Meta, children: list[Any]) -> tuple[bool, tuple[nodes.Expr, ...]]:
+        distinct, *args = children
+        return distinct is not None, tuple(a for a in args if a is not None)
+
+    def agg_of(self, meta: Meta, children: list[Any]) -> None:
+        return None
+
+    def aggregate(self, meta: Meta, children: list[Any]) -> nodes.Aggregate:
+        func, args, target, window, per, among = children
+        distinct, arguments = args if args is not None else (False, None)
+        return nodes.Aggregate(
+            func,
+            self._ident(target),
+            arguments,
+            distinct,
+            window,
+            per,
+            among,
+            span=self._span(meta),
+        )
+
+    def nested_aggregate(self, meta: Meta, children: list[Any]) -> nodes.NestedAggregate:
+        func, inner = children
+        return nodes.NestedAggregate(func, inner, span=self._span(meta))
+
+    def filtered_aggregate(
+        self, meta: Meta, children: list[Any]
+    ) -> nodes.Aggregate | nodes.NestedAggregate:
+        aggregate, where = children
+        return _with_where(aggregate, where, self._span(meta))
+
+    def during(self, meta: Meta, children: list[Any]) -> nodes.Window:
+        return cast(nodes.Window, children[0])
+
+    def per(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+        return cast(nodes.Expr, children[0])
+
+    def among(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+        item = children[0]
+        if isinstance(item, Token):
+            return nodes.Name((self._ident(item),), span=self._tspan(item))
+        return cast(nodes.Expr, item)
+
+    # -------------------------------------------------------------- windows
+    def w_last(self, meta: Meta, children: list[Any]) -> nodes.LastWindow:
+        return nodes.LastWindow(children[0], span=self._span(meta))
+
+    def w_last_calendar(self, meta: Meta, children: list[Token]) -> nodes.LastCalendarWindow:
+        count, unit = children
+        text = str(count)
+        return nodes.LastCalendarWindow(
+            int(text) if text.isdigit() else -1, self._ident(unit), span=self._span(meta)
+        )
+
+    def w_this(self, meta: Meta, children: list[Token]) -> nodes.PeriodWindow:
+        return nodes.PeriodWindow("this", self._ident(children[0]), span=self._span(meta))
+
+    def w_previous(self, meta: Meta, children: list[Token]) -> nodes.PeriodWindow:
+        return nodes.PeriodWindow("previous", self._ident(children[0]), span=self._span(meta))
+
+    def w_between_ago(self, meta: Meta, children: list[Any]) -> nodes.BetweenAgoWindow:
+        return nodes.BetweenAgoWindow(children[0], children[1], span=self._span(meta))
+
+    def w_more_than_ago(self, meta: Meta, children: list[Any]) -> nodes.MoreThanAgoWindow:
+        return nodes.MoreThanAgoWindow(children[0], span=self._span(meta))
+
+    def _bound(self, kind: str, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+        return nodes.BoundWindow(kind, children[0], span=self._span(meta))  # type: ignore[arg-type]
+
+    def w_before(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+        return self._bound("before", meta, children)
+
+    def w_after(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+        return self._bound("after", meta, children)
+
+    def w_since(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+        return self._bound("since", meta, children)
+
+    def w_until(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+        return self._bound("until", meta, children)
+
+    def w_from_to(self, meta: Meta, children: list[Any]) -> nodes.FromToWindow:
+        return nodes.FromToWindow(children[0], children[1], span=self._span(meta))
+
+    def p_date(self, meta: Meta, children: list[Token]) -> nodes.DatePoint:
+        return nodes.DatePoint(self._date(children[0]), span=self._span(meta))
+
+    def p_timestamp(self, meta: Meta, children: list[Token]) -> nodes.TimestampPoint:
+        return nodes.TimestampPoint(self._timestamp(children[0]), span=self._span(meta))
+
+    def p_ago(self, meta: Meta, children: list[Any]) -> nodes.AgoPoint:
+        return nodes.AgoPoint(children[0], span=self._span(meta))
+
+    def p_this(self, meta: Meta, children: list[Token]) -> nodes.PeriodPoint:
+        return nodes.PeriodPoint("this", self._ident(children[0]), span=self._span(meta))
+
+    def p_previous(self, meta: Meta, children: list[Token]) -> nodes.PeriodPoint:
+        return nodes.PeriodPoint("previous", self._ident(children[0]), span=self._span(meta))
+
+    def p_name(self, meta: Meta, children: list[Token]) -> nodes.NamePoint:
+        return nodes.NamePoint(self._ident(children[0]), span=self._span(meta))
+
+    def duration(self, meta: Meta, children: list[Token]) -> nodes.Duration:
+        return self._duration_token(children[0])
+
+    # -------------------------------------------------------------- literals
+    def number(self, meta: Meta, children: list[Token]) -> nodes.NumberLit:
+        return nodes.NumberLit(Decimal(str(children[0])), span=self._tspan(children[0]))
+
+    def percent(self, meta: Meta, children: list[Token]) -> nodes.PercentLit:
+        return nodes.PercentLit(Decimal(str(children[0])[:-1]), span=self._tspan(children[0]))
+
+    def string(self, meta: Meta, children: list[Token]) -> nodes.StringLit:
+        return nodes.StringLit(unescape_string(str(children[0])), span=self._tspan(children[0]))
+
+    def date(self, meta: Meta, children: list[Token]) -> nodes.DateLit:
+        return nodes.DateLit(self._date(children[0]), span=self._tspan(children[0]))
+
+    def timestamp(self, meta: Meta, children: list[Token]) -> nodes.TimestampLit:
+        return nodes.TimestampLit(self._timestamp(children[0]), span=self._tspan(children[0]))
+
+    def duration_lit(self, meta: Meta, children: list[Token]) -> nodes.DurationLit:
+        amount, unit = split_duration(str(children[0]))
+        return nodes.DurationLit(amount, unit, span=self._tspan(children[0]))
+
+    def boolean(self, meta: Meta, children: list[Token]) -> nodes.BoolLit:
+        return nodes.BoolLit(str(children[0]) == "true", span=self._tspan(children[0]))
+
+
+def _with_where(
+    aggregate: nodes.Aggregate | nodes.NestedAggregate, where: nodes.Expr, span: Span
+) -> nodes.Aggregate | nodes.NestedAggregate:
+    """Attach a trailing `where` to the innermost aggregate, which owns the rows."""
+    if isinstance(aggregate, nodes.NestedAggregate):
+        return nodes.NestedAggregate(
+            aggregate.func, _with_where(aggregate.inner, where, span), span=span
+        )
+    return nodes.Aggregate(
+        aggregate.func,
+        aggregate.target,
+        aggregate.args,
+        aggregate.distinct,
+        aggregate.window,
+        aggregate.per,
+        aggregate.among,
+        where,
+        span=span,
+    )
