@@ -1,0 +1,104 @@
+"""Shared CLI plumbing: options, output formats, exit codes, error reporting."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import NoReturn
+
+import typer
+
+from segdsl.diagnostics import Diagnostic, render_github, render_json, render_text
+from segdsl.source import SourceFile
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class DataFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def use_color(stream: object = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    target = stream or sys.stdout
+    return bool(getattr(target, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def parse_params(values: Sequence[str] | None) -> dict[str, str]:
+    """`--param name=value` options → a dict (a usage error if malformed)."""
+    params: dict[str, str] = {}
+    for item in values or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            usage_error(f"--param expects NAME=VALUE, got {item!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def usage_error(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def fail(message: str, code: int = EXIT_FINDINGS) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def print_diagnostics(
+    diagnostics: Sequence[Diagnostic],
+    sources: dict[str, SourceFile],
+    output: OutputFormat,
+    *,
+    summary: str | None = None,
+) -> None:
+    """Diagnostics in the chosen format on stdout (summary on stderr for text)."""
+    if output is OutputFormat.json:
+        typer.echo(render_json(diagnostics))
+        return
+    if output is OutputFormat.github:
+        if diagnostics:
+            typer.echo(render_github(diagnostics))
+        return
+    if diagnostics:
+        typer.echo(render_text(diagnostics, sources, color=use_color()))
+    if summary:
+        typer.echo(summary, err=True)
+
+
+class _CompileErrorGuard:
+    """Turns CompileError and a bad as-of into diagnostics and exit status 1."""
+
+    def __init__(self, sources: dict[str, SourceFile]):
+        self.sources = sources
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> bool:
+        from segdsl.diagnostics import CompileError
+
+        if isinstance(error, CompileError):
+            print_diagnostics(error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text)
+            raise typer.Exit(EXIT_FINDINGS)
+        if isinstance(error, ValueError) and "isoformat" in str(error).lower():
+            fail(f"invalid --as-of: {error} (use 2025-07-01 or 2025-07-01T12:00:00)", EXIT_USAGE)
+        return False
+
+
+def fail_on_compile_error(project: object) -> _CompileErrorGuard:
+    from segdsl.project import Project
+
+    assert isinstance(project, Project)
+    return _CompileErrorGuard(project.source_map)

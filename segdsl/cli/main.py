@@ -1,0 +1,56 @@
+"""The `seg` command: registers subcommands and turns crashes into a plain message."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from segdsl import __version__
+from segdsl.cli.compile import compile_command
+from segdsl.cli.validate import validate
+
+app = typer.Typer(
+    name="seg",
+    help="Customer segments as code: validate, compile, run and explain .seg files.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Customer segments as code."""
+
+
+app.command("validate")(validate)
+app.command("compile")(compile_command)
+
+
+def main() -> None:
+    """Console entry point: no Python traceback ever reaches the user."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("cancelled", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # a bug: say so plainly, without a traceback
+        typer.echo(
+            f"internal error [SEG901]: {type(error).__name__}: {error}\n"
+            "This is a bug in segdsl, not in your files. Please report it with the command you ran.",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,45 @@
+"""`seg validate`: check files against the language (and optionally the warehouse)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, parse_params, print_diagnostics
+from segdsl.diagnostics import sort_key
+from segdsl.project import load_project
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="text, json or github.")] = OutputFormat.text,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="A warehouse schema from `seg schema pull`.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Check columns against this warehouse.")] = None,
+) -> None:
+    """Check .seg files: syntax, names, types (and warehouse columns with --schema/--db).
+
+    Exit status: 0 clean, 1 findings, 2 usage error.
+    """
+    project = load_project(paths)
+    analysis = project.analyze(parse_params(param))
+    diagnostics = list(analysis.diagnostics)
+    if (schema is not None or db is not None) and analysis.ok:
+        from segdsl.cli.schema import warehouse_diagnostics
+
+        diagnostics.extend(warehouse_diagnostics(analysis, schema, db, project.settings))
+    diagnostics.sort(key=sort_key)
+    errors = sum(1 for d in diagnostics if d.is_error)
+    files = len(project.sources)
+    summary = (
+        f"checked {files} file{'s' if files != 1 else ''}: "
+        f"{errors} error{'s' if errors != 1 else ''}, {len(diagnostics) - errors} warning"
+        f"{'s' if len(diagnostics) - errors != 1 else ''}"
+    )
+    print_diagnostics(diagnostics, project.source_map, output, summary=summary)
+    if errors:
+        raise typer.Exit(EXIT_FINDINGS)

@@ -1,0 +1,469 @@
+"""AST → canonical source text (`seg fmt`).
+
+One layout for every file: two-space indentation, one statement per line, a
+definition broken at its top-level `and`/`or` when it would pass 88 columns,
+double-quoted strings, and only the parentheses the grammar needs. Comments are
+kept: a comment on its own line stays above the statement or block member it
+precedes, a comment at the end of a line stays at the end of that line, and a
+comment inside a multi-line definition moves above the definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import assert_never
+
+from segdsl.syntax import nodes
+
+WIDTH = 88
+INDENT = "  "
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# precedence levels, loosest first
+OR, AND, NOT, PREDICATE, SUM, PRODUCT, UNARY, ATOM = range(1, 9)
+
+
+@cache
+def keywords() -> frozenset[str]:
+    """Every word the grammar reserves; such names are printed in backticks."""
+    from segdsl.syntax.parser import grammar_text
+
+    words = set(re.findall(r'"([a-z_]+)"', grammar_text()))
+    return frozenset(words)
+
+
+def name_text(name: str) -> str:
+    if _NAME_RE.match(name) and name not in keywords():
+        return name
+    return f"`{name}`"
+
+
+def string_text(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def number_text(value: Decimal) -> str:
+    text = format(value, "f")
+    return text
+
+
+# ------------------------------------------------------------------ expressions
+def expr_text(node: nodes.Expr, level: int = OR) -> str:
+    """An expression on one line, parenthesised as needed at precedence `level`."""
+    text, own = _expr(node)
+    return f"({text})" if own < level else text
+
+
+def _expr(node: nodes.Expr) -> tuple[str, int]:
+    match node:
+        case nodes.NumberLit():
+            return number_text(node.value), ATOM
+        case nodes.PercentLit():
+            return f"{number_text(node.value)}%", ATOM
+        case nodes.StringLit():
+            return string_text(node.value), ATOM
+        case nodes.BoolLit():
+            return ("true" if node.value else "false"), ATOM
+        case nodes.DateLit():
+            return node.value.isoformat(), ATOM
+        case nodes.TimestampLit():
+            return node.value.isoformat(), ATOM
+        case nodes.DurationLit():
+            return f"{node.amount}{node.unit}", ATOM
+        case nodes.Name():
+            return ".".join(name_text(p.text) for p in node.parts), ATOM
+        case nodes.Call():
+            args = ", ".join(expr_text(a) for a in node.args)
+            return f"{name_text(node.function.text)}({args})", ATOM
+        case nodes.Negate():
+            return f"-{expr_text(node.operand, UNARY)}", UNARY
+        case nodes.Arith():
+            level = SUM if node.op in "+-" else PRODUCT
+            return f"{expr_text(node.left, level)} {node.op} {expr_text(node.right, level + 1)}", level
+        case nodes.Compare():
+            return f"{expr_text(node.left, SUM)} {node.op} {expr_text(node.right, SUM)}", PREDICATE
+        case nodes.Between():
+            word = "not between" if node.negated else "between"
+            return (
+                f"{expr_text(node.operand, SUM)} {word} {expr_text(node.low, SUM)} and {expr_text(node.high, SUM)}",
+                PREDICATE,
+            )
+        case nodes.InList():
+            word = "not in" if node.negated else "in"
+            items = ", ".join(expr_text(i, SUM) for i in node.items)
+            return f"{expr_text(node.operand, SUM)} {word} [{items}]", PREDICATE
+        case nodes.InWindow():
+            word = "not in" if node.negated else "in"
+            return f"{expr_text(node.operand, SUM)} {word} {window_text(node.window)}", PREDICATE
+        case nodes.Rank():
+            size = node.size.text if isinstance(node.size, nodes.Ident) else expr_text(node.size)
+            if isinstance(node.size, nodes.Ident):
+                size = name_text(size)
+            among = f" {among_text(node.among)}" if node.among is not None else ""
+            return f"{expr_text(node.operand, SUM)} in {node.side} {size}{among}", PREDICATE
+        case nodes.Presence():
+            return f"{expr_text(node.operand, SUM)} is {'present' if node.present else 'missing'}", PREDICATE
+        case nodes.TextMatch():
+            word = node.op.replace("_", " ")
+            return f"{expr_text(node.operand, SUM)} {word} {expr_text(node.pattern, SUM)}", PREDICATE
+        case nodes.And():
+            return f"{expr_text(node.left, AND)} and {expr_text(node.right, NOT)}", AND
+        case nodes.Or():
+            return f"{expr_text(node.left, OR)} or {expr_text(node.right, AND)}", OR
+        case nodes.Not():
+            return f"not {expr_text(node.operand, NOT)}", NOT
+        case nodes.TimeSince():
+            return f"time since {expr_text(node.operand, ATOM)}", ATOM
+        case nodes.TimeBetween():
+            return f"time between {expr_text(node.start, ATOM)} and {expr_text(node.end, ATOM)}", ATOM
+        case nodes.Aggregate():
+            text = aggregate_text(node)
+            return (f"({text})", ATOM) if node.where is not None else (text, ATOM)
+        case nodes.NestedAggregate():
+            text = aggregate_text(node)
+            return (f"({text})", ATOM) if _innermost(node).where is not None else (text, ATOM)
+        case nodes.Sequence():
+            within = f" within {duration_text(node.within)}" if node.within is not None else ""
+            then = "then no" if node.negated else "then"
+            return f"{event_set_text(node.first)} {then} {event_set_text(node.then)}{within}", PREDICATE
+        case _:
+            assert_never(node)
+
+
+def _innermost(node: nodes.Aggregate | nodes.NestedAggregate) -> nodes.Aggregate:
+    while isinstance(node, nodes.NestedAggregate):
+        node = node.inner
+    return node
+
+
+def aggregate_text(node: nodes.Aggregate | nodes.NestedAggregate) -> str:
+    """An aggregate including its `where` (callers add parentheses where needed)."""
+    if isinstance(node, nodes.NestedAggregate):
+        return f"{node.func} {aggregate_text(node.inner)}"
+    parts = [node.func]
+    if node.func in ("percentile", "cumulative share") and node.args is None:
+        parts = [f"{node.func} of"]
+    if node.args is not None:
+        distinct = " distinct" if node.distinct else ""
+        args = ", ".join(expr_text(a) for a in node.args)
+        parts = [f"{node.func}{distinct}({args}) of"]
+    parts.append(name_text(node.target.text))
+    if node.window is not None:
+        parts.append(f"during {window_text(node.window)}")
+    if node.per is not None:
+        parts.append(f"per {expr_text(node.per, ATOM)}")
+    if node.among is not None:
+        parts.append(among_text(node.among))
+    if node.where is not None:
+        parts.append(f"where {expr_text(node.where)}")
+    return " ".join(parts)
+
+
+def among_text(node: nodes.Expr) -> str:
+    if isinstance(node, nodes.Name) and len(node.parts) == 1:
+        return f"among {name_text(node.parts[0].text)}"
+    return f"among ({expr_text(node)})"
+
+
+def event_set_text(node: nodes.EventSet) -> str:
+    text = name_text(node.table.text)
+    if node.window is not None:
+        text += f" during {window_text(node.window)}"
+    if node.where is not None:
+        return f"({text} where {expr_text(node.where)})"
+    return text
+
+
+def duration_text(node: nodes.Duration) -> str:
+    if isinstance(node, nodes.DurationLit):
+        return f"{node.amount}{node.unit}"
+    return name_text(node.text)
+
+
+def point_text(node: nodes.Point) -> str:
+    match node:
+        case nodes.DatePoint():
+            return node.value.isoformat()
+        case nodes.TimestampPoint():
+            return node.value.isoformat()
+        case nodes.AgoPoint():
+            return f"{duration_text(node.duration)} ago"
+        case nodes.PeriodPoint():
+            return f"{node.which} {name_text(node.unit.text)}"
+        case nodes.NamePoint():
+            return name_text(node.name.text)
+        case _:
+            assert_never(node)
+
+
+def window_text(node: nodes.Window) -> str:
+    match node:
+        case nodes.LastWindow():
+            return f"last {duration_text(node.duration)}"
+        case nodes.LastCalendarWindow():
+            return f"last {node.count} calendar {name_text(node.unit.text)}"
+        case nodes.PeriodWindow():
+            return f"{node.which} {name_text(node.unit.text)}"
+        case nodes.BetweenAgoWindow():
+            return f"between {duration_text(node.start)} ago and {duration_text(node.end)} ago"
+        case nodes.MoreThanAgoWindow():
+            return f"more than {duration_text(node.duration)} ago"
+        case nodes.BoundWindow():
+            return f"{node.kind} {point_text(node.point)}"
+        case nodes.FromToWindow():
+            return f"from {point_text(node.start)} to {point_text(node.end)}"
+        case _:
+            assert_never(node)
+
+
+def body_text(node: nodes.Expr) -> str:
+    """A measure body: a top-level aggregate may carry `where` without parentheses."""
+    if isinstance(node, (nodes.Aggregate, nodes.NestedAggregate)):
+        return aggregate_text(node)
+    return expr_text(node)
+
+
+def _chain(node: nodes.Expr) -> tuple[str, list[nodes.Expr]] | None:
+    """A top-level left-nested chain of one boolean operator, for line breaking."""
+    if not isinstance(node, (nodes.And, nodes.Or)):
+        return None
+    kind = type(node)
+    operands: list[nodes.Expr] = []
+    current: nodes.Expr = node
+    while isinstance(current, kind):
+        operands.append(current.right)
+        current = current.left
+    operands.append(current)
+    operands.reverse()
+    return ("and" if kind is nodes.And else "or"), operands
+
+
+def definition_lines(head: str, body: nodes.Expr, is_measure: bool = False) -> list[str]:
+    """`head = body`, broken over lines when longer than WIDTH."""
+    one_line = body_text(body) if is_measure else expr_text(body)
+    if len(head) + 3 + len(one_line) <= WIDTH:
+        return [f"{head} = {one_line}"]
+    chain = _chain(body)
+    if chain is None or (is_measure and isinstance(body, (nodes.Aggregate, nodes.NestedAggregate))):
+        return [f"{head} =", f"{INDENT}{one_line}"]
+    op, operands = chain
+    level = AND if op == "and" else OR
+    next_level = NOT if op == "and" else AND
+    lines = [f"{head} =", f"{INDENT}{expr_text(operands[0], level)}"]
+    lines.extend(f"{INDENT}{op} {expr_text(operand, next_level)}" for operand in operands[1:])
+    return lines
+
+
+# ------------------------------------------------------------------ statements
+def _meta_text(meta: nodes.Metadata) -> str:
+    parts = []
+    if meta.description is not None:
+        parts.append(string_text(meta.description))
+    if meta.owner is not None:
+        parts.append(f"owner {string_text(meta.owner)}")
+    if meta.tags:
+        parts.append("tags [" + ", ".join(string_text(tag) for tag in meta.tags) + "]")
+    return "".join(f" {p}" for p in parts)
+
+
+def _source_text(parts: Sequence[str]) -> str:
+    return ".".join(p if _NAME_RE.match(p) and p not in keywords() else string_text(p) for p in parts)
+
+
+def member_text(member: nodes.Member) -> str:
+    match member:
+        case nodes.KeyMember():
+            suffix = f": {name_text(member.type.text)}" if member.type else ""
+            return f"key {name_text(member.column.text)}{suffix}"
+        case nodes.LinkMember():
+            target = name_text(member.target.text)
+            if member.target_column is not None:
+                target += f".{name_text(member.target_column.text)}"
+            return f"link {name_text(member.column.text)} to {target}"
+        case nodes.TimeMember():
+            suffix = f": {name_text(member.storage.text)}" if member.storage else ""
+            return f"time {name_text(member.column.text)}{suffix}"
+        case nodes.ColumnMember():
+            text = f"{name_text(member.name.text)}: {name_text(member.type.text)}"
+            if member.physical is not None:
+                physical = member.physical
+                safe = _NAME_RE.match(physical) and physical not in keywords()
+                text += f" from {physical if safe else string_text(physical)}"
+            return text
+        case _:
+            assert_never(member)
+
+
+@dataclass
+class _Item:
+    """A printable line group with the comments attached to it."""
+
+    lines: list[str]
+    leading: list[str] = field(default_factory=list)
+    trailing: str | None = None
+
+
+def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str | None]:
+    """The statement's header line, its block members (if a block), and closing line."""
+    match statement:
+        case nodes.EntityDecl() | nodes.TableDecl():
+            word = "entity" if isinstance(statement, nodes.EntityDecl) else "table"
+            head = f"{word} {name_text(statement.name.text)} from {_source_text(statement.source)} {{"
+            return head, [_Item([member_text(m)]) for m in statement.members], "}"
+        case nodes.ClassifierDecl():
+            head = f"classifier {name_text(statement.name.text)}{_meta_text(statement.meta)} {{"
+            rules = [
+                _Item([f"{name_text(r.label.text)} when {expr_text(r.condition)}"]) for r in statement.rules
+            ]
+            rules.append(_Item([f"else {name_text(statement.else_label.text)}"]))
+            return head, rules, "}"
+        case nodes.SplitDecl():
+            head = f"split {name_text(statement.name.text)}{_meta_text(statement.meta)}"
+            if statement.of is not None:
+                head += f" of {name_text(statement.of.text)}"
+            if statement.seed is not None:
+                head += f" seed {string_text(statement.seed)}"
+            buckets = [_Item([f"{name_text(b.label.text)} {number_text(b.percent)}%"]) for b in statement.buckets]
+            return head + " {", buckets, "}"
+        case _:
+            return "", [], None
+
+
+def simple_statement_lines(statement: nodes.Statement) -> list[str]:
+    match statement:
+        case nodes.DerivedTableDecl():
+            head = f"table {name_text(statement.name.text)} = {name_text(statement.base.text)} where"
+            return [f"{head} {expr_text(statement.where)}"]
+        case nodes.ParamDecl():
+            text = f"param {name_text(statement.name.text)}: {name_text(statement.type.text)}"
+            if statement.default is not None:
+                text += f" = {expr_text(statement.default, UNARY)}"
+            if statement.description is not None:
+                text += f" {string_text(statement.description)}"
+            return [text]
+        case nodes.MeasureDecl():
+            head = f"measure {name_text(statement.name.text)}"
+            if statement.description is not None:
+                head += f" {string_text(statement.description)}"
+            return definition_lines(head, statement.body, is_measure=True)
+        case nodes.SegmentDecl():
+            head = f"segment {name_text(statement.name.text)}{_meta_text(statement.meta)}"
+            return definition_lines(head, statement.condition)
+        case _:
+            raise AssertionError(f"not a simple statement: {statement!r}")
+
+
+def _member_spans(statement: nodes.Statement) -> list[nodes.Span]:
+    match statement:
+        case nodes.EntityDecl() | nodes.TableDecl():
+            return [m.span for m in statement.members]
+        case nodes.ClassifierDecl():
+            return [r.span for r in statement.rules] + [statement.else_label.span]
+        case nodes.SplitDecl():
+            return [b.span for b in statement.buckets]
+        case _:
+            return []
+
+
+def format_module(module: nodes.Module, text: str = "") -> str:
+    """The canonical text of a module; `text` (its source) places comments and blank lines."""
+    lines_of_source = text.split("\n")
+
+    def is_own_line(comment: nodes.Comment) -> bool:
+        line = lines_of_source[comment.span.line - 1] if comment.span.line - 1 < len(lines_of_source) else ""
+        return line[: comment.span.column - 1].strip() == ""
+
+    comments = sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
+    remaining = list(comments)
+
+    def take(predicate: object) -> list[nodes.Comment]:
+        chosen = [c for c in remaining if predicate(c)]  # type: ignore[operator]
+        for c in chosen:
+            remaining.remove(c)
+        return chosen
+
+    out: list[str] = []
+    previous_end = 0
+    if module.version is not None:
+        header_line = _header_line(lines_of_source) or 1
+        header_comments = take(lambda c: c.span.line < header_line)
+        out.extend(c.text for c in header_comments)
+        header_trailing = take(lambda c: c.span.line == header_line)
+        out.append(f"segdsl {module.version}" + "".join(f"  {c.text}" for c in header_trailing))
+        previous_end = header_line
+    for index, statement in enumerate(module.statements):
+        start, end = statement.span.line, statement.span.end_line
+        blank_before = index > 0 or module.version is not None
+        if text and index > 0:
+            blank_before = _has_blank_between(lines_of_source, previous_end, start, remaining)
+        if _is_block(statement) or (index > 0 and _is_block(module.statements[index - 1])):
+            blank_before = blank_before or index > 0 or module.version is not None
+        leading = take(lambda c, s=start: c.span.line < s)
+        if blank_before and out:
+            out.append("")
+        out.extend(c.text for c in leading)
+        head, members, close = statement_items(statement)
+        if close is not None:
+            member_spans = _member_spans(statement)
+            head_trailing = take(lambda c, s=start: c.span.line == s and not is_own_line(c))
+            out.append(head + (f"  {head_trailing[0].text}" if head_trailing else ""))
+            for item, span in zip(members, member_spans, strict=False):
+                before = take(lambda c, sp=span: c.span.line < sp.line)
+                after = take(lambda c, sp=span: sp.line <= c.span.line <= sp.end_line)
+                out.extend(f"{INDENT}{c.text}" for c in before)
+                line = f"{INDENT}{item.lines[0]}"
+                if after:
+                    line += "  " + "  ".join(c.text for c in after)
+                out.append(line)
+            inner = take(lambda c, e=end: c.span.line < e or (c.span.line == e and is_own_line(c)))
+            out.extend(f"{INDENT}{c.text}" for c in inner)
+            closing_trailing = take(lambda c, e=end: c.span.line == e)
+            out.append(close + (f"  {closing_trailing[0].text}" if closing_trailing else ""))
+        else:
+            lines = simple_statement_lines(statement)
+            interior = take(lambda c, s=start, e=end: s <= c.span.line < e or (c.span.line == e and is_own_line(c)))
+            trailing = take(lambda c, e=end: c.span.line == e)
+            out.extend(c.text for c in interior)
+            if trailing:
+                lines[-1] += "  " + "  ".join(c.text for c in trailing)
+            out.extend(lines)
+        previous_end = end
+    if remaining:
+        if out:
+            out.append("")
+        out.extend(c.text for c in remaining)
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _is_block(statement: nodes.Statement) -> bool:
+    return isinstance(statement, (nodes.EntityDecl, nodes.TableDecl, nodes.ClassifierDecl, nodes.SplitDecl))
+
+
+def _header_line(lines: list[str]) -> int:
+    for number, line in enumerate(lines, start=1):
+        if line.strip().startswith("segdsl"):
+            return number
+    return 0
+
+
+def _has_blank_between(
+    lines: list[str], previous_end: int, start: int, comments: Sequence[nodes.Comment]
+) -> bool:
+    """Whether the source had an empty line between two statements (comments don't count)."""
+    return any(not lines[number - 1].strip() for number in range(previous_end + 1, start) if number - 1 < len(lines))
+
+
+def format_text(text: str, path: str = "<string>") -> str | None:
+    """Format source text; None if it does not parse."""
+    from segdsl.source import SourceFile
+    from segdsl.syntax.parser import parse
+
+    result = parse(SourceFile(path, text))
+    if result.module is None:
+        return None
+    return format_module(result.module, text)
