@@ -1,0 +1,45 @@
+"""Shared fixtures: the corpus project and engine runners loaded with the corpus data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from segdsl.compiler import Compiler
+from segdsl.project import load_project
+from tests.corpus.fixture import TABLES
+from tests.support.availability import require_postgres
+from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Compiler:
+    compiler = Compiler(load_project(CORPUS))
+    assert compiler.analysis.ok, compiler.diagnostics
+    return compiler
+
+
+@pytest.fixture(scope="session")
+def corpus_duckdb() -> Iterator[Runner]:
+    runner = DuckDBRunner(TABLES)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_postgres() -> Iterator[Runner]:
+    require_postgres()
+    runner = PostgresRunner(TABLES)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_bigquery() -> Iterator[Runner]:
+    runner = ZetaSQLRunner(TABLES)
+    yield runner
+    runner.close()

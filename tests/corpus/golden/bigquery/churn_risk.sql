@@ -1,0 +1,42 @@
+WITH `orders_per_customer` AS (
+  SELECT
+    `orders`.`customer_id` AS `__key`,
+    COUNT(
+      CASE
+        WHEN `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS DATETIME)
+        AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+        AND `orders`.`status` = 'paid'
+        THEN 1
+      END
+    ) AS `_orders_1`,
+    COUNT(
+      CASE
+        WHEN `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
+        AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS DATETIME)
+        AND `orders`.`status` = 'paid'
+        THEN 1
+      END
+    ) AS `_orders_2`
+  FROM `orders` AS `orders`
+  WHERE
+    `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
+  GROUP BY
+    `orders`.`customer_id`
+), `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    COALESCE(`orders_per_customer`.`_orders_1`, 0) AS `_orders_1`,
+    COALESCE(`orders_per_customer`.`_orders_2`, 0) AS `_orders_2`
+  FROM `customers` AS `customer`
+  LEFT JOIN `orders_per_customer`
+    ON `orders_per_customer`.`__key` = `customer`.`id`
+  WHERE
+    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    OR `customer`.`signed_up_at` IS NULL
+)
+SELECT
+  `__key` AS `id`
+FROM `population`
+WHERE
+  `_orders_1` < 0.5 * `_orders_2`

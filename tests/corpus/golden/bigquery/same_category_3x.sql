@@ -1,0 +1,35 @@
+WITH `_grouped1_groups` AS (
+  SELECT
+    `__key`,
+    MAX(`per_group`) AS `_grouped1`
+  FROM (
+    SELECT
+      `events`.`customer_id` AS `__key`,
+      COUNT(*) AS `per_group`
+    FROM `events` AS `events`
+    WHERE
+      `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      AND `events`.`name` = 'view_item'
+      AND NOT `events`.`page_category` IS NULL
+    GROUP BY
+      `events`.`customer_id`,
+      `events`.`page_category`
+  ) AS `groups`
+  GROUP BY
+    `__key`
+), `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    `_grouped1_groups`.`_grouped1` AS `_grouped1`
+  FROM `customers` AS `customer`
+  LEFT JOIN `_grouped1_groups`
+    ON `_grouped1_groups`.`__key` = `customer`.`id`
+  WHERE
+    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    OR `customer`.`signed_up_at` IS NULL
+)
+SELECT
+  `__key` AS `id`
+FROM `population`
+WHERE
+  `_grouped1` >= 3

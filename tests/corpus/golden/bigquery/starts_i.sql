@@ -1,0 +1,14 @@
+WITH `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    `customer`.`email` AS `email`
+  FROM `customers` AS `customer`
+  WHERE
+    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    OR `customer`.`signed_up_at` IS NULL
+)
+SELECT
+  `__key` AS `id`
+FROM `population`
+WHERE
+  LEFT(`email`, LENGTH('i')) = 'i'

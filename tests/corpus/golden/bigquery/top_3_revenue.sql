@@ -1,0 +1,37 @@
+WITH `orders_per_customer` AS (
+  SELECT
+    `orders`.`customer_id` AS `__key`,
+    SUM(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) AS `revenue`
+  FROM `orders` AS `orders`
+  WHERE
+    `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+  GROUP BY
+    `orders`.`customer_id`
+), `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`
+  FROM `customers` AS `customer`
+  LEFT JOIN `orders_per_customer`
+    ON `orders_per_customer`.`__key` = `customer`.`id`
+  WHERE
+    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    OR `customer`.`signed_up_at` IS NULL
+), `ranked_1` AS (
+  SELECT
+    `population`.*,
+    CASE
+      WHEN NOT `revenue` IS NULL
+      THEN ROW_NUMBER() OVER (
+        PARTITION BY CASE WHEN NOT `revenue` IS NULL THEN 1 ELSE 0 END
+        ORDER BY `revenue` DESC, `__key` ASC NULLS LAST
+      ) <= 3
+      ELSE FALSE
+    END AS `_rank1`
+  FROM `population`
+)
+SELECT
+  `__key` AS `id`
+FROM `ranked_1`
+WHERE
+  `_rank1`

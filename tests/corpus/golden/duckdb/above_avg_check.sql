@@ -1,0 +1,32 @@
+WITH "orders_per_customer" AS (
+  SELECT
+    "orders"."customer_id" AS "__key",
+    AVG(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) AS "avg_check",
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders"
+  FROM "orders" AS "orders"
+  WHERE
+    "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "orders"."customer_id"
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "orders_per_customer"."avg_check" AS "avg_check",
+    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
+  FROM "customers" AS "customer"
+  LEFT JOIN "orders_per_customer"
+    ON "orders_per_customer"."__key" = "customer"."id"
+  WHERE
+    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    OR "customer"."signed_up_at" IS NULL
+), "ranked_1" AS (
+  SELECT
+    "population".*,
+    AVG(CASE WHEN "paid_orders" > 0 AND NOT "avg_check" IS NULL THEN "avg_check" END) OVER () AS "_rank1"
+  FROM "population"
+)
+SELECT
+  "__key" AS "id"
+FROM "ranked_1"
+WHERE
+  "avg_check" > "_rank1"

@@ -1,0 +1,31 @@
+WITH "events_per_customer" AS (
+  SELECT
+    "events"."customer_id" AS "__key",
+    MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "_events_1",
+    MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "_events_2"
+  FROM "events" AS "events"
+  WHERE
+    "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+  GROUP BY
+    "events"."customer_id"
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "events_per_customer"."_events_1" AS "_events_1",
+    "events_per_customer"."_events_2" AS "_events_2"
+  FROM "customers" AS "customer"
+  LEFT JOIN "events_per_customer"
+    ON "events_per_customer"."__key" = "customer"."id"
+  WHERE
+    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    OR "customer"."signed_up_at" IS NULL
+)
+SELECT
+  "__key" AS "id"
+FROM "population"
+WHERE
+  "_events_1" > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+  AND "_events_1" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+  AND (
+    "_events_2" IS NULL OR "_events_2" < "_events_1"
+  )

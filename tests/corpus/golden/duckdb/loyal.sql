@@ -1,0 +1,29 @@
+WITH "orders_per_customer" AS (
+  SELECT
+    "orders"."customer_id" AS "__key",
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders",
+    MAX("orders"."ordered_at") AS "_orders_2"
+  FROM "orders" AS "orders"
+  WHERE
+    "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "orders"."customer_id"
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders",
+    "orders_per_customer"."_orders_2" AS "_orders_2"
+  FROM "customers" AS "customer"
+  LEFT JOIN "orders_per_customer"
+    ON "orders_per_customer"."__key" = "customer"."id"
+  WHERE
+    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    OR "customer"."signed_up_at" IS NULL
+)
+SELECT
+  "__key" AS "id"
+FROM "population"
+WHERE
+  "paid_orders" >= 5
+  AND "_orders_2" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
+  AND "_orders_2" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)

@@ -1,0 +1,35 @@
+WITH "_ordered1_value" AS (
+  SELECT
+    "__key",
+    "value" AS "_ordered1"
+  FROM (
+    SELECT
+      "orders"."customer_id" AS "__key",
+      "orders"."amount" AS "value",
+      ROW_NUMBER() OVER (
+        PARTITION BY "orders"."customer_id"
+        ORDER BY "orders"."ordered_at" ASC, "orders"."amount" ASC
+      ) AS "position"
+    FROM "orders" AS "orders"
+    WHERE
+      "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+      AND NOT "orders"."amount" IS NULL
+  ) AS "ranked_rows"
+  WHERE
+    "position" = 2
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "_ordered1_value"."_ordered1" AS "_ordered1"
+  FROM "customers" AS "customer"
+  LEFT JOIN "_ordered1_value"
+    ON "_ordered1_value"."__key" = "customer"."id"
+  WHERE
+    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    OR "customer"."signed_up_at" IS NULL
+)
+SELECT
+  "__key" AS "id"
+FROM "population"
+WHERE
+  "_ordered1" = 300
