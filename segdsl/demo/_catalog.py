@@ -237,8 +237,11 @@ def product_pools() -> dict[str, tuple[Product, ...]]:
         "any": tuple(p for p in PRODUCTS if p.category != "pet_food"),
         "no_carpet": tuple(p for p in PRODUCTS if p.category not in ("pet_food", "carpets")),
         "premium": tuple(p for p in PRODUCTS if p.price_cents >= PREMIUM_MIN_CENTS),
-        "pet": tuple(p for p in PRODUCTS if p.category == "pet_food"),
     }
     for category in (*SHOP_CATEGORIES, "pet_food"):
         groups[category] = tuple(p for p in PRODUCTS if p.category == category)
-    return {name: _weighted_pool(products) for name, products in groups.items()}
+    pools = {name: _weighted_pool(products) for name, products in groups.items()}
+    # The staples a replenishing customer re-buys every 45-60 days: mostly dog food.
+    by_name = {p.name: p for p in PRODUCTS}
+    pools["pet"] = tuple(by_name[n] for n in ("Dog food 10kg", "Cat food 4kg", "Dog food 10kg"))
+    return pools

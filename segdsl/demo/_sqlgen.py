@@ -2,8 +2,8 @@
 
 The generator never calls ``random()`` or ``hash()``: every draw is an integer hash
 (``mix32``, the "lowbias32" finalizer) of row keys and a salt, so the same keys give the
-same value on every DuckDB version and machine. Only integer arithmetic and exact
-divisions by powers of two are used.
+same value on every DuckDB version and machine. Only integer arithmetic is used (money is
+exact DECIMAL), never floating point.
 """
 
 from __future__ import annotations

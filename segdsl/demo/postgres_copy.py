@@ -30,6 +30,7 @@ _SIMPLE_TYPES: dict[str, str] = {
     "TIMESTAMP": "TIMESTAMP",
     "DOUBLE": "DOUBLE PRECISION",
 }
+_READ_MEMORY_LIMIT = "128MB"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 
 
@@ -65,6 +66,8 @@ def copy_to_postgres(
         raise ValueError("batch_rows must be at least 1")
     src = duckdb.connect(str(duckdb_path), read_only=True)
     try:
+        # a plain scan needs little; the cap keeps DuckDB's cache from growing with the file
+        src.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")
         tables = _source_tables(src)
         copied: dict[str, int] = {}
         with psycopg.connect(dsn) as pg, pg.cursor() as cur:
@@ -114,7 +117,10 @@ def _copy_table(
     cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, col_defs))
 
     select = f'SELECT * FROM "{SOURCE_SCHEMA}"."{table}"'
-    reader = src.execute(select).fetch_record_batch(batch_rows)
+    relation = src.sql(select)
+    # DuckDB 2 renamed fetch_arrow_reader to to_arrow_reader; both stream batch by batch.
+    to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+    reader = to_reader(batch_rows)
     options = pa_csv.WriteOptions(include_header=False)
     rows = 0
     copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FREEZE true)").format(

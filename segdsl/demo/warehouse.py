@@ -18,8 +18,10 @@ exactly on boundaries (midnight, month ends, exactly 30 days before the as-of ti
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,8 +88,8 @@ class DemoSummary:
 
 def customers_for_scale(scale: float) -> int:
     """Number of customers generated for ``scale`` (10,000 per unit, at least 1)."""
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale!r}")
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     return max(1, round(CUSTOMERS_PER_SCALE * scale))
 
 
@@ -106,7 +108,7 @@ def build_demo_database(
     n_customers = customers_for_scale(scale)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.building")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.building")
     _remove_db_files(tmp)
     say = progress or (lambda _msg: None)
     try:
@@ -116,9 +118,10 @@ def build_demo_database(
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(tmp, target)
+        # a stale WAL next to the target would be replayed into the new file
         with contextlib.suppress(FileNotFoundError):
             os.remove(f"{target}.wal")
+        os.replace(tmp, target)
     finally:
         _remove_db_files(tmp)
     seconds = time.perf_counter() - started
@@ -273,7 +276,7 @@ WITH d AS (
     {below(100, "recent.cart", k)} AS r_cart,
     {below(100, "pet", k)} AS r_pet,
     {below(100, "pet.stop", k)} AS r_pet_stop,
-    {below(91, "pet.stop.day", k)} AS r_pet_stop_day,
+    {below(71, "pet.stop.day", k)} AS r_pet_stop_day,
     {below(100, "coupon.lover", k)} AS r_coupon,
     {_pick("device", [("desktop", 45), ("mobile_web", 35), ("mobile_app", 20)], k)} AS drawn_device,
     {_pick("acquisition", cat.ACQUISITION_WEIGHTS, k)} AS acquisition_source,
@@ -317,7 +320,7 @@ SELECT *,
   NOT ghost AND persona <> 'sleeping' AND r_app < 6 AS app_heavy,
   golden OR (NOT ghost AND persona <> 'sleeping' AND r_cart < 12) AS recent_cart,
   persona IN ('regular', 'loyal') AND r_pet < 12 AS pet,
-  CASE WHEN r_pet_stop < 30 THEN -150 + r_pet_stop_day ELSE 0 END AS pet_stop_day,
+  CASE WHEN r_pet_stop < 30 THEN -110 + r_pet_stop_day ELSE 0 END AS pet_stop_day,
   r_coupon < 10 AS coupon_lover,
   CASE WHEN NOT ghost AND persona <> 'sleeping' AND r_app < 6 THEN 'mobile_app'
        ELSE drawn_device END AS device_pref,
@@ -509,7 +512,8 @@ FROM (
     {below(100, "order.coupon.kind", *keys)} AS r_coupon_kind,
     CASE WHEN s.grp = 6 THEN 1 + ({below(10, "order.pet.items", *keys)} < 3)::INTEGER
          ELSE {n_items} END AS n_items,
-    {below(1 << 30, "order.product", *keys)} AS r_product
+    {below(1 << 30, "order.product", *keys)} AS r_product,
+    {below(1 << 30, "order.pet.staple", "s.customer_id")} AS r_staple
   FROM g_slot s JOIN g_cust c ON c.id = s.customer_id
 )
 """
@@ -522,17 +526,20 @@ def _order_items_draft_sql() -> str:
 CREATE TEMP TABLE g_item AS
 SELECT l.order_id, l.line_no, c.product, c.category, c.price_cents, l.quantity
 FROM (
-  SELECT *, (r_product + (line_no - 1) * 7) % {_pool_size("pool")} AS idx
+  SELECT *,
+    CASE WHEN pool = 'pet' THEN r_staple ELSE r_product + (line_no - 1) * 7 END
+      % {_pool_size("pool")} AS idx
   FROM (
-    SELECT order_id, line_no, r_product,
-      CASE WHEN grp = 6 THEN 'pet'
+    SELECT order_id, line_no, r_product, r_staple,
+      CASE WHEN grp = 6 AND line_no = 1 THEN 'pet'
+           WHEN grp = 6 THEN 'pet_food'
            WHEN persona = 'golden' THEN 'no_carpet'
            WHEN persona = 'active' AND line_no = 1 THEN 'premium'
            ELSE 'any' END AS pool,
       CASE WHEN grp = 6 THEN 1 + ({below(3, "item.pet.qty", *keys)} = 0)::INTEGER
            WHEN is_b2b THEN 1 + {below(6, "item.b2b.qty", *keys)}
            ELSE {qty} END AS quantity
-    FROM (SELECT id AS order_id, grp, persona, is_b2b, r_product,
+    FROM (SELECT id AS order_id, grp, persona, is_b2b, r_product, r_staple,
                  unnest(range(1, n_items + 1)) AS line_no FROM g_order)
   )
 ) l JOIN g_catalog c ON c.pool = l.pool AND c.idx = l.idx
@@ -684,7 +691,8 @@ def _events_select() -> str:
 WITH first_item AS (
   SELECT order_id, product, category FROM g_item WHERE line_no = 1
 ), funnel AS (
-  SELECT o.id, o.customer_id, o.rel, o.status, o.channel, o.day, o.signup_day, fi.product, fi.category,
+  SELECT o.id, o.customer_id, o.rel, o.status, o.channel, o.day, o.signup_day,
+    fi.product, fi.category,
     CASE o.channel WHEN 'app' THEN 'mobile_app' WHEN 'store' THEN NULL
          ELSE CASE WHEN o.device_pref = 'mobile_app' THEN 'mobile_web' ELSE o.device_pref END
          END AS device,
@@ -753,7 +761,8 @@ WITH first_item AS (
   FROM (SELECT *, unnest(range(1 + clicked::INTEGER)) AS e FROM g_mail)
 ), edge_events AS (
   SELECT c.id AS customer_id, x.ts, x.event_name, x.page_category, x.product,
-    'desktop' AS device, 'direct' AS source, 'e' || c.id AS session_id
+    'desktop' AS device, 'direct' AS source,
+    'e' || c.id || '-' || strftime(x.ts, '%Y%m%d') AS session_id
   FROM g_cust c CROSS JOIN (VALUES {_edge_values()}) AS x(ts, event_name, page_category, product)
   WHERE c.edge AND NOT c.ghost
     AND x.ts > ts_rel(c.signup_day * {_DAY} + c.signup_sec)

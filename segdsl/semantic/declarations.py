@@ -150,6 +150,8 @@ class _Collector:
                         key = ir.Column(member.column.text, key_type[0])
                 case nodes.TimeMember():
                     time = self.time_column(member)
+                    if time is not None and self.claim(member.column):
+                        self.decls.attributes[member.column.text] = time
                 case nodes.ColumnMember():
                     column = self.column(member)
                     if column is not None and self.claim(member.name):

@@ -500,9 +500,10 @@ class QueryBuilder:
                 )
             return spec_node
 
-        ascending = exp.Ordered(this=value.copy(), desc=False)
-        descending = exp.Ordered(this=value.copy(), desc=True)
-        by_key = exp.Ordered(this=key, desc=False)
+        # NULLs never reach these orderings; stating BigQuery's default keeps sqlglot quiet
+        ascending = exp.Ordered(this=value.copy(), desc=False, nulls_first=True)
+        descending = exp.Ordered(this=value.copy(), desc=True, nulls_first=False)
+        by_key = exp.Ordered(this=key, desc=False, nulls_first=True)
         if func == "ntile":
             assert spec.buckets is not None
             ranked = window(

@@ -263,6 +263,11 @@ def _token_help(token: Token, error: UnexpectedToken, text: str) -> str | None:
         return "equality is a single `=`"
     if str(token) in ("&", "|"):
         return "use `and` / `or`"
+    if str(token) == "where":
+        return (
+            "an aggregate with `where` inside a larger expression needs parentheses: "
+            "`(count orders where status = \"paid\") >= 2`"
+        )
     return None
 
 

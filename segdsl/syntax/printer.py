@@ -116,7 +116,9 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
         case nodes.Or():
             return f"{expr_text(node.left, OR)} or {expr_text(node.right, AND)}", OR
         case nodes.Not():
-            return f"not {expr_text(node.operand, NOT)}", NOT
+            # `not (x = 1)` rather than `not x = 1`: the same tree, easier to read
+            operand_level = ATOM if _expr(node.operand)[1] == PREDICATE else NOT
+            return f"not {expr_text(node.operand, operand_level)}", NOT
         case nodes.TimeSince():
             return f"time since {expr_text(node.operand, ATOM)}", ATOM
         case nodes.TimeBetween():

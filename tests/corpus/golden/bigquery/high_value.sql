@@ -27,7 +27,7 @@ WITH `orders_per_customer` AS (
       THEN (
         ROW_NUMBER() OVER (
           PARTITION BY CASE WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL THEN 1 ELSE 0 END
-          ORDER BY `revenue` DESC, `__key` ASC NULLS LAST
+          ORDER BY `revenue` DESC, `__key` ASC
         ) - 1
       ) * 10 < 1 * COUNT(*) OVER (
         PARTITION BY CASE WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL THEN 1 ELSE 0 END

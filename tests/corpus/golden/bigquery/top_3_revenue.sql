@@ -24,7 +24,7 @@ WITH `orders_per_customer` AS (
       WHEN NOT `revenue` IS NULL
       THEN ROW_NUMBER() OVER (
         PARTITION BY CASE WHEN NOT `revenue` IS NULL THEN 1 ELSE 0 END
-        ORDER BY `revenue` DESC, `__key` ASC NULLS LAST
+        ORDER BY `revenue` DESC, `__key` ASC
       ) <= 3
       ELSE FALSE
     END AS `_rank1`

@@ -26,7 +26,7 @@ WITH "orders_per_customer" AS (
       WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL
       THEN CAST(SUM("revenue") OVER (
         PARTITION BY CASE WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL THEN 1 ELSE 0 END
-        ORDER BY "revenue" DESC, "__key" ASC
+        ORDER BY "revenue" DESC, "__key" ASC NULLS FIRST
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
       ) AS DOUBLE) / NULLIF(
         CAST(SUM("revenue") OVER (

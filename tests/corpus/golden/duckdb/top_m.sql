@@ -26,7 +26,7 @@ WITH "orders_per_customer" AS (
       WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL
       THEN NTILE(5) OVER (
         PARTITION BY CASE WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL THEN 1 ELSE 0 END
-        ORDER BY "revenue" ASC, "__key" ASC
+        ORDER BY "revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST
       )
     END AS "m_score"
   FROM "population"

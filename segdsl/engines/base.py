@@ -1,0 +1,336 @@
+"""What every engine offers: the `Engine` base class and `EngineError` (kind + one-line message).
+
+Input: compiled SQL text; output: Arrow record batches, plan text, table
+descriptions, or a clean `EngineError`. Shared pieces live here: the one
+write statement (`materialize_statement`), the read-only check on a query's
+first keyword, and `run_interruptible` (Ctrl-C / time limit → cancel callback).
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+import contextlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
+
+from segdsl.engines.urls import redact
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "Engine",
+    "EngineError",
+    "ErrorKind",
+    "MaterializeKind",
+    "TableName",
+    "materialize_statement",
+    "one_line",
+]
+
+ErrorKind = Literal[
+    "unreachable",
+    "not_found",
+    "permission",
+    "timeout",
+    "cancelled",
+    "invalid_query",
+    "too_expensive",
+    "other",
+]
+ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
+MaterializeKind = Literal["table", "view"]
+TableName = str | Sequence[str]
+DialectName = Literal["duckdb", "postgres", "bigquery"]
+
+DEFAULT_BATCH_ROWS = 50_000
+_MAX_MESSAGE = 500
+
+T = TypeVar("T")
+
+
+def one_line(text: str, *, limit: int = _MAX_MESSAGE) -> str:
+    """``text`` with all whitespace runs collapsed to one space, cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class EngineError(Exception):
+    """A failure in the execution layer: ``kind`` says what, ``message`` says it in one line.
+
+    The message always goes through `redact`, so it never shows a password.
+    """
+
+    def __init__(
+        self, kind: ErrorKind, message: str, *, secrets: tuple[str | None, ...] = ()
+    ) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown EngineError kind {kind!r}")
+        self.kind: ErrorKind = kind
+        self.message = one_line(redact(message, secrets))
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"EngineError({self.kind!r}, {self.message!r})"
+
+
+# ---------------------------------------------------------------- read-only check
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_QUERY_KEYWORDS = frozenset({"select", "with", "values", "table", "from"})
+
+
+def leading_keyword(sql: str) -> str:
+    """The first keyword of ``sql`` (lower case), skipping comments and opening parentheses."""
+    text = _COMMENTS.sub(" ", sql).lstrip().lstrip("(").lstrip()
+    match = re.match(r"[A-Za-z_]+", text)
+    return match.group(0).lower() if match else ""
+
+
+def require_query(sql: str, engine: str) -> None:
+    """Raise a ``permission`` `EngineError` unless ``sql`` starts like a read-only query."""
+    keyword = leading_keyword(sql)
+    if keyword not in _QUERY_KEYWORDS:
+        shown = keyword.upper() or "an empty statement"
+        raise EngineError(
+            "permission",
+            f"{engine}: only read-only queries can be run, not {shown} "
+            "(the only write is materialize: CREATE OR REPLACE TABLE/VIEW ... AS <query>)",
+        )
+
+
+# ---------------------------------------------------------------- materialize
+
+_SQLGLOT_DIALECT: dict[str, str] = {
+    "duckdb": "duckdb",
+    "postgres": "postgres",
+    "bigquery": "bigquery",
+}
+
+
+def parse_query(sql: str, dialect: DialectName) -> exp.Query:
+    """Parse ``sql`` as exactly one query (SELECT / set operation, CTEs allowed)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=_SQLGLOT_DIALECT[dialect]) if s]
+    except SqlglotError as error:
+        raise EngineError(
+            "invalid_query", f"{dialect}: cannot parse the query to materialize: {error}"
+        ) from None
+    if len(statements) != 1:
+        raise EngineError(
+            "invalid_query",
+            f"{dialect}: materialize takes exactly one query, got {len(statements)} statements",
+        )
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        raise EngineError(
+            "permission",
+            f"{dialect}: materialize takes a query (SELECT), not {statement.key.upper()}",
+        )
+    return statement
+
+
+def table_expression(name: TableName, dialect: DialectName) -> exp.Table:
+    """A quoted sqlglot table for ``name``.
+
+    A string is read as the dialect would read it in SQL (``schema.table``, quoted
+    parts kept as written, unquoted parts normalised, e.g. lower-cased on Postgres);
+    a sequence of strings is taken as the exact parts. At most three parts.
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    if isinstance(name, str):
+        try:
+            table = sqlglot.parse_one(name, into=exp.Table, dialect=_SQLGLOT_DIALECT[dialect])
+        except (SqlglotError, ValueError):
+            raise EngineError("invalid_query", f"{dialect}: {name!r} is not a table name") from None
+        if not isinstance(table, exp.Table) or table.alias or not table.name:
+            raise EngineError("invalid_query", f"{dialect}: {name!r} is not a table name")
+        extra = set(table.args) - {"this", "db", "catalog"}
+        parts = [table.args.get(key) for key in ("catalog", "db", "this")]
+        if any(table.args.get(key) for key in extra) or not all(
+            part is None or isinstance(part, exp.Identifier) for part in parts
+        ):
+            raise EngineError("invalid_query", f"{dialect}: {name!r} is not a plain table name")
+        table = normalize_identifiers(table, dialect=_SQLGLOT_DIALECT[dialect])
+        assert isinstance(table, exp.Table)
+        names = [part.name for part in table.parts]
+    else:
+        names = list(name)
+    if not 1 <= len(names) <= 3 or not all(isinstance(p, str) and p for p in names):
+        raise EngineError(
+            "invalid_query", f"{dialect}: a table name has 1 to 3 non-empty parts, got {names!r}"
+        )
+    padded: list[str | None] = [None] * (3 - len(names)) + list(names)
+    catalog, db, this = padded
+    return exp.Table(
+        this=exp.to_identifier(this, quoted=True),
+        db=exp.to_identifier(db, quoted=True) if db else None,
+        catalog=exp.to_identifier(catalog, quoted=True) if catalog else None,
+    )
+
+
+def materialize_statement(
+    sql: str, name: TableName, kind: MaterializeKind, dialect: DialectName, *, replace: bool = True
+) -> str:
+    """``CREATE [OR REPLACE] TABLE|VIEW <name> AS <sql>``, built as a sqlglot tree.
+
+    ``sql`` must parse as exactly one query; anything else is refused.
+    """
+    from sqlglot import exp
+
+    if kind not in ("table", "view"):
+        raise EngineError(
+            "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
+        )
+    query = parse_query(sql, dialect)
+    create = exp.Create(
+        this=table_expression(name, dialect),
+        kind=kind.upper(),
+        replace=replace,
+        expression=query,
+    )
+    return create.sql(dialect=_SQLGLOT_DIALECT[dialect])
+
+
+def drop_statement(name: TableName, kind: MaterializeKind, dialect: DialectName) -> str:
+    """``DROP TABLE|VIEW IF EXISTS <name>`` (for engines without CREATE OR REPLACE TABLE)."""
+    from sqlglot import exp
+
+    drop = exp.Drop(this=table_expression(name, dialect), kind=kind.upper(), exists=True)
+    return drop.sql(dialect=_SQLGLOT_DIALECT[dialect])
+
+
+def display_name(name: TableName) -> str:
+    """``name`` as text for messages."""
+    return name if isinstance(name, str) else ".".join(name)
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def run_interruptible(
+    call: Callable[[], T],
+    cancel: Callable[[], object],
+    *,
+    timeout: float | None,
+    on_timeout: Callable[[], EngineError],
+    on_cancel: Callable[[], EngineError],
+) -> T:
+    """Run a blocking ``call`` in a worker thread so Ctrl-C and ``timeout`` can stop it.
+
+    On KeyboardInterrupt or after ``timeout`` seconds, ``cancel()`` is called (e.g.
+    ``connection.interrupt()``), the worker is waited for, and the error from
+    ``on_cancel()`` / ``on_timeout()`` is raised. From a non-main thread (where no
+    KeyboardInterrupt arrives) only the timeout applies.
+    """
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdsl")
+    try:
+        future = executor.submit(call)
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            reason = on_timeout
+        except KeyboardInterrupt:
+            reason = on_cancel
+        cancel()
+        _drain(future)
+        raise reason() from None
+    finally:
+        executor.shutdown(wait=False)
+
+
+def _drain(future: concurrent.futures.Future[T]) -> None:
+    """Wait for a cancelled call to end (a second Ctrl-C stops waiting)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        concurrent.futures.wait([future], timeout=30)
+
+
+def in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class Engine(abc.ABC):
+    """A connection to one database that runs compiled SQL read-only.
+
+    Use as a context manager, or call `close`. Query parameters use the engine's
+    own placeholders: DuckDB ``$name``, Postgres ``%(name)s``, BigQuery ``@name``.
+    `query_batches` always yields at least one (possibly empty) batch, so the
+    schema is known even for an empty result.
+    """
+
+    dialect: DialectName
+
+    @abc.abstractmethod
+    def query_batches(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the result of one read-only query as record batches of ≤ ``batch_rows`` rows."""
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        """The whole result as one Arrow table (for small results)."""
+        import pyarrow as pa
+
+        batches = list(self.query_batches(sql, params=params))
+        return pa.Table.from_batches(batches, schema=batches[0].schema)
+
+    @abc.abstractmethod
+    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+        """Store the query's result as table or view ``name`` (replacing it); the only write."""
+
+    @abc.abstractmethod
+    def explain(self, sql: str) -> str:
+        """The engine's own plan (BigQuery: dry-run statistics) as text."""
+
+    def estimate_bytes(self, sql: str) -> int | None:
+        """Bytes the query would process (BigQuery dry run); None where unknown."""
+        return None
+
+    @abc.abstractmethod
+    def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
+        """For each table path: column name → engine type name, in column order.
+
+        Keys are the paths joined with ``.``; a missing table raises ``not_found``.
+        """
+
+    @abc.abstractmethod
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        """Names of the tables and views in ``schema`` (default: the current one), sorted."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; further calls fail."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,486 @@
+"""BigQuery URL + SQL → dry-run estimate, cost guard, then streamed Arrow batches.
+
+Every statement is dry-run first: the dry run's statement type must be SELECT
+(or the CREATE of `materialize`), and its ``total_bytes_processed`` must not
+exceed ``maximum_bytes_billed`` (`check_cost`, kind ``too_expensive``). The same
+limit is set on the real job, with labels (``tool=segdsl``) and a job time
+limit. Results are read page by page over the REST API (``to_arrow_iterable``).
+Credentials come from the environment (application default credentials), or
+are anonymous when ``api_endpoint`` is a loopback address (a local emulator).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import decimal
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
+
+import pyarrow as pa
+import requests.exceptions
+from google.api_core import exceptions as google_errors
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth_errors
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
+
+from segdsl.engines.base import (
+    DEFAULT_BATCH_ROWS,
+    Engine,
+    EngineError,
+    ErrorKind,
+    MaterializeKind,
+    TableName,
+    display_name,
+    materialize_statement,
+    parse_query,
+    table_expression,
+)
+from segdsl.engines.urls import BigQueryURL, mask
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "BigQueryEngine",
+    "check_cost",
+    "format_bytes",
+    "query_parameter",
+]
+
+DEFAULT_LABELS: Mapping[str, str] = {"tool": "segdsl"}
+_QUERY_TYPES = frozenset({"SELECT"})
+_MATERIALIZE_TYPES = frozenset({"CREATE_TABLE_AS_SELECT", "CREATE_VIEW"})
+_HTTP_PREFIX = re.compile(r"^(?:\d{3} )?(?:GET|POST|PUT|PATCH|DELETE) \S+: ")
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def format_bytes(count: int) -> str:
+    """``1536`` → ``"1.5 KiB"``."""
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_cost(estimate: int | None, limit: int | None) -> None:
+    """Raise ``too_expensive`` if the dry run's ``estimate`` exceeds ``limit`` bytes.
+
+    No limit, or no estimate, lets the query through (the real job still carries
+    ``maximum_bytes_billed``, which BigQuery enforces itself).
+    """
+    if limit is None or estimate is None or estimate <= limit:
+        return
+    raise EngineError(
+        "too_expensive",
+        f"bigquery: the query would process {format_bytes(estimate)} ({estimate} bytes), "
+        f"over maximum_bytes_billed {format_bytes(limit)} ({limit} bytes); "
+        "narrow the query or raise the limit",
+    )
+
+
+def _scalar_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, decimal.Decimal):
+        return "NUMERIC"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, bytes):
+        return "BYTES"
+    if isinstance(value, dt.datetime):
+        return "TIMESTAMP" if value.utcoffset() is not None else "DATETIME"
+    if isinstance(value, dt.date):
+        return "DATE"
+    if isinstance(value, dt.time):
+        return "TIME"
+    raise EngineError(
+        "invalid_query", f"bigquery: cannot pass a {type(value).__name__} as a query parameter"
+    )
+
+
+def query_parameter(
+    name: str, value: object
+) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
+    """A named ``@name`` parameter whose BigQuery type follows the Python value.
+
+    bool → BOOL, int → INT64, float → FLOAT64, Decimal → NUMERIC, str → STRING,
+    bytes → BYTES, aware datetime → TIMESTAMP, naive datetime → DATETIME,
+    date → DATE, time → TIME; a non-empty list/tuple of one of these → ARRAY.
+    """
+    if value is None:
+        raise EngineError(
+            "invalid_query", f"bigquery: parameter @{name} is None; its type cannot be inferred"
+        )
+    if isinstance(value, list | tuple):
+        kinds = {_scalar_type(item) for item in value if item is not None}
+        if len(kinds) != 1:
+            raise EngineError(
+                "invalid_query",
+                f"bigquery: array parameter @{name} needs non-null items of one type",
+            )
+        return bigquery.ArrayQueryParameter(name, kinds.pop(), list(value))
+    return bigquery.ScalarQueryParameter(name, _scalar_type(value), cast(Any, value))
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class BigQueryEngine(Engine):
+    """A google-cloud-bigquery client with a cost guard and a default dataset."""
+
+    dialect = "bigquery"
+
+    def __init__(
+        self,
+        url: BigQueryURL,
+        *,
+        statement_timeout: float | None = 300.0,
+        maximum_bytes_billed: int | None = None,
+        connect_timeout: float = 15.0,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self._url = url
+        self._label = f"bigquery {mask(url.raw)}" if url.raw else "bigquery"
+        self._timeout = statement_timeout
+        limits = [v for v in (url.maximum_bytes_billed, maximum_bytes_billed) if v is not None]
+        self.maximum_bytes_billed: int | None = min(limits) if limits else None
+        self.labels: dict[str, str] = dict(DEFAULT_LABELS if labels is None else labels)
+        self._retry = DEFAULT_RETRY.with_deadline(connect_timeout)
+        self._job_retry = DEFAULT_JOB_RETRY.with_deadline(max(connect_timeout, 60.0))
+        self._request_timeout = max(connect_timeout, 30.0)
+        options = ClientOptions(api_endpoint=url.api_endpoint) if url.api_endpoint else None
+        credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
+        if url.is_local_emulator and url.project is None:
+            raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
+        try:
+            self._client: bigquery.Client | None = bigquery.Client(
+                project=url.project,
+                credentials=credentials,
+                location=url.location,
+                client_options=options,
+            )
+        except (auth_errors.GoogleAuthError, google_errors.GoogleAPIError, OSError) as error:
+            raise self._error(error) from None
+        self.project: str = url.project or self._client.project
+        self.default_dataset: str | None = f"{self.project}.{url.dataset}" if url.dataset else None
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def client(self) -> bigquery.Client:
+        if self._client is None:
+            raise EngineError("other", f"{self._label}: the client is closed")
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()  # type: ignore[no-untyped-call]
+            self._client = None
+
+    def _error(self, error: BaseException) -> EngineError:
+        kind, detail = _classify(error)
+        return EngineError(kind, f"{self._label}: {detail}")
+
+    def job_config(
+        self, *, dry_run: bool, params: Mapping[str, object] | None = None
+    ) -> bigquery.QueryJobConfig:
+        """The configuration of every job: labels, parameters, default dataset, guards."""
+        config = bigquery.QueryJobConfig(
+            dry_run=dry_run,
+            use_legacy_sql=False,
+            labels=dict(self.labels),
+            query_parameters=[query_parameter(k, v) for k, v in (params or {}).items()],
+        )
+        if self.default_dataset:
+            config.default_dataset = self.default_dataset
+        if dry_run:
+            config.use_query_cache = False
+        else:
+            if self.maximum_bytes_billed is not None:
+                config.maximum_bytes_billed = self.maximum_bytes_billed
+            if self._timeout:
+                config.job_timeout_ms = max(1, round(self._timeout * 1000))
+        return config
+
+    def dry_run(self, sql: str, params: Mapping[str, object] | None = None) -> bigquery.QueryJob:
+        """The dry-run job for ``sql`` (statement type, bytes estimate, schema)."""
+        try:
+            return self.client.query(
+                sql,
+                job_config=self.job_config(dry_run=True, params=params),
+                retry=self._retry,
+                job_retry=None,
+                timeout=self._request_timeout,
+            )
+        except KeyboardInterrupt:
+            raise EngineError("cancelled", f"{self._label}: dry run cancelled") from None
+        except Exception as error:
+            raise self._error(error) from None
+
+    def _guarded_job(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None,
+        allowed: frozenset[str],
+        *,
+        original: str,
+    ) -> bigquery.QueryJob:
+        """Dry run, statement-type and cost checks, then the real job (not yet waited for)."""
+        dry = self.dry_run(sql, params)
+        statement_type = dry.statement_type
+        if statement_type is None:  # not reported: decide from the parsed text
+            parse_query(original, "bigquery")
+            statement_type = "SELECT" if "SELECT" in allowed else next(iter(allowed))
+        if statement_type not in allowed:
+            raise EngineError(
+                "permission",
+                f"{self._label}: only read-only queries can be run, not {statement_type} "
+                "(the only write is materialize: CREATE OR REPLACE TABLE/VIEW ... AS <query>)",
+            )
+        try:
+            check_cost(dry.total_bytes_processed, self.maximum_bytes_billed)
+        except EngineError as error:
+            detail = error.message.removeprefix("bigquery: ")
+            raise EngineError(error.kind, f"{self._label}: {detail}") from None
+        try:
+            return self.client.query(
+                sql,
+                job_config=self.job_config(dry_run=False, params=params),
+                retry=self._retry,
+                job_retry=self._job_retry,
+                timeout=self._request_timeout,
+            )
+        except KeyboardInterrupt:
+            raise EngineError("cancelled", f"{self._label}: query cancelled") from None
+        except Exception as error:
+            raise self._error(error) from None
+
+    def _cancel(self, job: bigquery.QueryJob) -> None:
+        with contextlib.suppress(Exception):
+            job.cancel(retry=self._retry, timeout=10)
+
+    # ------------------------------------------------------------ queries
+
+    def query_batches(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        job = self._guarded_job(sql, params, _QUERY_TYPES, original=sql)
+        try:
+            rows = job.result(
+                page_size=batch_rows,
+                timeout=self._timeout,
+                retry=self._retry,
+                job_retry=self._job_retry,
+            )
+            sent = False
+            for batch in rows.to_arrow_iterable():
+                sent = True
+                yield batch
+            if not sent:
+                empty = rows.to_arrow()
+                yield pa.RecordBatch.from_pylist([], schema=empty.schema)
+        except KeyboardInterrupt:
+            self._cancel(job)
+            raise EngineError(
+                "cancelled", f"{self._label}: query cancelled (job {job.job_id})"
+            ) from None
+        except concurrent.futures.TimeoutError:
+            self._cancel(job)
+            raise EngineError(
+                "timeout", f"{self._label}: query stopped after the {self._timeout:g} s time limit"
+            ) from None
+        except EngineError:
+            raise
+        except Exception as error:
+            raise self._error(error) from None
+
+    def estimate_bytes(self, sql: str) -> int | None:
+        estimate = self.dry_run(sql).total_bytes_processed
+        return None if estimate is None else int(estimate)
+
+    def explain(self, sql: str) -> str:
+        dry = self.dry_run(sql)
+        estimate = dry.total_bytes_processed
+        limit = self.maximum_bytes_billed
+        tables = [f"{t.project}.{t.dataset_id}.{t.table_id}" for t in (dry.referenced_tables or [])]
+        schema = ", ".join(f"{f.name} {f.field_type}" for f in (dry.schema or []))
+        lines = [
+            "BigQuery dry run",
+            f"statement type: {dry.statement_type or 'unknown'}",
+            "bytes processed (estimate): "
+            + ("unknown" if estimate is None else f"{estimate} ({format_bytes(estimate)})"),
+            "maximum bytes billed: "
+            + ("none" if limit is None else f"{limit} ({format_bytes(limit)})"),
+            f"referenced tables: {', '.join(tables) or 'none'}",
+            f"result columns: {schema or 'unknown'}",
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------ the one write
+
+    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+        statement = materialize_statement(sql, name, kind, "bigquery")
+        job = self._guarded_job(statement, None, _MATERIALIZE_TYPES, original=sql)
+        try:
+            job.result(timeout=self._timeout, retry=self._retry, job_retry=self._job_retry)
+        except KeyboardInterrupt:
+            self._cancel(job)
+            raise EngineError("cancelled", f"{self._label}: materialize cancelled") from None
+        except concurrent.futures.TimeoutError:
+            self._cancel(job)
+            raise EngineError(
+                "timeout", f"{self._label}: materialize stopped after {self._timeout:g} s"
+            ) from None
+        except Exception as error:
+            failure = self._error(error)
+            raise EngineError(
+                failure.kind, f"{failure.message} (while materializing {display_name(name)})"
+            ) from None
+
+    # ------------------------------------------------------------ catalog
+
+    def _dataset_of(self, prefix: Sequence[str]) -> tuple[str, str]:
+        """(project, dataset) from the parts before a table name (URL defaults fill in)."""
+        if len(prefix) == 2:
+            return prefix[0], prefix[1]
+        if len(prefix) == 1:
+            return self.project, prefix[0]
+        if not prefix and self._url.dataset:
+            return self.project, self._url.dataset
+        raise EngineError(
+            "invalid_query",
+            f"{self._label}: name the dataset (bigquery://project/dataset, or dataset.table)",
+        )
+
+    def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
+        groups: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        for path in tables:
+            if not 1 <= len(path) <= 3:
+                raise EngineError("invalid_query", f"{self._label}: bad table path {path!r}")
+            project, dataset = self._dataset_of(path[:-1])
+            groups.setdefault((project, dataset), []).append((path[-1], path))
+        result: dict[str, dict[str, str]] = {}
+        for (project, dataset), members in groups.items():
+            source = table_expression((project, dataset, "INFORMATION_SCHEMA"), "bigquery").sql(
+                "bigquery"
+            )
+            sql = (
+                f"SELECT table_name, column_name, data_type FROM {source}.COLUMNS "
+                "WHERE table_name IN UNNEST(@tables) ORDER BY table_name, ordinal_position"
+            )
+            names = sorted({table for table, _ in members})
+            columns: dict[str, dict[str, str]] = {}
+            for row in self.query(sql, {"tables": names}).to_pylist():
+                columns.setdefault(str(row["table_name"]), {})[str(row["column_name"])] = str(
+                    row["data_type"]
+                )
+            for table, path in members:
+                key = ".".join(path)
+                if table not in columns:
+                    raise EngineError(
+                        "not_found",
+                        f"{self._label}: table {project}.{dataset}.{table} does not exist",
+                    )
+                result[key] = columns[table]
+        return result
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        project, dataset = self._dataset_of(tuple(schema.split(".")) if schema else ())
+        try:
+            found = self.client.list_tables(
+                f"{project}.{dataset}", retry=self._retry, timeout=self._request_timeout
+            )
+            return sorted(str(table.table_id) for table in found)
+        except KeyboardInterrupt:
+            raise EngineError("cancelled", f"{self._label}: cancelled") from None
+        except Exception as error:
+            raise self._error(error) from None
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _reasons(error: google_errors.GoogleAPICallError) -> set[str]:
+    return {str(item.get("reason", "")) for item in (error.errors or []) if isinstance(item, dict)}
+
+
+def _api_message(error: google_errors.GoogleAPICallError) -> str:
+    for item in error.errors or []:
+        if isinstance(item, dict) and item.get("message"):
+            return str(item["message"]).split("\n\n")[0]
+    return _HTTP_PREFIX.sub("", str(error.message)).split("\n\n")[0]
+
+
+def _classify(error: BaseException) -> tuple[ErrorKind, str]:
+    """(kind, one-line detail) for an exception from the client library."""
+    kind: ErrorKind
+    if isinstance(error, EngineError):
+        return error.kind, error.message
+    if isinstance(error, google_errors.RetryError):
+        cause = error.cause
+        if cause is not None and cause is not error:
+            kind, detail = _classify(cause)
+            if kind in ("other", "unreachable"):
+                return "unreachable", f"gave up retrying: {detail}"
+            return kind, detail
+        return "unreachable", " ".join(str(error).split())
+    if isinstance(error, google_errors.GoogleAPICallError):
+        reasons = _reasons(error)
+        detail = _api_message(error)
+        lowered = detail.lower()
+        if "bytesBilledLimitExceeded" in reasons or "bytes billed" in lowered:
+            kind = "too_expensive"
+        elif isinstance(error, google_errors.NotFound) or "notFound" in reasons:
+            kind = "not_found"
+        elif isinstance(error, google_errors.Unauthorized | google_errors.Forbidden) and not (
+            reasons & {"quotaExceeded", "rateLimitExceeded"}
+        ):
+            kind = "permission"
+        elif "timed out" in lowered or isinstance(
+            error, google_errors.DeadlineExceeded | google_errors.GatewayTimeout
+        ):
+            kind = "timeout"
+        elif "stopped" in reasons or "cancelled" in lowered:
+            kind = "cancelled"
+        elif isinstance(error, google_errors.BadRequest) or "invalidQuery" in reasons:
+            kind = "invalid_query"
+        elif isinstance(error, google_errors.ServiceUnavailable):
+            kind = "unreachable"
+        else:
+            kind = "other"
+        return kind, detail
+    if isinstance(error, auth_errors.DefaultCredentialsError):
+        return "permission", (
+            "no Google credentials found: run `gcloud auth application-default login` "
+            "or set GOOGLE_APPLICATION_CREDENTIALS"
+        )
+    if isinstance(error, auth_errors.GoogleAuthError):
+        return "permission", f"Google authentication failed: {error}"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "timeout", f"request timed out: {error}"
+    if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
+        return "unreachable", f"cannot reach the BigQuery API: {_short(error)}"
+    if isinstance(error, concurrent.futures.TimeoutError):
+        return "timeout", "timed out"
+    return "other", f"{type(error).__name__}: {error}"
+
+
+def _short(error: BaseException) -> str:
+    text = str(error)
+    match = re.search(r"\[Errno [^\]]*\][^')\"]*", text)
+    return match.group(0).strip() if match else text

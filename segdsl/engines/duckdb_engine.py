@@ -1,0 +1,269 @@
+"""DuckDB URL + SQL → streamed Arrow batches, plans and table descriptions.
+
+A file database is opened with ``read_only=True``; `materialize` closes that
+connection, runs its one CREATE OR REPLACE statement on a read-write connection
+and closes it again. An in-memory database has a single connection; there (and
+for files too) every query must be exactly one SELECT statement, as DuckDB
+itself classifies it. Each blocking call runs in a worker thread so that Ctrl-C
+or the statement time limit calls ``connection.interrupt()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from segdsl.engines.base import (
+    DEFAULT_BATCH_ROWS,
+    Engine,
+    EngineError,
+    ErrorKind,
+    MaterializeKind,
+    TableName,
+    display_name,
+    materialize_statement,
+    run_interruptible,
+)
+from segdsl.engines.urls import DuckDBURL, mask
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = ["DuckDBEngine"]
+
+_COLUMNS = (
+    "SELECT column_name, data_type FROM duckdb_columns() "
+    "WHERE lower(database_name) = lower(coalesce($d, current_database())) "
+    "AND lower(schema_name) = lower(coalesce($s, current_schema())) "
+    "AND lower(table_name) = lower($t) ORDER BY column_index"
+)
+
+T = TypeVar("T")
+
+
+class DuckDBEngine(Engine):
+    """A DuckDB file (read-only) or in-memory database."""
+
+    dialect = "duckdb"
+
+    def __init__(self, url: DuckDBURL, *, statement_timeout: float | None = 300.0) -> None:
+        self._url = url
+        self._label = f"duckdb {mask(url.raw) if url.raw else ''}".strip()
+        self._timeout = statement_timeout
+        self._path: Path | None = None if url.path is None else url.path.expanduser().resolve()
+        if self._path is not None and not self._path.is_file():
+            hint = ""
+            if url.path is not None and not url.path.is_absolute():
+                hint = (
+                    " (duckdb:///path is relative to the current folder; "
+                    "use duckdb:////absolute/path for an absolute one)"
+                )
+            raise EngineError(
+                "unreachable", f"{self._label}: no database file at {self._path}{hint}"
+            )
+        self._con: duckdb.DuckDBPyConnection | None = self._open(read_only=self._path is not None)
+
+    # ------------------------------------------------------------ connections
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        database = ":memory:" if self._path is None else str(self._path)
+        try:
+            return duckdb.connect(database, read_only=read_only, config=dict(self._url.config))
+        except duckdb.Error as error:
+            raise self._error(error, default="unreachable") from None
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open (read-only for files) connection."""
+        if self._con is None:
+            self._con = self._open(read_only=self._path is not None)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    # ------------------------------------------------------------ errors
+
+    def _error(self, error: BaseException, *, default: ErrorKind = "other") -> EngineError:
+        return EngineError(_kind_of(error, default), f"{self._label}: {_first_lines(str(error))}")
+
+    def _run(self, call: Callable[[], T], con: duckdb.DuckDBPyConnection | None = None) -> T:
+        """``call()`` with Ctrl-C / time limit → ``interrupt()``; DuckDB errors → `EngineError`."""
+        target = con if con is not None else self.connection
+        try:
+            return run_interruptible(
+                call,
+                target.interrupt,
+                timeout=self._timeout,
+                on_timeout=lambda: EngineError(
+                    "timeout",
+                    f"{self._label}: query stopped after the {self._timeout:g} s time limit",
+                ),
+                on_cancel=lambda: EngineError("cancelled", f"{self._label}: query cancelled"),
+            )
+        except duckdb.Error as error:
+            raise self._error(error) from None
+
+    def _require_select(self, sql: str) -> None:
+        try:
+            statements = self.connection.extract_statements(sql)
+        except duckdb.Error as error:
+            raise self._error(error, default="invalid_query") from None
+        if len(statements) != 1:
+            raise EngineError(
+                "invalid_query",
+                f"{self._label}: expected exactly one statement, got {len(statements)}",
+            )
+        kind = statements[0].type
+        if kind != duckdb.StatementType.SELECT:
+            raise EngineError(
+                "permission",
+                f"{self._label}: only read-only queries can be run, not {kind.name} "
+                "(the only write is materialize: CREATE OR REPLACE TABLE/VIEW ... AS <query>)",
+            )
+
+    # ------------------------------------------------------------ queries
+
+    def query_batches(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        self._require_select(sql)
+        con = self.connection
+        values = dict(params) if params else None
+        relation = self._run(lambda: con.sql(sql, params=values))
+        reader: pa.RecordBatchReader = self._run(lambda: _arrow_reader(relation, batch_rows))
+        try:
+            sent = False
+            while (batch := self._run(lambda: _next_batch(reader))) is not None:
+                sent = True
+                yield batch
+            if not sent:
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+        finally:
+            with contextlib.suppress(Exception):
+                reader.close()
+
+    def explain(self, sql: str) -> str:
+        self._require_select(sql)
+        con = self.connection
+        rows = self._run(lambda: con.execute(f"EXPLAIN {sql}").fetchall())
+        return "\n".join(str(row[-1]) for row in rows)
+
+    # ------------------------------------------------------------ the one write
+
+    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+        statement = materialize_statement(sql, name, kind, "duckdb")
+        if self._path is None:
+            con = self.connection
+            self._run(lambda: con.execute(statement), con)
+            return
+        self.close()
+        writer = self._open(read_only=False)
+        try:
+            self._run(lambda: writer.execute(statement), writer)
+        except EngineError as error:
+            raise EngineError(
+                error.kind, f"{error.message} (while materializing {display_name(name)})"
+            ) from None
+        finally:
+            writer.close()
+
+    # ------------------------------------------------------------ catalog
+
+    def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
+        con = self.connection
+        result: dict[str, dict[str, str]] = {}
+        for path in tables:
+            if not 1 <= len(path) <= 3:
+                raise EngineError("invalid_query", f"{self._label}: bad table path {path!r}")
+            database, schema, table = (None,) * (3 - len(path)) + tuple(path)
+            names = {"d": database, "s": schema, "t": table}
+            rows = self._run(functools.partial(_fetch_all, con, _COLUMNS, names))
+            key = ".".join(path)
+            if not rows:
+                raise EngineError("not_found", f"{self._label}: table {key} does not exist")
+            result[key] = {str(column): str(kind) for column, kind in rows}
+        return result
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        con = self.connection
+        rows = self._run(
+            lambda: con.execute(
+                "SELECT DISTINCT table_name FROM duckdb_columns() "
+                "WHERE database_name = current_database() "
+                "AND lower(schema_name) = lower(coalesce($s, current_schema())) "
+                "AND NOT internal ORDER BY 1",
+                {"s": schema},
+            ).fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _arrow_reader(relation: Any, batch_rows: int) -> pa.RecordBatchReader:
+    """A streaming reader (DuckDB ≥ 2: ``to_arrow_reader``; 1.x: ``fetch_record_batch``)."""
+    method = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    reader: pa.RecordBatchReader = method(batch_rows)
+    return reader
+
+
+def _fetch_all(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> list[Any]:
+    return con.execute(sql, dict(params)).fetchall()
+
+
+def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
+    try:
+        batch: pa.RecordBatch = reader.read_next_batch()
+    except StopIteration:
+        return None
+    return batch
+
+
+def _first_lines(message: str) -> str:
+    """DuckDB's message up to its ``LINE n:`` context or first blank line."""
+    kept: list[str] = []
+    for line in message.splitlines():
+        if not line.strip() or line.startswith("LINE "):
+            break
+        kept.append(line.strip())
+    return " ".join(kept) or message.strip()
+
+
+def _kind_of(error: BaseException, default: ErrorKind) -> ErrorKind:
+    text = str(error).lower()
+    module: ModuleType = duckdb
+    if isinstance(error, module.InterruptException):
+        return "cancelled"
+    if isinstance(error, module.CatalogException | module.BinderException):
+        return "not_found" if ("does not exist" in text or "not found" in text) else "invalid_query"
+    if isinstance(error, module.PermissionException) or "read-only mode" in text:
+        return "permission"
+    if isinstance(error, module.IOException | module.ConnectionException):
+        return "unreachable"
+    if isinstance(error, module.ParserException | module.SyntaxException):
+        return "invalid_query"
+    if isinstance(
+        error,
+        module.ConversionException
+        | module.InvalidInputException
+        | module.OutOfRangeException
+        | module.TypeMismatchException
+        | module.InvalidTypeException
+        | module.NotImplementedException,
+    ):
+        return "invalid_query"
+    return default

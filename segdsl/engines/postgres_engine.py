@@ -1,0 +1,258 @@
+"""Postgres URL + SQL → streamed Arrow batches, plans and table descriptions (psycopg 3).
+
+Every query runs in its own ``BEGIN READ ONLY`` transaction (the session also
+has ``default_transaction_read_only = on``) with a transaction-local
+``statement_timeout``, through a server-side cursor (``DECLARE ... CURSOR``,
+which accepts one SELECT/VALUES only) read with ``FETCH`` in batches. The one
+write, `materialize`, runs DROP IF EXISTS + CREATE in a separate READ WRITE
+transaction, so it is all or nothing. On Ctrl-C psycopg cancels the server-side
+query before the KeyboardInterrupt reaches us; we report kind ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+from psycopg import sql as pgsql
+from psycopg.pq import TransactionStatus
+
+from segdsl.engines import pg_arrow
+from segdsl.engines.base import (
+    DEFAULT_BATCH_ROWS,
+    Engine,
+    EngineError,
+    ErrorKind,
+    MaterializeKind,
+    TableName,
+    display_name,
+    drop_statement,
+    materialize_statement,
+    require_query,
+)
+from segdsl.engines.urls import PostgresURL, mask, secrets_of
+
+__all__ = ["PostgresEngine"]
+
+_cursor_ids = itertools.count(1)
+
+_NOT_FOUND = frozenset({"42P01", "42703", "3F000", "3D000"})
+_PERMISSION = frozenset({"42501", "25006", "28000", "28P01"})
+_UNREACHABLE_PREFIXES = ("08", "57P")
+
+
+class PostgresEngine(Engine):
+    """One psycopg connection (autocommit; explicit read-only transactions)."""
+
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        url: PostgresURL,
+        *,
+        statement_timeout: float | None = 300.0,
+        connect_timeout: float = 15.0,
+    ) -> None:
+        self._url = url
+        self._secrets = secrets_of(url)
+        self._label = f"postgres {mask(url.raw)}" if url.raw else "postgres"
+        self._timeout = statement_timeout
+        kwargs: dict[str, Any] = dict(url.connect_kwargs())
+        kwargs.setdefault("connect_timeout", max(1, math.ceil(connect_timeout)))
+        kwargs.setdefault("application_name", "segdsl")
+        try:
+            self._conn: psycopg.Connection[tuple[Any, ...]] | None = psycopg.connect(
+                autocommit=True, **kwargs
+            )
+        except psycopg.Error as error:
+            raise self._error(error, connecting=True) from None
+        except KeyboardInterrupt:
+            raise self._cancelled() from None
+        self._conn.read_only = True
+        try:
+            self._conn.execute("SET default_transaction_read_only = on")
+        except psycopg.Error as error:
+            raise self._error(error) from None
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._conn is None or self._conn.closed:
+            raise EngineError("other", f"{self._label}: the connection is closed")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _error(self, error: psycopg.Error, *, connecting: bool = False) -> EngineError:
+        kind, detail = _classify(error, connecting=connecting)
+        return EngineError(kind, f"{self._label}: {detail}", secrets=self._secrets)
+
+    def _cancelled(self) -> EngineError:
+        return EngineError("cancelled", f"{self._label}: query cancelled", secrets=self._secrets)
+
+    def _set_timeout(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        milliseconds = 0 if not self._timeout else max(1, round(self._timeout * 1000))
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", [f"{milliseconds}ms"])
+
+    def _check_idle(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            raise EngineError(
+                "other",
+                f"{self._label}: another result is still being read; finish or close it first",
+            )
+
+    # ------------------------------------------------------------ queries
+
+    def query_batches(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        require_query(sql, self._label)
+        conn = self.connection
+        self._check_idle(conn)
+        name = f"segdsl_{os.getpid()}_{next(_cursor_ids)}"
+        try:
+            with conn.transaction():
+                self._set_timeout(conn)
+                with conn.cursor(name=name) as cursor:
+                    cursor.execute(sql, dict(params) if params else None)
+                    plans = pg_arrow.arrow_plan(cursor.description or [])
+                    sent = False
+                    while rows := cursor.fetchmany(batch_rows):
+                        sent = True
+                        yield pg_arrow.rows_to_batch(rows, plans)
+                    if not sent:
+                        yield pg_arrow.rows_to_batch([], plans)
+        except psycopg.Error as error:
+            raise self._error(error) from None
+        except KeyboardInterrupt:
+            raise self._cancelled() from None
+
+    def explain(self, sql: str) -> str:
+        require_query(sql, self._label)
+        conn = self.connection
+        self._check_idle(conn)
+        try:
+            with conn.transaction():
+                self._set_timeout(conn)
+                rows = conn.execute(f"EXPLAIN {sql}").fetchall()
+        except psycopg.Error as error:
+            raise self._error(error) from None
+        except KeyboardInterrupt:
+            raise self._cancelled() from None
+        return "\n".join(str(row[0]) for row in rows)
+
+    # ------------------------------------------------------------ the one write
+
+    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+        drop = drop_statement(name, kind, "postgres")
+        create = materialize_statement(sql, name, kind, "postgres", replace=False)
+        conn = self.connection
+        self._check_idle(conn)
+        conn.read_only = False
+        try:
+            with conn.transaction():
+                self._set_timeout(conn)
+                conn.execute(drop)
+                conn.execute(create)
+        except psycopg.Error as error:
+            failure = self._error(error)
+            raise EngineError(
+                failure.kind, f"{failure.message} (while materializing {display_name(name)})"
+            ) from None
+        except KeyboardInterrupt:
+            raise self._cancelled() from None
+        finally:
+            conn.read_only = True
+
+    # ------------------------------------------------------------ catalog
+
+    def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
+        conn = self.connection
+        self._check_idle(conn)
+        result: dict[str, dict[str, str]] = {}
+        try:
+            with conn.transaction():
+                for path in tables:
+                    if not 1 <= len(path) <= 3:
+                        raise EngineError(
+                            "invalid_query", f"{self._label}: bad table path {path!r}"
+                        )
+                    key = ".".join(path)
+                    regclass = pgsql.Identifier(*path).as_string(conn)
+                    found = conn.execute("SELECT to_regclass(%s)::oid", [regclass]).fetchone()
+                    if found is None or found[0] is None:
+                        raise EngineError("not_found", f"{self._label}: table {key} does not exist")
+                    rows = conn.execute(
+                        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                        [found[0]],
+                    ).fetchall()
+                    result[key] = {str(column): str(kind) for column, kind in rows}
+        except psycopg.Error as error:
+            raise self._error(error) from None
+        return result
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        conn = self.connection
+        self._check_idle(conn)
+        try:
+            with conn.transaction():
+                rows = conn.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = coalesce(%s, current_schema()) ORDER BY 1",
+                    [schema],
+                ).fetchall()
+        except psycopg.Error as error:
+            raise self._error(error) from None
+        return [str(row[0]) for row in rows]
+
+
+def _classify(error: psycopg.Error, *, connecting: bool) -> tuple[ErrorKind, str]:
+    """(kind, one-line detail) for a psycopg error."""
+    state = error.sqlstate or ""
+    diag = error.diag
+    primary = diag.message_primary or (str(error).splitlines() or ["unknown error"])[0]
+    detail = primary if not connecting else " ".join(str(error).split())
+    if diag.message_hint:
+        detail = f"{detail} (hint: {diag.message_hint})"
+    lowered = detail.lower()
+    kind: ErrorKind
+    if state in _NOT_FOUND:
+        kind = "not_found"
+    elif state in _PERMISSION:
+        kind = "permission"
+    elif state == "57014":
+        kind = "timeout" if "timeout" in lowered else "cancelled"
+        if kind == "timeout":
+            detail = f"{detail} (statement_timeout)"
+    elif state.startswith(_UNREACHABLE_PREFIXES):
+        kind = "unreachable"
+    elif state == "0A000" and "data-modifying" in lowered:
+        kind = "permission"
+    elif state.startswith(("42", "22", "0A", "21", "2F", "44")):
+        kind = "invalid_query"
+    elif connecting or (not state and isinstance(error, psycopg.OperationalError)):
+        if "does not exist" in lowered and "database" in lowered:
+            kind = "not_found"
+        elif any(word in lowered for word in ("authentication", "pg_hba.conf", "role ")):
+            kind = "permission"
+        else:
+            kind = "unreachable"
+        if connecting:
+            detail = f"could not connect: {detail.removeprefix('connection failed: ')}"
+    else:
+        kind = "other"
+    return kind, detail

@@ -1,0 +1,284 @@
+"""Database URL text → a typed `DuckDBURL` / `PostgresURL` / `BigQueryURL`; `mask` hides secrets.
+
+Accepted forms (SQLAlchemy's convention for file paths: three slashes and a
+relative path, four slashes for an absolute one):
+
+- ``duckdb://``, ``duckdb:///:memory:``, ``duckdb://:memory:`` — an in-memory database;
+- ``duckdb:///relative/file.duckdb`` — relative to the current folder;
+- ``duckdb:////abs/path/file.duckdb`` — absolute; ``?key=value`` become DuckDB config
+  options (e.g. ``memory_limit=2GB``);
+- ``postgresql://user:pass@host:port/db?sslmode=require`` (also ``postgres://``,
+  ``postgresql+psycopg://``); several hosts as ``h1:5432,h2:5433``; every query
+  parameter is a libpq connection keyword;
+- ``bigquery://project/dataset?location=EU&maximum_bytes_billed=1000000000&api_endpoint=...``
+  (project and dataset optional; unknown parameters are refused so a misspelt
+  cost guard is never silently ignored).
+
+Percent-encoding is decoded in user names, passwords, database names and paths.
+This module imports no database driver.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+__all__ = [
+    "BigQueryURL",
+    "DatabaseURL",
+    "DuckDBURL",
+    "PostgresURL",
+    "URLError",
+    "mask",
+    "parse_url",
+    "redact",
+]
+
+MASK = "***"
+_SECRET_PARAMS = frozenset({"password", "sslpassword", "pass", "passwd", "secret", "token"})
+_BIGQUERY_PARAMS = frozenset({"location", "maximum_bytes_billed", "api_endpoint"})
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+class URLError(ValueError):
+    """A database URL that cannot be used; the message never contains a password."""
+
+
+@dataclass(frozen=True)
+class DuckDBURL:
+    """A DuckDB database: a file path, or ``None`` for an in-memory database."""
+
+    path: Path | None
+    config: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
+
+
+@dataclass(frozen=True)
+class PostgresURL:
+    """Decoded libpq connection keywords (host, port, user, password, dbname, ...)."""
+
+    host: str | None
+    port: str | None
+    user: str | None
+    password: str | None
+    dbname: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    def connect_kwargs(self) -> dict[str, str]:
+        """Keyword arguments for ``psycopg.connect`` (None values left out)."""
+        base = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+        }
+        kwargs = {key: value for key, value in base.items() if value is not None}
+        kwargs.update(self.params)
+        return kwargs
+
+
+@dataclass(frozen=True)
+class BigQueryURL:
+    """A BigQuery project (None: the credentials' default) and optional default dataset."""
+
+    project: str | None
+    dataset: str | None
+    location: str | None = None
+    maximum_bytes_billed: int | None = None
+    api_endpoint: str | None = None
+    raw: str = ""
+
+    @property
+    def is_local_emulator(self) -> bool:
+        """True when ``api_endpoint`` points at a loopback address (no credentials needed)."""
+        if self.api_endpoint is None:
+            return False
+        host = urlsplit(self.api_endpoint).netloc.rpartition("@")[2]
+        return host.startswith(_LOOPBACK)
+
+
+DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL
+
+
+def parse_url(url: str) -> DatabaseURL:
+    """Parse a database URL; raise `URLError` (with a masked message) if it is unusable."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        raise URLError(
+            f"not a database URL: {mask(text)!r} (expected duckdb://, postgresql:// or bigquery://)"
+        )
+    scheme = scheme.lower()
+    if scheme == "duckdb":
+        return _parse_duckdb(text, rest)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        return _parse_postgres(text, rest)
+    if scheme == "bigquery":
+        return _parse_bigquery(text, rest)
+    raise URLError(
+        f"unsupported database URL scheme {scheme!r} in {mask(text)!r} "
+        "(expected duckdb://, postgresql:// or bigquery://)"
+    )
+
+
+def _split_query(rest: str) -> tuple[str, dict[str, str]]:
+    base, _, query = rest.partition("?")
+    base = base.partition("#")[0]
+    query = query.partition("#")[0]
+    return base, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def _parse_duckdb(raw: str, rest: str) -> DuckDBURL:
+    base, params = _split_query(rest)
+    host, slash, path = base.partition("/")
+    if host not in ("", ":memory:"):
+        raise URLError(
+            f"a duckdb URL has no host: {mask(raw)!r} "
+            "(use duckdb:///relative.duckdb or duckdb:////absolute/path.duckdb)"
+        )
+    if host == ":memory:" or not slash or path in ("", ":memory:"):
+        if host == ":memory:" and path:
+            raise URLError(f"unexpected path after :memory: in {mask(raw)!r}")
+        return DuckDBURL(path=None, config=params, raw=raw)
+    return DuckDBURL(path=Path(unquote(path)), config=params, raw=raw)
+
+
+_HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:]*)(?::(?P<port>[^:]*))?$")
+
+
+def _parse_postgres(raw: str, rest: str) -> PostgresURL:
+    base, params = _split_query(rest)
+    netloc, _, path = base.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if not at:
+        userinfo, hostlist = "", netloc
+    user: str | None = None
+    password: str | None = None
+    if at:
+        name, colon, secret = userinfo.partition(":")
+        user = unquote(name) or None
+        password = unquote(secret) if colon else None
+    hosts: list[str] = []
+    ports: list[str] = []
+    for item in hostlist.split(",") if hostlist else []:
+        match = _HOST_PORT.match(item)
+        if match is None:
+            raise URLError(f"cannot read host and port {item!r} in {mask(raw)!r}")
+        host = match["host"]
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        port = match["port"] or ""
+        if port and not port.isdigit():
+            raise URLError(f"port {port!r} is not a number in {mask(raw)!r}")
+        hosts.append(unquote(host))
+        ports.append(port)
+    dbname = unquote(path) if path else None
+    for key in ("host", "port", "user", "password", "dbname"):
+        if key in params:
+            value = params.pop(key)
+            if key == "host":
+                hosts = [value]
+            elif key == "port":
+                ports = [value]
+            elif key == "user":
+                user = value
+            elif key == "password":
+                password = value
+            else:
+                dbname = value
+    return PostgresURL(
+        host=",".join(hosts) if any(hosts) else None,
+        port=",".join(ports) if any(ports) else None,
+        user=user,
+        password=password,
+        dbname=dbname,
+        params=params,
+        raw=raw,
+    )
+
+
+def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
+    base, params = _split_query(rest)
+    project, _, dataset = base.partition("/")
+    dataset = dataset.strip("/")
+    if "/" in dataset:
+        raise URLError(f"expected bigquery://project/dataset, got {mask(raw)!r}")
+    unknown = sorted(set(params) - _BIGQUERY_PARAMS)
+    if unknown:
+        raise URLError(
+            f"unknown bigquery URL parameter(s) {', '.join(unknown)} in {mask(raw)!r} "
+            f"(known: {', '.join(sorted(_BIGQUERY_PARAMS))})"
+        )
+    limit: int | None = None
+    if "maximum_bytes_billed" in params:
+        text = params["maximum_bytes_billed"].replace("_", "")
+        if not text.isdigit():
+            raise URLError(f"maximum_bytes_billed must be a whole number of bytes in {mask(raw)!r}")
+        limit = int(text)
+    return BigQueryURL(
+        project=unquote(project) or None,
+        dataset=unquote(dataset) or None,
+        location=params.get("location") or None,
+        maximum_bytes_billed=limit,
+        api_endpoint=params.get("api_endpoint") or None,
+        raw=raw,
+    )
+
+
+# ---------------------------------------------------------------- masking
+
+_USERINFO = re.compile(
+    r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@?#]*:)(?P<secret>[^\s]*)@(?=[^\s@]*(?:\s|$))"
+)
+_QUERY_SECRET = re.compile(
+    r"(?P<prefix>[?&;\s](?:" + "|".join(sorted(_SECRET_PARAMS)) + r")=)(?P<secret>[^&\s#]*)",
+    re.IGNORECASE,
+)
+_KEYWORD_SECRET = re.compile(
+    r"(?P<prefix>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|[^\s']+)", re.IGNORECASE
+)
+
+
+def mask(url: str) -> str:
+    """``url`` (or any text holding URLs) with every password replaced by ``***``.
+
+    Handles ``user:password@`` (the password may itself hold ``@`` or ``:``; the last
+    ``@`` before the host ends it), ``?password=`` style query parameters and
+    libpq ``password=...`` keywords. Never raises.
+    """
+    text = _USERINFO.sub(lambda m: m["prefix"] + MASK + "@", url)
+    text = _QUERY_SECRET.sub(lambda m: m["prefix"] + MASK, text)
+    return _KEYWORD_SECRET.sub(lambda m: m["prefix"] + MASK, text)
+
+
+_MIN_SECRET_LENGTH = 4
+
+
+def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """`mask` applied to ``text``, then every known secret value replaced by ``***``.
+
+    Secrets shorter than four characters are left to the URL-shaped masking, so a
+    password such as ``a`` does not garble every message.
+    """
+    result = mask(text)
+    for secret in secrets:
+        if not secret or len(secret) < _MIN_SECRET_LENGTH:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            result = result.replace(form, MASK)
+    return result
+
+
+def secrets_of(url: DatabaseURL) -> tuple[str | None, ...]:
+    """The secret values a parsed URL holds (for `redact`)."""
+    if isinstance(url, PostgresURL):
+        return (url.password, *(v for k, v in url.params.items() if k in _SECRET_PARAMS))
+    return ()

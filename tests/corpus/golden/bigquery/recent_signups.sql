@@ -1,0 +1,15 @@
+WITH `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    DATETIME(`customer`.`signed_up_at`, 'UTC') AS `signed_up_at`
+  FROM `customers` AS `customer`
+  WHERE
+    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    OR `customer`.`signed_up_at` IS NULL
+)
+SELECT
+  `__key` AS `id`
+FROM `population`
+WHERE
+  `signed_up_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
+  AND `signed_up_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
