@@ -41,6 +41,7 @@ EXPECTED: dict[str, set[int]] = {
     "december_buyers": {1, 11},
     "sunday_buyers": {5, 7, 11},
     "instagram_cohort": {1, 4, 11},
+    "recent_signups": {4},
     "women_35_45": {1, 3, 5, 9, 11},
     "aged_37": {3},
     "composite": {9},

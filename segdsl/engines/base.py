@@ -86,7 +86,16 @@ class EngineError(Exception):
 # ---------------------------------------------------------------- read-only check
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-_QUERY_KEYWORDS = frozenset({"select", "with", "values", "table", "from"})
+_WRITE_KEYWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """abort alter analyze attach begin call checkpoint cluster comment commit copy create
+        deallocate declare delete detach discard do drop end execute export grant import insert
+        install load lock merge move notify prepare reassign refresh reindex release replace
+        reset revoke rollback savepoint security set start truncate unlisten update upsert use
+        vacuum""",
+    )
+)
 
 
 def leading_keyword(sql: str) -> str:
@@ -97,9 +106,13 @@ def leading_keyword(sql: str) -> str:
 
 
 def require_query(sql: str, engine: str) -> None:
-    """Raise a ``permission`` `EngineError` unless ``sql`` starts like a read-only query."""
+    """Raise a ``permission`` `EngineError` if ``sql`` starts with a writing or session keyword.
+
+    Other text goes on to the engine, which reports typos as syntax errors; the
+    engine's own guard (read-only transaction or connection) stays the real one.
+    """
     keyword = leading_keyword(sql)
-    if keyword not in _QUERY_KEYWORDS:
+    if keyword in _WRITE_KEYWORDS or not keyword:
         shown = keyword.upper() or "an empty statement"
         raise EngineError(
             "permission",
@@ -168,7 +181,8 @@ def table_expression(name: TableName, dialect: DialectName) -> exp.Table:
             part is None or isinstance(part, exp.Identifier) for part in parts
         ):
             raise EngineError("invalid_query", f"{dialect}: {name!r} is not a plain table name")
-        table = normalize_identifiers(table, dialect=_SQLGLOT_DIALECT[dialect])
+        if dialect != "duckdb":  # DuckDB ignores case anyway; keep the name as written
+            table = normalize_identifiers(table, dialect=_SQLGLOT_DIALECT[dialect])
         assert isinstance(table, exp.Table)
         names = [part.name for part in table.parts]
     else:
@@ -213,7 +227,7 @@ def drop_statement(name: TableName, kind: MaterializeKind, dialect: DialectName)
     """``DROP TABLE|VIEW IF EXISTS <name>`` (for engines without CREATE OR REPLACE TABLE)."""
     from sqlglot import exp
 
-    drop = exp.Drop(this=table_expression(name, dialect), kind=kind.upper(), exists=True)
+    drop = exp.Drop(tables=[table_expression(name, dialect)], kind=kind.upper(), exists=True)
     return drop.sql(dialect=_SQLGLOT_DIALECT[dialect])
 
 

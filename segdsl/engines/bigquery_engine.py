@@ -193,7 +193,11 @@ class BigQueryEngine(Engine):
         return EngineError(kind, f"{self._label}: {detail}")
 
     def job_config(
-        self, *, dry_run: bool, params: Mapping[str, object] | None = None
+        self,
+        *,
+        dry_run: bool,
+        params: Mapping[str, object] | None = None,
+        default_dataset: bool = True,
     ) -> bigquery.QueryJobConfig:
         """The configuration of every job: labels, parameters, default dataset, guards."""
         config = bigquery.QueryJobConfig(
@@ -202,7 +206,7 @@ class BigQueryEngine(Engine):
             labels=dict(self.labels),
             query_parameters=[query_parameter(k, v) for k, v in (params or {}).items()],
         )
-        if self.default_dataset:
+        if self.default_dataset and default_dataset:
             config.default_dataset = self.default_dataset
         if dry_run:
             config.use_query_cache = False
@@ -213,12 +217,19 @@ class BigQueryEngine(Engine):
                 config.job_timeout_ms = max(1, round(self._timeout * 1000))
         return config
 
-    def dry_run(self, sql: str, params: Mapping[str, object] | None = None) -> bigquery.QueryJob:
+    def dry_run(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        default_dataset: bool = True,
+    ) -> bigquery.QueryJob:
         """The dry-run job for ``sql`` (statement type, bytes estimate, schema)."""
+        config = self.job_config(dry_run=True, params=params, default_dataset=default_dataset)
         try:
             return self.client.query(
                 sql,
-                job_config=self.job_config(dry_run=True, params=params),
+                job_config=config,
                 retry=self._retry,
                 job_retry=None,
                 timeout=self._request_timeout,
@@ -235,9 +246,10 @@ class BigQueryEngine(Engine):
         allowed: frozenset[str],
         *,
         original: str,
+        default_dataset: bool = True,
     ) -> bigquery.QueryJob:
         """Dry run, statement-type and cost checks, then the real job (not yet waited for)."""
-        dry = self.dry_run(sql, params)
+        dry = self.dry_run(sql, params, default_dataset=default_dataset)
         statement_type = dry.statement_type
         if statement_type is None:  # not reported: decide from the parsed text
             parse_query(original, "bigquery")
@@ -253,10 +265,11 @@ class BigQueryEngine(Engine):
         except EngineError as error:
             detail = error.message.removeprefix("bigquery: ")
             raise EngineError(error.kind, f"{self._label}: {detail}") from None
+        config = self.job_config(dry_run=False, params=params, default_dataset=default_dataset)
         try:
             return self.client.query(
                 sql,
-                job_config=self.job_config(dry_run=False, params=params),
+                job_config=config,
                 retry=self._retry,
                 job_retry=self._job_retry,
                 timeout=self._request_timeout,
@@ -279,7 +292,19 @@ class BigQueryEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Iterator[pa.RecordBatch]:
-        job = self._guarded_job(sql, params, _QUERY_TYPES, original=sql)
+        return self._batches(sql, params, batch_rows)
+
+    def _batches(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None,
+        batch_rows: int,
+        *,
+        default_dataset: bool = True,
+    ) -> Iterator[pa.RecordBatch]:
+        job = self._guarded_job(
+            sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
+        )
         try:
             rows = job.result(
                 page_size=batch_rows,
@@ -376,16 +401,18 @@ class BigQueryEngine(Engine):
             groups.setdefault((project, dataset), []).append((path[-1], path))
         result: dict[str, dict[str, str]] = {}
         for (project, dataset), members in groups.items():
-            source = table_expression((project, dataset, "INFORMATION_SCHEMA"), "bigquery").sql(
-                "bigquery"
-            )
+            dataset_sql = table_expression((project, dataset), "bigquery").sql("bigquery")
             sql = (
-                f"SELECT table_name, column_name, data_type FROM {source}.COLUMNS "
+                "SELECT table_name, column_name, data_type "
+                f"FROM {dataset_sql}.INFORMATION_SCHEMA.COLUMNS "
                 "WHERE table_name IN UNNEST(@tables) ORDER BY table_name, ordinal_position"
             )
             names = sorted({table for table, _ in members})
             columns: dict[str, dict[str, str]] = {}
-            for row in self.query(sql, {"tables": names}).to_pylist():
+            # Fully qualified, so no default dataset (the emulator fails on
+            # INFORMATION_SCHEMA with both).
+            batches = self._batches(sql, {"tables": names}, 10_000, default_dataset=False)
+            for row in pa.Table.from_batches(list(batches)).to_pylist():
                 columns.setdefault(str(row["table_name"]), {})[str(row["column_name"])] = str(
                     row["data_type"]
                 )
@@ -445,7 +472,12 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
         lowered = detail.lower()
         if "bytesBilledLimitExceeded" in reasons or "bytes billed" in lowered:
             kind = "too_expensive"
-        elif isinstance(error, google_errors.NotFound) or "notFound" in reasons:
+        elif (
+            isinstance(error, google_errors.NotFound)
+            or "notFound" in reasons
+            or "unrecognized name" in lowered
+            or ("column" in lowered and "not found" in lowered)
+        ):
             kind = "not_found"
         elif isinstance(error, google_errors.Unauthorized | google_errors.Forbidden) and not (
             reasons & {"quotaExceeded", "rateLimitExceeded"}

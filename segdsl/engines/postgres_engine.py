@@ -42,7 +42,7 @@ __all__ = ["PostgresEngine"]
 _cursor_ids = itertools.count(1)
 
 _NOT_FOUND = frozenset({"42P01", "42703", "3F000", "3D000"})
-_PERMISSION = frozenset({"42501", "25006", "28000", "28P01"})
+_PERMISSION = frozenset({"42501", "25001", "25006", "28000", "28P01"})
 _UNREACHABLE_PREFIXES = ("08", "57P")
 
 
@@ -167,6 +167,12 @@ class PostgresEngine(Engine):
                 self._set_timeout(conn)
                 conn.execute(drop)
                 conn.execute(create)
+        except psycopg.errors.WrongObjectType:
+            raise EngineError(
+                "invalid_query",
+                f"{self._label}: {display_name(name)} exists and is not a {kind}; "
+                "drop it or choose another name",
+            ) from None
         except psycopg.Error as error:
             failure = self._error(error)
             raise EngineError(

@@ -238,12 +238,14 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
 _USERINFO = re.compile(
     r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@?#]*:)(?P<secret>[^\s]*)@(?=[^\s@]*(?:\s|$))"
 )
+_SECRET_NAMES = "|".join(sorted(_SECRET_PARAMS))
 _QUERY_SECRET = re.compile(
-    r"(?P<prefix>[?&;\s](?:" + "|".join(sorted(_SECRET_PARAMS)) + r")=)(?P<secret>[^&\s#]*)",
-    re.IGNORECASE,
+    r"(?P<prefix>[?&;](?:" + _SECRET_NAMES + r")=)(?P<secret>[^&\s#]*)", re.IGNORECASE
 )
-_KEYWORD_SECRET = re.compile(
-    r"(?P<prefix>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|[^\s']+)", re.IGNORECASE
+_KEYWORD_SECRET = re.compile(  # libpq "key=value" strings
+    r"(?P<prefix>(?<![?&;\w])(?:" + _SECRET_NAMES + r")\s*=\s*)"
+    r"(?P<secret>'(?:[^'\\]|\\.)*'|[^\s']+)",
+    re.IGNORECASE,
 )
 
 

@@ -138,10 +138,10 @@ def _override_const(
                 Diagnostic("SEG112", f"the value of `{name}` must be a literal", OVERRIDE_SPAN)
             )
         return const
-    return _python_const(value)
+    return _python_const(value, checker.time_zone)
 
 
-def _python_const(value: ParamValue) -> ir.Const:
+def _python_const(value: ParamValue, time_zone: ZoneInfo) -> ir.Const:
     if isinstance(value, bool):
         return ir.Const(value, t.BOOLEAN)
     if isinstance(value, int):
@@ -149,7 +149,9 @@ def _python_const(value: ParamValue) -> ir.Const:
     if isinstance(value, (float, Decimal)):
         return ir.Const(Decimal(str(value)), t.DECIMAL)
     if isinstance(value, dt.datetime):
-        return ir.Const(value.replace(tzinfo=None), t.TIMESTAMP)
+        if value.tzinfo is not None:  # an instant: read it on the project's clock
+            value = value.astimezone(time_zone).replace(tzinfo=None)
+        return ir.Const(value, t.TIMESTAMP)
     if isinstance(value, dt.date):
         return ir.Const(value, t.DATE)
     if isinstance(value, ir.DurationValue):

@@ -1158,7 +1158,7 @@ class Checker:
             is_fraction = isinstance(size, nodes.PercentLit)
         if value.type.is_error:
             return ir.Invalid(t.BOOLEAN, span=node.span)
-        if not (value.type.is_numeric or value.type.is_time):
+        if not (value.type.is_numeric or value.type.is_time or value.type.kind is t.Kind.DURATION):
             return self.error(
                 "SEG202", f"cannot rank {value.type} values", node.operand.span, type_=t.BOOLEAN
             )

@@ -58,6 +58,10 @@ class Dialect:
     def to_text(self, value: exp.Expression) -> exp.Expression:
         return exp.cast(value, exp.DataType.Type.TEXT)
 
+    def text_order(self, value: exp.Expression) -> exp.Expression:
+        """Text compared by code point (DuckDB and BigQuery always do)."""
+        return value
+
     # -------------------------------------------------------------- times
     def wall_clock(self, column: exp.Expression, zone: str) -> exp.Expression:
         """A TIMESTAMPTZ column as wall-clock time in `zone`."""
@@ -132,6 +136,10 @@ class Postgres(Dialect):
             this=exp.var("EPOCH"), expression=exp.Paren(this=exp.Sub(this=end, expression=start))
         )
         return self.to_double(epoch)
+
+    def text_order(self, value: exp.Expression) -> exp.Expression:
+        # the database's collation (often en_US) would order 'B' before 'a'
+        return exp.Collate(this=value, expression=exp.Identifier(this="C", quoted=True))
 
     def hex_to_int(self, hex_text: exp.Expression) -> exp.Expression:
         bits = exp.cast(exp.DPipe(this=_string("x"), expression=hex_text), "BIT(32)")

@@ -282,6 +282,8 @@ class QueryBuilder:
             node = exp.Min(this=when(raw)) if func == "min" else exp.Max(this=when(raw))
             return self.canonical(node, aggregation.value.column)
         value = self.value(aggregation.value, source)
+        if func in ("min", "max") and aggregation.value.type.kind is t.Kind.STRING:
+            value = self.dialect.text_order(value)
         if func == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[when(value)]))
         builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
@@ -297,7 +299,7 @@ class QueryBuilder:
         order = exp.Order(
             expressions=[
                 exp.Ordered(this=time, desc=descending),
-                exp.Ordered(this=value.copy(), desc=False),
+                exp.Ordered(this=self._tie_break(value, aggregation.value), desc=False),
             ]
         )
         rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
@@ -316,6 +318,10 @@ class QueryBuilder:
             .from_(inner.subquery("ranked_rows", copy=False))
             .where(exp.EQ(this=_col("position"), expression=_num(position or 1)))
         )
+
+    def _tie_break(self, value: exp.Expression, expr: ir.Expr) -> exp.Expression:
+        copy = value.copy()
+        return self.dialect.text_order(copy) if expr.type.kind is t.Kind.STRING else copy
 
     def _grouped_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
         source = aggregation.source
@@ -699,6 +705,8 @@ class QueryBuilder:
             lhs = exp.Paren(this=lhs)
         if isinstance(rhs, (exp.Connector, exp.Not)):
             rhs = exp.Paren(this=rhs)
+        if op in ("<", "<=", ">", ">=") and t.Kind.STRING in (left.type.kind, right.type.kind):
+            lhs, rhs = self.dialect.text_order(lhs), self.dialect.text_order(rhs)
         builders = {
             "=": exp.EQ,
             "!=": exp.NEQ,

@@ -8,7 +8,7 @@ WITH "_ordered1_value" AS (
       "orders"."channel" AS "value",
       ROW_NUMBER() OVER (
         PARTITION BY "orders"."customer_id"
-        ORDER BY "orders"."ordered_at" ASC, "orders"."channel" ASC
+        ORDER BY "orders"."ordered_at" ASC, "orders"."channel" COLLATE "C" ASC
       ) AS "position"
     FROM "orders" AS "orders"
     WHERE
