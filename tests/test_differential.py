@@ -1,6 +1,8 @@
 """The main correctness guarantee: for generated segments, data and as-of times,
 DuckDB, Postgres and GoogleSQL (BigQuery's reference engine) select identical
-members; and `X` and `not X` split the population exactly.
+members, which are also the members an independent Python evaluator of the language
+semantics selects (tests/support/reference.py); and `X` and `not X` split the
+population exactly.
 
 The number of generated scenarios is SEGDSL_DIFFERENTIAL_EXAMPLES (default 150);
 each scenario checks three segments and their negations on all three engines.
@@ -16,6 +18,7 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from tests.generators import MODEL, Scenario, scenarios
 from tests.support.availability import require_postgres
+from tests.support.reference import evaluate_members
 from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
 
 EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "150"))
@@ -63,5 +66,10 @@ def test_engines_agree_and_negation_complements(scenario: Scenario) -> None:
         }
         assert results["duckdb"] == results["postgres"], scenario.conditions
         assert results["duckdb"] == results["bigquery"], scenario.conditions
+        as_of = compiler.as_of(scenario.as_of)
+        for index, condition in enumerate(scenario.conditions):
+            expr = compiler.definition(f"s{index}").expr
+            reference = evaluate_members(compiler, expr, scenario.tables, as_of)
+            assert results["duckdb"][index] == reference, condition
     finally:
         close_all(runners)
