@@ -19,6 +19,7 @@ from segdsl.semantic.checker import CheckedDefinition
 from segdsl.source import Span
 from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.generate import QueryBuilder
+from segdsl.sql.support import dialect_diagnostics
 from segdsl.timeline import AsOf
 
 AsOfInput = AsOf | dt.datetime | dt.date | str | None
@@ -79,7 +80,23 @@ class Compiler:
         if isinstance(value, dt.date):
             return AsOf(dt.datetime.combine(value, dt.time()), zone)
         text = value or self.project.settings.as_of
-        return AsOf.parse(text, zone) if text else AsOf.now(zone)
+        if not text:
+            return AsOf.now(zone)
+        try:
+            return AsOf.parse(text, zone)
+        except ValueError:
+            where = str(self.project.settings.path) if value is None else "<as-of>"
+            raise CompileError(
+                [
+                    Diagnostic(
+                        "SEG503",
+                        f"`{text}` is not a date or timestamp",
+                        Span(where, 1, 1, 1, 1),
+                        "write e.g. 2025-07-01 or 2025-07-01T09:30:00 (optionally with Z or +02:00)",
+                    )
+                ],
+                {},
+            ) from None
 
     def dialect(self, name: str | None = None) -> Dialect:
         return get_dialect(name or self.project.settings.dialect)
@@ -92,10 +109,14 @@ class Compiler:
     ) -> QueryBuilder:
         """A query builder over everything `outputs` need (for custom final SELECTs)."""
         self.raise_for_errors()
+        chosen = self.dialect(dialect)
+        unsupported = dialect_diagnostics(self.analysis.decls, chosen.name)
+        if unsupported:
+            raise CompileError(unsupported, self.project.source_map)
         entity = self.analysis.entity
         assert entity is not None  # a definition exists, so the entity does
         plan = build_plan(entity, [Output(name, expr) for name, expr in outputs])
-        return QueryBuilder(plan, self.dialect(dialect), self.as_of(as_of))
+        return QueryBuilder(plan, chosen, self.as_of(as_of))
 
     def members_sql(
         self, segment: str, *, dialect: str | None = None, as_of: AsOfInput = None

@@ -88,8 +88,9 @@ def _paint(text: str, style: str, color: bool) -> str:
 def _render_one(diagnostic: Diagnostic, source: SourceFile | None, color: bool) -> str:
     span = diagnostic.span
     level_style = "red" if diagnostic.is_error else "yellow"
+    location = "" if span.path.startswith("<") and source is None else f"{span}: "
     head = (
-        f"{span}: {_paint(diagnostic.severity.value, level_style, color)}"
+        f"{location}{_paint(diagnostic.severity.value, level_style, color)}"
         f"[{diagnostic.code}]: {_paint(diagnostic.message, 'bold', color)}"
     )
     lines = [head]

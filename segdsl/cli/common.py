@@ -16,6 +16,7 @@ from segdsl.source import SourceFile
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+USAGE_CODES = frozenset({"SEG502", "SEG503"})  # a bad name or as-of on the command line
 
 
 class OutputFormat(str, Enum):
@@ -91,9 +92,8 @@ class _CompileErrorGuard:
 
         if isinstance(error, CompileError):
             print_diagnostics(error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text)
-            raise typer.Exit(EXIT_FINDINGS)
-        if isinstance(error, ValueError) and "isoformat" in str(error).lower():
-            fail(f"invalid --as-of: {error} (use 2025-07-01 or 2025-07-01T12:00:00)", EXIT_USAGE)
+            usage = all(d.code in USAGE_CODES for d in error.diagnostics)
+            raise typer.Exit(EXIT_USAGE if usage else EXIT_FINDINGS)
         return False
 
 

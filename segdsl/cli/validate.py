@@ -10,6 +10,7 @@ import typer
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, parse_params, print_diagnostics
 from segdsl.diagnostics import sort_key
 from segdsl.project import load_project
+from segdsl.sql.support import dialect_diagnostics
 
 
 def validate(
@@ -28,6 +29,8 @@ def validate(
     project = load_project(paths)
     analysis = project.analyze(parse_params(param))
     diagnostics = list(analysis.diagnostics)
+    if not project.has_syntax_errors:
+        diagnostics.extend(dialect_diagnostics(analysis.decls, project.settings.dialect))
     if (schema is not None or db is not None) and analysis.ok:
         from segdsl.cli.schema import warehouse_diagnostics
 

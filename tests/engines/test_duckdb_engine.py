@@ -38,7 +38,8 @@ def test_query_returns_a_table_with_engine_types(engine: Engine) -> None:
     assert table.column_names == ["customer_id", "total"]
     assert table.num_rows == 3
     assert pa.types.is_decimal(table.schema.field("total").type)
-    assert table.column("total")[0].as_py() == decimal.Decimal("277.50")
+    expected = sum(decimal.Decimal(i % 97) * decimal.Decimal("1.25") for i in range(0, 1000, 50))
+    assert table.column("total")[0].as_py() == expected
 
 
 def test_empty_result_still_has_a_schema(engine: Engine) -> None:
@@ -119,7 +120,7 @@ def test_materialize_table_and_view(engine: Engine, duckdb_file: Path) -> None:
         "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY 1", "customer_totals"
     )
     engine.materialize(
-        'SELECT * FROM customer_totals WHERE total > 2000', '"Big Spenders"', kind="view"
+        "SELECT * FROM customer_totals WHERE total > 1200", '"Big Spenders"', kind="view"
     )
     engine.materialize("SELECT 1 AS a", ("main", "replaced"))
     engine.materialize("SELECT 2 AS a", ("main", "replaced"))

@@ -1,0 +1,172 @@
+"""BigQuery pieces that need no server: parameters, the cost guard, job configs, error kinds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+from google.api_core import exceptions as google_errors
+from google.cloud import bigquery
+
+from segdsl.engines import EngineError, connect
+from segdsl.engines.bigquery_engine import (
+    BigQueryEngine,
+    _classify,
+    check_cost,
+    format_bytes,
+    query_parameter,
+)
+
+LOCAL = "bigquery://test-proj/ds?api_endpoint=http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (True, "BOOL"),
+        (7, "INT64"),
+        (1.5, "FLOAT64"),
+        (decimal.Decimal("1.25"), "NUMERIC"),
+        ("x", "STRING"),
+        (b"\x00", "BYTES"),
+        (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "TIMESTAMP"),
+        (dt.datetime(2024, 1, 1), "DATETIME"),
+        (dt.date(2024, 1, 1), "DATE"),
+        (dt.time(12, 30), "TIME"),
+    ],
+)
+def test_parameter_types_follow_python_values(value: object, kind: str) -> None:
+    parameter = query_parameter("p", value)
+    assert isinstance(parameter, bigquery.ScalarQueryParameter)
+    assert (parameter.name, parameter.type_, parameter.value) == ("p", kind, value)
+
+
+def test_array_parameters() -> None:
+    parameter = query_parameter("ids", [1, 2, 3])
+    assert isinstance(parameter, bigquery.ArrayQueryParameter)
+    assert (parameter.array_type, parameter.values) == ("INT64", [1, 2, 3])
+
+
+@pytest.mark.parametrize("value", [None, [], [1, "x"], object()])
+def test_parameters_that_cannot_be_typed(value: object) -> None:
+    with pytest.raises(EngineError) as caught:
+        query_parameter("p", value)
+    assert caught.value.kind == "invalid_query"
+
+
+@pytest.mark.parametrize(
+    ("estimate", "limit", "refused"),
+    [
+        (10, None, False),
+        (None, 10, False),
+        (10, 10, False),
+        (11, 10, True),
+        (0, 0, False),
+        (5 * 2**30, 2**30, True),
+    ],
+)
+def test_cost_guard_decision(estimate: int | None, limit: int | None, refused: bool) -> None:
+    if refused:
+        with pytest.raises(EngineError) as caught:
+            check_cost(estimate, limit)
+        assert caught.value.kind == "too_expensive"
+        assert "maximum_bytes_billed" in str(caught.value)
+    else:
+        check_cost(estimate, limit)
+
+
+def test_format_bytes() -> None:
+    assert [format_bytes(n) for n in (0, 1023, 1536, 5 * 2**30)] == [
+        "0 B",
+        "1023 B",
+        "1.5 KiB",
+        "5.0 GiB",
+    ]
+
+
+def test_job_configs_carry_labels_limits_and_the_default_dataset() -> None:
+    with connect(LOCAL + "&maximum_bytes_billed=5000", maximum_bytes_billed=9000) as engine:
+        assert isinstance(engine, BigQueryEngine)
+        assert engine.maximum_bytes_billed == 5000  # the stricter limit wins
+        real = engine.job_config(dry_run=False, params={"n": 1})
+        dry = engine.job_config(dry_run=True)
+    assert real.labels == {"tool": "segdsl"}
+    assert real.maximum_bytes_billed == 5000
+    assert int(real.job_timeout_ms) == 300_000
+    assert real.default_dataset is not None
+    assert str(real.default_dataset) == "test-proj.ds"
+    assert [p.name for p in real.query_parameters] == ["n"]
+    assert real.use_legacy_sql is False
+    assert dry.dry_run is True
+    assert dry.use_query_cache is False
+    assert dry.labels == {"tool": "segdsl"}
+
+
+def test_custom_labels() -> None:
+    with connect(LOCAL, labels={"tool": "segdsl", "segment": "vip"}) as engine:
+        assert engine.job_config(dry_run=False).labels == {"tool": "segdsl", "segment": "vip"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (google_errors.NotFound("Not found: Table p:d.t"), "not_found"),
+        (
+            google_errors.BadRequest(
+                "POST https://bigquery.googleapis.com/x: Unrecognized name: nope at [1:8]",
+                errors=[{"reason": "invalidQuery", "message": "Unrecognized name: nope at [1:8]"}],
+            ),
+            "not_found",
+        ),
+        (
+            google_errors.BadRequest(
+                "Syntax error", errors=[{"reason": "invalidQuery", "message": "Syntax error: x"}]
+            ),
+            "invalid_query",
+        ),
+        (
+            google_errors.Forbidden(
+                "Query exceeded limit for bytes billed: 1000. 10485760 or higher required.",
+                errors=[{"reason": "bytesBilledLimitExceeded", "message": "Query exceeded limit"}],
+            ),
+            "too_expensive",
+        ),
+        (
+            google_errors.Forbidden(
+                "Access Denied", errors=[{"reason": "accessDenied", "message": "Access Denied"}]
+            ),
+            "permission",
+        ),
+        (
+            google_errors.Forbidden(
+                "Quota", errors=[{"reason": "quotaExceeded", "message": "Quota exceeded"}]
+            ),
+            "other",
+        ),
+        (
+            google_errors.BadRequest(
+                "Job timed out",
+                errors=[
+                    {
+                        "reason": "timeout",
+                        "message": "Job execution was cancelled: Job timed out after 1s",
+                    }
+                ],
+            ),
+            "timeout",
+        ),
+        (google_errors.ServiceUnavailable("down"), "unreachable"),
+        (ConnectionRefusedError(111, "Connection refused"), "unreachable"),
+    ],
+)
+def test_error_kinds(error: BaseException, kind: str) -> None:
+    found, detail = _classify(error)
+    assert found == kind
+    assert "https://" not in detail
+
+
+def test_the_client_is_anonymous_only_for_a_local_endpoint() -> None:
+    with connect(LOCAL) as engine:
+        credentials = engine.client._credentials  # type: ignore[attr-defined]
+    assert type(credentials).__name__ == "AnonymousCredentials"
