@@ -8,6 +8,7 @@ import typer
 
 from segdsl import __version__
 from segdsl.cli.compile import compile_command
+from segdsl.cli.fmt import fmt
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ def _root(
 
 app.command("validate")(validate)
 app.command("compile")(compile_command)
+app.command("fmt")(fmt)
 
 
 def main() -> None:
