@@ -13,7 +13,7 @@ import concurrent.futures
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "Batches",
     "Engine",
     "EngineError",
     "ErrorKind",
@@ -46,6 +47,8 @@ ErrorKind = Literal[
 ]
 ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
 MaterializeKind = Literal["table", "view"]
+Batches = Generator["pa.RecordBatch", None, None]
+"""What `Engine.query_batches` returns: close it to end a query early."""
 TableName = str | Sequence[str]
 DialectName = Literal["duckdb", "postgres", "bigquery"]
 
@@ -301,7 +304,7 @@ class Engine(abc.ABC):
         *,
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Batches:
         """Stream the result of one read-only query as record batches of ≤ ``batch_rows`` rows."""
 
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:

@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import decimal
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pyarrow as pa
@@ -30,6 +30,7 @@ from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
+    Batches,
     Engine,
     EngineError,
     ErrorKind,
@@ -291,7 +292,7 @@ class BigQueryEngine(Engine):
         *,
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Batches:
         return self._batches(sql, params, batch_rows)
 
     def _batches(
@@ -301,7 +302,7 @@ class BigQueryEngine(Engine):
         batch_rows: int,
         *,
         default_dataset: bool = True,
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Batches:
         job = self._guarded_job(
             sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
         )

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
+    Batches,
     Engine,
     EngineError,
     ErrorKind,
@@ -31,9 +32,6 @@ from segdsl.engines.base import (
     run_interruptible,
 )
 from segdsl.engines.urls import DuckDBURL, mask
-
-if TYPE_CHECKING:
-    from types import ModuleType
 
 __all__ = ["DuckDBEngine"]
 
@@ -75,8 +73,10 @@ class DuckDBEngine(Engine):
         database = ":memory:" if self._path is None else str(self._path)
         try:
             return duckdb.connect(database, read_only=read_only, config=dict(self._url.config))
-        except duckdb.Error as error:
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
             raise self._error(error, default="unreachable") from None
+        except duckdb.Error as error:  # e.g. an unknown config option in the URL
+            raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -138,7 +138,7 @@ class DuckDBEngine(Engine):
         *,
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Batches:
         self._require_select(sql)
         con = self.connection
         values = dict(params) if params else None
@@ -245,25 +245,24 @@ def _first_lines(message: str) -> str:
 
 def _kind_of(error: BaseException, default: ErrorKind) -> ErrorKind:
     text = str(error).lower()
-    module: ModuleType = duckdb
-    if isinstance(error, module.InterruptException):
+    if isinstance(error, duckdb.InterruptException):
         return "cancelled"
-    if isinstance(error, module.CatalogException | module.BinderException):
+    if isinstance(error, duckdb.CatalogException | duckdb.BinderException):
         return "not_found" if ("does not exist" in text or "not found" in text) else "invalid_query"
-    if isinstance(error, module.PermissionException) or "read-only mode" in text:
+    if isinstance(error, duckdb.PermissionException) or "read-only mode" in text:
         return "permission"
-    if isinstance(error, module.IOException | module.ConnectionException):
+    if isinstance(error, duckdb.IOException | duckdb.ConnectionException):
         return "unreachable"
-    if isinstance(error, module.ParserException | module.SyntaxException):
+    if isinstance(error, duckdb.ParserException | duckdb.SyntaxException):
         return "invalid_query"
     if isinstance(
         error,
-        module.ConversionException
-        | module.InvalidInputException
-        | module.OutOfRangeException
-        | module.TypeMismatchException
-        | module.InvalidTypeException
-        | module.NotImplementedException,
+        duckdb.ConversionException
+        | duckdb.InvalidInputException
+        | duckdb.OutOfRangeException
+        | duckdb.TypeMismatchException
+        | duckdb.InvalidTypeException
+        | duckdb.NotImplementedException,
     ):
         return "invalid_query"
     return default

@@ -14,17 +14,17 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-import pyarrow as pa
 from psycopg import sql as pgsql
 from psycopg.pq import TransactionStatus
 
 from segdsl.engines import pg_arrow
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
+    Batches,
     Engine,
     EngineError,
     ErrorKind,
@@ -118,7 +118,7 @@ class PostgresEngine(Engine):
         *,
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Batches:
         require_query(sql, self._label)
         conn = self.connection
         self._check_idle(conn)

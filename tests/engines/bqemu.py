@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -62,8 +64,8 @@ def ensure_venv(venv: Path | None = None, *, create: bool = True) -> Path:
     """
     venv = venv or venv_path()
     python = venv / "bin" / "python"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with (venv.parent / f".{venv.name}.lock").open("w") as lock:
+    digest = hashlib.sha1(str(venv.resolve()).encode()).hexdigest()[:12]
+    with (Path(tempfile.gettempdir()) / f"segdsl-bqemu-{digest}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one makes it, others wait
         _make_venv(venv, python, create=create)
     return venv

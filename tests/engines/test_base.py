@@ -1,4 +1,4 @@
-"""Shared pieces: EngineError, the read-only keyword check, the materialize statement, interrupts."""
+"""Shared pieces: EngineError, the read-only check, the materialize statement, interrupts."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from typing import Any
 
 import pytest
 from google.api_core import exceptions as google_errors
@@ -17,6 +18,11 @@ from segdsl.engines.bigquery_engine import (
     format_bytes,
     query_parameter,
 )
+
+
+def _api_error(kind: type[Exception], message: str, **details: Any) -> Exception:
+    return kind(message, **details)
+
 
 LOCAL = "bigquery://test-proj/ds?api_endpoint=http://127.0.0.1:9"
 
@@ -111,41 +117,50 @@ def test_custom_labels() -> None:
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
-        (google_errors.NotFound("Not found: Table p:d.t"), "not_found"),
+        (_api_error(google_errors.NotFound, "Not found: Table p:d.t"), "not_found"),
         (
-            google_errors.BadRequest(
+            _api_error(
+                google_errors.BadRequest,
                 "POST https://bigquery.googleapis.com/x: Unrecognized name: nope at [1:8]",
                 errors=[{"reason": "invalidQuery", "message": "Unrecognized name: nope at [1:8]"}],
             ),
             "not_found",
         ),
         (
-            google_errors.BadRequest(
-                "Syntax error", errors=[{"reason": "invalidQuery", "message": "Syntax error: x"}]
+            _api_error(
+                google_errors.BadRequest,
+                "Syntax error",
+                errors=[{"reason": "invalidQuery", "message": "Syntax error: x"}],
             ),
             "invalid_query",
         ),
         (
-            google_errors.Forbidden(
+            _api_error(
+                google_errors.Forbidden,
                 "Query exceeded limit for bytes billed: 1000. 10485760 or higher required.",
                 errors=[{"reason": "bytesBilledLimitExceeded", "message": "Query exceeded limit"}],
             ),
             "too_expensive",
         ),
         (
-            google_errors.Forbidden(
-                "Access Denied", errors=[{"reason": "accessDenied", "message": "Access Denied"}]
+            _api_error(
+                google_errors.Forbidden,
+                "Access Denied",
+                errors=[{"reason": "accessDenied", "message": "Access Denied"}],
             ),
             "permission",
         ),
         (
-            google_errors.Forbidden(
-                "Quota", errors=[{"reason": "quotaExceeded", "message": "Quota exceeded"}]
+            _api_error(
+                google_errors.Forbidden,
+                "Quota",
+                errors=[{"reason": "quotaExceeded", "message": "Quota exceeded"}],
             ),
             "other",
         ),
         (
-            google_errors.BadRequest(
+            _api_error(
+                google_errors.BadRequest,
                 "Job timed out",
                 errors=[
                     {
@@ -156,7 +171,7 @@ def test_custom_labels() -> None:
             ),
             "timeout",
         ),
-        (google_errors.ServiceUnavailable("down"), "unreachable"),
+        (_api_error(google_errors.ServiceUnavailable, "down"), "unreachable"),
         (ConnectionRefusedError(111, "Connection refused"), "unreachable"),
     ],
 )

@@ -6,6 +6,7 @@ import decimal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,9 +18,9 @@ from tests.engines.bqemu import REPO
 
 
 @pytest.fixture
-def engine(duckdb_file: Path) -> Engine:
+def engine(duckdb_file: Path) -> Iterator[Engine]:
     with connect(f"duckdb:///{duckdb_file}") as opened:
-        yield opened  # type: ignore[misc]
+        yield opened
 
 
 def test_streams_in_batches(engine: Engine) -> None:
@@ -194,11 +195,12 @@ def test_statement_timeout_interrupts(duckdb_file: Path) -> None:
 
 
 def _run_with_ctrl_c(script: str) -> list[str]:
-    """Run ``script`` in a fresh interpreter that sends itself SIGINT after 0.7 s."""
+    """Run ``script`` in a fresh interpreter; its ``arm()`` sends it SIGINT 0.7 s later."""
     prelude = textwrap.dedent(
         """
         import os, signal, threading
-        threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        def arm():
+            threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         """
     )
     done = subprocess.run(
@@ -220,6 +222,7 @@ def test_ctrl_c_interrupts_a_query(duckdb_file: Path) -> None:
         from segdsl.engines import connect, EngineError
         engine = connect("duckdb:///{duckdb_file}")
         started = time.monotonic()
+        arm()
         try:
             list(engine.query_batches("SELECT count(*) FROM range(100000000000)"))
             print("finished")
@@ -236,6 +239,7 @@ def test_ctrl_c_during_materialize_writes_nothing(duckdb_file: Path) -> None:
         f"""
         from segdsl.engines import connect, EngineError
         engine = connect("duckdb:///{duckdb_file}")
+        arm()
         try:
             engine.materialize(
                 "SELECT range AS x FROM range(100000000000) WHERE range % 1000003 = 0", "slow"

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv
@@ -31,7 +32,7 @@ SCHEMA = pa.schema(
         ("score", pa.float64()),
     ]
 )
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {
         "id": 1,
         "name": 'comma, "quote"\nnewline',
@@ -180,7 +181,8 @@ _MEMORY_SCRIPT = textwrap.dedent(
     from segdsl.engines.export import write_batches
     rows, out = int(sys.argv[1]), Path(sys.argv[2])
     with connect("duckdb://") as engine:
-        write_batches(engine.query_batches("SELECT 1 AS id, 'x' AS s"), out.with_name("warm" + out.suffix))
+        warm = out.with_name("warm" + out.suffix)
+        write_batches(engine.query_batches("SELECT 1 AS id, 'x' AS s"), warm)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         written = write_batches(
             engine.query_batches(

@@ -159,10 +159,11 @@ def test_materialize_table_and_view(engine: Engine, pg_schema: str) -> None:
     engine.materialize(
         f"SELECT customer_id, sum(amount) AS total FROM {pg_schema}.orders GROUP BY 1", totals
     )
-    engine.materialize(
-        f"SELECT customer_id, sum(amount) AS total, count(*) AS n FROM {pg_schema}.orders GROUP BY 1",
+    engine.materialize(  # replaced, with a different column list
+        f"SELECT customer_id, sum(amount) AS total, count(*) AS n "
+        f"FROM {pg_schema}.orders GROUP BY 1",
         totals,
-    )  # replaced, with a different column list
+    )
     engine.materialize(
         f"SELECT * FROM {totals} WHERE total > 1200", (pg_schema, "Big Spenders"), kind="view"
     )
@@ -254,6 +255,7 @@ def test_ctrl_c_cancels_the_server_side_query(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn) as conn:
         running = conn.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE state = 'active' AND query LIKE '%segdsl_ctrl_c_probe%' AND pid <> pg_backend_pid()"
+            "WHERE state = 'active' AND query LIKE '%segdsl_ctrl_c_probe%' "
+            "AND pid <> pg_backend_pid()"
         ).fetchone()
     assert running == (0,)
