@@ -8,7 +8,9 @@ import typer
 
 from segdsl import __version__
 from segdsl.cli.compile import compile_command
+from segdsl.cli.demo import demo
 from segdsl.cli.fmt import fmt
+from segdsl.cli.run import run
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -38,6 +40,8 @@ def _root(
 app.command("validate")(validate)
 app.command("compile")(compile_command)
 app.command("fmt")(fmt)
+app.command("run")(run)
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -1,0 +1,100 @@
+"""Which database a command talks to, with progress display and clean engine errors."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import typer
+
+from segdsl.cli.common import EXIT_FINDINGS
+from segdsl.settings import Settings
+
+if TYPE_CHECKING:
+    from segdsl.engines import Engine
+
+
+def database_url(option: str | None, settings: Settings, *, allow_demo: bool = True) -> str:
+    """--db, else the URL variable named in the settings, else `database`, else the demo."""
+    if option:
+        return option
+    from_env = os.environ.get(settings.database_url_env)
+    if from_env:
+        return from_env
+    if settings.database:
+        return settings.database
+    if not allow_demo:
+        typer.echo(
+            f"error: no database: pass --db URL or set {settings.database_url_env}", err=True
+        )
+        raise typer.Exit(2)
+    return demo_database()
+
+
+def demo_database() -> str:
+    """The embedded demo warehouse's URL, building it first if it is not there yet."""
+    from segdsl.execute import demo_database_path, demo_url
+
+    path = demo_database_path()
+    if not path.exists():
+        from segdsl.demo import build_demo_database
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with progress("building the demo warehouse (first run only)"):
+            build_demo_database(path, scale=1.0)
+        typer.echo(f"built the demo warehouse at {path}", err=True)
+    return demo_url(path)
+
+
+def interactive() -> bool:
+    """Progress is shown on a terminal and never in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def progress(message: str) -> Iterator[None]:
+    """A spinner with elapsed time on a terminal; nothing otherwise."""
+    if not interactive():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    start = time.monotonic()
+    with Progress(*columns, console=console, transient=True) as bar:
+        bar.add_task(message, total=None)
+        yield
+    console.print(f"[dim]{message}: {time.monotonic() - start:.1f}s[/dim]")
+
+
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """EngineError and export failures → one line on stderr and exit status 1."""
+    from segdsl.engines import EngineError
+    from segdsl.engines.export import ExportError
+
+    try:
+        yield
+    except EngineError as error:
+        typer.echo(f"error ({error.kind}): {error.message}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+    except ExportError as error:
+        typer.echo(f"error (export): {error}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+
+
+def open_engine(url: str, settings: Settings, *, maximum_bytes_billed: int | None = None) -> Engine:
+    from segdsl.engines import connect
+
+    return connect(
+        url,
+        statement_timeout=float(settings.statement_timeout),
+        maximum_bytes_billed=maximum_bytes_billed,
+        labels={"tool": "segdsl"},
+    )

@@ -1,0 +1,128 @@
+"""`seg run`: execute segments on a database — sizes, members, exports, materialised tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segdsl.cli.common import DataFormat, fail_on_compile_error, parse_params, usage_error
+from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.compiler import Compiler
+from segdsl.project import load_project
+
+
+def run(
+    path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
+    segment: Annotated[
+        list[str] | None, typer.Option("--segment", "-s", help="Segment, classifier, split or measure (repeatable).")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    members: Annotated[bool, typer.Option("--members", help="List member keys instead of sizes.")] = False,
+    attributes: Annotated[
+        str | None, typer.Option("--attributes", help="Comma-separated attributes to add to member rows.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write rows to .csv, .parquet or .jsonl.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
+    materialize: Annotated[
+        str | None, typer.Option("--materialize", help="Create or replace this table with the rows.")
+    ] = None,
+    view: Annotated[bool, typer.Option("--view", help="With --materialize: a view instead of a table.")] = False,
+    max_bytes: Annotated[
+        int | None, typer.Option("--max-bytes", help="BigQuery: refuse queries that would process more bytes.")
+    ] = None,
+    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+) -> None:
+    """Run segments: sizes by default; member rows with --members, --output or --materialize."""
+    if view and not materialize:
+        usage_error("--view goes with --materialize")
+    if all_ and segment:
+        usage_error("use either --all or --segment")
+    project = load_project(path)
+    url = database_url(db, project.settings)
+    wants_rows = members or output is not None or materialize is not None or attributes is not None
+    with fail_on_compile_error(project), engine_errors():
+        from segdsl import execute
+
+        compiler = Compiler(project, parse_params(param))
+        moment = compiler.as_of(as_of)
+        names = execute.resolve_names(compiler, segment or [])
+        engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
+        with engine:
+            if not wants_rows:
+                with progress(f"sizing {len(names)} definitions"):
+                    sizes = execute.run_sizes(compiler, engine, names, moment)
+                _print_sizes(sizes, moment, engine.dialect, output_format)
+                return
+            if members and len(names) != 1 and output is None and materialize is None:
+                if not all_ and not segment:
+                    usage_error("--members needs one --segment (or --all / --output for a membership table)")
+            columns = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else []
+            sql = execute.rows_sql(compiler, names, engine.dialect, moment, attributes=columns, limit=limit)
+            if materialize is not None:
+                with progress(f"materialising {materialize}"):
+                    engine.materialize(sql, materialize, kind="view" if view else "table")
+                typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
+                return
+            if output is not None:
+                from segdsl.engines.export import write_batches
+
+                with progress(f"writing {output}"):
+                    written = write_batches(engine.query_batches(sql), output)
+                typer.echo(f"{written} rows written to {output}", err=True)
+                return
+            _print_rows(engine, sql, output_format)
+
+
+def _print_sizes(sizes: object, moment: object, dialect: str, output_format: DataFormat) -> None:
+    from segdsl.execute import Sizes
+
+    assert isinstance(sizes, Sizes)
+    if output_format is DataFormat.json:
+        payload = {
+            "as_of": str(moment),
+            "population": sizes.population,
+            "segments": sizes.segments,
+            "labels": {name: {str(k): v for k, v in counts.items()} for name, counts in sizes.labels.items()},
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    total = sizes.population
+    typer.echo(f"as of {moment} on {dialect}: population {total:,}")
+    width = max([len(n) for n in [*sizes.segments, *sizes.labels]] + [7])
+    if sizes.segments:
+        typer.echo(f"\n{'segment':<{width}}  {'members':>10}  {'share':>6}")
+        for name, count in sizes.segments.items():
+            typer.echo(f"{name:<{width}}  {count:>10,}  {_share(count, total):>6}")
+    for name, counts in sizes.labels.items():
+        typer.echo(f"\n{name:<{width}}  {'members':>10}  {'share':>6}")
+        for label, count in counts.items():
+            shown = "(none)" if label is None else str(label)
+            typer.echo(f"  {shown:<{width - 2}}  {count:>10,}  {_share(count, total):>6}")
+
+
+def _share(count: int, total: int) -> str:
+    return f"{100 * count / total:.1f}%" if total else "-"
+
+
+def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
+    from segdsl.engines import Engine
+
+    assert isinstance(engine, Engine)
+    first = True
+    for batch in engine.query_batches(sql):
+        rows = batch.to_pylist()
+        if output_format is DataFormat.json:
+            for row in rows:
+                typer.echo(json.dumps(row, default=str))
+            continue
+        if first:
+            typer.echo("\t".join(batch.schema.names))
+            first = False
+        for row in rows:
+            typer.echo("\t".join("" if v is None else str(v) for v in row.values()))

@@ -1,0 +1,151 @@
+"""Compiled segments + an engine → results: sizes, label counts, member rows.
+
+The orchestration between the compiler and the execution layer. Every function
+runs as few queries as it can: all segment sizes come from one query that reads
+each related table once; a membership table (a column per segment or classifier)
+is one query too. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from segdsl import ir
+from segdsl.compiler import AsOfInput, Compiler
+from segdsl.diagnostics import CompileError, Diagnostic
+from segdsl.source import Span
+
+if TYPE_CHECKING:
+    from segdsl.engines import Engine
+
+DEMO_ENV = "SEGDSL_DEMO_DB"
+
+
+@dataclass
+class Sizes:
+    """Segment sizes and label counts for one run."""
+
+    population: int
+    segments: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, dict[str | None, int]] = field(default_factory=dict)
+
+
+def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
+    """The requested definitions (all segments, classifiers and splits when none given)."""
+    if names:
+        for name in names:
+            compiler.definition(name)  # raises SEG502 for unknown names
+        return list(names)
+    compiler.raise_for_errors()
+    return [
+        name
+        for name, definition in compiler.analysis.definitions.items()
+        if definition.kind in ("segment", "classifier", "split")
+    ]
+
+
+def sizes_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
+    """One query: the population and the size of every segment in `names`."""
+    segments = [n for n in names if compiler.definition(n).kind == "segment"]
+    outputs = [(name, compiler.definition(name).expr) for name in segments]
+    builder = compiler.builder(outputs, dialect, as_of)
+    return builder.dialect.render(builder.counts(outputs))
+
+
+def labels_sql(compiler: Compiler, name: str, dialect: str, as_of: AsOfInput) -> str:
+    """One query: how many members carry each label of a classifier or split."""
+    expr = compiler.definition(name).expr
+    builder = compiler.builder([(name, expr)], dialect, as_of)
+    return builder.dialect.render(builder.distribution(expr))
+
+
+def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput) -> Sizes:
+    """Sizes of segments (one query) and label counts of classifiers and splits."""
+    table = engine.query(sizes_sql(compiler, names, engine.dialect, as_of))
+    row = table.to_pylist()[0]
+    sizes = Sizes(population=int(row["population"]))
+    for name in names:
+        if name in row:
+            sizes.segments[name] = int(row[name])
+    for name in names:
+        if compiler.definition(name).kind in ("classifier", "split"):
+            counts = engine.query(labels_sql(compiler, name, engine.dialect, as_of)).to_pylist()
+            ordered = _label_order(compiler.definition(name).expr.type.labels)
+            sizes.labels[name] = dict(
+                sorted(((r["label"], int(r["members"])) for r in counts), key=lambda item: ordered(item[0]))
+            )
+    return sizes
+
+
+def _label_order(labels: tuple[str, ...]) -> object:
+    def key(label: str | None) -> tuple[int, str]:
+        return (labels.index(label), "") if label in labels else (len(labels), str(label))
+
+    return key
+
+
+def attribute_outputs(compiler: Compiler, attributes: Sequence[str]) -> list[tuple[str, ir.Expr]]:
+    """Entity attributes to add to member rows; unknown names are SEG101 errors."""
+    outputs: list[tuple[str, ir.Expr]] = []
+    known = compiler.analysis.decls.attributes
+    problems = []
+    for name in attributes:
+        if name not in known:
+            from segdsl.diagnostics import did_you_mean
+
+            problems.append(
+                Diagnostic(
+                    "SEG101",
+                    f"unknown attribute `{name}`",
+                    Span("<attributes>", 1, 1, 1, 1),
+                    did_you_mean(name, known) or "attributes: " + ", ".join(sorted(known)),
+                )
+            )
+            continue
+        outputs.append((name, ir.EntityColumn(known[name], name)))
+    if problems:
+        raise CompileError(problems, {})
+    return outputs
+
+
+def rows_sql(
+    compiler: Compiler,
+    names: Sequence[str],
+    dialect: str,
+    as_of: AsOfInput,
+    *,
+    attributes: Sequence[str] = (),
+    limit: int | None = None,
+) -> str:
+    """Member rows: for one segment its members; otherwise everyone with a column per name."""
+    extra = attribute_outputs(compiler, attributes)
+    single = len(names) == 1 and compiler.definition(names[0]).kind == "segment"
+    if single:
+        condition = compiler.definition(names[0]).expr
+        builder = compiler.builder([(names[0], condition), *extra], dialect, as_of)
+        select = builder.table(extra, where=condition)
+    else:
+        outputs = [(name, compiler.definition(name).expr) for name in names]
+        builder = compiler.builder([*outputs, *extra], dialect, as_of)
+        select = builder.table([*outputs, *extra])
+    if limit is not None:
+        select = select.limit(limit)
+    return builder.dialect.render(select)
+
+
+def demo_database_path() -> Path:
+    """Where the embedded demo warehouse lives (built on first use)."""
+    import os
+
+    configured = os.environ.get(DEMO_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return (cache / "segdsl" / "demo.duckdb").resolve()
+
+
+def demo_url(path: Path) -> str:
+    return f"duckdb:///{path.resolve()}"
