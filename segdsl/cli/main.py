@@ -9,8 +9,10 @@ import typer
 from segdsl import __version__
 from segdsl.cli.compile import compile_command
 from segdsl.cli.demo import demo
+from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
 from segdsl.cli.run import run
+from segdsl.cli.schema import app as schema_app
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -42,6 +44,9 @@ app.command("compile")(compile_command)
 app.command("fmt")(fmt)
 app.command("run")(run)
 app.command("demo")(demo)
+app.command("explain")(explain)
+app.command("why")(why)
+app.add_typer(schema_app, name="schema")
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def validate(
     if (schema is not None or db is not None) and analysis.ok:
         from segdsl.cli.schema import warehouse_diagnostics
 
-        diagnostics.extend(warehouse_diagnostics(analysis, schema, db, project.settings))
+        diagnostics.extend(warehouse_diagnostics(project, schema, db))
     diagnostics.sort(key=sort_key)
     errors = sum(1 for d in diagnostics if d.is_error)
     files = len(project.sources)

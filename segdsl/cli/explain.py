@@ -1,0 +1,154 @@
+"""`seg explain` and `seg why`: what a segment means, why it has its size, why a member is in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segdsl.cli.common import DataFormat, fail_on_compile_error, parse_params, usage_error
+from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.compiler import Compiler
+from segdsl.project import load_project
+
+
+def explain(
+    path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
+    segment: Annotated[str, typer.Option("--segment", "-s", help="The segment (or measure, classifier, split).")],
+    db: Annotated[str | None, typer.Option("--db", help="Also count how many pass each condition here.")] = None,
+    dialect: Annotated[str | None, typer.Option(help="SQL dialect to show (default: the --db's, else the settings').")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")] = False,
+    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+) -> None:
+    """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
+    from segdsl.explain.report import explain as build, funnel_sql
+
+    if plan and db is None:
+        usage_error("--plan needs --db")
+    project = load_project(path)
+    with fail_on_compile_error(project), engine_errors():
+        compiler = Compiler(project, parse_params(param))
+        moment = compiler.as_of(as_of)
+        engine = open_engine(db, project.settings) if db else None
+        chosen = dialect or (engine.dialect if engine else None)
+        report = build(compiler, segment, dialect=chosen, as_of=moment)
+        funnel: list[tuple[str, int]] = []
+        plan_text = None
+        if engine is not None:
+            with engine:
+                if report.kind == "segment":
+                    sql, labels = funnel_sql(compiler, segment, dialect=engine.dialect, as_of=moment)
+                    with progress("counting the funnel"):
+                        row = engine.query(sql).to_pylist()[0]
+                    funnel = [("population", int(row["population"]))]
+                    funnel += [(label, int(row[f"step_{i + 1}"])) for i, label in enumerate(labels)]
+                if plan:
+                    plan_sql = compiler.members_sql(segment, dialect=engine.dialect, as_of=moment) if report.kind == "segment" else report.sql
+                    estimate = engine.estimate_bytes(plan_sql)
+                    plan_text = engine.explain(plan_sql)
+                    if estimate is not None:
+                        plan_text = f"bytes to process (dry run): {estimate:,}\n{plan_text}"
+    if output_format is DataFormat.json:
+        payload = {
+            "name": report.name,
+            "kind": report.kind,
+            "location": report.location,
+            "description": report.description,
+            "owner": report.owner,
+            "tags": list(report.tags),
+            "as_of": str(report.as_of),
+            "definition": report.definition,
+            "words": report.words,
+            "dependencies": report.dependencies,
+            "dialect": report.dialect,
+            "sql": report.sql,
+            "funnel": [{"step": label, "members": count} for label, count in funnel],
+            "plan": plan_text,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    title = f"{report.kind} {report.name}" + (f" — {report.description}" if report.description else "")
+    meta = [f"defined at {report.location}"]
+    if report.owner:
+        meta.append(f"owner {report.owner}")
+    if report.tags:
+        meta.append("tags " + ", ".join(report.tags))
+    typer.echo(title)
+    typer.echo("  " + " · ".join(meta))
+    typer.echo(f"  as of {report.as_of}\n")
+    typer.echo("Definition\n  " + report.definition + "\n")
+    typer.echo("In words")
+    for line in report.words:
+        typer.echo("  " + line)
+    typer.echo("\nDepends on")
+    for line in report.dependencies:
+        typer.echo("  " + line)
+    typer.echo(f"\nSQL ({report.dialect})")
+    for line in report.sql.splitlines():
+        typer.echo("  " + line)
+    if funnel:
+        typer.echo("\nFunnel")
+        width = max(len(label) for label, _ in funnel)
+        population = funnel[0][1]
+        for label, count in funnel:
+            share = f"{100 * count / population:5.1f}%" if population else ""
+            typer.echo(f"  {label:<{width}}  {count:>10,}  {share}")
+    if plan_text:
+        typer.echo("\nPlan")
+        for line in plan_text.splitlines():
+            typer.echo("  " + line)
+
+
+def why(
+    key: Annotated[str, typer.Argument(help="The member's key (e.g. a customer id).")],
+    path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
+    segment: Annotated[str, typer.Option("--segment", "-s", help="The segment.")],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+) -> None:
+    """For one member: every condition of the segment, its values, and whether it passed."""
+    from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
+
+    project = load_project(path)
+    url = database_url(db, project.settings)
+    with fail_on_compile_error(project), engine_errors():
+        compiler = Compiler(project, parse_params(param))
+        moment = compiler.as_of(as_of)
+        tree = why_tree(compiler, segment)
+        with open_engine(url, project.settings) as engine:
+            sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
+            rows = engine.query(sql).to_pylist()
+    if not rows:
+        typer.echo(f"{key} is not in the population as of {moment} (no such key, or joined later)", err=True)
+        raise typer.Exit(1)
+    fill_why(tree, columns, rows[0])
+
+    def as_dict(node: WhyNode) -> dict[str, object]:
+        return {
+            "condition": node.text,
+            "passed": node.result,
+            "values": {label: value for label, value in node.shown},
+            "children": [as_dict(child) for child in node.children],
+        }
+
+    if output_format is DataFormat.json:
+        payload = {"key": key, "segment": segment, "as_of": str(moment), "member": tree.result, **as_dict(tree)}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    verdict = "IN" if tree.result else "NOT in"
+    typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")
+
+    def show(node: WhyNode, depth: int) -> None:
+        mark = "✓" if node.result else "✗"
+        values = ", ".join(f"{label} = {'missing' if value is None else value}" for label, value in node.shown)
+        typer.echo(f"{'  ' * depth}{mark} {node.text}" + (f"    [{values}]" if values else ""))
+        for child in node.children:
+            show(child, depth + 1)
+
+    show(tree, 0)

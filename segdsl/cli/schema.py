@@ -1,0 +1,67 @@
+"""`seg schema pull`: record the warehouse's tables and columns for offline validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segdsl.cli.common import EXIT_FINDINGS, fail
+from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.diagnostics import Diagnostic
+from segdsl.project import Project, load_project
+from segdsl.schema import WarehouseSchema, declared_sources, schema_diagnostics
+from segdsl.source import Span
+
+app = typer.Typer(help="Warehouse schemas for validation without a database.", no_args_is_help=True)
+
+
+@app.command("pull")
+def pull(
+    path: Annotated[list[Path] | None, typer.Argument(help="The project whose tables to record (default: .).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings).")] = None,
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="Record every table of this schema instead.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Print tables, columns and types as JSON: `seg schema pull --db URL > warehouse.json`."""
+    project = load_project(path or [Path(".")])
+    url = database_url(db, project.settings, allow_demo=False)
+    with engine_errors(), open_engine(url, project.settings) as engine, progress("reading the schema"):
+        if schema is not None:
+            tables = [tuple(name.split(".")) for name in engine.list_tables(schema)]
+        else:
+            tables = [source for _, source, _ in declared_sources(project.modules)]
+        if not tables:
+            fail("no tables to record: the project declares none (or use --schema NAME)")
+        described = engine.describe_tables(tables)
+        recorded = WarehouseSchema(engine.dialect, {name: dict(cols) for name, cols in described.items()})
+    text = recorded.to_json() + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(recorded.tables)} tables written to {output}", err=True)
+
+
+def warehouse_diagnostics(project: Project, schema_file: Path | None, db: str | None) -> list[Diagnostic]:
+    """Check the project against a recorded schema file, or against a live database's catalog."""
+    if schema_file is not None:
+        try:
+            recorded = WarehouseSchema.load(schema_file)
+        except (OSError, ValueError, KeyError) as error:
+            where = Span(str(schema_file), 1, 1, 1, 1)
+            return [Diagnostic("SEG501", f"cannot read the warehouse schema: {error}", where)]
+        return schema_diagnostics(project.modules, recorded)
+    assert db is not None
+    with engine_errors(), open_engine(db, project.settings) as engine:
+        sources = [source for _, source, _ in declared_sources(project.modules)]
+        described = engine.describe_tables(sources)
+        live = WarehouseSchema(engine.dialect, {name: dict(cols) for name, cols in described.items()})
+    return schema_diagnostics(project.modules, live)
+
+
+
+__all__ = ["app", "warehouse_diagnostics"]
