@@ -149,3 +149,29 @@ def demo_database_path() -> Path:
 
 def demo_url(path: Path) -> str:
     return f"duckdb:///{path.resolve()}"
+
+
+def overlap_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
+    """One query: the size of every segment and of every pair's intersection."""
+    outputs = [(name, compiler.definition(name).expr) for name in names]
+    pairs = []
+    for i, (first, first_expr) in enumerate(outputs):
+        for second, second_expr in outputs[i + 1 :]:
+            pairs.append((f"{first}&{second}", ir.And((first_expr, second_expr))))
+    builder = compiler.builder(outputs, dialect, as_of)
+    return builder.dialect.render(builder.counts([*outputs, *pairs]))
+
+
+def run_overlap(
+    compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput
+) -> tuple[int, dict[str, dict[str, int]]]:
+    """Population size and the symmetric matrix of intersections (the diagonal is each size)."""
+    row = engine.query(overlap_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    matrix: dict[str, dict[str, int]] = {name: {} for name in names}
+    for name in names:
+        matrix[name][name] = int(row[name])
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            both = int(row[f"{first}&{second}"])
+            matrix[first][second] = matrix[second][first] = both
+    return int(row["population"]), matrix

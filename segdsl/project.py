@@ -29,10 +29,10 @@ class Project:
         cls, text: str, path: str = "<string>", settings: Settings | None = None
     ) -> Project:
         """A project made of one file's text (handy for tests and embedding)."""
-        return cls._parsed([SourceFile(path, text)], settings or Settings(), [])
+        return cls.from_sources([SourceFile(path, text)], settings or Settings(), [])
 
     @classmethod
-    def _parsed(
+    def from_sources(
         cls, sources: list[SourceFile], settings: Settings, problems: list[Diagnostic]
     ) -> Project:
         modules: list[nodes.Module] = []
@@ -109,4 +109,4 @@ def load_project(
             )
             continue
         sources.append(SourceFile(str(file), text))
-    return Project._parsed(sources, settings or Settings(), problems)
+    return Project.from_sources(sources, settings or Settings(), problems)

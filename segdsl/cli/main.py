@@ -9,9 +9,10 @@ import typer
 from segdsl import __version__
 from segdsl.cli.compile import compile_command
 from segdsl.cli.demo import demo
+from segdsl.cli.diff import diff
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
-from segdsl.cli.run import run
+from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
 from segdsl.cli.validate import validate
 
@@ -43,9 +44,11 @@ app.command("validate")(validate)
 app.command("compile")(compile_command)
 app.command("fmt")(fmt)
 app.command("run")(run)
+app.command("overlap")(overlap)
 app.command("demo")(demo)
 app.command("explain")(explain)
 app.command("why")(why)
+app.command("diff")(diff)
 app.add_typer(schema_app, name="schema")
 
 

@@ -126,3 +126,36 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
             first = False
         for row in rows:
             typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
+
+
+def overlap(
+    path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
+    segment: Annotated[list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+) -> None:
+    """How many members every pair of segments shares, from one pass over the data."""
+    from segdsl import execute
+
+    project = load_project(path)
+    url = database_url(db, project.settings)
+    with fail_on_compile_error(project), engine_errors():
+        compiler = Compiler(project, parse_params(param))
+        moment = compiler.as_of(as_of)
+        names = [n for n in execute.resolve_names(compiler, segment or []) if compiler.definition(n).kind == "segment"]
+        if len(names) < 2:
+            usage_error("overlap needs at least two segments")
+        with open_engine(url, project.settings) as engine, progress(f"overlapping {len(names)} segments"):
+            population, matrix = execute.run_overlap(compiler, engine, names, moment)
+    if output_format is DataFormat.json:
+        typer.echo(json.dumps({"as_of": str(moment), "population": population, "overlap": matrix}, indent=2))
+        return
+    typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
+    width = max(len(n) for n in names)
+    cells = [max(len(n), 8) for n in names]
+    typer.echo(" " * width + "  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, cells, strict=True)))
+    for name in names:
+        row = "  ".join(f"{matrix[name][other]:>{w},}" for other, w in zip(names, cells, strict=True))
+        typer.echo(f"{name:<{width}}  {row}")
