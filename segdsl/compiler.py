@@ -106,8 +106,14 @@ class Compiler:
         outputs: Sequence[tuple[str, ir.Expr]],
         dialect: str | None = None,
         as_of: AsOfInput = None,
+        *,
+        members_of: ir.Expr | None = None,
     ) -> QueryBuilder:
-        """A query builder over everything `outputs` need (for custom final SELECTs)."""
+        """A query builder over everything `outputs` need (for custom final SELECTs).
+
+        With `members_of`, the query will only keep entities satisfying that condition,
+        so tables it cannot do without are inner-joined.
+        """
         self.raise_for_errors()
         chosen = self.dialect(dialect)
         unsupported = dialect_diagnostics(self.analysis.decls, chosen.name)
@@ -116,7 +122,7 @@ class Compiler:
         entity = self.analysis.entity
         assert entity is not None  # a definition exists, so the entity does
         plan = build_plan(entity, [Output(name, expr) for name, expr in outputs])
-        return QueryBuilder(plan, chosen, self.as_of(as_of))
+        return QueryBuilder(plan, chosen, self.as_of(as_of), members_of=members_of)
 
     def members_sql(
         self, segment: str, *, dialect: str | None = None, as_of: AsOfInput = None
@@ -124,7 +130,7 @@ class Compiler:
         """SQL returning the keys of the segment's members."""
         definition = self.definition(segment)
         condition = _as_condition(definition)
-        builder = self.builder([(segment, condition)], dialect, as_of)
+        builder = self.builder([(segment, condition)], dialect, as_of, members_of=condition)
         return builder.dialect.render(builder.members(condition))
 
     def table_sql(

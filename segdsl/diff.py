@@ -28,7 +28,7 @@ class GitError(Exception):
 def _git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise GitError(result.stderr.strip() or f"git {' '.join(args)} failed")
+        raise GitError(result.stderr.strip() or f"git {' '.join(args, copy=False)} failed")
     return result.stdout
 
 
@@ -45,12 +45,22 @@ def load_revision(path: Path, revision: str | None) -> Project:
         return load_project(path)
     root = repository_root(path)
     relative = PurePosixPath(path.resolve().relative_to(root).as_posix())
-    listing = _git(root, "ls-tree", "-r", "--name-only", revision, "--", str(relative) if str(relative) != "." else ".")
+    listing = _git(
+        root,
+        "ls-tree",
+        "-r",
+        "--name-only",
+        revision,
+        "--",
+        str(relative) if str(relative) != "." else ".",
+    )
     sources = []
     settings_text: str | None = None
     for name in sorted(listing.splitlines()):
         if name.endswith(".seg"):
-            sources.append(SourceFile(f"{revision}:{name}", _git(root, "show", f"{revision}:{name}")))
+            sources.append(
+                SourceFile(f"{revision}:{name}", _git(root, "show", f"{revision}:{name}"))
+            )
     for candidate in [relative / "seg.toml", *[parent / "seg.toml" for parent in relative.parents]]:
         try:
             settings_text = _git(root, "show", f"{revision}:{candidate.as_posix()}")
@@ -104,7 +114,11 @@ def compare(base: Compiler, head: Compiler) -> list[Change]:
 
 
 def _meta(definition: object) -> tuple[object, ...]:
-    return (getattr(definition, "description", None), getattr(definition, "owner", None), getattr(definition, "tags", ()))
+    return (
+        getattr(definition, "description", None),
+        getattr(definition, "owner", None),
+        getattr(definition, "tags", ()),
+    )
 
 
 def _text(compiler: Compiler, name: str) -> nodes.Statement:
@@ -128,13 +142,22 @@ def membership_change_sql(
     key = exp.to_identifier("k", quoted=True)
     sides = {}
     for label, select in (("before", base_select), ("after", head_select)):
-        keyed = exp.select(exp.alias_(exp.column(select.selects[0].alias_or_name, quoted=True), "k", quoted=True))
-        sides[label] = keyed.from_(select.subquery("members", copy=False)).subquery(label, copy=False)
+        keyed = exp.select(
+            exp.alias_(
+                exp.column(select.selects[0].alias_or_name, quoted=True),
+                "k",
+                quoted=True,
+                copy=False,
+            )
+        )
+        sides[label] = keyed.from_(select.subquery("members", copy=False)).subquery(
+            label, copy=False
+        )
     before_key = exp.column(key.copy(), table=exp.to_identifier("before", quoted=True))
     after_key = exp.column(key.copy(), table=exp.to_identifier("after", quoted=True))
-    joined = exp.select().from_(sides["before"]).join(
-        sides["after"], on=exp.EQ(this=before_key.copy(), expression=after_key.copy()), join_type="FULL OUTER"
-    )
+    joined = exp.select().from_(sides["before"], copy=False)
+    on = exp.EQ(this=before_key.copy(), expression=after_key.copy())
+    joined.append("joins", exp.Join(this=sides["after"], on=on, side="FULL", kind="OUTER"))
 
     def count_when(condition: exp.Expression) -> exp.Expression:
         return exp.Count(this=exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))]))
@@ -142,13 +165,29 @@ def membership_change_sql(
     present_before = exp.Not(this=exp.Is(this=before_key.copy(), expression=exp.Null()))
     present_after = exp.Not(this=exp.Is(this=after_key.copy(), expression=exp.Null()))
     counts = joined.copy().select(
-        exp.alias_(count_when(present_before.copy()), "before_members", quoted=True),
-        exp.alias_(count_when(present_after.copy()), "after_members", quoted=True),
-        exp.alias_(count_when(exp.Is(this=before_key.copy(), expression=exp.Null())), "entered", quoted=True),
-        exp.alias_(count_when(exp.Is(this=after_key.copy(), expression=exp.Null())), "left", quoted=True),
+        exp.alias_(count_when(present_before.copy()), "before_members", quoted=True, copy=False),
+        exp.alias_(count_when(present_after.copy()), "after_members", quoted=True, copy=False),
+        exp.alias_(
+            count_when(exp.Is(this=before_key.copy(), expression=exp.Null())),
+            "entered",
+            quoted=True,
+            copy=False,
+        ),
+        exp.alias_(
+            count_when(exp.Is(this=after_key.copy(), expression=exp.Null())),
+            "left",
+            quoted=True,
+            copy=False,
+        ),
+        copy=False,
     )
     change = exp.Case(
-        ifs=[exp.If(this=exp.Is(this=before_key.copy(), expression=exp.Null()), true=exp.Literal.string("entered"))],
+        ifs=[
+            exp.If(
+                this=exp.Is(this=before_key.copy(), expression=exp.Null()),
+                true=exp.Literal.string("entered"),
+            )
+        ],
         default=exp.Literal.string("left"),
     )
     moved = exp.Or(
@@ -158,12 +197,18 @@ def membership_change_sql(
     samples = (
         joined.copy()
         .select(
-            exp.alias_(change, "change", quoted=True),
-            exp.alias_(exp.Coalesce(this=after_key.copy(), expressions=[before_key.copy()]), "key", quoted=True),
+            exp.alias_(change, "change", quoted=True, copy=False),
+            exp.alias_(
+                exp.Coalesce(this=after_key.copy(), expressions=[before_key.copy()]),
+                "key",
+                quoted=True,
+                copy=False,
+            ),
+            copy=False,
         )
-        .where(moved)
-        .order_by(exp.column("key", quoted=True))
-        .limit(200)
+        .where(moved, copy=False)
+        .order_by(exp.column("key", quoted=True), copy=False)
+        .limit(200, copy=False)
     )
     render = head_builder.dialect.render
     return render(counts), render(samples)

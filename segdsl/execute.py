@@ -75,7 +75,10 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
             counts = engine.query(labels_sql(compiler, name, engine.dialect, as_of)).to_pylist()
             ordered = _label_order(compiler.definition(name).expr.type.labels)
             sizes.labels[name] = dict(
-                sorted(((r["label"], int(r["members"])) for r in counts), key=lambda item: ordered(item[0]))
+                sorted(
+                    ((r["label"], int(r["members"])) for r in counts),
+                    key=lambda item: ordered(item[0]),
+                )
             )
     return sizes
 
@@ -101,7 +104,8 @@ def attribute_outputs(compiler: Compiler, attributes: Sequence[str]) -> list[tup
                     "SEG101",
                     f"unknown attribute `{name}`",
                     Span("<attributes>", 1, 1, 1, 1),
-                    did_you_mean(name, known) or "attributes: " + ", ".join(sorted(known)),
+                    did_you_mean(name, known)
+                    or "attributes: " + ", ".join(sorted(known), copy=False),
                 )
             )
             continue
@@ -132,7 +136,7 @@ def rows_sql(
         builder = compiler.builder([*outputs, *extra], dialect, as_of)
         select = builder.table([*outputs, *extra])
     if limit is not None:
-        select = select.limit(limit)
+        select = select.limit(limit, copy=False)
     return builder.dialect.render(select)
 
 

@@ -80,7 +80,14 @@ class FixedTime:
     value: dt.datetime
 
 
-TimeAnchor: TypeAlias = AsOfOffset | PeriodStart | FixedTime
+@dataclass(frozen=True)
+class YearsBeforeAsOfDate:
+    """Midnight of the as-of date minus whole calendar years (Feb 29 → Feb 28): age limits."""
+
+    years: int
+
+
+TimeAnchor: TypeAlias = AsOfOffset | PeriodStart | FixedTime | YearsBeforeAsOfDate
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,145 @@ class _Planner:
         self.plan.aliases[spec] = alias
         self.depths[spec] = depth
         return depth
+
+
+# ------------------------------------------------------------------ strictness
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
+    """Row groups without which `condition` cannot hold: members with no rows there are out.
+
+    A group is a related table's aggregations (keyed by its RowSource), or one
+    ordered/grouped aggregation, sequence or ranking (keyed by itself). The condition
+    is evaluated with that group at its zero-row values (count 0, exists false,
+    others missing) and everything else unknown; if the result cannot be true, the
+    query may inner-join that group. Rankings need the whole population, so with
+    rankings only the last layer's rankings are candidates.
+    """
+    groups: list[tuple[object, set[object]]]
+    if plan.layers:
+        # rankings see the whole population, so only the last layer's rankings may narrow it
+        groups = [(spec, {spec}) for _, spec in plan.layers[-1] if spec.func not in _AGGREGATES]
+    else:
+        groups = [
+            (source, {a for _, a in aggregations})
+            for source, aggregations in plan.aggregations.items()
+        ]
+        groups += [(a, {a}) for _, a in (*plan.ordered, *plan.grouped)]
+        groups += [(s, {s}) for _, s in plan.sequences]
+    required = set()
+    for key, members in groups:
+        if _abstract(condition, members) is False:
+            required.add(key)
+    return required
+
+
+def _truth(value: object) -> object:
+    """Two-valued truth of an abstract value: True, False or UNKNOWN (missing is false)."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    return value is True
+
+
+def _abstract(expr: ir.Expr, empty: set[object]) -> object:  # noqa: C901 - one case per node
+    """Evaluate with the `empty` row groups at their zero-row values, the rest UNKNOWN."""
+    match expr:
+        case ir.Const(value=value):
+            return UNKNOWN if isinstance(value, ir.DurationValue) else value
+        case ir.Named(expr=inner):
+            return _abstract(inner, empty)
+        case ir.AggregateRef(aggregation=aggregation):
+            if aggregation not in empty:
+                return UNKNOWN
+            if aggregation.group is not None:
+                return 0 if aggregation.outer in ("count", "sum") else None
+            return {"count": 0, "count_distinct": 0, "sum": 0, "exists": False}.get(
+                aggregation.func
+            )
+        case ir.SequenceRef(sequence=sequence):
+            return False if sequence in empty else UNKNOWN
+        case ir.PopulationRef(spec=spec):
+            if spec not in empty:
+                return UNKNOWN
+            return False if spec.func in ("top", "bottom") else None
+        case ir.And(items=items):
+            values = [_truth(_abstract(item, empty)) for item in items]
+            if any(v is False for v in values):
+                return False
+            return True if all(v is True for v in values) else UNKNOWN
+        case ir.Or(items=items):
+            values = [_truth(_abstract(item, empty)) for item in items]
+            if any(v is True for v in values):
+                return True
+            return False if all(v is False for v in values) else UNKNOWN
+        case ir.Not(operand=operand):
+            value = _truth(_abstract(operand, empty))
+            return UNKNOWN if value is UNKNOWN else not value
+        case ir.IsPresent(operand=operand, present=present):
+            value = _abstract(operand, empty)
+            return UNKNOWN if value is UNKNOWN else (value is not None) == present
+        case ir.Compare(op=op, left=left, right=right):
+            a, b = _abstract(left, empty), _abstract(right, empty)
+            if a is None or b is None:
+                return None
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            try:
+                return _COMPARE[op](a, b)
+            except TypeError:
+                return UNKNOWN
+        case ir.Arith(op=op, left=left, right=right):
+            a, b = _abstract(left, empty), _abstract(right, empty)
+            if a is None or b is None:
+                return None
+            if a is UNKNOWN or b is UNKNOWN or isinstance(a, bool) or isinstance(b, bool):
+                return UNKNOWN
+            try:
+                return _ARITH[op](a, b)
+            except (TypeError, ArithmeticError):
+                return None if op == "/" else UNKNOWN
+        case ir.Negate(operand=operand):
+            value = _abstract(operand, empty)
+            return value if value is None or value is UNKNOWN else -value  # type: ignore[operator]
+        case (
+            ir.InWindow(operand=operand)
+            | ir.InList(operand=operand)
+            | ir.TextMatch(operand=operand)
+        ):
+            return None if _abstract(operand, empty) is None else UNKNOWN
+        case ir.Elapsed(start=start, end=end):
+            return None if None in (_abstract(start, empty), _abstract(end, empty)) else UNKNOWN
+        case (
+            ir.ToTimestamp(operand=operand)
+            | ir.DatePart(operand=operand)
+            | ir.TruncateTime(operand=operand)
+        ):
+            return None if _abstract(operand, empty) is None else UNKNOWN
+        case ir.AddDuration(operand=operand) | ir.Age(operand=operand):
+            return None if _abstract(operand, empty) is None else UNKNOWN
+        case _:
+            return UNKNOWN
+
+
+_AGGREGATES = ("sum", "avg", "min", "max", "count")
+
+_COMPARE = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+_ARITH = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+}

@@ -30,14 +30,18 @@ class WarehouseSchema:
     tables: dict[str, dict[str, str]]  # "schema.table" → column → engine type name
 
     def to_json(self) -> str:
-        return json.dumps({"version": SCHEMA_VERSION, "dialect": self.dialect, "tables": self.tables}, indent=2)
+        return json.dumps(
+            {"version": SCHEMA_VERSION, "dialect": self.dialect, "tables": self.tables}, indent=2
+        )
 
     @classmethod
     def from_json(cls, text: str) -> WarehouseSchema:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
             raise ValueError(f"not a segdsl warehouse schema (version {SCHEMA_VERSION})")
-        tables = {str(t): {str(c): str(v) for c, v in cols.items()} for t, cols in data["tables"].items()}
+        tables = {
+            str(t): {str(c): str(v) for c, v in cols.items()} for t, cols in data["tables"].items()
+        }
         return cls(str(data["dialect"]), tables)
 
     @classmethod
@@ -88,26 +92,48 @@ def declared_columns(modules: Sequence[nodes.Module]) -> list[DeclaredColumn]:
                 match member:
                     case nodes.KeyMember():
                         type_name = member.type.text if member.type else None
-                        columns.append(DeclaredColumn(name, source, member.column.text, type_name, member.column.span))
+                        columns.append(
+                            DeclaredColumn(
+                                name, source, member.column.text, type_name, member.column.span
+                            )
+                        )
                     case nodes.LinkMember():
-                        columns.append(DeclaredColumn(name, source, member.column.text, None, member.column.span))
+                        columns.append(
+                            DeclaredColumn(
+                                name, source, member.column.text, None, member.column.span
+                            )
+                        )
                         target = member.target.text
                         if member.target_column is not None and target in sources:
                             columns.append(
                                 DeclaredColumn(
-                                    target, sources[target], member.target_column.text, None, member.target_column.span
+                                    target,
+                                    sources[target],
+                                    member.target_column.text,
+                                    None,
+                                    member.target_column.span,
                                 )
                             )
                     case nodes.TimeMember():
                         storage = member.storage.text if member.storage else "timestamp"
-                        columns.append(DeclaredColumn(name, source, member.column.text, storage, member.column.span))
+                        columns.append(
+                            DeclaredColumn(
+                                name, source, member.column.text, storage, member.column.span
+                            )
+                        )
                     case nodes.ColumnMember():
                         physical = member.physical or member.name.text
-                        columns.append(DeclaredColumn(name, source, physical, member.type.text, member.name.span))
+                        columns.append(
+                            DeclaredColumn(
+                                name, source, physical, member.type.text, member.name.span
+                            )
+                        )
     return columns
 
 
-def schema_diagnostics(modules: Sequence[nodes.Module], schema: WarehouseSchema) -> list[Diagnostic]:
+def schema_diagnostics(
+    modules: Sequence[nodes.Module], schema: WarehouseSchema
+) -> list[Diagnostic]:
     """Unknown tables, unknown columns and type mismatches, as diagnostics."""
     problems: list[Diagnostic] = []
     missing_tables: set[str] = set()
@@ -119,7 +145,8 @@ def schema_diagnostics(modules: Sequence[nodes.Module], schema: WarehouseSchema)
                     "SEG401",
                     f"the warehouse has no table `{'.'.join(source)}` (declared for `{name}`)",
                     span,
-                    did_you_mean(".".join(source), schema.tables) or "run `seg schema pull` again if it is new",
+                    did_you_mean(".".join(source), schema.tables)
+                    or "run `seg schema pull` again if it is new",
                 )
             )
     for column in declared_columns(modules):
@@ -135,7 +162,8 @@ def schema_diagnostics(modules: Sequence[nodes.Module], schema: WarehouseSchema)
                     "SEG402",
                     f"`{'.'.join(column.source)}` has no column `{column.column}`",
                     column.span,
-                    did_you_mean(column.column, table) or f"its columns: {', '.join(sorted(table))}",
+                    did_you_mean(column.column, table)
+                    or f"its columns: {', '.join(sorted(table))}",
                 )
             )
             continue
@@ -162,7 +190,9 @@ def _lookup(table: Mapping[str, str], column: str) -> str | None:
 
 
 _FAMILIES = {
-    "integer": re.compile(r"^(tiny|small|big|huge|u)?int(eger|64|32|16|8|2|4)?\b|^(u?bigint|smallint|hugeint|ubigint|uinteger)"),
+    "integer": re.compile(
+        r"^(tiny|small|big|huge|u)?int(eger|64|32|16|8|2|4)?\b|^(u?bigint|smallint|hugeint|ubigint|uinteger)"
+    ),
     "number": re.compile(r"^(double|float|real|numeric|decimal|bignumeric|bigdecimal)"),
     "string": re.compile(r"^(varchar|text|string|char|character|bpchar|uuid|json|enum)"),
     "boolean": re.compile(r"^(bool)"),
@@ -205,6 +235,13 @@ def type_mismatch(declared: str, actual: str, dialect: str) -> str | None:
         return None
     if language.kind is Kind.BOOLEAN and found == "boolean":
         return None
-    suggestion = {"integer": "integer", "number": "number", "string": "string", "boolean": "boolean",
-                  "date": "date", "timestamp": "timestamp", "timestamptz": "timestamptz"}.get(found)
+    suggestion = {
+        "integer": "integer",
+        "number": "number",
+        "string": "string",
+        "boolean": "boolean",
+        "date": "date",
+        "timestamp": "timestamp",
+        "timestamptz": "timestamptz",
+    }.get(found)
     return f"declare it as `{suggestion}`" if suggestion else None

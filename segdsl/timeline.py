@@ -51,6 +51,8 @@ class AsOf:
                 return shift_periods(period_start(self.wall, unit), unit, offset)
             case ir.FixedTime(value):
                 return value
+            case ir.YearsBeforeAsOfDate(years):
+                return add_months(period_start(self.wall, "day"), -12 * years)
 
     def instant(self, wall: dt.datetime) -> dt.datetime:
         """A wall-clock time as an aware UTC instant (the earlier one in a repeated hour)."""

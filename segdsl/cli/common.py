@@ -91,7 +91,9 @@ class _CompileErrorGuard:
         from segdsl.diagnostics import CompileError
 
         if isinstance(error, CompileError):
-            print_diagnostics(error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text)
+            print_diagnostics(
+                error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text
+            )
             usage = all(d.code in USAGE_CODES for d in error.diagnostics)
             raise typer.Exit(EXIT_USAGE if usage else EXIT_FINDINGS)
         return False

@@ -16,10 +16,15 @@ from segdsl.settings import DIALECT_NAMES
 def compile_command(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        list[str], typer.Option("--segment", "-s", help="A segment, classifier, split or measure (repeatable).")
+        list[str],
+        typer.Option(
+            "--segment", "-s", help="A segment, classifier, split or measure (repeatable)."
+        ),
     ],
     dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
 ) -> None:
     """Print the SQL for one segment's members, or a membership table for several names."""

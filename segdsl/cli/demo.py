@@ -11,10 +11,15 @@ from segdsl.cli.database import engine_errors, progress
 
 
 def demo(
-    path: Annotated[Path | None, typer.Option("--path", help="DuckDB file (default: the demo location).")] = None,
-    scale: Annotated[float, typer.Option("--scale", min=0.001, help="1 = 10,000 customers, ~230k events.")] = 1.0,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="DuckDB file (default: the demo location).")
+    ] = None,
+    scale: Annotated[
+        float, typer.Option("--scale", min=0.001, help="1 = 10,000 customers, ~230k events.")
+    ] = 1.0,
     postgres: Annotated[
-        str | None, typer.Option("--postgres", help="Also copy it into this Postgres database (schema shop).")
+        str | None,
+        typer.Option("--postgres", help="Also copy it into this Postgres database (schema shop)."),
     ] = None,
 ) -> None:
     """Build the demo e-commerce warehouse used by examples/ (as of 2025-07-01)."""
@@ -31,4 +36,6 @@ def demo(
     if postgres:
         with engine_errors(), progress("copying into Postgres"):
             copied = copy_to_postgres(target, postgres)
-        typer.echo("copied to Postgres schema shop: " + ", ".join(f"{n} {c:,}" for n, c in copied.items()))
+        typer.echo(
+            "copied to Postgres schema shop: " + ", ".join(f"{n} {c:,}" for n, c in copied.items())
+        )

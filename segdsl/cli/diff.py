@@ -18,15 +18,24 @@ def diff(
     head: Annotated[
         str | None, typer.Argument(help="The head revision (default: the working tree).")
     ] = None,
-    path: Annotated[Path, typer.Option("--path", help="The project folder inside the repository.")] = Path("."),
-    db: Annotated[str | None, typer.Option("--db", help="Count members entering and leaving on this database.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    path: Annotated[
+        Path, typer.Option("--path", help="The project folder inside the repository.")
+    ] = Path("."),
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Count members entering and leaving on this database."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
     sample: Annotated[int, typer.Option("--sample", min=0, help="Keys to show per direction.")] = 5,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when a definition changed in meaning.")
     ] = False,
-    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+    output_format: Annotated[
+        DataFormat, typer.Option("--format", help="text or json.")
+    ] = DataFormat.text,
 ) -> None:
     """Review a change by its effect: segments changed in meaning (not formatting), with --db
     how many members enter and leave each, with sample keys."""
@@ -48,13 +57,23 @@ def diff(
         changes = compare(base_compiler, head_compiler)
         moved = [c for c in changes if c.status == "changed" and c.kind == "segment"]
         if db and moved:
-            with open_engine(db, head_project.settings) as engine, progress(f"comparing {len(moved)} segments"):
+            with (
+                open_engine(db, head_project.settings) as engine,
+                progress(f"comparing {len(moved)} segments"),
+            ):
                 for change in moved:
                     counts_sql, samples_sql = membership_change_sql(
-                        base_compiler, head_compiler, change.name, dialect=engine.dialect, as_of=moment
+                        base_compiler,
+                        head_compiler,
+                        change.name,
+                        dialect=engine.dialect,
+                        as_of=moment,
                     )
                     row = engine.query(counts_sql).to_pylist()[0]
-                    change.before, change.after = int(row["before_members"]), int(row["after_members"])
+                    change.before, change.after = (
+                        int(row["before_members"]),
+                        int(row["after_members"]),
+                    )
                     change.entered, change.left = int(row["entered"]), int(row["left"])
                     change.entered_sample, change.left_sample = sample_keys(
                         engine.query(samples_sql).to_pylist(), sample
@@ -78,8 +97,12 @@ def _print(changes: list, base: str, head: str | None) -> None:  # type: ignore[
     if not changes:
         typer.echo("no definition changed")
         return
-    groups = [("changed in meaning", "changed"), ("added", "added"), ("removed", "removed"),
-              ("changed in text only (formatting, comments, metadata)", "text_only")]
+    groups = [
+        ("changed in meaning", "changed"),
+        ("added", "added"),
+        ("removed", "removed"),
+        ("changed in text only (formatting, comments, metadata)", "text_only"),
+    ]
     for title, status in groups:
         selected = [c for c in changes if c.status == status]
         if not selected:

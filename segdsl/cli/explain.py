@@ -16,13 +16,26 @@ from segdsl.project import load_project
 
 def explain(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    segment: Annotated[str, typer.Option("--segment", "-s", help="The segment (or measure, classifier, split).")],
-    db: Annotated[str | None, typer.Option("--db", help="Also count how many pass each condition here.")] = None,
-    dialect: Annotated[str | None, typer.Option(help="SQL dialect to show (default: the --db's, else the settings').")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    segment: Annotated[
+        str, typer.Option("--segment", "-s", help="The segment (or measure, classifier, split).")
+    ],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Also count how many pass each condition here.")
+    ] = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option(help="SQL dialect to show (default: the --db's, else the settings')."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    plan: Annotated[bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")] = False,
-    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")
+    ] = False,
+    output_format: Annotated[
+        DataFormat, typer.Option("--format", help="text or json.")
+    ] = DataFormat.text,
 ) -> None:
     """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
     from segdsl.explain.report import explain as build, funnel_sql
@@ -41,13 +54,19 @@ def explain(
         if engine is not None:
             with engine:
                 if report.kind == "segment":
-                    sql, labels = funnel_sql(compiler, segment, dialect=engine.dialect, as_of=moment)
+                    sql, labels = funnel_sql(
+                        compiler, segment, dialect=engine.dialect, as_of=moment
+                    )
                     with progress("counting the funnel"):
                         row = engine.query(sql).to_pylist()[0]
                     funnel = [("population", int(row["population"]))]
                     funnel += [(label, int(row[f"step_{i + 1}"])) for i, label in enumerate(labels)]
                 if plan:
-                    plan_sql = compiler.members_sql(segment, dialect=engine.dialect, as_of=moment) if report.kind == "segment" else report.sql
+                    plan_sql = (
+                        compiler.members_sql(segment, dialect=engine.dialect, as_of=moment)
+                        if report.kind == "segment"
+                        else report.sql
+                    )
                     estimate = engine.estimate_bytes(plan_sql)
                     plan_text = engine.explain(plan_sql)
                     if estimate is not None:
@@ -71,7 +90,9 @@ def explain(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-    title = f"{report.kind} {report.name}" + (f" — {report.description}" if report.description else "")
+    title = f"{report.kind} {report.name}" + (
+        f" — {report.description}" if report.description else ""
+    )
     meta = [f"defined at {report.location}"]
     if report.owner:
         meta.append(f"owner {report.owner}")
@@ -107,10 +128,17 @@ def why(
     key: Annotated[str, typer.Argument(help="The member's key (e.g. a customer id).")],
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[str, typer.Option("--segment", "-s", help="The segment.")],
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+    output_format: Annotated[
+        DataFormat, typer.Option("--format", help="text or json.")
+    ] = DataFormat.text,
 ) -> None:
     """For one member: every condition of the segment, its values, and whether it passed."""
     from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
@@ -125,7 +153,10 @@ def why(
             sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
     if not rows:
-        typer.echo(f"{key} is not in the population as of {moment} (no such key, or joined later)", err=True)
+        typer.echo(
+            f"{key} is not in the population as of {moment} (no such key, or joined later)",
+            err=True,
+        )
         raise typer.Exit(1)
     fill_why(tree, columns, rows[0])
 
@@ -138,7 +169,13 @@ def why(
         }
 
     if output_format is DataFormat.json:
-        payload = {"key": key, "segment": segment, "as_of": str(moment), "member": tree.result, **as_dict(tree)}
+        payload = {
+            "key": key,
+            "segment": segment,
+            "as_of": str(moment),
+            "member": tree.result,
+            **as_dict(tree),
+        }
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
     verdict = "IN" if tree.result else "NOT in"
@@ -146,7 +183,9 @@ def why(
 
     def show(node: WhyNode, depth: int) -> None:
         mark = "✓" if node.result else "✗"
-        values = ", ".join(f"{label} = {'missing' if value is None else value}" for label, value in node.shown)
+        values = ", ".join(
+            f"{label} = {'missing' if value is None else value}" for label, value in node.shown
+        )
         typer.echo(f"{'  ' * depth}{mark} {node.text}" + (f"    [{values}]" if values else ""))
         for child in node.children:
             show(child, depth + 1)

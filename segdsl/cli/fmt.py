@@ -19,10 +19,16 @@ from segdsl.syntax.printer import format_module
 
 
 def fmt(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: .).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: .).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")
+    ] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show what would change.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text, json or github.")] = OutputFormat.text,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text, json or github.")
+    ] = OutputFormat.text,
 ) -> None:
     """Format .seg files: one canonical layout, comments kept."""
     files, problems = seg_files(paths or [Path(".")])
@@ -59,14 +65,27 @@ def fmt(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _report(changed: list[str], problems: list, sources: dict[str, SourceFile], output: OutputFormat, check: bool) -> None:  # type: ignore[type-arg]
+def _report(
+    changed: list[str],
+    problems: list,
+    sources: dict[str, SourceFile],
+    output: OutputFormat,
+    check: bool,
+) -> None:  # type: ignore[type-arg]
     verb = "would reformat" if check else "reformatted"
     if output is OutputFormat.json:
-        typer.echo(json.dumps({"changed": changed, "check": check, "errors": [p.to_dict() for p in problems]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {"changed": changed, "check": check, "errors": [p.to_dict() for p in problems]},
+                indent=2,
+            )
+        )
         return
     if output is OutputFormat.github:
         for path in changed:
-            typer.echo(f"::error file={path},title=seg fmt::{path} is not formatted (run `seg fmt`)")
+            typer.echo(
+                f"::error file={path},title=seg fmt::{path} is not formatted (run `seg fmt`)"
+            )
         print_diagnostics(problems, sources, output)
         return
     for path in changed:

@@ -17,26 +17,45 @@ from segdsl.project import load_project
 def run(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        list[str] | None, typer.Option("--segment", "-s", help="Segment, classifier, split or measure (repeatable).")
+        list[str] | None,
+        typer.Option("--segment", "-s", help="Segment, classifier, split or measure (repeatable)."),
     ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")] = False,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")
+    ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    members: Annotated[bool, typer.Option("--members", help="List member keys instead of sizes.")] = False,
+    members: Annotated[
+        bool, typer.Option("--members", help="List member keys instead of sizes.")
+    ] = False,
     attributes: Annotated[
-        str | None, typer.Option("--attributes", help="Comma-separated attributes to add to member rows.")
+        str | None,
+        typer.Option("--attributes", help="Comma-separated attributes to add to member rows."),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write rows to .csv, .parquet or .jsonl.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write rows to .csv, .parquet or .jsonl.")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
     materialize: Annotated[
-        str | None, typer.Option("--materialize", help="Create or replace this table with the rows.")
+        str | None,
+        typer.Option("--materialize", help="Create or replace this table with the rows."),
     ] = None,
-    view: Annotated[bool, typer.Option("--view", help="With --materialize: a view instead of a table.")] = False,
+    view: Annotated[
+        bool, typer.Option("--view", help="With --materialize: a view instead of a table.")
+    ] = False,
     max_bytes: Annotated[
-        int | None, typer.Option("--max-bytes", help="BigQuery: refuse queries that would process more bytes.")
+        int | None,
+        typer.Option("--max-bytes", help="BigQuery: refuse queries that would process more bytes."),
     ] = None,
-    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+    output_format: Annotated[
+        DataFormat, typer.Option("--format", help="text or json.")
+    ] = DataFormat.text,
 ) -> None:
     """Run segments: sizes by default; member rows with --members, --output or --materialize."""
     if view and not materialize:
@@ -61,9 +80,13 @@ def run(
                 return
             if members and len(names) != 1 and output is None and materialize is None:
                 if not all_ and not segment:
-                    usage_error("--members needs one --segment (or --all / --output for a membership table)")
+                    usage_error(
+                        "--members needs one --segment (or --all / --output for a membership table)"
+                    )
             columns = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else []
-            sql = execute.rows_sql(compiler, names, engine.dialect, moment, attributes=columns, limit=limit)
+            sql = execute.rows_sql(
+                compiler, names, engine.dialect, moment, attributes=columns, limit=limit
+            )
             if materialize is not None:
                 with progress(f"materialising {materialize}"):
                     engine.materialize(sql, materialize, kind="view" if view else "table")
@@ -88,7 +111,10 @@ def _print_sizes(sizes: object, moment: object, dialect: str, output_format: Dat
             "as_of": str(moment),
             "population": sizes.population,
             "segments": sizes.segments,
-            "labels": {name: {str(k): v for k, v in counts.items()} for name, counts in sizes.labels.items()},
+            "labels": {
+                name: {str(k): v for k, v in counts.items()}
+                for name, counts in sizes.labels.items()
+            },
         }
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -130,11 +156,20 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
 
 def overlap(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    segment: Annotated[list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings, else the demo).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")] = None,
+    segment: Annotated[
+        list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    output_format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.text,
+    output_format: Annotated[
+        DataFormat, typer.Option("--format", help="text or json.")
+    ] = DataFormat.text,
 ) -> None:
     """How many members every pair of segments shares, from one pass over the data."""
     from segdsl import execute
@@ -144,18 +179,33 @@ def overlap(
     with fail_on_compile_error(project), engine_errors():
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
-        names = [n for n in execute.resolve_names(compiler, segment or []) if compiler.definition(n).kind == "segment"]
+        names = [
+            n
+            for n in execute.resolve_names(compiler, segment or [])
+            if compiler.definition(n).kind == "segment"
+        ]
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
-        with open_engine(url, project.settings) as engine, progress(f"overlapping {len(names)} segments"):
+        with (
+            open_engine(url, project.settings) as engine,
+            progress(f"overlapping {len(names)} segments"),
+        ):
             population, matrix = execute.run_overlap(compiler, engine, names, moment)
     if output_format is DataFormat.json:
-        typer.echo(json.dumps({"as_of": str(moment), "population": population, "overlap": matrix}, indent=2))
+        typer.echo(
+            json.dumps(
+                {"as_of": str(moment), "population": population, "overlap": matrix}, indent=2
+            )
+        )
         return
     typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
     width = max(len(n) for n in names)
     cells = [max(len(n), 8) for n in names]
-    typer.echo(" " * width + "  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, cells, strict=True)))
+    typer.echo(
+        " " * width + "  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, cells, strict=True))
+    )
     for name in names:
-        row = "  ".join(f"{matrix[name][other]:>{w},}" for other, w in zip(names, cells, strict=True))
+        row = "  ".join(
+            f"{matrix[name][other]:>{w},}" for other, w in zip(names, cells, strict=True)
+        )
         typer.echo(f"{name:<{width}}  {row}")

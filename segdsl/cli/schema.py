@@ -19,17 +19,27 @@ app = typer.Typer(help="Warehouse schemas for validation without a database.", n
 
 @app.command("pull")
 def pull(
-    path: Annotated[list[Path] | None, typer.Argument(help="The project whose tables to record (default: .).")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: the settings).")] = None,
+    path: Annotated[
+        list[Path] | None, typer.Argument(help="The project whose tables to record (default: .).")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: the settings).")
+    ] = None,
     schema: Annotated[
         str | None, typer.Option("--schema", help="Record every table of this schema instead.")
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Print tables, columns and types as JSON: `seg schema pull --db URL > warehouse.json`."""
     project = load_project(path or [Path(".")])
     url = database_url(db, project.settings, allow_demo=False)
-    with engine_errors(), open_engine(url, project.settings) as engine, progress("reading the schema"):
+    with (
+        engine_errors(),
+        open_engine(url, project.settings) as engine,
+        progress("reading the schema"),
+    ):
         if schema is not None:
             tables = [tuple(name.split(".")) for name in engine.list_tables(schema)]
         else:
@@ -37,7 +47,9 @@ def pull(
         if not tables:
             fail("no tables to record: the project declares none (or use --schema NAME)")
         described = engine.describe_tables(tables)
-        recorded = WarehouseSchema(engine.dialect, {name: dict(cols) for name, cols in described.items()})
+        recorded = WarehouseSchema(
+            engine.dialect, {name: dict(cols) for name, cols in described.items()}
+        )
     text = recorded.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -46,7 +58,9 @@ def pull(
         typer.echo(f"{len(recorded.tables)} tables written to {output}", err=True)
 
 
-def warehouse_diagnostics(project: Project, schema_file: Path | None, db: str | None) -> list[Diagnostic]:
+def warehouse_diagnostics(
+    project: Project, schema_file: Path | None, db: str | None
+) -> list[Diagnostic]:
     """Check the project against a recorded schema file, or against a live database's catalog."""
     if schema_file is not None:
         try:
@@ -59,9 +73,10 @@ def warehouse_diagnostics(project: Project, schema_file: Path | None, db: str | 
     with engine_errors(), open_engine(db, project.settings) as engine:
         sources = [source for _, source, _ in declared_sources(project.modules)]
         described = engine.describe_tables(sources)
-        live = WarehouseSchema(engine.dialect, {name: dict(cols) for name, cols in described.items()})
+        live = WarehouseSchema(
+            engine.dialect, {name: dict(cols) for name, cols in described.items()}
+        )
     return schema_diagnostics(project.modules, live)
-
 
 
 __all__ = ["app", "warehouse_diagnostics"]

@@ -15,12 +15,18 @@ from segdsl.sql.support import dialect_diagnostics
 
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    output: Annotated[OutputFormat, typer.Option("--format", help="text, json or github.")] = OutputFormat.text,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text, json or github.")
+    ] = OutputFormat.text,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")
+    ] = None,
     schema: Annotated[
         Path | None, typer.Option("--schema", help="A warehouse schema from `seg schema pull`.")
     ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Check columns against this warehouse.")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Check columns against this warehouse.")
+    ] = None,
 ) -> None:
     """Check .seg files: syntax, names, types (and warehouse columns with --schema/--db).
 

@@ -42,7 +42,11 @@ class _Walker:
         tables: dict[str, set[str]] = {}
         for expr in _bodies(decl):
             self.collect(expr, None, refs, tables, seen)
-        if isinstance(decl, nodes.SplitDecl) and decl.of is not None and decl.of.text in self.decls.definitions:
+        if (
+            isinstance(decl, nodes.SplitDecl)
+            and decl.of is not None
+            and decl.of.text in self.decls.definitions
+        ):
             refs[("definition", decl.of.text)] = self.definition(decl.of.text, seen)
         node.children = list(refs.values()) + [self.table(t, cols) for t, cols in tables.items()]
         return node
@@ -74,12 +78,18 @@ class _Walker:
         match expr:
             case nodes.Name():
                 if table is not None:
-                    key = ("", expr.parts[0].text) if len(expr.parts) == 1 else (expr.parts[0].text, expr.parts[1].text)
+                    key = (
+                        ("", expr.parts[0].text)
+                        if len(expr.parts) == 1
+                        else (expr.parts[0].text, expr.parts[1].text)
+                    )
                     found = table.columns.get(key)
                     if found is not None:
                         tables.setdefault(table.name, set()).add(found[1].name)
                         return
-                self.name(expr.parts[-1].text if len(expr.parts) > 1 else expr.parts[0].text, refs, seen)
+                self.name(
+                    expr.parts[-1].text if len(expr.parts) > 1 else expr.parts[0].text, refs, seen
+                )
                 return
             case nodes.Aggregate():
                 target = self.decls.tables.get(expr.target.text)
@@ -106,7 +116,13 @@ class _Walker:
         for child in _children(expr):
             self.collect(child, table, refs, tables, seen)
 
-    def derived(self, table: TableInfo, tables: dict[str, set[str]], refs: dict[tuple[str, str], Dependency], seen: set[str]) -> None:
+    def derived(
+        self,
+        table: TableInfo,
+        tables: dict[str, set[str]],
+        refs: dict[tuple[str, str], Dependency],
+        seen: set[str],
+    ) -> None:
         while table.where is not None:
             self.collect(table.where, table, refs, tables, seen)
             if table.base is None:

@@ -43,7 +43,9 @@ def checker_for(compiler: Compiler) -> Checker:
     return Checker(analysis.decls, analysis.params, compiler.project.settings.zone)
 
 
-def explain(compiler: Compiler, name: str, *, dialect: str | None = None, as_of: AsOfInput = None) -> Explanation:
+def explain(
+    compiler: Compiler, name: str, *, dialect: str | None = None, as_of: AsOfInput = None
+) -> Explanation:
     """Everything `seg explain` prints about one definition."""
     definition = compiler.definition(name)
     decl = compiler.analysis.decls.definitions[name]
@@ -81,12 +83,14 @@ def _definition_words(decl: nodes.Statement, describer: Describer) -> tuple[str,
             for rule in decl.rules:
                 lines.append(f"  {rule.label.text}: when {describer.text(rule.condition)}")
             lines.append(f"  {decl.else_label.text}: everyone else")
-            return "; ".join(f"{r.label.text} when {expr_text(r.condition)}" for r in decl.rules), lines
+            return "; ".join(
+                f"{r.label.text} when {expr_text(r.condition)}" for r in decl.rules
+            ), lines
         case nodes.SplitDecl():
             who = f"members of {decl.of.text}" if decl.of else "everyone"
             buckets = ", ".join(f"{b.label.text} {b.percent}%" for b in decl.buckets)
             seed = decl.seed or decl.name.text
-            return buckets, [f"{who}, split by MD5 of \"{seed}:<key>\" into {buckets}"]
+            return buckets, [f'{who}, split by MD5 of "{seed}:<key>" into {buckets}']
         case _:
             raise AssertionError(decl)
 
@@ -98,7 +102,14 @@ def funnel_steps(compiler: Compiler, name: str) -> list[tuple[str, ir.Expr]]:
     decl = compiler.analysis.decls.definitions[name]
     if definition.kind != "segment" or not isinstance(decl, nodes.SegmentDecl):
         raise CompileError(
-            [Diagnostic("SEG502", f"`{name}` is a {definition.kind}; a funnel needs a segment", decl.span)], {}
+            [
+                Diagnostic(
+                    "SEG502",
+                    f"`{name}` is a {definition.kind}; a funnel needs a segment",
+                    decl.span,
+                )
+            ],
+            {},
         )
     checker = checker_for(compiler)
     parts = _and_chain(decl.condition)
@@ -111,7 +122,9 @@ def funnel_steps(compiler: Compiler, name: str) -> list[tuple[str, ir.Expr]]:
     return steps
 
 
-def funnel_sql(compiler: Compiler, name: str, *, dialect: str | None = None, as_of: AsOfInput = None) -> tuple[str, list[str]]:
+def funnel_sql(
+    compiler: Compiler, name: str, *, dialect: str | None = None, as_of: AsOfInput = None
+) -> tuple[str, list[str]]:
     """One query counting the population and the members left after each step."""
     steps = funnel_steps(compiler, name)
     outputs = [(f"step_{i + 1}", expr) for i, (_, expr) in enumerate(steps)]
@@ -143,7 +156,14 @@ def why_tree(compiler: Compiler, name: str) -> WhyNode:
     decl = compiler.analysis.decls.definitions[name]
     if not isinstance(decl, nodes.SegmentDecl):
         raise CompileError(
-            [Diagnostic("SEG502", f"`{name}` is a {definition.kind}; `seg why` explains segments", decl.span)], {}
+            [
+                Diagnostic(
+                    "SEG502",
+                    f"`{name}` is a {definition.kind}; `seg why` explains segments",
+                    decl.span,
+                )
+            ],
+            {},
         )
     checker = checker_for(compiler)
     root = _why(decl.condition, checker, compiler, set())
@@ -188,7 +208,9 @@ def _operands(node: nodes.Expr) -> list[nodes.Expr]:
             return [node.left, node.right]
         case nodes.Between():
             return [node.operand, node.low, node.high]
-        case nodes.InList() | nodes.InWindow() | nodes.Presence() | nodes.Rank() | nodes.TextMatch():
+        case (
+            nodes.InList() | nodes.InWindow() | nodes.Presence() | nodes.Rank() | nodes.TextMatch()
+        ):
             return [node.operand]
         case _:
             return []
@@ -197,7 +219,15 @@ def _operands(node: nodes.Expr) -> list[nodes.Expr]:
 def _is_literal(node: nodes.Expr) -> bool:
     return isinstance(
         node,
-        (nodes.NumberLit, nodes.PercentLit, nodes.StringLit, nodes.BoolLit, nodes.DateLit, nodes.TimestampLit, nodes.DurationLit),
+        (
+            nodes.NumberLit,
+            nodes.PercentLit,
+            nodes.StringLit,
+            nodes.BoolLit,
+            nodes.DateLit,
+            nodes.TimestampLit,
+            nodes.DurationLit,
+        ),
     )
 
 
@@ -208,7 +238,14 @@ def _flatten(root: WhyNode) -> list[WhyNode]:
     return out
 
 
-def why_sql(compiler: Compiler, root: WhyNode, key: object, *, dialect: str | None = None, as_of: AsOfInput = None) -> tuple[str, list[tuple[WhyNode, str | None, str]]]:
+def why_sql(
+    compiler: Compiler,
+    root: WhyNode,
+    key: object,
+    *,
+    dialect: str | None = None,
+    as_of: AsOfInput = None,
+) -> tuple[str, list[tuple[WhyNode, str | None, str]]]:
     """One query returning every condition and value of the tree for the member `key`."""
     entity = compiler.analysis.entity
     assert entity is not None
@@ -235,12 +272,21 @@ def _key_const(key: object, type_: t.Type) -> ir.Const:
         except ArithmeticError:
             pass
         raise CompileError(
-            [Diagnostic("SEG503", f"`{key}` is not a valid key: keys are numbers", Span("<key>", 1, 1, 1, 1))], {}
+            [
+                Diagnostic(
+                    "SEG503",
+                    f"`{key}` is not a valid key: keys are numbers",
+                    Span("<key>", 1, 1, 1, 1),
+                )
+            ],
+            {},
         )
     return ir.Const(str(key), t.STRING)
 
 
-def fill_why(root: WhyNode, columns: list[tuple[WhyNode, str | None, str]], row: dict[str, object]) -> None:
+def fill_why(
+    root: WhyNode, columns: list[tuple[WhyNode, str | None, str]], row: dict[str, object]
+) -> None:
     """Put one member's query row into the tree: results on nodes, values beside them."""
     for node, label, column in columns:
         value = row[column]
@@ -248,7 +294,9 @@ def fill_why(root: WhyNode, columns: list[tuple[WhyNode, str | None, str]], row:
             node.result = bool(value)
             continue
         kind = dict(node.values)[label].type.kind
-        node.shown.append((label, duration_text_of(value) if kind is t.Kind.DURATION else _display(value)))
+        node.shown.append(
+            (label, duration_text_of(value) if kind is t.Kind.DURATION else _display(value))
+        )
 
 
 def duration_text_of(seconds: object) -> object:

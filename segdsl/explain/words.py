@@ -25,7 +25,15 @@ COMPARE_WORDS = {
     ">": "is more than",
     ">=": "is at least",
 }
-UNIT_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
+UNIT_WORDS = {
+    "s": "second",
+    "min": "minute",
+    "h": "hour",
+    "d": "day",
+    "w": "week",
+    "mo": "month",
+    "y": "year",
+}
 
 
 def moment_text(value: dt.datetime) -> str:
@@ -94,7 +102,9 @@ class Describer:
                 return f"{self.text(node.operand)} {word} {self.text(node.low)} and {self.text(node.high)} (inclusive)"
             case nodes.InList():
                 word = "is not one of" if node.negated else "is one of"
-                return f"{self.text(node.operand)} {word} " + ", ".join(self.text(i) for i in node.items)
+                return f"{self.text(node.operand)} {word} " + ", ".join(
+                    self.text(i) for i in node.items
+                )
             case nodes.InWindow():
                 word = "is not in" if node.negated else "is in"
                 return f"{self.text(node.operand)} {word} {self.window(node.window)}"
@@ -103,7 +113,9 @@ class Describer:
             case nodes.TextMatch():
                 return f"{self.text(node.operand)} {node.op.replace('_', ' ')} {self.text(node.pattern)}"
             case nodes.Rank():
-                size = node.size.text if isinstance(node.size, nodes.Ident) else expr_text(node.size)
+                size = (
+                    node.size.text if isinstance(node.size, nodes.Ident) else expr_text(node.size)
+                )
                 side = "highest" if node.side == "top" else "lowest"
                 among = f" among {expr_text(node.among)}" if node.among is not None else ""
                 return f"{self.text(node.operand)} is among the {size} {side}{among} (ties broken by key)"
@@ -141,8 +153,13 @@ class Describer:
         target = node.target.text
         args = ", ".join(expr_text(a) for a in node.args) if node.args else ""
         func = node.func
-        if func in ("ntile", "percentile", "cumulative share") or target not in self.checker.decls.tables:
-            among = f" among {expr_text(node.among)}" if node.among is not None else " over everyone"
+        if (
+            func in ("ntile", "percentile", "cumulative share")
+            or target not in self.checker.decls.tables
+        ):
+            among = (
+                f" among {expr_text(node.among)}" if node.among is not None else " over everyone"
+            )
             what = {
                 "ntile": f"the {args}-tile (1 = lowest) of {target}",
                 "percentile": f"the percentile of {target}",
@@ -151,16 +168,20 @@ class Describer:
             return what + among
         rows = f"{target} rows"
         base = {
-            "count": f"the number of distinct {args} among {rows}" if node.distinct else (
-                f"the number of {rows} with {args} known" if args else f"the number of {rows}"
-            ),
+            "count": f"the number of distinct {args} among {rows}"
+            if node.distinct
+            else (f"the number of {rows} with {args} known" if args else f"the number of {rows}"),
             "exists": f"there is at least one of the {rows}",
             "sum": f"the total {args} of {rows}",
             "avg": f"the average {args} of {rows}",
             "min": f"the smallest {args} of {rows}",
             "max": f"the largest {args} of {rows}",
-            "first": f"the {args} of the first of the {rows}" if args else f"the time of the first of the {rows}",
-            "last": f"the {args} of the last of the {rows}" if args else f"the time of the last of the {rows}",
+            "first": f"the {args} of the first of the {rows}"
+            if args
+            else f"the time of the first of the {rows}",
+            "last": f"the {args} of the last of the {rows}"
+            if args
+            else f"the time of the last of the {rows}",
             "nth": f"the value at position {args} of the {rows} in time order",
         }[func]
         if node.window is not None:
@@ -187,4 +208,3 @@ def _flatten(node: nodes.Expr) -> tuple[str, list[nodes.Expr]] | None:
 
     walk(node)
     return ("all of" if kind is nodes.And else "any of"), operands
-

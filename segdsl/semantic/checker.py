@@ -194,7 +194,7 @@ class Checker:
     def reference(self, name: str, span: Span) -> ir.Expr:
         """A use of a definition inside another one."""
         if name in self.in_progress:
-            cycle = [*self.in_progress[self.in_progress.index(name):], name]
+            cycle = [*self.in_progress[self.in_progress.index(name) :], name]
             return self.error(
                 "SEG103",
                 "definitions refer to each other in a loop: "
@@ -594,8 +594,53 @@ class Checker:
             )
         self.check_labels(left, right)
         self.check_labels(right, left)
+        lowered = self.age_limit(op, left, right, span)
+        if lowered is not None:
+            return lowered
         left, right = self.widen(left, right)
         return ir.Compare(op, left, right, span=span)
+
+    def age_limit(
+        self, op: nodes.CompareOp, left: ir.Expr, right: ir.Expr, span: Span
+    ) -> ir.Expr | None:
+        """`age(birth_date) >= 35` as `birth_date <= (as-of date − 35 years)`: no per-row arithmetic."""
+        if isinstance(right, ir.Age) and isinstance(left, ir.Const):
+            left, right, op = right, left, FLIPPED[op]
+        if not (isinstance(left, ir.Age) and isinstance(right, ir.Const)):
+            return None
+        birth = left.operand
+        years = right.value
+        if birth.type.kind is not t.Kind.DATE or not isinstance(years, Decimal):
+            return None
+        if years != years.to_integral_value():
+            return None
+        n = int(years)
+
+        def at_least(k: int) -> ir.Expr:  # age >= k  ⇔  born on or before the cutoff
+            bounds = ir.Bounds(None, False, ir.YearsBeforeAsOfDate(k), True)
+            return ir.InWindow(birth, bounds, span=span)
+
+        def below(k: int) -> ir.Expr:  # age < k
+            bounds = ir.Bounds(ir.YearsBeforeAsOfDate(k), False, None, False)
+            return ir.InWindow(birth, bounds, span=span)
+
+        match op:
+            case ">=":
+                return at_least(n)
+            case ">":
+                return at_least(n + 1)
+            case "<":
+                return below(n)
+            case "<=":
+                return below(n + 1)
+            case "=":
+                bounds = ir.Bounds(
+                    ir.YearsBeforeAsOfDate(n + 1), False, ir.YearsBeforeAsOfDate(n), True
+                )
+                return ir.InWindow(birth, bounds, span=span)
+            case "!=":
+                return ir.Or((below(n), at_least(n + 1)), span=span)
+        return None
 
     def check_labels(self, labelled: ir.Expr, other: ir.Expr) -> None:
         if labelled.type.kind is not t.Kind.LABEL:

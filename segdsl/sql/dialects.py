@@ -38,25 +38,27 @@ class Dialect:
 
     def render(self, expression: exp.Expression, *, pretty: bool = True) -> str:
         """SQL text with every identifier quoted."""
-        return expression.sql(dialect=self.sqlglot_name, identify=True, pretty=pretty)
+        return expression.sql(dialect=self.sqlglot_name, identify=True, pretty=pretty, copy=False)
 
     # -------------------------------------------------------------- literals
     def date_literal(self, value: dt.date) -> exp.Expression:
-        return exp.cast(_string(value.isoformat()), exp.DataType.Type.DATE)
+        return exp.cast(_string(value.isoformat()), exp.DataType.Type.DATE, copy=False)
 
     def wall_literal(self, value: dt.datetime) -> exp.Expression:
         """A wall-clock time (TIMESTAMP; DATETIME on BigQuery)."""
-        return exp.cast(_string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+        return exp.cast(_string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP, copy=False)
 
     def instant_literal(self, value: dt.datetime) -> exp.Expression:
         """An aware instant (TIMESTAMPTZ; TIMESTAMP on BigQuery)."""
-        return exp.cast(_string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMPTZ)
+        return exp.cast(
+            _string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMPTZ, copy=False
+        )
 
     def to_double(self, value: exp.Expression) -> exp.Expression:
-        return exp.cast(value, exp.DataType.Type.DOUBLE)
+        return exp.cast(value, exp.DataType.Type.DOUBLE, copy=False)
 
     def to_text(self, value: exp.Expression) -> exp.Expression:
-        return exp.cast(value, exp.DataType.Type.TEXT)
+        return exp.cast(value, exp.DataType.Type.TEXT, copy=False)
 
     def text_order(self, value: exp.Expression) -> exp.Expression:
         """Text compared by code point (DuckDB and BigQuery always do)."""
@@ -69,10 +71,10 @@ class Dialect:
 
     def date_to_wall(self, value: exp.Expression) -> exp.Expression:
         """A DATE as the wall-clock time of its midnight."""
-        return exp.cast(value, exp.DataType.Type.TIMESTAMP)
+        return exp.cast(value, exp.DataType.Type.TIMESTAMP, copy=False)
 
     def wall_to_date(self, value: exp.Expression) -> exp.Expression:
-        return exp.cast(value, exp.DataType.Type.DATE)
+        return exp.cast(value, exp.DataType.Type.DATE, copy=False)
 
     def date_part(self, part: ir.DatePartName, value: exp.Expression) -> exp.Expression:
         names = {"day_of_year": "DOY", "weekday": "ISODOW"}
@@ -82,7 +84,9 @@ class Dialect:
         """The DATE starting the day/ISO week/month/quarter/year of a wall time or date."""
         if unit == "day":
             return self.wall_to_date(value)
-        truncated = _fn("DATE_TRUNC", _string(unit), exp.cast(value, exp.DataType.Type.TIMESTAMP))
+        truncated = _fn(
+            "DATE_TRUNC", _string(unit), exp.cast(value, exp.DataType.Type.TIMESTAMP, copy=False)
+        )
         return self.wall_to_date(truncated)
 
     def seconds_between(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
@@ -123,7 +127,7 @@ class DuckDB(Dialect):
 
     def hex_to_int(self, hex_text: exp.Expression) -> exp.Expression:
         return exp.cast(
-            exp.DPipe(this=_string("0x"), expression=hex_text), exp.DataType.Type.BIGINT
+            exp.DPipe(this=_string("0x"), expression=hex_text), exp.DataType.Type.BIGINT, copy=False
         )
 
 
@@ -142,8 +146,8 @@ class Postgres(Dialect):
         return exp.Collate(this=value, expression=exp.Identifier(this="C", quoted=True))
 
     def hex_to_int(self, hex_text: exp.Expression) -> exp.Expression:
-        bits = exp.cast(exp.DPipe(this=_string("x"), expression=hex_text), "BIT(32)")
-        return exp.cast(bits, exp.DataType.Type.BIGINT)
+        bits = exp.cast(exp.DPipe(this=_string("x"), expression=hex_text), "BIT(32)", copy=False)
+        return exp.cast(bits, exp.DataType.Type.BIGINT, copy=False)
 
 
 class BigQuery(Dialect):
@@ -196,7 +200,9 @@ class BigQuery(Dialect):
         return _fn("TO_HEX", _fn("MD5", text))
 
     def hex_to_int(self, hex_text: exp.Expression) -> exp.Expression:
-        return exp.cast(_fn("CONCAT", _string("0x"), hex_text), exp.DataType.Type.BIGINT)
+        return exp.cast(
+            _fn("CONCAT", _string("0x"), hex_text), exp.DataType.Type.BIGINT, copy=False
+        )
 
 
 def _interval_parts(duration: ir.DurationValue) -> tuple[str, int]:

@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, Plan
+from segdsl.plan import KEY, Plan, rows_required
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -35,7 +35,10 @@ FALSE = exp.false()
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
+    column = exp.Column(this=exp.Identifier(this=name, quoted=True))
+    if table is not None:
+        column.set("table", exp.Identifier(this=table, quoted=True))
+    return column
 
 
 def _num(value: int | Decimal | float) -> exp.Expression:
@@ -83,6 +86,19 @@ def _case(
     return case
 
 
+def _join(
+    select: exp.Select,
+    relation: exp.Expression,
+    left: exp.Expression,
+    right: exp.Expression,
+    *,
+    side: str,
+) -> None:
+    """Attach `JOIN relation ON left = right` (built directly: the string API would parse)."""
+    condition = exp.EQ(this=left, expression=right.copy())
+    select.append("joins", exp.Join(this=relation, on=condition, side=side))
+
+
 def _coalesce(value: exp.Expression, default: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=value, expressions=[default])
 
@@ -94,14 +110,30 @@ def _table(path: tuple[str, ...], alias: str) -> exp.Table:
         table.set("db", parts[-2])
     if len(parts) >= 3:
         table.set("catalog", parts[-3])
-    return exp.alias_(table, alias, quoted=True)  # type: ignore[return-value]
+    return exp.alias_(table, alias, quoted=True, copy=False)  # type: ignore[return-value]
 
 
 class QueryBuilder:
     """Renders one plan for one dialect and as-of time."""
 
-    def __init__(self, plan: Plan, dialect: Dialect, as_of: AsOf):
+    def __init__(
+        self,
+        plan: Plan,
+        dialect: Dialect,
+        as_of: AsOf,
+        *,
+        members_of: ir.Expr | None = None,
+    ):
+        """With `members_of` (the condition the final query keeps), tables the condition
+        cannot do without are inner-joined, and its parts that only need one such table
+        are checked already while aggregating that table (HAVING)."""
         self.plan = plan
+        self.required: set[object] = set()
+        self.having: dict[ir.RowSource, list[ir.Expr]] = {}
+        if members_of is not None:
+            self.required = rows_required(plan, members_of)
+            self.having = _having_parts(plan, members_of, self.required)
+        self._inline_aggregates: dict[ir.Aggregation, exp.Expression] | None = None
         self.dialect = dialect
         self.as_of = as_of
         self.entity = plan.entity
@@ -112,48 +144,54 @@ class QueryBuilder:
     # -------------------------------------------------------------- public
     def members(self, condition: ir.Expr) -> exp.Select:
         """The keys of the entities for which `condition` holds."""
-        select = exp.select(exp.alias_(_col(KEY), self.entity.key.name, quoted=True))
-        select = select.from_(exp.to_identifier(self.relation, quoted=True)).where(
-            self.condition(condition)
+        select = exp.select(exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False))
+        select = select.from_(exp.to_identifier(self.relation, quoted=True), copy=False).where(
+            self.condition(condition), copy=False
         )
         return self._with(select)
 
     def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
         """One row per entity: its key and every output (booleans two-valued)."""
-        columns: list[exp.Expression] = [exp.alias_(_col(KEY), self.entity.key.name, quoted=True)]
+        columns: list[exp.Expression] = [
+            exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False)
+        ]
         for name, expr in outputs:
-            columns.append(exp.alias_(self.value(expr), name, quoted=True))
-        select = exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True))
+            columns.append(exp.alias_(self.value(expr), name, quoted=True, copy=False))
+        select = exp.select(*columns).from_(
+            exp.to_identifier(self.relation, quoted=True), copy=False
+        )
         if where is not None:
-            select = select.where(self.condition(where))
+            select = select.where(self.condition(where), copy=False)
         return self._with(select)
 
     def counts(self, outputs: list[tuple[str, ir.Expr]]) -> exp.Select:
         """The population size and how many entities satisfy each condition."""
         columns: list[exp.Expression] = [
-            exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True)
+            exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True, copy=False)
         ]
         for name, condition in outputs:
             counted = exp.Count(this=_case(self.condition(condition), _num(1)))
-            columns.append(exp.alias_(counted, name, quoted=True))
-        return self._with(exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True)))
+            columns.append(exp.alias_(counted, name, quoted=True, copy=False))
+        return self._with(
+            exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+        )
 
     def distribution(self, label: ir.Expr) -> exp.Select:
         """How many entities carry each label (missing labels counted under NULL)."""
         value = self.value(label)
         select = (
             exp.select(
-                exp.alias_(value, "label", quoted=True),
-                exp.alias_(exp.Count(this=exp.Star()), "members", quoted=True),
+                exp.alias_(value, "label", quoted=True, copy=False),
+                exp.alias_(exp.Count(this=exp.Star()), "members", quoted=True, copy=False),
             )
-            .from_(exp.to_identifier(self.relation, quoted=True))
-            .group_by(_num(1))
+            .from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+            .group_by(_num(1), copy=False)
         )
         return self._with(select)
 
     def _with(self, select: exp.Select) -> exp.Select:
         for name, cte in self.ctes:
-            select = select.with_(exp.to_identifier(name, quoted=True), as_=cte)
+            select = select.with_(exp.to_identifier(name, quoted=True), as_=cte, copy=False)
         return select
 
     # -------------------------------------------------------------- CTE chain
@@ -171,8 +209,9 @@ class QueryBuilder:
         self.ctes.append(("population", self._population_cte()))
         self.relation = "population"
         for depth, layer in enumerate(self.plan.layers, start=1):
+            last = depth == len(self.plan.layers)
             name = f"ranked_{depth}"
-            self.ctes.append((name, self._ranking_cte(layer)))
+            self.ctes.append((name, self._ranking_layer(layer, last=last)))
             self.relation = name
 
     def _source_cte_name(self, source: ir.RowSource) -> str:
@@ -187,13 +226,15 @@ class QueryBuilder:
     def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expression]:
         """SELECT … FROM the joined hops; returns it and the entity key expression."""
         hops = source.hops
-        select = exp.select().from_(_table(hops[0].source, hops[0].table))
+        select = exp.select().from_(_table(hops[0].source, hops[0].table), copy=False)
         for child, parent in itertools.pairwise(hops):
             assert child.parent_key is not None
             on = exp.EQ(
                 this=_col(child.link, child.table), expression=_col(child.parent_key, parent.table)
             )
-            select = select.join(_table(parent.source, parent.table), on=on, join_type="INNER")
+            select.append(
+                "joins", exp.Join(this=_table(parent.source, parent.table), on=on, kind="INNER")
+            )
         return select, _col(hops[-1].link, hops[-1].table)
 
     def _cap(self, source: ir.RowSource) -> exp.Expression | None:
@@ -240,23 +281,45 @@ class QueryBuilder:
     def _source_cte(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
     ) -> exp.Select:
+        """Every aggregate over one table in one scan.
+
+        Filter parts shared by all aggregates go to WHERE; what differs stays in CASE
+        expressions, and WHERE also keeps only rows that some aggregate counts.
+        """
         select, key = self._from_source(source)
-        columns: list[exp.Expression] = [exp.alias_(key, KEY, quoted=True)]
-        for alias, aggregation in aggregations:
-            columns.append(exp.alias_(self._aggregate(aggregation), alias, quoted=True))
-        select = select.select(*columns)
+        common, residuals = _factor_filters([a.filter for _, a in aggregations])
+        columns: list[exp.Expression] = [exp.alias_(key, KEY, quoted=True, copy=False)]
+        inline: dict[ir.Aggregation, exp.Expression] = {}
+        for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
+            value = self._aggregate(aggregation, residual)
+            inline[aggregation] = self._zero_rows(aggregation, value.copy())
+            columns.append(exp.alias_(value, alias, quoted=True, copy=False))
+        select = select.select(*columns, copy=False)
         filters = [
             f for f in (self._cap(source), self._pushdown(source, aggregations)) if f is not None
         ]
+        filters += [self.condition(part, source) for part in common]
+        if residuals and all(r is not None for r in residuals):
+            distinct = [r for r in dict.fromkeys(residuals) if r is not None]
+            filters.append(_or([self.condition(r, source) for r in distinct]))
         if filters:
-            select = select.where(_and(filters))
-        return select.group_by(key)
+            select = select.where(_and(filters), copy=False)
+        select = select.group_by(key, copy=False)
+        if source in self.having:
+            self._inline_aggregates = inline
+            try:
+                parts = [self.condition(part) for part in self.having[source]]
+            finally:
+                self._inline_aggregates = None
+            select = select.having(_and(parts), copy=False)
+        return select
 
-    def _aggregate(self, aggregation: ir.Aggregation) -> exp.Expression:
+    def _aggregate(
+        self, aggregation: ir.Aggregation, residual: ir.Expr | None = None
+    ) -> exp.Expression:
+        """The aggregate expression; rows outside `residual` (if any) count as NULL."""
         source = aggregation.source
-        condition = (
-            self.condition(aggregation.filter, source) if aggregation.filter is not None else None
-        )
+        condition = self.condition(residual, source) if residual is not None else None
 
         def when(value: exp.Expression) -> exp.Expression:
             return value if condition is None else _case(condition, value)
@@ -308,15 +371,16 @@ class QueryBuilder:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
         inner = select.select(
-            exp.alias_(key, KEY, quoted=True),
-            exp.alias_(value, "value", quoted=True),
-            exp.alias_(rank, "position", quoted=True),
-        ).where(_and(filters))
+            exp.alias_(key, KEY, quoted=True, copy=False),
+            exp.alias_(value, "value", quoted=True, copy=False),
+            exp.alias_(rank, "position", quoted=True, copy=False),
+            copy=False,
+        ).where(_and(filters), copy=False)
         position = aggregation.n if aggregation.func == "nth_value" else 1
         return (
-            exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True))
+            exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True, copy=False))
             .from_(inner.subquery("ranked_rows", copy=False))
-            .where(exp.EQ(this=_col("position"), expression=_num(position or 1)))
+            .where(exp.EQ(this=_col("position"), expression=_num(position or 1)), copy=False)
         )
 
     def _tie_break(self, value: exp.Expression, expr: ir.Expr) -> exp.Expression:
@@ -328,20 +392,21 @@ class QueryBuilder:
         assert aggregation.group is not None and aggregation.outer is not None
         select, key = self._from_source(source)
         group = self.value(aggregation.group, source)
-        inner_aggregation = ir.Aggregation(
-            aggregation.func, source, aggregation.value, None, aggregation.n
-        )
+        inner_aggregation = ir.Aggregation(aggregation.func, source, aggregation.value)
         filters = [f for f in (self._cap(source),) if f is not None]
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
         inner = (
             select.select(
-                exp.alias_(key.copy(), KEY, quoted=True),
-                exp.alias_(self._aggregate(inner_aggregation), "per_group", quoted=True),
+                exp.alias_(key.copy(), KEY, quoted=True, copy=False),
+                exp.alias_(
+                    self._aggregate(inner_aggregation), "per_group", quoted=True, copy=False
+                ),
+                copy=False,
             )
-            .where(_and(filters))
-            .group_by(key, group)
+            .where(_and(filters), copy=False)
+            .group_by(key, group, copy=False)
         )
         outers = {
             "count": exp.Count,
@@ -352,9 +417,9 @@ class QueryBuilder:
         }
         combined = outers[aggregation.outer](this=_col("per_group"))
         return (
-            exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True))
+            exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True, copy=False))
             .from_(inner.subquery("groups", copy=False))
-            .group_by(_col(KEY))
+            .group_by(_col(KEY), copy=False)
         )
 
     def _event_rows(self, events: ir.EventSetSpec) -> exp.Select:
@@ -365,42 +430,39 @@ class QueryBuilder:
         if events.filter is not None:
             filters.append(self.condition(events.filter, source))
         select = select.select(
-            exp.alias_(key, KEY, quoted=True),
-            exp.alias_(self.row(source, source.time), "at", quoted=True),
+            exp.alias_(key, KEY, quoted=True, copy=False),
+            exp.alias_(self.row(source, source.time), "at", quoted=True, copy=False),
+            copy=False,
         )
-        return select.where(_and(filters)) if filters else select
+        return select.where(_and(filters), copy=False) if filters else select
 
     def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
+        """Members with a `first` row that is (not) followed by a `then` row in time."""
         first = self._event_rows(sequence.first).subquery("first_step", copy=False)
         then = self._event_rows(sequence.then).subquery("then_step", copy=False)
-        on: list[exp.Expression] = [
+        follows: list[exp.Expression] = [
             exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
             exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
         ]
         if sequence.within is not None:
             limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
-            on.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
-        if not sequence.negated:
-            return (
-                exp.select(_col(KEY, "first_step"))
-                .distinct()
-                .from_(first)
-                .join(then, on=_and(on), join_type="INNER")
-            )
-        unanswered = (
-            exp.select(exp.alias_(_col(KEY, "first_step"), KEY, quoted=True))
-            .from_(first)
-            .join(then, on=_and(on), join_type="LEFT")
-            .group_by(_col(KEY, "first_step"), _col("at", "first_step"))
-            .having(exp.EQ(this=exp.Count(this=_col("at", "then_step")), expression=_num(0)))
+            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
+        followed = exp.Exists(
+            this=exp.select(_num(1)).from_(then, copy=False).where(_and(follows), copy=False)
         )
-        if sequence.within is not None:
-            # the time limit must have passed by the as-of time to know nothing followed
-            deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
-            unanswered = unanswered.where(
-                exp.LTE(this=_col("at", "first_step"), expression=deadline)
-            )
-        return exp.select(_col(KEY)).distinct().from_(unanswered.subquery("unanswered", copy=False))
+        conditions: list[exp.Expression] = [followed]
+        if sequence.negated:
+            conditions = [exp.Not(this=followed)]
+            if sequence.within is not None:
+                # the time limit must have passed by the as-of time to know nothing followed
+                deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
+                conditions.insert(0, exp.LTE(this=_col("at", "first_step"), expression=deadline))
+        return (
+            exp.select(_col(KEY, "first_step"))
+            .distinct(copy=False)
+            .from_(first, copy=False)
+            .where(_and(conditions), copy=False)
+        )
 
     def _shift_as_of(self, duration: ir.DurationValue) -> dt.datetime:
         return self.as_of.resolve(ir.AsOfOffset(duration))
@@ -409,57 +471,69 @@ class QueryBuilder:
         entity = self.entity
         alias = entity.name
         key = _col(entity.key.name, alias)
-        columns: list[exp.Expression] = [exp.alias_(key.copy(), KEY, quoted=True)]
+        columns: list[exp.Expression] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             columns.append(
-                exp.alias_(self.canonical(_col(column.name, alias), column), name, quoted=True)
+                exp.alias_(
+                    self.canonical(_col(column.name, alias), column), name, quoted=True, copy=False
+                )
             )
-        select = exp.select().from_(_table(entity.source, alias))
+        select = exp.select().from_(_table(entity.source, alias), copy=False)
+
+        def side(group: object) -> str:
+            return "INNER" if group in self.required else "LEFT"
+
         for source, aggregations in self.plan.aggregations.items():
             cte = self._cte_name_of(source)
             for name, aggregation in aggregations:
                 columns.append(
-                    exp.alias_(self._zero_rows(aggregation, _col(name, cte)), name, quoted=True)
+                    exp.alias_(
+                        self._zero_rows(aggregation, _col(name, cte)), name, quoted=True, copy=False
+                    )
                 )
-            select = select.join(
-                exp.to_identifier(cte, quoted=True),
-                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
-                join_type="LEFT",
+            _join(
+                select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side(source)
             )
         for name, aggregation in self.plan.ordered:
             cte = f"{name}_value"
-            columns.append(exp.alias_(_col(name, cte), name, quoted=True))
-            select = select.join(
+            columns.append(exp.alias_(_col(name, cte), name, quoted=True, copy=False))
+            _join(
+                select,
                 exp.to_identifier(cte, quoted=True),
-                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
-                join_type="LEFT",
+                _col(KEY, cte),
+                key,
+                side=side(aggregation),
             )
         for name, aggregation in self.plan.grouped:
             cte = f"{name}_groups"
             zero = aggregation.outer in ("count", "sum")
             value = _coalesce(_col(name, cte), _num(0)) if zero else _col(name, cte)
-            columns.append(exp.alias_(value, name, quoted=True))
-            select = select.join(
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
+            _join(
+                select,
                 exp.to_identifier(cte, quoted=True),
-                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
-                join_type="LEFT",
+                _col(KEY, cte),
+                key,
+                side=side(aggregation),
             )
-        for name, _ in self.plan.sequences:
+        for name, sequence in self.plan.sequences:
             cte = f"{name}_sequence"
             present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
-            columns.append(exp.alias_(present, name, quoted=True))
-            select = select.join(
+            columns.append(exp.alias_(present, name, quoted=True, copy=False))
+            _join(
+                select,
                 exp.to_identifier(cte, quoted=True),
-                on=exp.EQ(this=_col(KEY, cte), expression=key.copy()),
-                join_type="LEFT",
+                _col(KEY, cte),
+                key,
+                side=side(sequence),
             )
-        select = select.select(*columns)
+        select = select.select(*columns, copy=False)
         if entity.time is not None:
             # members who joined after the as-of time are not yet part of the population
             time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
             joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
-            select = select.where(_or([joined, missing]))
+            select = select.where(_or([joined, missing]), copy=False)
         return select
 
     def _cte_name_of(self, source: ir.RowSource) -> str:
@@ -475,26 +549,56 @@ class QueryBuilder:
             return _coalesce(column, FALSE)
         return column
 
-    def _ranking_cte(self, layer: list[tuple[str, ir.PopulationSpec]]) -> exp.Select:
-        columns: list[exp.Expression] = [
-            exp.Column(this=exp.Star(), table=exp.to_identifier(self.relation, quoted=True))
-        ]
+    def _ranking_layer(
+        self, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
+    ) -> exp.Select:
+        """One CTE per ranking over just its members (narrow rows sort fast), joined back."""
+        previous = self.relation
+        select = exp.select(
+            exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
+        )
+        select = select.from_(exp.to_identifier(previous, quoted=True), copy=False)
         for alias, spec in layer:
-            columns.append(exp.alias_(self._ranking(spec), alias, quoted=True))
-        return exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True))
+            cte = f"{alias}_ranking"
+            self.ctes.append((cte, self._ranking(spec, previous)))
+            value = _col("value", cte)
+            if spec.func in ("top", "bottom"):
+                value = _coalesce(value, FALSE)
+            elif spec.func in ("count", "sum"):
+                value = _coalesce(value, _num(0))
+            select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
+            relation = exp.to_identifier(cte, quoted=True)
+            if spec.func in _POPULATION_AGGREGATES:
+                select.append("joins", exp.Join(this=relation, kind="CROSS"))
+            else:
+                side = "INNER" if last and spec in self.required else "LEFT"
+                _join(select, relation, _col(KEY, cte), _col(KEY, previous), side=side)
+        return select
 
-    def _ranking(self, spec: ir.PopulationSpec) -> exp.Expression:
+    def _ranking(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
+        """The members of a ranking's population with their rank (or the population's aggregate)."""
         value = self.value(spec.value)
-        members = [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
+        members: list[exp.Expression] = [
+            exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        ]
         if spec.population is not None:
             members.insert(0, self.condition(spec.population))
-        in_population = _and(members)
-        partition = [_case(in_population.copy(), _num(1), _num(0))]
         key = _col(KEY)
         func = spec.func
+        source = exp.to_identifier(relation, quoted=True)
+        if func in _POPULATION_AGGREGATES:
+            builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+            aggregate = (
+                exp.Count(this=exp.Star()) if func == "count" else builders[func](this=value)
+            )
+            return (
+                exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
+                .from_(source, copy=False)
+                .where(_and(members), copy=False)
+            )
 
         def window(node: exp.Expression, *order: exp.Ordered, frame: bool = False) -> exp.Window:
-            spec_node = exp.Window(this=node, partition_by=[p.copy() for p in partition])
+            spec_node = exp.Window(this=node)
             if order:
                 spec_node.set("order", exp.Order(expressions=list(order)))
             if frame:
@@ -510,52 +614,42 @@ class QueryBuilder:
         ascending = exp.Ordered(this=value.copy(), desc=False, nulls_first=True)
         descending = exp.Ordered(this=value.copy(), desc=True, nulls_first=False)
         by_key = exp.Ordered(this=key, desc=False, nulls_first=True)
+        ranked: exp.Expression
         if func == "ntile":
             assert spec.buckets is not None
-            ranked = window(
-                exp.Anonymous(this="NTILE", expressions=[_num(spec.buckets)]),
-                ascending,
-                by_key.copy(),
-            )
-            return _case(in_population, ranked)
-        if func == "percentile":
-            return _case(
-                in_population, window(exp.Anonymous(this="PERCENT_RANK", expressions=[]), ascending)
-            )
-        if func == "cumulative_share":
+            ntile = exp.Anonymous(this="NTILE", expressions=[_num(spec.buckets)])
+            ranked = window(ntile, ascending, by_key.copy())
+        elif func == "percentile":
+            ranked = window(exp.Anonymous(this="PERCENT_RANK", expressions=[]), ascending)
+        elif func == "cumulative_share":
             running = window(exp.Sum(this=value.copy()), descending, by_key.copy(), frame=True)
             total = window(exp.Sum(this=value.copy()))
-            share = exp.Div(
+            ranked = exp.Div(
                 this=self.dialect.to_double(running),
                 expression=exp.Nullif(this=self.dialect.to_double(total), expression=_num(0)),
             )
-            return _case(in_population, share)
-        if func in ("top", "bottom"):
+        else:  # top / bottom
             order = descending if func == "top" else ascending
             row_number = window(exp.RowNumber(), order, by_key.copy())
             if spec.count is not None:
-                inside: exp.Expression = exp.LTE(this=row_number, expression=_num(spec.count))
+                ranked = exp.LTE(this=row_number, expression=_num(spec.count))
             else:
                 assert spec.fraction is not None
                 numerator, denominator = spec.fraction.as_integer_ratio()
-                size = window(exp.Count(this=exp.Star()))
-                inside = exp.LT(
+                ranked = exp.LT(
                     this=exp.Mul(
                         this=exp.Paren(this=exp.Sub(this=row_number, expression=_num(1))),
                         expression=_num(denominator),
                     ),
-                    expression=exp.Mul(this=_num(numerator), expression=size),
+                    expression=exp.Mul(
+                        this=_num(numerator), expression=window(exp.Count(this=exp.Star()))
+                    ),
                 )
-            return _case(in_population, inside, FALSE)
-        # population aggregates: one value for everybody
-        member_value = _case(in_population, value)
-        builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
-        if func == "count":
-            aggregate: exp.Expression = exp.Count(this=_case(in_population.copy(), _num(1)))
-        else:
-            aggregate = builders[func](this=member_value)
-        over_all = exp.Window(this=aggregate)
-        return _coalesce(over_all, _num(0)) if func in ("count", "sum") else over_all
+        return (
+            exp.select(_col(KEY), exp.alias_(ranked, "value", quoted=True, copy=False))
+            .from_(source, copy=False)
+            .where(_and(members), copy=False)
+        )
 
     # -------------------------------------------------------------- expressions
     def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expression:
@@ -658,6 +752,8 @@ class QueryBuilder:
                 case.set("default", self.sql(default, source))
                 return case
             case ir.AggregateRef(aggregation=aggregation):
+                if self._inline_aggregates is not None:
+                    return self._inline_aggregates[aggregation].copy()
                 return _col(self.plan.aliases[aggregation])
             case ir.SequenceRef(sequence=sequence):
                 return _col(self.plan.aliases[sequence])
@@ -841,3 +937,69 @@ def _never_null(expr: ir.Expr) -> bool:
     if isinstance(inner, ir.Const):
         return inner.value is not None
     return False
+
+
+_POPULATION_AGGREGATES = ("sum", "avg", "min", "max", "count")
+
+
+def _having_parts(
+    plan: Plan, condition: ir.Expr, required: set[object]
+) -> dict[ir.RowSource, list[ir.Expr]]:
+    """Top-level `and` parts of `condition` that use nothing but one required table's aggregates."""
+    parts: dict[ir.RowSource, list[ir.Expr]] = {}
+    for part in _conjuncts(condition):
+        sources = _only_aggregates(part)
+        if sources is not None and len(sources) == 1:
+            (source,) = sources
+            if source in required and source in plan.aggregations:
+                parts.setdefault(source, []).append(part)
+    return parts
+
+
+def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:
+    inner = ir.unwrap(expr)
+    if isinstance(inner, ir.And):
+        return [part for item in inner.items for part in _conjuncts(item)]
+    return [inner]
+
+
+def _only_aggregates(expr: ir.Expr) -> set[ir.RowSource] | None:
+    """The sources of the plain aggregates `expr` uses, or None if it uses anything else per entity."""
+    match expr:
+        case ir.AggregateRef(aggregation=aggregation):
+            if aggregation.group is not None or aggregation.func in (
+                "first_value",
+                "last_value",
+                "nth_value",
+            ):
+                return None
+            return {aggregation.source}
+        case (
+            ir.EntityColumn()
+            | ir.SequenceRef()
+            | ir.PopulationRef()
+            | ir.SplitRef()
+            | ir.RowColumn()
+        ):
+            return None
+        case _:
+            found: set[ir.RowSource] = set()
+            for child in ir.children(expr):
+                sources = _only_aggregates(child)
+                if sources is None:
+                    return None
+                found |= sources
+            return found
+
+
+def _factor_filters(filters: list[ir.Expr | None]) -> tuple[list[ir.Expr], list[ir.Expr | None]]:
+    """(conjuncts every filter shares, what remains of each filter)."""
+    parts = [
+        list(f.items) if isinstance(f, ir.And) else ([f] if f is not None else []) for f in filters
+    ]
+    common = [c for c in parts[0] if all(c in other for other in parts[1:])] if parts else []
+    residuals: list[ir.Expr | None] = []
+    for own in parts:
+        rest = [c for c in own if c not in common]
+        residuals.append(None if not rest else rest[0] if len(rest) == 1 else ir.And(tuple(rest)))
+    return common, residuals

@@ -266,7 +266,7 @@ def _token_help(token: Token, error: UnexpectedToken, text: str) -> str | None:
     if str(token) == "where":
         return (
             "an aggregate with `where` inside a larger expression needs parentheses: "
-            "`(count orders where status = \"paid\") >= 2`"
+            '`(count orders where status = "paid") >= 2`'
         )
     return None
 

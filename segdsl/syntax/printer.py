@@ -43,7 +43,9 @@ def name_text(name: str) -> str:
 
 
 def string_text(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
@@ -84,7 +86,10 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
             return f"-{expr_text(node.operand, UNARY)}", UNARY
         case nodes.Arith():
             level = SUM if node.op in "+-" else PRODUCT
-            return f"{expr_text(node.left, level)} {node.op} {expr_text(node.right, level + 1)}", level
+            return (
+                f"{expr_text(node.left, level)} {node.op} {expr_text(node.right, level + 1)}",
+                level,
+            )
         case nodes.Compare():
             return f"{expr_text(node.left, SUM)} {node.op} {expr_text(node.right, SUM)}", PREDICATE
         case nodes.Between():
@@ -107,10 +112,16 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
             among = f" {among_text(node.among)}" if node.among is not None else ""
             return f"{expr_text(node.operand, SUM)} in {node.side} {size}{among}", PREDICATE
         case nodes.Presence():
-            return f"{expr_text(node.operand, SUM)} is {'present' if node.present else 'missing'}", PREDICATE
+            return (
+                f"{expr_text(node.operand, SUM)} is {'present' if node.present else 'missing'}",
+                PREDICATE,
+            )
         case nodes.TextMatch():
             word = node.op.replace("_", " ")
-            return f"{expr_text(node.operand, SUM)} {word} {expr_text(node.pattern, SUM)}", PREDICATE
+            return (
+                f"{expr_text(node.operand, SUM)} {word} {expr_text(node.pattern, SUM)}",
+                PREDICATE,
+            )
         case nodes.And():
             return f"{expr_text(node.left, AND)} and {expr_text(node.right, NOT)}", AND
         case nodes.Or():
@@ -122,7 +133,10 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
         case nodes.TimeSince():
             return f"time since {expr_text(node.operand, ATOM)}", ATOM
         case nodes.TimeBetween():
-            return f"time between {expr_text(node.start, ATOM)} and {expr_text(node.end, ATOM)}", ATOM
+            return (
+                f"time between {expr_text(node.start, ATOM)} and {expr_text(node.end, ATOM)}",
+                ATOM,
+            )
         case nodes.Aggregate():
             text = aggregate_text(node)
             return (f"({text})", ATOM) if node.where is not None else (text, ATOM)
@@ -132,7 +146,10 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
         case nodes.Sequence():
             within = f" within {duration_text(node.within)}" if node.within is not None else ""
             then = "then no" if node.negated else "then"
-            return f"{event_set_text(node.first)} {then} {event_set_text(node.then)}{within}", PREDICATE
+            return (
+                f"{event_set_text(node.first)} {then} {event_set_text(node.then)}{within}",
+                PREDICATE,
+            )
         case _:
             assert_never(node)
 
@@ -274,7 +291,9 @@ def _meta_text(meta: nodes.Metadata) -> str:
 
 
 def _source_text(parts: Sequence[str]) -> str:
-    return ".".join(p if _NAME_RE.match(p) and p not in keywords() else string_text(p) for p in parts)
+    return ".".join(
+        p if _NAME_RE.match(p) and p not in keywords() else string_text(p) for p in parts
+    )
 
 
 def member_text(member: nodes.Member) -> str:
@@ -315,12 +334,15 @@ def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str |
     match statement:
         case nodes.EntityDecl() | nodes.TableDecl():
             word = "entity" if isinstance(statement, nodes.EntityDecl) else "table"
-            head = f"{word} {name_text(statement.name.text)} from {_source_text(statement.source)} {{"
+            head = (
+                f"{word} {name_text(statement.name.text)} from {_source_text(statement.source)} {{"
+            )
             return head, [_Item([member_text(m)]) for m in statement.members], "}"
         case nodes.ClassifierDecl():
             head = f"classifier {name_text(statement.name.text)}{_meta_text(statement.meta)} {{"
             rules = [
-                _Item([f"{name_text(r.label.text)} when {expr_text(r.condition)}"]) for r in statement.rules
+                _Item([f"{name_text(r.label.text)} when {expr_text(r.condition)}"])
+                for r in statement.rules
             ]
             rules.append(_Item([f"else {name_text(statement.else_label.text)}"]))
             return head, rules, "}"
@@ -330,7 +352,10 @@ def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str |
                 head += f" of {name_text(statement.of.text)}"
             if statement.seed is not None:
                 head += f" seed {string_text(statement.seed)}"
-            buckets = [_Item([f"{name_text(b.label.text)} {number_text(b.percent)}%"]) for b in statement.buckets]
+            buckets = [
+                _Item([f"{name_text(b.label.text)} {number_text(b.percent)}%"])
+                for b in statement.buckets
+            ]
             return head + " {", buckets, "}"
         case _:
             return "", [], None
@@ -339,7 +364,9 @@ def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str |
 def simple_statement_lines(statement: nodes.Statement) -> list[str]:
     match statement:
         case nodes.DerivedTableDecl():
-            head = f"table {name_text(statement.name.text)} = {name_text(statement.base.text)} where"
+            head = (
+                f"table {name_text(statement.name.text)} = {name_text(statement.base.text)} where"
+            )
             return [f"{head} {expr_text(statement.where)}"]
         case nodes.ParamDecl():
             text = f"param {name_text(statement.name.text)}: {name_text(statement.type.text)}"
@@ -377,7 +404,11 @@ def format_module(module: nodes.Module, text: str = "") -> str:
     lines_of_source = text.split("\n")
 
     def is_own_line(comment: nodes.Comment) -> bool:
-        line = lines_of_source[comment.span.line - 1] if comment.span.line - 1 < len(lines_of_source) else ""
+        line = (
+            lines_of_source[comment.span.line - 1]
+            if comment.span.line - 1 < len(lines_of_source)
+            else ""
+        )
         return line[: comment.span.column - 1].strip() == ""
 
     comments = sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
@@ -428,7 +459,11 @@ def format_module(module: nodes.Module, text: str = "") -> str:
             out.append(close + (f"  {closing_trailing[0].text}" if closing_trailing else ""))
         else:
             lines = simple_statement_lines(statement)
-            interior = take(lambda c, s=start, e=end: s <= c.span.line < e or (c.span.line == e and is_own_line(c)))
+            interior = take(
+                lambda c, s=start, e=end: (
+                    s <= c.span.line < e or (c.span.line == e and is_own_line(c))
+                )
+            )
             trailing = take(lambda c, e=end: c.span.line == e)
             out.extend(c.text for c in interior)
             if trailing:
@@ -443,7 +478,9 @@ def format_module(module: nodes.Module, text: str = "") -> str:
 
 
 def _is_block(statement: nodes.Statement) -> bool:
-    return isinstance(statement, (nodes.EntityDecl, nodes.TableDecl, nodes.ClassifierDecl, nodes.SplitDecl))
+    return isinstance(
+        statement, (nodes.EntityDecl, nodes.TableDecl, nodes.ClassifierDecl, nodes.SplitDecl)
+    )
 
 
 def _header_line(lines: list[str]) -> int:
@@ -457,7 +494,11 @@ def _has_blank_between(
     lines: list[str], previous_end: int, start: int, comments: Sequence[nodes.Comment]
 ) -> bool:
     """Whether the source had an empty line between two statements (comments don't count)."""
-    return any(not lines[number - 1].strip() for number in range(previous_end + 1, start) if number - 1 < len(lines))
+    return any(
+        not lines[number - 1].strip()
+        for number in range(previous_end + 1, start)
+        if number - 1 < len(lines)
+    )
 
 
 def format_text(text: str, path: str = "<string>") -> str | None:

@@ -1,11 +1,12 @@
 WITH `orders_per_customer` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) AS `revenue`,
-    COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) AS `paid_orders`
+    SUM(`orders`.`amount`) AS `revenue`,
+    COUNT(*) AS `paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
   GROUP BY
     `orders`.`customer_id`
 ), `population` AS (
@@ -19,23 +20,23 @@ WITH `orders_per_customer` AS (
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     OR `customer`.`signed_up_at` IS NULL
+), `revenue_share_ranking` AS (
+  SELECT
+    `__key`,
+    CAST(SUM(`revenue`) OVER (
+      ORDER BY `revenue` DESC, `__key` ASC
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS FLOAT64) / NULLIF(CAST(SUM(`revenue`) OVER () AS FLOAT64), 0) AS `value`
+  FROM `population`
+  WHERE
+    `paid_orders` > 0 AND NOT `revenue` IS NULL
 ), `ranked_1` AS (
   SELECT
     `population`.*,
-    CASE
-      WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL
-      THEN CAST(SUM(`revenue`) OVER (
-        PARTITION BY CASE WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL THEN 1 ELSE 0 END
-        ORDER BY `revenue` DESC, `__key` ASC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      ) AS FLOAT64) / NULLIF(
-        CAST(SUM(`revenue`) OVER (
-          PARTITION BY CASE WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL THEN 1 ELSE 0 END
-        ) AS FLOAT64),
-        0
-      )
-    END AS `revenue_share`
+    `revenue_share_ranking`.`value` AS `revenue_share`
   FROM `population`
+  LEFT JOIN `revenue_share_ranking`
+    ON `revenue_share_ranking`.`__key` = `population`.`__key`
 )
 SELECT
   `__key` AS `id`

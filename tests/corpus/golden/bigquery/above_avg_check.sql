@@ -1,11 +1,12 @@
 WITH `orders_per_customer` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    AVG(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) AS `avg_check`,
-    COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) AS `paid_orders`
+    AVG(`orders`.`amount`) AS `avg_check`,
+    COUNT(*) AS `paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
   GROUP BY
     `orders`.`customer_id`
 ), `population` AS (
@@ -19,11 +20,18 @@ WITH `orders_per_customer` AS (
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     OR `customer`.`signed_up_at` IS NULL
+), `_rank1_ranking` AS (
+  SELECT
+    AVG(`avg_check`) AS `value`
+  FROM `population`
+  WHERE
+    `paid_orders` > 0 AND NOT `avg_check` IS NULL
 ), `ranked_1` AS (
   SELECT
     `population`.*,
-    AVG(CASE WHEN `paid_orders` > 0 AND NOT `avg_check` IS NULL THEN `avg_check` END) OVER () AS `_rank1`
+    `_rank1_ranking`.`value` AS `_rank1`
   FROM `population`
+  CROSS JOIN `_rank1_ranking`
 )
 SELECT
   `__key` AS `id`

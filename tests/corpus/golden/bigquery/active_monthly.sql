@@ -12,15 +12,32 @@ WITH `orders_per_customer` AS (
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND (
+      `orders`.`ordered_at` >= CAST('2025-04-01 00:00:00' AS DATETIME)
+      AND `orders`.`ordered_at` < CAST('2025-07-01 00:00:00' AS DATETIME)
+      OR `orders`.`status` = 'paid'
+    )
   GROUP BY
     `orders`.`customer_id`
+  HAVING
+    COALESCE(
+      COUNT(
+        DISTINCT CASE
+          WHEN `orders`.`ordered_at` >= CAST('2025-04-01 00:00:00' AS DATETIME)
+          AND `orders`.`ordered_at` < CAST('2025-07-01 00:00:00' AS DATETIME)
+          THEN DATE_TRUNC(DATE(`orders`.`ordered_at`), MONTH)
+        END
+      ),
+      0
+    ) = 3
+    AND AVG(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) > 200
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
     COALESCE(`orders_per_customer`.`_orders_1`, 0) AS `_orders_1`,
     `orders_per_customer`.`avg_check` AS `avg_check`
   FROM `customers` AS `customer`
-  LEFT JOIN `orders_per_customer`
+  INNER JOIN `orders_per_customer`
     ON `orders_per_customer`.`__key` = `customer`.`id`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)

@@ -5,7 +5,6 @@ WITH `orders_per_customer` AS (
       CASE
         WHEN `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS DATETIME)
         AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
-        AND `orders`.`status` = 'paid'
         THEN 1
       END
     ) AS `_orders_1`,
@@ -13,7 +12,6 @@ WITH `orders_per_customer` AS (
       CASE
         WHEN `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
         AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS DATETIME)
-        AND `orders`.`status` = 'paid'
         THEN 1
       END
     ) AS `_orders_2`
@@ -21,15 +19,42 @@ WITH `orders_per_customer` AS (
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
     AND `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
+    AND (
+      `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS DATETIME)
+      AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+      OR `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
+      AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS DATETIME)
+    )
   GROUP BY
     `orders`.`customer_id`
+  HAVING
+    COALESCE(
+      COUNT(
+        CASE
+          WHEN `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS DATETIME)
+          AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+          THEN 1
+        END
+      ),
+      0
+    ) < 0.5 * COALESCE(
+      COUNT(
+        CASE
+          WHEN `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS DATETIME)
+          AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS DATETIME)
+          THEN 1
+        END
+      ),
+      0
+    )
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
     COALESCE(`orders_per_customer`.`_orders_1`, 0) AS `_orders_1`,
     COALESCE(`orders_per_customer`.`_orders_2`, 0) AS `_orders_2`
   FROM `customers` AS `customer`
-  LEFT JOIN `orders_per_customer`
+  INNER JOIN `orders_per_customer`
     ON `orders_per_customer`.`__key` = `customer`.`id`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)

@@ -1,35 +1,29 @@
 WITH `events_per_customer` AS (
   SELECT
     `events`.`customer_id` AS `__key`,
-    COUNT(
-      CASE
-        WHEN `events`.`name` = 'email_open'
-        AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
-        AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-        THEN 1
-      END
-    ) AS `_events_1`,
-    COUNT(
-      CASE
-        WHEN `events`.`name` = 'email_click'
-        AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
-        AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-        THEN 1
-      END
-    ) > 0 AS `_events_2`
+    COUNT(CASE WHEN `events`.`name` = 'email_open' THEN 1 END) AS `_events_1`,
+    COUNT(CASE WHEN `events`.`name` = 'email_click' THEN 1 END) > 0 AS `_events_2`
   FROM `events` AS `events`
   WHERE
     `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
+    AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
+    AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+    AND (
+      `events`.`name` = 'email_open' OR `events`.`name` = 'email_click'
+    )
   GROUP BY
     `events`.`customer_id`
+  HAVING
+    COALESCE(COUNT(CASE WHEN `events`.`name` = 'email_open' THEN 1 END), 0) >= 3
+    AND COALESCE(COUNT(CASE WHEN `events`.`name` = 'email_click' THEN 1 END) > 0, FALSE)
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
     COALESCE(`events_per_customer`.`_events_1`, 0) AS `_events_1`,
     COALESCE(`events_per_customer`.`_events_2`, FALSE) AS `_events_2`
   FROM `customers` AS `customer`
-  LEFT JOIN `events_per_customer`
+  INNER JOIN `events_per_customer`
     ON `events_per_customer`.`__key` = `customer`.`id`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)

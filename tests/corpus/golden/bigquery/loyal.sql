@@ -8,13 +8,17 @@ WITH `orders_per_customer` AS (
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
   GROUP BY
     `orders`.`customer_id`
+  HAVING
+    COALESCE(COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END), 0) >= 5
+    AND MAX(`orders`.`ordered_at`) > CAST('2025-04-02 00:00:00' AS DATETIME)
+    AND MAX(`orders`.`ordered_at`) <= CAST('2025-07-01 00:00:00' AS DATETIME)
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
     COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`,
     `orders_per_customer`.`_orders_2` AS `_orders_2`
   FROM `customers` AS `customer`
-  LEFT JOIN `orders_per_customer`
+  INNER JOIN `orders_per_customer`
     ON `orders_per_customer`.`__key` = `customer`.`id`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)

@@ -1,10 +1,11 @@
 WITH `orders_per_customer` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) AS `paid_orders`
+    COUNT(*) AS `paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
   GROUP BY
     `orders`.`customer_id`
 ), `population` AS (

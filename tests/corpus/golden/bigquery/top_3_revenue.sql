@@ -1,10 +1,11 @@
 WITH `orders_per_customer` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) AS `revenue`
+    SUM(`orders`.`amount`) AS `revenue`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
   GROUP BY
     `orders`.`customer_id`
 ), `population` AS (
@@ -17,18 +18,20 @@ WITH `orders_per_customer` AS (
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     OR `customer`.`signed_up_at` IS NULL
+), `_rank1_ranking` AS (
+  SELECT
+    `__key`,
+    ROW_NUMBER() OVER (ORDER BY `revenue` DESC, `__key` ASC) <= 3 AS `value`
+  FROM `population`
+  WHERE
+    NOT `revenue` IS NULL
 ), `ranked_1` AS (
   SELECT
     `population`.*,
-    CASE
-      WHEN NOT `revenue` IS NULL
-      THEN ROW_NUMBER() OVER (
-        PARTITION BY CASE WHEN NOT `revenue` IS NULL THEN 1 ELSE 0 END
-        ORDER BY `revenue` DESC, `__key` ASC
-      ) <= 3
-      ELSE FALSE
-    END AS `_rank1`
+    COALESCE(`_rank1_ranking`.`value`, FALSE) AS `_rank1`
   FROM `population`
+  INNER JOIN `_rank1_ranking`
+    ON `_rank1_ranking`.`__key` = `population`.`__key`
 )
 SELECT
   `__key` AS `id`

@@ -1,11 +1,12 @@
 WITH `orders_per_customer` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) AS `revenue`,
-    COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) AS `paid_orders`
+    SUM(`orders`.`amount`) AS `revenue`,
+    COUNT(*) AS `paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+    AND `orders`.`status` = 'paid'
   GROUP BY
     `orders`.`customer_id`
 ), `population` AS (
@@ -19,17 +20,20 @@ WITH `orders_per_customer` AS (
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     OR `customer`.`signed_up_at` IS NULL
+), `m_score_ranking` AS (
+  SELECT
+    `__key`,
+    NTILE(5) OVER (ORDER BY `revenue` ASC, `__key` ASC) AS `value`
+  FROM `population`
+  WHERE
+    `paid_orders` > 0 AND NOT `revenue` IS NULL
 ), `ranked_1` AS (
   SELECT
     `population`.*,
-    CASE
-      WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL
-      THEN NTILE(5) OVER (
-        PARTITION BY CASE WHEN `paid_orders` > 0 AND NOT `revenue` IS NULL THEN 1 ELSE 0 END
-        ORDER BY `revenue` ASC, `__key` ASC
-      )
-    END AS `m_score`
+    `m_score_ranking`.`value` AS `m_score`
   FROM `population`
+  LEFT JOIN `m_score_ranking`
+    ON `m_score_ranking`.`__key` = `population`.`__key`
 )
 SELECT
   `__key` AS `id`

@@ -11,10 +11,5 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  2025 - EXTRACT(YEAR FROM "birth_date") - CASE
-    WHEN EXTRACT(MONTH FROM "birth_date") > 7
-    OR EXTRACT(MONTH FROM "birth_date") = 7
-    AND EXTRACT(DAY FROM "birth_date") > 1
-    THEN 1
-    ELSE 0
-  END = 37
+  "birth_date" >= CAST('1987-07-02' AS DATE)
+  AND "birth_date" <= CAST('1988-07-01' AS DATE)

@@ -6,15 +6,25 @@ WITH "events_per_customer" AS (
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND (
+      "events"."name" = 'add_to_cart' OR "events"."name" = 'purchase'
+    )
   GROUP BY
     "events"."customer_id"
+  HAVING
+    MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+    AND MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND (
+      MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' IS NULL
+      OR MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' < MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC'
+    )
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     "events_per_customer"."_events_1" AS "_events_1",
     "events_per_customer"."_events_2" AS "_events_2"
   FROM "customers" AS "customer"
-  LEFT JOIN "events_per_customer"
+  INNER JOIN "events_per_customer"
     ON "events_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

@@ -10,24 +10,30 @@ WITH "_seq1_sequence" AS (
       "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
       AND "events"."name" = 'add_to_cart'
   ) AS "first_step"
-  INNER JOIN (
-    SELECT
-      "events"."customer_id" AS "__key",
-      "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
-    FROM "events" AS "events"
-    WHERE
-      "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      AND "events"."name" = 'purchase'
-  ) AS "then_step"
-    ON "then_step"."__key" = "first_step"."__key"
-    AND "then_step"."at" > "first_step"."at"
-    AND "then_step"."at" <= "first_step"."at" + INTERVAL '3 day'
+  WHERE
+    EXISTS(
+      SELECT
+        1
+      FROM (
+        SELECT
+          "events"."customer_id" AS "__key",
+          "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
+        FROM "events" AS "events"
+        WHERE
+          "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "events"."name" = 'purchase'
+      ) AS "then_step"
+      WHERE
+        "then_step"."__key" = "first_step"."__key"
+        AND "then_step"."at" > "first_step"."at"
+        AND "then_step"."at" <= "first_step"."at" + INTERVAL '3 day'
+    )
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     NOT "_seq1_sequence"."__key" IS NULL AS "_seq1"
   FROM "customers" AS "customer"
-  LEFT JOIN "_seq1_sequence"
+  INNER JOIN "_seq1_sequence"
     ON "_seq1_sequence"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

@@ -1,24 +1,22 @@
 WITH "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(
-      CASE
-        WHEN "orders"."ordered_at" < CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-        AND EXTRACT(MONTH FROM "orders"."ordered_at") = 12
-        THEN 1
-      END
-    ) > 0 AS "_orders_1"
+    COUNT(*) > 0 AS "_orders_1"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."ordered_at" < CAST('2025-01-01 00:00:00' AS TIMESTAMP)
+    AND EXTRACT(MONTH FROM "orders"."ordered_at") = 12
   GROUP BY
     "orders"."customer_id"
+  HAVING
+    COALESCE(COUNT(*) > 0, FALSE)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     COALESCE("orders_per_customer"."_orders_1", FALSE) AS "_orders_1"
   FROM "customers" AS "customer"
-  LEFT JOIN "orders_per_customer"
+  INNER JOIN "orders_per_customer"
     ON "orders_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

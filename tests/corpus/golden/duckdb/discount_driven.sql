@@ -6,15 +6,21 @@ WITH "orders_per_customer" AS (
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND (
+      NOT "orders"."coupon" IS NULL OR "orders"."status" = 'paid'
+    )
   GROUP BY
     "orders"."customer_id"
+  HAVING
+    COALESCE(COUNT(CASE WHEN NOT "orders"."coupon" IS NULL THEN 1 END), 0) >= 0.5 * COALESCE(COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END), 0)
+    AND COALESCE(COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END), 0) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     COALESCE("orders_per_customer"."_orders_1", 0) AS "_orders_1",
     COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
   FROM "customers" AS "customer"
-  LEFT JOIN "orders_per_customer"
+  INNER JOIN "orders_per_customer"
     ON "orders_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

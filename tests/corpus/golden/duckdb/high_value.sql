@@ -1,11 +1,12 @@
 WITH "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    SUM(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) AS "revenue",
-    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders"
+    SUM("orders"."amount") AS "revenue",
+    COUNT(*) AS "paid_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."status" = 'paid'
   GROUP BY
     "orders"."customer_id"
 ), "population" AS (
@@ -19,22 +20,22 @@ WITH "orders_per_customer" AS (
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
     OR "customer"."signed_up_at" IS NULL
+), "_rank1_ranking" AS (
+  SELECT
+    "__key",
+    (
+      ROW_NUMBER() OVER (ORDER BY "revenue" DESC, "__key" ASC NULLS FIRST) - 1
+    ) * 10 < 1 * COUNT(*) OVER () AS "value"
+  FROM "population"
+  WHERE
+    "paid_orders" > 0 AND NOT "revenue" IS NULL
 ), "ranked_1" AS (
   SELECT
     "population".*,
-    CASE
-      WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL
-      THEN (
-        ROW_NUMBER() OVER (
-          PARTITION BY CASE WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL THEN 1 ELSE 0 END
-          ORDER BY "revenue" DESC, "__key" ASC NULLS FIRST
-        ) - 1
-      ) * 10 < 1 * COUNT(*) OVER (
-        PARTITION BY CASE WHEN "paid_orders" > 0 AND NOT "revenue" IS NULL THEN 1 ELSE 0 END
-      )
-      ELSE FALSE
-    END AS "_rank1"
+    COALESCE("_rank1_ranking"."value", FALSE) AS "_rank1"
   FROM "population"
+  INNER JOIN "_rank1_ranking"
+    ON "_rank1_ranking"."__key" = "population"."__key"
 )
 SELECT
   "__key" AS "id"

@@ -1,27 +1,25 @@
 WITH "events_per_customer" AS (
   SELECT
     "events"."customer_id" AS "__key",
-    COUNT(
-      CASE
-        WHEN "events"."name" = 'session_start'
-        AND "events"."occurred_at" > CAST('2025-05-02 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."device" = 'mobile_app'
-        THEN 1
-      END
-    ) AS "_events_1"
+    COUNT(*) AS "_events_1"
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
     AND "events"."occurred_at" > CAST('2025-05-02 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."name" = 'session_start'
+    AND "events"."occurred_at" > CAST('2025-05-02 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."device" = 'mobile_app'
   GROUP BY
     "events"."customer_id"
+  HAVING
+    COALESCE(COUNT(*), 0) >= 3
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     COALESCE("events_per_customer"."_events_1", 0) AS "_events_1"
   FROM "customers" AS "customer"
-  LEFT JOIN "events_per_customer"
+  INNER JOIN "events_per_customer"
     ON "events_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

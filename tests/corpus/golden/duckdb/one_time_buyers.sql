@@ -1,18 +1,22 @@
 WITH "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders"
+    COUNT(*) AS "paid_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."status" = 'paid'
   GROUP BY
     "orders"."customer_id"
+  HAVING
+    COALESCE(COUNT(*), 0) > 0
+    AND NOT COALESCE(COALESCE(COUNT(*), 0) > 0 AND COALESCE(COUNT(*), 0) >= 2, FALSE)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
   FROM "customers" AS "customer"
-  LEFT JOIN "orders_per_customer"
+  INNER JOIN "orders_per_customer"
     ON "orders_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

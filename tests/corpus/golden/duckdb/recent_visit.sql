@@ -1,25 +1,23 @@
 WITH "visits_per_customer" AS (
   SELECT
     "visits"."customer_id" AS "__key",
-    COUNT(
-      CASE
-        WHEN "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
-        AND "visits"."visit_date" <= CAST('2025-07-01' AS DATE)
-        THEN 1
-      END
-    ) > 0 AS "_visits_1"
+    COUNT(*) > 0 AS "_visits_1"
   FROM "visits" AS "visits"
   WHERE
     "visits"."visit_date" <= CAST('2025-07-01' AS DATE)
     AND "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
+    AND "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
+    AND "visits"."visit_date" <= CAST('2025-07-01' AS DATE)
   GROUP BY
     "visits"."customer_id"
+  HAVING
+    COALESCE(COUNT(*) > 0, FALSE)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     COALESCE("visits_per_customer"."_visits_1", FALSE) AS "_visits_1"
   FROM "customers" AS "customer"
-  LEFT JOIN "visits_per_customer"
+  INNER JOIN "visits_per_customer"
     ON "visits_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

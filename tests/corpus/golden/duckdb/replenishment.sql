@@ -1,22 +1,24 @@
 WITH "order_items_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    MAX(
-      CASE WHEN "order_items"."product" = 'Dog food 10kg' THEN "orders"."ordered_at" END
-    ) AS "last_dog_food"
+    MAX("orders"."ordered_at") AS "last_dog_food"
   FROM "order_items" AS "order_items"
   INNER JOIN "orders" AS "orders"
     ON "order_items"."order_id" = "orders"."id"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "order_items"."product" = 'Dog food 10kg'
   GROUP BY
     "orders"."customer_id"
+  HAVING
+    MAX("orders"."ordered_at") <= CAST('2025-05-17 00:00:00' AS TIMESTAMP)
+    AND MAX("orders"."ordered_at") >= CAST('2025-05-02 00:00:00' AS TIMESTAMP)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     "order_items_per_customer"."last_dog_food" AS "last_dog_food"
   FROM "customers" AS "customer"
-  LEFT JOIN "order_items_per_customer"
+  INNER JOIN "order_items_per_customer"
     ON "order_items_per_customer"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

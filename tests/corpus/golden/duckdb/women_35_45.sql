@@ -13,17 +13,5 @@ SELECT
 FROM "population"
 WHERE
   "gender" = 'female'
-  AND 2025 - EXTRACT(YEAR FROM "birth_date") - CASE
-    WHEN EXTRACT(MONTH FROM "birth_date") > 7
-    OR EXTRACT(MONTH FROM "birth_date") = 7
-    AND EXTRACT(DAY FROM "birth_date") > 1
-    THEN 1
-    ELSE 0
-  END >= 35
-  AND 2025 - EXTRACT(YEAR FROM "birth_date") - CASE
-    WHEN EXTRACT(MONTH FROM "birth_date") > 7
-    OR EXTRACT(MONTH FROM "birth_date") = 7
-    AND EXTRACT(DAY FROM "birth_date") > 1
-    THEN 1
-    ELSE 0
-  END <= 45
+  AND "birth_date" <= CAST('1990-07-01' AS DATE)
+  AND "birth_date" >= CAST('1979-07-02' AS DATE)

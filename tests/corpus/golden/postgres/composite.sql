@@ -1,19 +1,17 @@
 WITH "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(
-      CASE
-        WHEN "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-        AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-        THEN 1
-      END
-    ) AS "_orders_1"
+    COUNT(*) AS "_orders_1"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     "orders"."customer_id"
+  HAVING
+    COALESCE(COUNT(*), 0) >= 2
 ), "events_per_customer" AS (
   SELECT
     "events"."customer_id" AS "__key",
@@ -34,17 +32,46 @@ WITH "orders_per_customer" AS (
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND (
+      "events"."name" = 'add_to_cart'
+      AND "events"."page_category" = 'carpets'
+      OR "events"."name" = 'email_open'
+      AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    )
   GROUP BY
     "events"."customer_id"
+  HAVING
+    COALESCE(
+      COUNT(
+        CASE
+          WHEN "events"."name" = 'add_to_cart' AND "events"."page_category" = 'carpets'
+          THEN 1
+        END
+      ) > 0,
+      FALSE
+    )
+    AND COALESCE(
+      COUNT(
+        CASE
+          WHEN "events"."name" = 'email_open'
+          AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          THEN 1
+        END
+      ),
+      0
+    ) >= 3
 ), "order_items_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(CASE WHEN "order_items"."category" = 'carpets' THEN 1 END) > 0 AS "_order_items_1"
+    COUNT(*) > 0 AS "_order_items_1"
   FROM "order_items" AS "order_items"
   INNER JOIN "orders" AS "orders"
     ON "order_items"."order_id" = "orders"."id"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "order_items"."category" = 'carpets'
   GROUP BY
     "orders"."customer_id"
 ), "population" AS (
@@ -58,9 +85,9 @@ WITH "orders_per_customer" AS (
     COALESCE("events_per_customer"."_events_2", 0) AS "_events_2",
     COALESCE("order_items_per_customer"."_order_items_1", FALSE) AS "_order_items_1"
   FROM "customers" AS "customer"
-  LEFT JOIN "orders_per_customer"
+  INNER JOIN "orders_per_customer"
     ON "orders_per_customer"."__key" = "customer"."id"
-  LEFT JOIN "events_per_customer"
+  INNER JOIN "events_per_customer"
     ON "events_per_customer"."__key" = "customer"."id"
   LEFT JOIN "order_items_per_customer"
     ON "order_items_per_customer"."__key" = "customer"."id"
@@ -73,20 +100,8 @@ SELECT
 FROM "population"
 WHERE
   "gender" = 'female'
-  AND 2025 - EXTRACT(YEAR FROM "birth_date") - CASE
-    WHEN EXTRACT(MONTH FROM "birth_date") > 7
-    OR EXTRACT(MONTH FROM "birth_date") = 7
-    AND EXTRACT(DAY FROM "birth_date") > 1
-    THEN 1
-    ELSE 0
-  END >= 35
-  AND 2025 - EXTRACT(YEAR FROM "birth_date") - CASE
-    WHEN EXTRACT(MONTH FROM "birth_date") > 7
-    OR EXTRACT(MONTH FROM "birth_date") = 7
-    AND EXTRACT(DAY FROM "birth_date") > 1
-    THEN 1
-    ELSE 0
-  END <= 45
+  AND "birth_date" <= CAST('1990-07-01' AS DATE)
+  AND "birth_date" >= CAST('1979-07-02' AS DATE)
   AND "city" = 'Moscow'
   AND "_orders_1" >= 2
   AND "_events_1"

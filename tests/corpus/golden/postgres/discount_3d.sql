@@ -1,46 +1,42 @@
 WITH "_seq1_sequence" AS (
   SELECT DISTINCT
-    "__key"
+    "first_step"."__key"
   FROM (
     SELECT
-      "first_step"."__key" AS "__key"
-    FROM (
-      SELECT
-        "events"."customer_id" AS "__key",
-        "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
-      FROM "events" AS "events"
-      WHERE
-        "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."name" = 'add_to_cart'
-        AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "first_step"
-    LEFT JOIN (
-      SELECT
-        "events"."customer_id" AS "__key",
-        "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
-      FROM "events" AS "events"
-      WHERE
-        "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."name" = 'purchase'
-    ) AS "then_step"
-      ON "then_step"."__key" = "first_step"."__key"
-      AND "then_step"."at" > "first_step"."at"
-      AND "then_step"."at" <= "first_step"."at" + INTERVAL '3 day'
+      "events"."customer_id" AS "__key",
+      "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
+    FROM "events" AS "events"
     WHERE
-      "first_step"."at" <= CAST('2025-06-28 00:00:00' AS TIMESTAMP)
-    GROUP BY
-      "first_step"."__key",
-      "first_step"."at"
-    HAVING
-      COUNT("then_step"."at") = 0
-  ) AS "unanswered"
+      "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "events"."name" = 'add_to_cart'
+      AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+  ) AS "first_step"
+  WHERE
+    "first_step"."at" <= CAST('2025-06-28 00:00:00' AS TIMESTAMP)
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM (
+        SELECT
+          "events"."customer_id" AS "__key",
+          "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
+        FROM "events" AS "events"
+        WHERE
+          "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "events"."name" = 'purchase'
+      ) AS "then_step"
+      WHERE
+        "then_step"."__key" = "first_step"."__key"
+        AND "then_step"."at" > "first_step"."at"
+        AND "then_step"."at" <= "first_step"."at" + INTERVAL '3 day'
+    )
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
     NOT "_seq1_sequence"."__key" IS NULL AS "_seq1"
   FROM "customers" AS "customer"
-  LEFT JOIN "_seq1_sequence"
+  INNER JOIN "_seq1_sequence"
     ON "_seq1_sequence"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

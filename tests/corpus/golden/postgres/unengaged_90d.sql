@@ -1,18 +1,14 @@
 WITH "events_per_customer" AS (
   SELECT
     "events"."customer_id" AS "__key",
-    COUNT(
-      CASE
-        WHEN "events"."name" IN ('email_open', 'email_click')
-        AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        THEN 1
-      END
-    ) > 0 AS "_events_1"
+    COUNT(*) > 0 AS "_events_1"
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
     AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."name" IN ('email_open', 'email_click')
+    AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
   GROUP BY
     "events"."customer_id"
 ), "population" AS (

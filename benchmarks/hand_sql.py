@@ -1,0 +1,138 @@
+"""Expert hand-written SQL for benchmark segments of examples/, on the demo warehouse.
+
+Each query answers the same question as the segdsl segment of the same name, as of
+2025-07-01 00:00 UTC, the way an analyst would write it for that date: constants for
+window bounds, no population join where the data makes it unnecessary (every demo
+customer signed up before the as-of time), grouping straight on the fact tables.
+The same text runs on DuckDB and Postgres. The benchmark checks that both sides
+return identical members before timing anything.
+"""
+
+from __future__ import annotations
+
+PAID = "status = 'paid'"
+
+HAND_SQL: dict[str, str] = {
+    "new_customers": f"""
+        SELECT customer_id FROM shop.orders WHERE {PAID}
+        GROUP BY customer_id HAVING MIN(ordered_at) > TIMESTAMP '2025-06-01 00:00:00'""",
+    "prospects": f"""
+        SELECT c.id FROM shop.customers c
+        WHERE NOT EXISTS (SELECT 1 FROM shop.orders o WHERE o.customer_id = c.id AND o.{PAID})""",
+    "active_buyers": f"""
+        SELECT customer_id FROM shop.orders WHERE {PAID}
+        GROUP BY customer_id
+        HAVING COUNT(DISTINCT CASE WHEN ordered_at >= TIMESTAMP '2025-04-01 00:00:00'
+                                   THEN date_trunc('month', ordered_at) END) = 3
+           AND AVG(amount) > 200""",
+    "loyal": f"""
+        SELECT customer_id FROM shop.orders WHERE {PAID}
+        GROUP BY customer_id
+        HAVING COUNT(*) >= 5 AND MAX(ordered_at) > TIMESTAMP '2025-04-02 00:00:00'""",
+    "sleeping": f"""
+        SELECT customer_id FROM shop.orders WHERE {PAID}
+        GROUP BY customer_id HAVING MAX(ordered_at) < TIMESTAMP '2025-01-01 00:00:00'""",
+    "churn_risk": f"""
+        SELECT customer_id FROM shop.orders
+        WHERE {PAID} AND ordered_at > TIMESTAMP '2025-01-02 00:00:00'
+        GROUP BY customer_id
+        HAVING COUNT(CASE WHEN ordered_at <= TIMESTAMP '2025-04-02 00:00:00' THEN 1 END) > 0
+           AND COUNT(CASE WHEN ordered_at > TIMESTAMP '2025-04-02 00:00:00' THEN 1 END)
+               < 0.5 * COUNT(CASE WHEN ordered_at <= TIMESTAMP '2025-04-02 00:00:00' THEN 1 END)""",
+    "champions": f"""
+        WITH buyers AS (
+          SELECT customer_id, MAX(ordered_at) AS r, COUNT(*) AS f, SUM(amount) AS m
+          FROM shop.orders WHERE {PAID} GROUP BY customer_id),
+        scores AS (
+          SELECT customer_id,
+                 NTILE(5) OVER (ORDER BY r, customer_id) AS rs,
+                 NTILE(5) OVER (ORDER BY f, customer_id) AS fs,
+                 NTILE(5) OVER (ORDER BY m, customer_id) AS ms
+          FROM buyers)
+        SELECT customer_id FROM scores WHERE rs = 5 AND fs = 5 AND ms = 5""",
+    "abc_a": f"""
+        WITH buyers AS (SELECT customer_id, SUM(amount) AS m FROM shop.orders WHERE {PAID} GROUP BY customer_id)
+        SELECT customer_id FROM (
+          SELECT customer_id,
+                 CAST(SUM(m) OVER (ORDER BY m DESC, customer_id ROWS UNBOUNDED PRECEDING) AS DOUBLE PRECISION)
+                 / CAST(SUM(m) OVER () AS DOUBLE PRECISION) AS share
+          FROM buyers) s
+        WHERE share <= 0.8""",
+    "high_value": f"""
+        WITH buyers AS (SELECT customer_id, SUM(amount) AS m FROM shop.orders WHERE {PAID} GROUP BY customer_id)
+        SELECT customer_id FROM (
+          SELECT customer_id, ROW_NUMBER() OVER (ORDER BY m DESC, customer_id) AS n, COUNT(*) OVER () AS total
+          FROM buyers) s
+        WHERE (n - 1) * 10 < total""",
+    "above_average_check": f"""
+        WITH checks AS (SELECT customer_id, AVG(amount) AS a FROM shop.orders WHERE {PAID} GROUP BY customer_id)
+        SELECT customer_id FROM checks WHERE a > (SELECT AVG(a) FROM checks)""",
+    "discount_driven": f"""
+        SELECT customer_id FROM shop.orders WHERE {PAID}
+        GROUP BY customer_id HAVING COUNT(coupon) >= 0.5 * COUNT(*)""",
+    "cart_abandoners": """
+        SELECT customer_id FROM shop.events WHERE event_name IN ('add_to_cart', 'purchase')
+        GROUP BY customer_id
+        HAVING MAX(CASE WHEN event_name = 'add_to_cart' THEN occurred_at END) > TIMESTAMP '2025-06-01 00:00:00'
+           AND COALESCE(MAX(CASE WHEN event_name = 'purchase' THEN occurred_at END), TIMESTAMP '1900-01-01')
+               < MAX(CASE WHEN event_name = 'add_to_cart' THEN occurred_at END)""",
+    "viewers_not_adders": """
+        SELECT customer_id FROM shop.events WHERE event_name IN ('view_item', 'add_to_cart')
+        GROUP BY customer_id
+        HAVING COUNT(CASE WHEN event_name = 'view_item' THEN 1 END) > 0
+           AND COUNT(CASE WHEN event_name = 'add_to_cart' THEN 1 END) = 0""",
+    "category_fans": """
+        SELECT DISTINCT customer_id FROM shop.events
+        WHERE event_name = 'view_item' AND page_category IS NOT NULL
+        GROUP BY customer_id, page_category HAVING COUNT(*) >= 3""",
+    "cart_reminder_2h": """
+        SELECT DISTINCT a.customer_id FROM shop.events a
+        WHERE a.event_name = 'add_to_cart'
+          AND a.occurred_at > TIMESTAMP '2025-06-24 00:00:00'
+          AND a.occurred_at <= TIMESTAMP '2025-06-30 22:00:00'
+          AND NOT EXISTS (
+            SELECT 1 FROM shop.events b
+            WHERE b.customer_id = a.customer_id AND b.event_name = 'purchase'
+              AND b.occurred_at > a.occurred_at AND b.occurred_at <= a.occurred_at + INTERVAL '2 hours')""",
+    "email_engaged": """
+        SELECT customer_id FROM shop.events
+        WHERE event_name IN ('email_open', 'email_click') AND occurred_at > TIMESTAMP '2025-06-01 00:00:00'
+        GROUP BY customer_id
+        HAVING COUNT(CASE WHEN event_name = 'email_open' THEN 1 END) >= 3
+           AND COUNT(CASE WHEN event_name = 'email_click' THEN 1 END) > 0""",
+    "email_unengaged": """
+        SELECT c.id FROM shop.customers c
+        WHERE c.marketing_opt_in
+          AND NOT EXISTS (SELECT 1 FROM shop.events e
+                          WHERE e.customer_id = c.id AND e.event_name IN ('email_open', 'email_click')
+                            AND e.occurred_at > TIMESTAMP '2025-04-02 00:00:00')""",
+    "app_power_users": """
+        SELECT customer_id FROM shop.events
+        WHERE event_name = 'session_start' AND device = 'mobile_app'
+          AND occurred_at > TIMESTAMP '2025-05-02 00:00:00'
+        GROUP BY customer_id HAVING COUNT(*) >= 5""",
+    "replenishment_due": """
+        SELECT o.customer_id FROM shop.order_items i JOIN shop.orders o ON o.id = i.order_id
+        WHERE i.product = 'Dog food 10kg'
+        GROUP BY o.customer_id
+        HAVING MAX(o.ordered_at) BETWEEN TIMESTAMP '2025-05-02 00:00:00' AND TIMESTAMP '2025-05-17 00:00:00'""",
+    "december_buyers": f"""
+        SELECT DISTINCT customer_id FROM shop.orders
+        WHERE {PAID} AND ordered_at < TIMESTAMP '2025-01-01 00:00:00' AND EXTRACT(MONTH FROM ordered_at) = 12""",
+    "women_35_45": """
+        SELECT id FROM shop.customers
+        WHERE gender = 'female'
+          AND birth_date <= DATE '1990-07-01' AND birth_date > DATE '1979-07-01'""",
+    "carpet_hesitators": """
+        SELECT c.id FROM shop.customers c
+        WHERE c.gender = 'female' AND c.city = 'Moscow'
+          AND c.birth_date <= DATE '1990-07-01' AND c.birth_date > DATE '1979-07-01'
+          AND (SELECT COUNT(*) FROM shop.orders o WHERE o.customer_id = c.id AND o.status = 'paid'
+                 AND o.ordered_at >= TIMESTAMP '2025-06-01 00:00:00') >= 2
+          AND EXISTS (SELECT 1 FROM shop.events e WHERE e.customer_id = c.id
+                        AND e.event_name = 'add_to_cart' AND e.page_category = 'carpets')
+          AND NOT EXISTS (SELECT 1 FROM shop.order_items i JOIN shop.orders o ON o.id = i.order_id
+                          WHERE o.customer_id = c.id AND i.category = 'carpets')
+          AND (SELECT COUNT(*) FROM shop.events e WHERE e.customer_id = c.id
+                 AND e.event_name = 'email_open' AND e.occurred_at > TIMESTAMP '2025-06-01 00:00:00') >= 3""",
+}

@@ -1,0 +1,326 @@
+"""segdsl benchmarks: every figure is a ratio against a baseline measured in the same run.
+
+    python -m benchmarks.run                 # DuckDB at scale 100 (1M customers, ~23M events), Postgres at scale 5
+    python -m benchmarks.run --quick         # scale 1 / 1, fewer repetitions (a smoke run)
+    python -m benchmarks.run --only compile  # one section: segments, one_pass, compile, validate, memory
+
+Sections:
+1. segments  — each benchmark segment vs hand-written expert SQL (same members first), per engine
+2. one_pass  — all segments in one query vs each alone; vs the single most expensive one
+3. compile   — parse + check + compile a 1,000-segment project (segments per second)
+4. validate  — `seg validate` on a 1,000-file project in a fresh process
+5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
+PG_DSN = os.environ.get("SEGDSL_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+sys.path.insert(0, str(ROOT))
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def alternate(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median seconds of two actions, run alternately after one warm-up each."""
+    first(), second()
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(timed(first))
+        b.append(timed(second))
+    return statistics.median(a), statistics.median(b)
+
+
+def demo_file(scale: float) -> Path:
+    from segdsl.demo import build_demo_database
+
+    path = DATA / f"demo-{scale:g}.duckdb"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        print(f"building the demo warehouse at scale {scale:g} …", flush=True)
+        summary = build_demo_database(path, scale=scale)
+        print(f"  {summary.row_counts} in {summary.seconds:.0f}s", flush=True)
+    return path
+
+
+def compiler():  # type: ignore[no-untyped-def]
+    from segdsl.compiler import Compiler
+    from segdsl.project import load_project
+
+    return Compiler(load_project(ROOT / "examples"))
+
+
+# ------------------------------------------------------------------ 1 and 2: queries
+class DuckDBTarget:
+    name = "duckdb"
+
+    def __init__(self, path: Path):
+        import duckdb
+
+        # the file attached read-only; temporary tables live in memory
+        self.connection = duckdb.connect()
+        self.connection.execute(f"ATTACH '{path}' AS demo (READ_ONLY)")
+        self.connection.execute("USE demo")
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        return self.connection.execute(sql).fetchall()
+
+    def store(self, sql: str) -> None:
+        """Compute every column of the result inside the engine, without moving it to Python."""
+        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE bench_result AS {sql}")
+
+
+class PostgresTarget:
+    name = "postgres"
+
+    def __init__(self, dsn: str):
+        import psycopg
+
+        self.connection = psycopg.connect(dsn, autocommit=True)
+        self.connection.execute("SET max_parallel_workers_per_gather = 2")
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)  # type: ignore[arg-type]
+            return cursor.fetchall()
+
+    def store(self, sql: str) -> None:
+        self.connection.execute("DROP TABLE IF EXISTS bench_result")
+        self.connection.execute(f"CREATE TEMP TABLE bench_result AS {sql}")  # type: ignore[arg-type]
+
+
+def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[str, float]:
+    from benchmarks.hand_sql import HAND_SQL
+
+    compiled = compiler()
+    print(f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, alternating)")
+    print(f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'ratio':>6}")
+    ratios: dict[str, float] = {}
+    for name, hand in HAND_SQL.items():
+        ours = compiled.members_sql(name, dialect=target.name)
+        ours_keys = {row[0] for row in target.rows(ours)}
+        hand_keys = {row[0] for row in target.rows(hand)}
+        if ours_keys != hand_keys:
+            raise SystemExit(f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ hand_keys)} keys)")
+        ours_s, hand_s = alternate(lambda: target.rows(ours), lambda: target.rows(hand), repeat)
+        ratios[name] = ours_s / hand_s
+        print(f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f}", flush=True)
+    geometric = statistics.geometric_mean(ratios.values())
+    print(f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {geometric:>6.2f}   (max {max(ratios.values()):.2f})")
+    return ratios
+
+
+def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
+    from segdsl import execute
+
+    compiled = compiler()
+    names = execute.resolve_names(compiled, [])
+    segments = [n for n in names if compiled.definition(n).kind == "segment"]
+    table_sql = compiled.table_sql(names, dialect=target.name)
+    # correctness first: every segment column equals that segment run alone
+    columns = {name: index + 1 for index, name in enumerate(names)}
+    rows = target.rows(table_sql)
+    for name in segments:
+        alone = {row[0] for row in target.rows(compiled.members_sql(name, dialect=target.name))}
+        together = {row[0] for row in rows if row[columns[name]]}
+        if alone != together:
+            raise SystemExit(f"one pass and {name} alone disagree")
+    singles = {}
+    for name in segments:
+        sql = compiled.members_sql(name, dialect=target.name)
+        target.store(sql)
+        singles[name] = statistics.median(timed(lambda sql=sql: target.store(sql)) for _ in range(repeat))
+    target.store(table_sql)
+    one_pass = statistics.median(timed(lambda: target.store(table_sql)) for _ in range(repeat))
+    sizes_sql = execute.sizes_sql(compiled, names, target.name, None)
+    counts = {}
+    for name in segments:
+        sql = compiled.counts_sql([name], dialect=target.name)
+        target.rows(sql)
+        counts[name] = statistics.median(timed(lambda sql=sql: target.rows(sql)) for _ in range(repeat))
+    target.rows(sizes_sql)
+    sizes = statistics.median(timed(lambda: target.rows(sizes_sql)) for _ in range(repeat))
+    slowest = max(singles, key=singles.__getitem__)
+    slowest_count = max(counts, key=counts.__getitem__)
+    total = sum(singles.values())
+    print(f"\n== 2. all {len(names)} definitions ({len(segments)} segments, classifiers, splits) in one pass on {target.name}")
+    print("   (results computed into a temporary table, not moved to Python)")
+    print(f"membership table, one pass      {one_pass:8.3f} s")
+    print(f"members, one by one (sum)       {total:8.3f} s   ratio one pass / one by one       {one_pass / total:5.2f}")
+    print(f"slowest single ({slowest:14}) {singles[slowest]:8.3f} s   ratio one pass / slowest single   {one_pass / singles[slowest]:5.2f}")
+    print(f"all sizes, one query            {sizes:8.3f} s   ratio to the sum of single counts   {sizes / sum(counts.values()):5.2f}")
+    print(f"slowest single count ({slowest_count:10}) {counts[slowest_count]:8.3f} s   ratio all sizes / slowest count {sizes / counts[slowest_count]:5.2f}")
+
+
+# ------------------------------------------------------------------ 3: compile throughput
+def generated_project(count: int) -> str:
+    """The example model plus `count` generated segments over its measures and tables."""
+    conditions = [
+        "orders_count >= {n}",
+        "revenue > {n}00 and last_order_at in last {n}0d",
+        "count paid_orders during last {n}0d >= 2",
+        "(count cart_adds during last {n}d where page_category = \"carpets\") > 0",
+        "cart_adds during last {n}d then no purchases within {n}h",
+        "ntile(5) of revenue among buyers = {m}",
+        "age(birth_date) between {n}0 and {n}9 and city in [\"Moscow\", \"Berlin\"]",
+        "not (exists email_opens during last {n}0d) and marketing_opt_in",
+        "max count item_views per page_category >= {n}",
+        "time since last_order_at > {n}0d or orders_count = 0",
+    ]
+    lines = []
+    for index in range(count):
+        template = conditions[index % len(conditions)]
+        lines.append(f"segment generated_{index} = " + template.format(n=index % 9 + 1, m=index % 5 + 1))
+    return "\n".join(lines) + "\n"
+
+
+def bench_compile(count: int = 1000) -> None:
+    from segdsl.compiler import Compiler
+    from segdsl.project import Project, load_project
+    from segdsl.source import SourceFile
+    from segdsl.syntax.parser import parse
+
+    base = load_project(ROOT / "examples")
+    text = generated_project(count)
+    sources = [*base.sources, SourceFile("generated.seg", text)]
+
+    def parse_only() -> None:
+        for source in sources:
+            parse(source)
+
+    def everything() -> None:
+        project = Project.from_sources(sources, base.settings, [])
+        compiled = Compiler(project)
+        for index in range(count):
+            compiled.members_sql(f"generated_{index}", dialect="duckdb", as_of="2025-07-01")
+
+    def one_pass() -> None:
+        project = Project.from_sources(sources, base.settings, [])
+        names = [f"generated_{index}" for index in range(count)]
+        Compiler(project).table_sql(names, dialect="duckdb", as_of="2025-07-01")
+
+    parse_only()
+    parse_s = statistics.median(timed(parse_only) for _ in range(3))
+    total_s = statistics.median(timed(everything) for _ in range(3))
+    one_pass_s = statistics.median(timed(one_pass) for _ in range(3))
+    print(f"\n== 3. parse + check + compile {count} segments (plus the example project)")
+    print(f"parse only          {parse_s:7.3f} s")
+    print(f"parse+check+compile {total_s:7.3f} s   ratio to parsing alone {total_s / parse_s:5.2f}")
+    print(f"throughput          {count / total_s:7.0f} segments/s, one query per segment")
+    print(f"one-pass project    {one_pass_s:7.3f} s   ratio to parsing alone {one_pass_s / parse_s:5.2f}")
+    print(f"throughput          {count / one_pass_s:7.0f} segments/s, all in one membership query")
+
+
+# ------------------------------------------------------------------ 4: cold validate
+def bench_validate(files: int = 1000) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for source in (ROOT / "examples").glob("*.seg"):
+            (root / source.name).write_text(source.read_text())
+        (root / "seg.toml").write_text((ROOT / "examples" / "seg.toml").read_text())
+        generated = generated_project(files).splitlines()
+        for index, line in enumerate(generated):
+            (root / f"segment_{index:04d}.seg").write_text("segdsl 1\n\n" + line + "\n")
+        python = sys.executable
+        command = [python, "-m", "segdsl", "validate", str(root)]
+        baseline = [python, "-c", "pass"]
+        subprocess.run(command, check=True, capture_output=True)  # warm the disk cache
+        validate_s = statistics.median(timed(lambda: subprocess.run(command, check=True, capture_output=True)) for _ in range(5))
+        python_s = statistics.median(timed(lambda: subprocess.run(baseline, check=True)) for _ in range(5))
+    print(f"\n== 4. seg validate on {files + 7} files in a fresh process")
+    print(f"python -c pass      {python_s:7.3f} s")
+    print(f"seg validate        {validate_s:7.3f} s   ratio to a bare interpreter {validate_s / python_s:5.1f} (target < 1.5 s)")
+
+
+# ------------------------------------------------------------------ 5: export memory
+def peak_rss_mb(command: list[str]) -> float:
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, *command], check=True, capture_output=True, text=True)
+    return float(result.stdout.strip())
+
+
+def bench_memory(path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        customers = connection.execute("SELECT COUNT(*) FROM shop.customers").fetchone()[0]  # type: ignore[index]
+    sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= customers]
+    print(f"\n== 5. peak memory of `seg run --output x.parquet` (a fresh process each; {customers:,} customers)")
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        model = (ROOT / "examples" / "model.seg").read_text() + (ROOT / "examples" / "measures.seg").read_text().replace("segdsl 1", "")
+        lines = [model]
+        for size in sizes:
+            lines.append(f"segment first_{size} = id <= {size} and orders_count >= 0")
+        (project / "p.seg").write_text("\n".join(lines))
+        results = {}
+        for size in sizes:
+            out = project / f"out_{size}.parquet"
+            command = [sys.executable, "-m", "segdsl", "run", str(project), "-s", f"first_{size}",
+                       "--db", f"duckdb:///{path}", "--as-of", "2025-07-01", "--output", str(out)]
+            results[size] = peak_rss_mb(command)
+            print(f"{size:>10,} rows   peak {results[size]:7.0f} MB", flush=True)
+        if len(sizes) > 1:
+            print(f"ratio largest / smallest: {results[sizes[-1]] / results[sizes[0]]:.2f} (flat = 1)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=100.0, help="DuckDB demo scale (100 = 1M customers)")
+    parser.add_argument("--pg-scale", type=float, default=5.0, help="Postgres demo scale")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="scale 1, 3 repetitions")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only", choices=["segments", "one_pass", "compile", "validate", "memory"])
+    args = parser.parse_args()
+    if args.quick:
+        args.scale, args.pg_scale, args.repeat = 1.0, 1.0, 3
+    wanted = {args.only} if args.only else {"segments", "one_pass", "compile", "validate", "memory"}
+    print(f"segdsl benchmarks on {os.cpu_count()} cores · python {sys.version.split()[0]}")
+    if "compile" in wanted:
+        bench_compile()
+    if "validate" in wanted:
+        bench_validate()
+    if wanted & {"segments", "one_pass", "memory"}:
+        path = demo_file(args.scale)
+        duck = DuckDBTarget(path)
+        if "segments" in wanted:
+            bench_segments(duck, args.repeat)
+        if "one_pass" in wanted:
+            bench_one_pass(duck, args.repeat)
+        if "memory" in wanted:
+            bench_memory(path)
+        if not args.no_postgres and wanted & {"segments", "one_pass"}:
+            from segdsl.demo import copy_to_postgres
+
+            pg_path = demo_file(args.pg_scale)
+            print(f"\ncopying scale {args.pg_scale:g} into Postgres schema shop …", flush=True)
+            copy_to_postgres(pg_path, PG_DSN)
+            postgres = PostgresTarget(PG_DSN)
+            if "segments" in wanted:
+                bench_segments(postgres, args.repeat)
+            if "one_pass" in wanted:
+                bench_one_pass(postgres, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
