@@ -148,7 +148,7 @@ def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
         groups += [(s, {s}) for _, s in plan.sequences]
     required = set()
     for key, members in groups:
-        if _abstract(condition, members) is False:
+        if _truth(_abstract(condition, members)) is False:
             required.add(key)
     return required
 

@@ -35,7 +35,7 @@ WITH "orders_per_customer" AS (
     "population".*,
     "revenue_share_ranking"."value" AS "revenue_share"
   FROM "population"
-  LEFT JOIN "revenue_share_ranking"
+  INNER JOIN "revenue_share_ranking"
     ON "revenue_share_ranking"."__key" = "population"."__key"
 )
 SELECT

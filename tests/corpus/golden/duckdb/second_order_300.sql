@@ -22,7 +22,7 @@ WITH "_ordered1_value" AS (
     "customer"."id" AS "__key",
     "_ordered1_value"."_ordered1" AS "_ordered1"
   FROM "customers" AS "customer"
-  LEFT JOIN "_ordered1_value"
+  INNER JOIN "_ordered1_value"
     ON "_ordered1_value"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

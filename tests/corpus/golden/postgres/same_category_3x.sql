@@ -22,7 +22,7 @@ WITH "_grouped1_groups" AS (
     "customer"."id" AS "__key",
     "_grouped1_groups"."_grouped1" AS "_grouped1"
   FROM "customers" AS "customer"
-  LEFT JOIN "_grouped1_groups"
+  INNER JOIN "_grouped1_groups"
     ON "_grouped1_groups"."__key" = "customer"."id"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)

@@ -32,7 +32,7 @@ WITH "orders_per_customer" AS (
     "population".*,
     "m_score_ranking"."value" AS "m_score"
   FROM "population"
-  LEFT JOIN "m_score_ranking"
+  INNER JOIN "m_score_ranking"
     ON "m_score_ranking"."__key" = "population"."__key"
 )
 SELECT

@@ -1,0 +1,101 @@
+"""The strictness analysis (plan.rows_required): which row groups a member cannot lack.
+
+An inner join is only sound when the condition is false for every entity without
+rows there; each case states that by hand from the zero-row values (count 0, sum 0,
+exists false, everything else missing). The differential tests check the resulting
+SQL by execution; these pin the analysis itself down.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from segdsl import ir
+from segdsl.compiler import Compiler
+from segdsl.plan import Output, build_plan, rows_required
+from segdsl.project import Project
+
+MODEL = """
+segdsl 1
+entity customer from customers {
+  key id
+  city: string
+}
+table orders from orders {
+  link customer_id to customer
+  time ordered_at
+  amount: money
+}
+table events from events {
+  link customer_id to customer
+  time occurred_at
+  name: string
+}
+measure orders_count = count orders
+measure revenue = sum(amount) of orders
+measure average_order = avg(amount) of orders
+measure last_order_at = max(ordered_at) of orders
+measure visits = count events
+segment buyers = orders_count > 0
+segment ranked = revenue in top 10%
+"""
+
+
+def required(condition: str) -> set[str]:
+    """Names of the row groups `condition` requires: a table name, or `ranking`/`sequence`."""
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    expr = compiler.definition("probe").expr
+    assert compiler.analysis.entity is not None
+    plan = build_plan(compiler.analysis.entity, [Output("probe", expr)])
+    names = set()
+    for group in rows_required(plan, expr):
+        match group:
+            case ir.RowSource():
+                names.add(group.name)
+            case ir.SequenceSpec():
+                names.add("sequence")
+            case ir.PopulationSpec():
+                names.add("ranking")
+            case _:
+                names.add(type(group).__name__)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("orders_count > 0", {"orders"}),
+        ("orders_count >= 1 and visits > 2", {"orders", "events"}),
+        ("orders_count = 0", set()),  # customers without orders are members
+        ("orders_count < 3", set()),
+        ("not (orders_count > 0)", set()),
+        ("not (orders_count = 0)", {"orders"}),
+        ("revenue > 100", {"orders"}),
+        ("revenue < 100", set()),  # 0 < 100 holds for no orders
+        ("revenue > -1", set()),
+        ("average_order > 10", {"orders"}),  # missing compares false
+        ("average_order is missing", set()),
+        ("average_order is present", {"orders"}),
+        ("last_order_at in last 30d", {"orders"}),
+        ("not (last_order_at in last 30d)", set()),
+        ('orders_count > 0 or city = "Berlin"', set()),
+        ('orders_count > 0 and city = "Berlin"', {"orders"}),
+        ("orders_count > 0 or visits > 0", set()),
+        ("buyers", {"orders"}),  # through a segment reference
+        ("not buyers", set()),
+        ("exists orders during last 7d", {"orders"}),
+        ("revenue / orders_count > 50", {"orders"}),  # 0 / 0 is missing
+        ("orders_count - 1 < 0", set()),
+        ("events during last 30d then orders within 2h", {"sequence"}),
+        ("events during last 30d then no orders within 2h", {"sequence"}),
+        ("not (events during last 30d then orders within 2h)", set()),
+    ],
+)
+def test_rows_required(condition: str, expected: set[str]) -> None:
+    assert required(condition) == expected
+
+
+def test_rankings_are_required_only_when_the_condition_needs_them() -> None:
+    assert required("ranked") == {"ranking"}
+    assert required("not ranked") == set()
+    assert required('ranked or city = "Berlin"') == set()
