@@ -36,7 +36,9 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def alternate(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[float, float]:
+def alternate(
+    first: Callable[[], object], second: Callable[[], object], repeat: int
+) -> tuple[float, float]:
     """Median seconds of two actions, run alternately after one warm-up each."""
     first(), second()
     a, b = [], []
@@ -93,6 +95,7 @@ class PostgresTarget:
 
         self.connection = psycopg.connect(dsn, autocommit=True)
         self.connection.execute("SET max_parallel_workers_per_gather = 2")
+        self.connection.execute("SET jit = off")  # as segdsl's Postgres engine does
 
     def rows(self, sql: str) -> list[tuple[object, ...]]:
         with self.connection.cursor() as cursor:
@@ -108,7 +111,9 @@ def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[s
     from benchmarks.hand_sql import HAND_SQL
 
     compiled = compiler()
-    print(f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, alternating)")
+    print(
+        f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, alternating)"
+    )
     print(f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'ratio':>6}")
     ratios: dict[str, float] = {}
     for name, hand in HAND_SQL.items():
@@ -116,12 +121,21 @@ def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[s
         ours_keys = {row[0] for row in target.rows(ours)}
         hand_keys = {row[0] for row in target.rows(hand)}
         if ours_keys != hand_keys:
-            raise SystemExit(f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ hand_keys)} keys)")
-        ours_s, hand_s = alternate(lambda: target.rows(ours), lambda: target.rows(hand), repeat)
+            raise SystemExit(
+                f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ hand_keys)} keys)"
+            )
+        ours_s, hand_s = alternate(
+            lambda sql=ours: target.rows(sql), lambda sql=hand: target.rows(sql), repeat
+        )
         ratios[name] = ours_s / hand_s
-        print(f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f}", flush=True)
+        print(
+            f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f}",
+            flush=True,
+        )
     geometric = statistics.geometric_mean(ratios.values())
-    print(f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {geometric:>6.2f}   (max {max(ratios.values()):.2f})")
+    print(
+        f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {geometric:>6.2f}   (max {max(ratios.values()):.2f})"
+    )
     return ratios
 
 
@@ -144,7 +158,9 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
     for name in segments:
         sql = compiled.members_sql(name, dialect=target.name)
         target.store(sql)
-        singles[name] = statistics.median(timed(lambda sql=sql: target.store(sql)) for _ in range(repeat))
+        singles[name] = statistics.median(
+            timed(lambda sql=sql: target.store(sql)) for _ in range(repeat)
+        )
     target.store(table_sql)
     one_pass = statistics.median(timed(lambda: target.store(table_sql)) for _ in range(repeat))
     sizes_sql = execute.sizes_sql(compiled, names, target.name, None)
@@ -152,19 +168,31 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
     for name in segments:
         sql = compiled.counts_sql([name], dialect=target.name)
         target.rows(sql)
-        counts[name] = statistics.median(timed(lambda sql=sql: target.rows(sql)) for _ in range(repeat))
+        counts[name] = statistics.median(
+            timed(lambda sql=sql: target.rows(sql)) for _ in range(repeat)
+        )
     target.rows(sizes_sql)
     sizes = statistics.median(timed(lambda: target.rows(sizes_sql)) for _ in range(repeat))
     slowest = max(singles, key=singles.__getitem__)
     slowest_count = max(counts, key=counts.__getitem__)
     total = sum(singles.values())
-    print(f"\n== 2. all {len(names)} definitions ({len(segments)} segments, classifiers, splits) in one pass on {target.name}")
+    print(
+        f"\n== 2. all {len(names)} definitions ({len(segments)} segments, classifiers, splits) in one pass on {target.name}"
+    )
     print("   (results computed into a temporary table, not moved to Python)")
     print(f"membership table, one pass      {one_pass:8.3f} s")
-    print(f"members, one by one (sum)       {total:8.3f} s   ratio one pass / one by one       {one_pass / total:5.2f}")
-    print(f"slowest single ({slowest:14}) {singles[slowest]:8.3f} s   ratio one pass / slowest single   {one_pass / singles[slowest]:5.2f}")
-    print(f"all sizes, one query            {sizes:8.3f} s   ratio to the sum of single counts   {sizes / sum(counts.values()):5.2f}")
-    print(f"slowest single count ({slowest_count:10}) {counts[slowest_count]:8.3f} s   ratio all sizes / slowest count {sizes / counts[slowest_count]:5.2f}")
+    print(
+        f"members, one by one (sum)       {total:8.3f} s   ratio one pass / one by one       {one_pass / total:5.2f}"
+    )
+    print(
+        f"slowest single ({slowest:14}) {singles[slowest]:8.3f} s   ratio one pass / slowest single   {one_pass / singles[slowest]:5.2f}"
+    )
+    print(
+        f"all sizes, one query            {sizes:8.3f} s   ratio to the sum of single counts   {sizes / sum(counts.values()):5.2f}"
+    )
+    print(
+        f"slowest single count ({slowest_count:10}) {counts[slowest_count]:8.3f} s   ratio all sizes / slowest count {sizes / counts[slowest_count]:5.2f}"
+    )
 
 
 # ------------------------------------------------------------------ 3: compile throughput
@@ -174,10 +202,10 @@ def generated_project(count: int) -> str:
         "orders_count >= {n}",
         "revenue > {n}00 and last_order_at in last {n}0d",
         "count paid_orders during last {n}0d >= 2",
-        "(count cart_adds during last {n}d where page_category = \"carpets\") > 0",
+        '(count cart_adds during last {n}d where page_category = "carpets") > 0',
         "cart_adds during last {n}d then no purchases within {n}h",
         "ntile(5) of revenue among buyers = {m}",
-        "age(birth_date) between {n}0 and {n}9 and city in [\"Moscow\", \"Berlin\"]",
+        'age(birth_date) between {n}0 and {n}9 and city in ["Moscow", "Berlin"]',
         "not (exists email_opens during last {n}0d) and marketing_opt_in",
         "max count item_views per page_category >= {n}",
         "time since last_order_at > {n}0d or orders_count = 0",
@@ -185,7 +213,9 @@ def generated_project(count: int) -> str:
     lines = []
     for index in range(count):
         template = conditions[index % len(conditions)]
-        lines.append(f"segment generated_{index} = " + template.format(n=index % 9 + 1, m=index % 5 + 1))
+        lines.append(
+            f"segment generated_{index} = " + template.format(n=index % 9 + 1, m=index % 5 + 1)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -222,7 +252,9 @@ def bench_compile(count: int = 1000) -> None:
     print(f"parse only          {parse_s:7.3f} s")
     print(f"parse+check+compile {total_s:7.3f} s   ratio to parsing alone {total_s / parse_s:5.2f}")
     print(f"throughput          {count / total_s:7.0f} segments/s, one query per segment")
-    print(f"one-pass project    {one_pass_s:7.3f} s   ratio to parsing alone {one_pass_s / parse_s:5.2f}")
+    print(
+        f"one-pass project    {one_pass_s:7.3f} s   ratio to parsing alone {one_pass_s / parse_s:5.2f}"
+    )
     print(f"throughput          {count / one_pass_s:7.0f} segments/s, all in one membership query")
 
 
@@ -240,11 +272,18 @@ def bench_validate(files: int = 1000) -> None:
         command = [python, "-m", "segdsl", "validate", str(root)]
         baseline = [python, "-c", "pass"]
         subprocess.run(command, check=True, capture_output=True)  # warm the disk cache
-        validate_s = statistics.median(timed(lambda: subprocess.run(command, check=True, capture_output=True)) for _ in range(5))
-        python_s = statistics.median(timed(lambda: subprocess.run(baseline, check=True)) for _ in range(5))
+        validate_s = statistics.median(
+            timed(lambda: subprocess.run(command, check=True, capture_output=True))
+            for _ in range(5)
+        )
+        python_s = statistics.median(
+            timed(lambda: subprocess.run(baseline, check=True)) for _ in range(5)
+        )
     print(f"\n== 4. seg validate on {files + 7} files in a fresh process")
     print(f"python -c pass      {python_s:7.3f} s")
-    print(f"seg validate        {validate_s:7.3f} s   ratio to a bare interpreter {validate_s / python_s:5.1f} (target < 1.5 s)")
+    print(
+        f"seg validate        {validate_s:7.3f} s   ratio to a bare interpreter {validate_s / python_s:5.1f} (target < 1.5 s)"
+    )
 
 
 # ------------------------------------------------------------------ 5: export memory
@@ -254,7 +293,9 @@ def peak_rss_mb(command: list[str]) -> float:
         "subprocess.run(sys.argv[1:], check=True, capture_output=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, *command], check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code, *command], check=True, capture_output=True, text=True
+    )
     return float(result.stdout.strip())
 
 
@@ -264,10 +305,14 @@ def bench_memory(path: Path) -> None:
     with duckdb.connect(str(path), read_only=True) as connection:
         customers = connection.execute("SELECT COUNT(*) FROM shop.customers").fetchone()[0]  # type: ignore[index]
     sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= customers]
-    print(f"\n== 5. peak memory of `seg run --output x.parquet` (a fresh process each; {customers:,} customers)")
+    print(
+        f"\n== 5. peak memory of `seg run --output x.parquet` (a fresh process each; {customers:,} customers)"
+    )
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder)
-        model = (ROOT / "examples" / "model.seg").read_text() + (ROOT / "examples" / "measures.seg").read_text().replace("segdsl 1", "")
+        model = (ROOT / "examples" / "model.seg").read_text() + (
+            ROOT / "examples" / "measures.seg"
+        ).read_text().replace("segdsl 1", "")
         lines = [model]
         for size in sizes:
             lines.append(f"segment first_{size} = id <= {size} and orders_count >= 0")
@@ -275,17 +320,36 @@ def bench_memory(path: Path) -> None:
         results = {}
         for size in sizes:
             out = project / f"out_{size}.parquet"
-            command = [sys.executable, "-m", "segdsl", "run", str(project), "-s", f"first_{size}",
-                       "--db", f"duckdb:///{path}", "--as-of", "2025-07-01", "--output", str(out)]
+            command = [
+                sys.executable,
+                "-m",
+                "segdsl",
+                "run",
+                str(project),
+                "-s",
+                f"first_{size}",
+                "--db",
+                f"duckdb:///{path}",
+                "--as-of",
+                "2025-07-01",
+                "--output",
+                str(out),
+            ]
             results[size] = peak_rss_mb(command)
             print(f"{size:>10,} rows   peak {results[size]:7.0f} MB", flush=True)
         if len(sizes) > 1:
-            print(f"ratio largest / smallest: {results[sizes[-1]] / results[sizes[0]]:.2f} (flat = 1)")
+            print(
+                f"ratio largest / smallest: {results[sizes[-1]] / results[sizes[0]]:.2f} (flat = 1)"
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=100.0, help="DuckDB demo scale (100 = 1M customers)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=float, default=100.0, help="DuckDB demo scale (100 = 1M customers)"
+    )
     parser.add_argument("--pg-scale", type=float, default=5.0, help="Postgres demo scale")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="scale 1, 3 repetitions")

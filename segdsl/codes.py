@@ -54,7 +54,8 @@ CODES: dict[str, Code] = _codes(
     (
         "SEG108",
         "table problem",
-        "A table must link to the entity or another table, and declare its time column to be used in windows.",
+        "A table must link to the entity or another table, and declare its time column "
+        "to be used in windows.",
     ),
     (
         "SEG109",
@@ -139,6 +140,7 @@ CODES: dict[str, Code] = _codes(
     ),
     ("SEG503", "invalid as-of time", "The as-of time must be a date or an ISO timestamp."),
     ("SEG504", "no files", "No `.seg` files were found at the given paths."),
+    ("SEG505", "unknown dialect", "The SQL dialect must be duckdb, postgres or bigquery."),
     (
         "SEG901",
         "internal compiler error",

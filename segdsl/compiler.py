@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from segdsl import ir
-from segdsl.diagnostics import CompileError, Diagnostic
+from segdsl.diagnostics import CompileError, Diagnostic, did_you_mean
 from segdsl.plan import Output, build_plan
 from segdsl.project import Project, load_project
 from segdsl.semantic.analyze import Analysis, ParamValue
 from segdsl.semantic.checker import CheckedDefinition
+from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
 from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.generate import QueryBuilder
@@ -53,8 +54,6 @@ class Compiler:
         self.raise_for_errors()
         found = self.analysis.definitions.get(name)
         if found is None:
-            from segdsl.diagnostics import did_you_mean
-
             known = self.analysis.definitions
             raise CompileError(
                 [
@@ -92,14 +91,30 @@ class Compiler:
                         "SEG503",
                         f"`{text}` is not a date or timestamp",
                         Span(where, 1, 1, 1, 1),
-                        "write e.g. 2025-07-01 or 2025-07-01T09:30:00 (optionally with Z or +02:00)",
+                        "write e.g. 2025-07-01 or 2025-07-01T09:30:00 "
+                        "(optionally with Z or +02:00)",
                     )
                 ],
                 {},
             ) from None
 
     def dialect(self, name: str | None = None) -> Dialect:
-        return get_dialect(name or self.project.settings.dialect)
+        """The named dialect, or the project's default one."""
+        chosen = name or self.project.settings.dialect
+        if chosen not in DIALECT_NAMES:
+            raise CompileError(
+                [
+                    Diagnostic(
+                        "SEG505",
+                        f"unknown dialect `{chosen}`",
+                        Span("<request>", 1, 1, 1, 1),
+                        did_you_mean(chosen, DIALECT_NAMES)
+                        or "use one of " + ", ".join(DIALECT_NAMES),
+                    )
+                ],
+                {},
+            )
+        return get_dialect(chosen)
 
     def builder(
         self,
@@ -137,7 +152,7 @@ class Compiler:
         self, names: Sequence[str], *, dialect: str | None = None, as_of: AsOfInput = None
     ) -> str:
         """SQL returning one row per entity with a column per named definition."""
-        outputs = [(name, self.definition(name).expr) for name in names]
+        outputs: list[tuple[str, ir.Expr]] = [(name, self.definition(name).expr) for name in names]
         builder = self.builder(outputs, dialect, as_of)
         return builder.dialect.render(builder.table(outputs))
 
@@ -158,7 +173,8 @@ def _as_condition(definition: CheckedDefinition) -> ir.Expr:
                     "SEG502",
                     f"`{definition.name}` is a {definition.kind}, not a segment",
                     definition.expr.span,
-                    "member lists and sizes are for segments; use a membership table for the others",
+                    "member lists and sizes are for segments; "
+                    "use a membership table for the others",
                 )
             ],
             {},
@@ -175,14 +191,24 @@ def _project(source: Project | str | Path) -> Project:
 
 
 def check(
-    source: Project | str | Path, *, params: Mapping[str, ParamValue] | None = None
+    source: Project | str | Path,
+    *,
+    params: Mapping[str, ParamValue] | None = None,
+    dialect: str | None = None,
 ) -> list[Diagnostic]:
-    """All diagnostics for a project folder, a file, or `.seg` text.
+    """All diagnostics for a project folder, a file, or `.seg` text, including what
+    `dialect` (default: the project's) cannot express.
 
     >>> check("segment s = cart_adds > 0")[0].code
     'SEG101'
     """
-    return Compiler(_project(source), params).diagnostics
+    project = _project(source)
+    compiler = Compiler(project, params)
+    diagnostics = list(compiler.diagnostics)
+    if not project.has_syntax_errors:
+        chosen = compiler.dialect(dialect).name
+        diagnostics.extend(dialect_diagnostics(compiler.analysis.decls, chosen))
+    return diagnostics
 
 
 def compile_segment(

@@ -133,7 +133,8 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
         s = d.span
         message = d.message + (f" (help: {d.help})" if d.help else "")
         out.append(
-            f"::{'error' if d.is_error else 'warning'} file={escape_property(s.path)},line={s.line},"
+            f"::{'error' if d.is_error else 'warning'} "
+            f"file={escape_property(s.path)},line={s.line},"
             f"col={s.column},endLine={s.end_line},endColumn={s.end_column},"
             f"title={escape_property(d.code)}::{escape(message)}"
         )

@@ -28,13 +28,27 @@ class GitError(Exception):
 def _git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise GitError(result.stderr.strip() or f"git {' '.join(args, copy=False)} failed")
+        raise GitError(result.stderr.strip() or f"git {' '.join(args)} failed")
     return result.stdout
 
 
 def repository_root(path: Path) -> Path:
     start = path if path.is_dir() else path.parent
     return Path(_git(start.resolve(), "rev-parse", "--show-toplevel").strip())
+
+
+def _settings_at(root: Path, revision: str, folder: PurePosixPath) -> tuple[str, str] | None:
+    """The nearest seg.toml, or pyproject.toml with [tool.segdsl], at `revision`
+    (searched upwards from `folder`, as for the working tree): file name and text."""
+    for candidate in [folder, *folder.parents]:
+        for file_name in ("seg.toml", "pyproject.toml"):
+            try:
+                text = _git(root, "show", f"{revision}:{(candidate / file_name).as_posix()}")
+            except GitError:
+                continue
+            if file_name == "seg.toml" or "[tool.segdsl]" in text:
+                return file_name, text
+    return None
 
 
 def load_revision(path: Path, revision: str | None) -> Project:
@@ -55,24 +69,19 @@ def load_revision(path: Path, revision: str | None) -> Project:
         str(relative) if str(relative) != "." else ".",
     )
     sources = []
-    settings_text: str | None = None
     for name in sorted(listing.splitlines()):
         if name.endswith(".seg"):
             sources.append(
                 SourceFile(f"{revision}:{name}", _git(root, "show", f"{revision}:{name}"))
             )
-    for candidate in [relative / "seg.toml", *[parent / "seg.toml" for parent in relative.parents]]:
-        try:
-            settings_text = _git(root, "show", f"{revision}:{candidate.as_posix()}")
-            break
-        except GitError:
-            continue
     settings = Settings()
-    if settings_text is not None:
+    found = _settings_at(root, revision, relative)
+    if found is not None:
         import tempfile
 
+        file_name, settings_text = found
         with tempfile.TemporaryDirectory() as folder:
-            file = Path(folder) / "seg.toml"
+            file = Path(folder) / file_name
             file.write_text(settings_text, encoding="utf-8")
             settings, _ = load_settings(file)
     return Project.from_sources(sources, settings, [])

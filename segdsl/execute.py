@@ -8,10 +8,12 @@ is one query too. Nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlglot import exp
 
 from segdsl import ir
 from segdsl.compiler import AsOfInput, Compiler
@@ -50,7 +52,9 @@ def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
 def sizes_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
     """One query: the population and the size of every segment in `names`."""
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
-    outputs = [(name, compiler.definition(name).expr) for name in segments]
+    outputs: list[tuple[str, ir.Expr]] = [
+        (name, compiler.definition(name).expr) for name in segments
+    ]
     builder = compiler.builder(outputs, dialect, as_of)
     return builder.dialect.render(builder.counts(outputs))
 
@@ -83,7 +87,7 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
     return sizes
 
 
-def _label_order(labels: tuple[str, ...]) -> object:
+def _label_order(labels: tuple[str, ...]) -> Callable[[str | None], tuple[int, str]]:
     def key(label: str | None) -> tuple[int, str]:
         return (labels.index(label), "") if label in labels else (len(labels), str(label))
 
@@ -104,8 +108,7 @@ def attribute_outputs(compiler: Compiler, attributes: Sequence[str]) -> list[tup
                     "SEG101",
                     f"unknown attribute `{name}`",
                     Span("<attributes>", 1, 1, 1, 1),
-                    did_you_mean(name, known)
-                    or "attributes: " + ", ".join(sorted(known), copy=False),
+                    did_you_mean(name, known) or "attributes: " + ", ".join(sorted(known)),
                 )
             )
             continue
@@ -129,14 +132,17 @@ def rows_sql(
     single = len(names) == 1 and compiler.definition(names[0]).kind == "segment"
     if single:
         condition = compiler.definition(names[0]).expr
-        builder = compiler.builder([(names[0], condition), *extra], dialect, as_of)
+        builder = compiler.builder(
+            [(names[0], condition), *extra], dialect, as_of, members_of=condition
+        )
         select = builder.table(extra, where=condition)
     else:
         outputs = [(name, compiler.definition(name).expr) for name in names]
         builder = compiler.builder([*outputs, *extra], dialect, as_of)
         select = builder.table([*outputs, *extra])
-    if limit is not None:
-        select = select.limit(limit, copy=False)
+    if limit is not None:  # the first keys, so that the same run gives the same rows
+        key = exp.column(builder.entity.key.name, quoted=True)
+        select = select.order_by(key, copy=False).limit(limit, copy=False)
     return builder.dialect.render(select)
 
 

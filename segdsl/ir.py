@@ -24,7 +24,7 @@ from segdsl.types import BOOLEAN, DURATION, Storage, Type
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[no-any-return]
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
 
 
 CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
@@ -60,7 +60,10 @@ ConstValue: TypeAlias = (
 # ------------------------------------------------------------------ time points
 @dataclass(frozen=True)
 class AsOfOffset:
-    """The as-of moment minus a duration (`30d ago`); `DurationValue(0, 's')` is the as-of itself."""
+    """The as-of moment minus a duration (`30d ago`).
+
+    `DurationValue(0, 's')` is the as-of itself.
+    """
 
     duration: DurationValue
 

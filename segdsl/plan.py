@@ -9,6 +9,7 @@ over another ranking's result comes one layer later).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from segdsl import ir
 
@@ -122,7 +123,15 @@ class _Unknown:
         return "UNKNOWN"
 
 
+class _Positive(_Unknown):
+    """A count known to be at least 1 (otherwise unknown)."""
+
+    def __repr__(self) -> str:
+        return "POSITIVE"
+
+
 UNKNOWN = _Unknown()
+POSITIVE = _Positive()
 
 
 def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
@@ -153,21 +162,71 @@ def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
     return required
 
 
+def rows_forbidden(plan: Plan, condition: ir.Expr) -> set[ir.RowSource]:
+    """Related tables whose every aggregate is a row count or `exists` that `condition`
+    needs to be zero or false: members have no such rows, so an anti-join can replace
+    aggregating the table (`orders_count = 0`, `not exists email_opens during …`).
+
+    Each aggregate is tried on its own at "at least one row" (count ≥ 1, exists true)
+    with everything else unknown. Not with rankings, which need the whole population.
+    """
+    if plan.layers:
+        return set()
+    forbidden = set()
+    for source, aggregations in plan.aggregations.items():
+        counts = [a for _, a in aggregations if _counts_rows(a)]
+        if len(counts) == len(aggregations) and all(
+            _truth(_abstract(condition, set(), nonempty=a)) is False for a in counts
+        ):
+            forbidden.add(source)
+    return forbidden
+
+
+def _counts_rows(aggregation: ir.Aggregation) -> bool:
+    if aggregation.group is not None:
+        return False
+    return aggregation.func == "exists" or (
+        aggregation.func == "count" and aggregation.value is None
+    )
+
+
+def _unknown(value: object) -> bool:
+    return isinstance(value, _Unknown)
+
+
 def _truth(value: object) -> object:
     """Two-valued truth of an abstract value: True, False or UNKNOWN (missing is false)."""
-    if value is UNKNOWN:
+    if _unknown(value):
         return UNKNOWN
     return value is True
 
 
-def _abstract(expr: ir.Expr, empty: set[object]) -> object:  # noqa: C901 - one case per node
-    """Evaluate with the `empty` row groups at their zero-row values, the rest UNKNOWN."""
+def _compare_positive(op: str, left: object, right: object) -> object:
+    """`count op number` (or mirrored) where the count is at least 1."""
+    if left is POSITIVE:
+        number = right
+    else:
+        number, op = left, _MIRRORED[op]
+    if isinstance(number, bool) or not isinstance(number, int | float | Decimal):
+        return UNKNOWN
+    if number < 1:
+        return {"=": False, "!=": True, "<": False, "<=": False, ">": True, ">=": True}[op]
+    if number == 1:
+        return {"<": False, ">=": True}.get(op, UNKNOWN)
+    return UNKNOWN
+
+
+def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None = None) -> object:
+    """Evaluate with the `empty` row groups at their zero-row values, the `nonempty`
+    row count at POSITIVE (exists true), the rest UNKNOWN."""
     match expr:
-        case ir.Const(value=value):
-            return UNKNOWN if isinstance(value, ir.DurationValue) else value
+        case ir.Const(value=constant):
+            return UNKNOWN if isinstance(constant, ir.DurationValue) else constant
         case ir.Named(expr=inner):
-            return _abstract(inner, empty)
+            return _abstract(inner, empty, nonempty)
         case ir.AggregateRef(aggregation=aggregation):
+            if aggregation == nonempty:
+                return True if aggregation.func == "exists" else POSITIVE
             if aggregation not in empty:
                 return UNKNOWN
             if aggregation.group is not None:
@@ -182,66 +241,75 @@ def _abstract(expr: ir.Expr, empty: set[object]) -> object:  # noqa: C901 - one 
                 return UNKNOWN
             return False if spec.func in ("top", "bottom") else None
         case ir.And(items=items):
-            values = [_truth(_abstract(item, empty)) for item in items]
+            values = [_truth(_abstract(item, empty, nonempty)) for item in items]
             if any(v is False for v in values):
                 return False
             return True if all(v is True for v in values) else UNKNOWN
         case ir.Or(items=items):
-            values = [_truth(_abstract(item, empty)) for item in items]
+            values = [_truth(_abstract(item, empty, nonempty)) for item in items]
             if any(v is True for v in values):
                 return True
             return False if all(v is False for v in values) else UNKNOWN
         case ir.Not(operand=operand):
-            value = _truth(_abstract(operand, empty))
-            return UNKNOWN if value is UNKNOWN else not value
+            value = _truth(_abstract(operand, empty, nonempty))
+            return UNKNOWN if _unknown(value) else not value
         case ir.IsPresent(operand=operand, present=present):
-            value = _abstract(operand, empty)
-            return UNKNOWN if value is UNKNOWN else (value is not None) == present
+            value = _abstract(operand, empty, nonempty)
+            return UNKNOWN if _unknown(value) else (value is not None) == present
         case ir.Compare(op=op, left=left, right=right):
-            a, b = _abstract(left, empty), _abstract(right, empty)
+            a, b = _abstract(left, empty, nonempty), _abstract(right, empty, nonempty)
             if a is None or b is None:
                 return None
-            if a is UNKNOWN or b is UNKNOWN:
+            if a is POSITIVE or b is POSITIVE:
+                return _compare_positive(op, a, b)
+            if _unknown(a) or _unknown(b):
                 return UNKNOWN
             try:
                 return _COMPARE[op](a, b)
             except TypeError:
                 return UNKNOWN
         case ir.Arith(op=op, left=left, right=right):
-            a, b = _abstract(left, empty), _abstract(right, empty)
+            a, b = _abstract(left, empty, nonempty), _abstract(right, empty, nonempty)
             if a is None or b is None:
                 return None
-            if a is UNKNOWN or b is UNKNOWN or isinstance(a, bool) or isinstance(b, bool):
+            if _unknown(a) or _unknown(b) or isinstance(a, bool) or isinstance(b, bool):
                 return UNKNOWN
             try:
                 return _ARITH[op](a, b)
             except (TypeError, ArithmeticError):
                 return None if op == "/" else UNKNOWN
         case ir.Negate(operand=operand):
-            value = _abstract(operand, empty)
-            return value if value is None or value is UNKNOWN else -value  # type: ignore[operator]
+            negated = _abstract(operand, empty, nonempty)
+            if negated is None or _unknown(negated):
+                return negated
+            return -negated  # type: ignore[operator]  # a number: the checker typed it
         case (
             ir.InWindow(operand=operand)
             | ir.InList(operand=operand)
             | ir.TextMatch(operand=operand)
         ):
-            return None if _abstract(operand, empty) is None else UNKNOWN
+            return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
         case ir.Elapsed(start=start, end=end):
-            return None if None in (_abstract(start, empty), _abstract(end, empty)) else UNKNOWN
+            return (
+                None
+                if None in (_abstract(start, empty, nonempty), _abstract(end, empty, nonempty))
+                else UNKNOWN
+            )
         case (
             ir.ToTimestamp(operand=operand)
             | ir.DatePart(operand=operand)
             | ir.TruncateTime(operand=operand)
         ):
-            return None if _abstract(operand, empty) is None else UNKNOWN
+            return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
         case ir.AddDuration(operand=operand) | ir.Age(operand=operand):
-            return None if _abstract(operand, empty) is None else UNKNOWN
+            return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
         case _:
             return UNKNOWN
 
 
 _AGGREGATES = ("sum", "avg", "min", "max", "count")
 
+_MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _COMPARE = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,

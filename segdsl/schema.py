@@ -49,7 +49,10 @@ class WarehouseSchema:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
     def find(self, source: Sequence[str]) -> dict[str, str] | None:
-        """The columns of a table, matching the declared path by its last parts, case-insensitively."""
+        """The columns of a table.
+
+        The declared path matches by its last parts, case-insensitively.
+        """
         wanted = [part.lower() for part in source]
         for name, columns in self.tables.items():
             parts = [part.lower() for part in name.split(".")]
@@ -173,7 +176,8 @@ def schema_diagnostics(
                 problems.append(
                     Diagnostic(
                         "SEG403",
-                        f"`{'.'.join(column.source)}.{column.column}` is {actual} in the warehouse, "
+                        f"`{'.'.join(column.source)}.{column.column}` "
+                        f"is {actual} in the warehouse, "
                         f"declared `{column.declared_type}`",
                         column.span,
                         mismatch,
@@ -201,7 +205,10 @@ _FAMILIES = {
 
 
 def warehouse_kind(type_name: str, dialect: str) -> str:
-    """The family of an engine type name: integer, number, string, boolean, date, timestamp, timestamptz."""
+    """The family of an engine type name.
+
+    One of integer, number, string, boolean, date, timestamp, timestamptz.
+    """
     name = type_name.strip().lower()
     if name.startswith("timestamp"):
         with_zone = "with time zone" in name or name in ("timestamptz", "timestamp with time zone")

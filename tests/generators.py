@@ -93,8 +93,12 @@ def moments(draw: st.DrawFn, as_of: dt.datetime) -> dt.datetime:
     if kind == "boundary":
         return as_of - draw(st.sampled_from(BOUNDARY_OFFSETS))
     if kind == "month":
-        start = add_months(period_start(as_of, "month"), -draw(st.integers(min_value=0, max_value=4)))
-        return start - draw(st.sampled_from([dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(days=1)]))
+        start = add_months(
+            period_start(as_of, "month"), -draw(st.integers(min_value=0, max_value=4))
+        )
+        return start - draw(
+            st.sampled_from([dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(days=1)])
+        )
     return as_of - dt.timedelta(seconds=draw(st.integers(min_value=-3600, max_value=400 * 86400)))
 
 
@@ -106,7 +110,9 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
         signed = draw(st.none() | moments(as_of))
         birth = draw(
             st.none()
-            | st.sampled_from([dt.date(as_of.year - 30, as_of.month, min(as_of.day, 28)), dt.date(1992, 2, 29)])
+            | st.sampled_from(
+                [dt.date(as_of.year - 30, as_of.month, min(as_of.day, 28)), dt.date(1992, 2, 29)]
+            )
             | st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2010, 12, 31))
         )
         customers.append(
@@ -126,7 +132,12 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
                 draw(st.sampled_from(customer_ids)),
                 draw(st.none() | moments(as_of)),
                 order_id,
-                draw(st.none() | st.sampled_from([Decimal("10.00"), Decimal("99.99"), Decimal("250.50"), Decimal("0")])),
+                draw(
+                    st.none()
+                    | st.sampled_from(
+                        [Decimal("10.00"), Decimal("99.99"), Decimal("250.50"), Decimal("0")]
+                    )
+                ),
                 draw(st.none() | st.sampled_from(["paid", "cancelled"])),
             )
         )
@@ -149,16 +160,32 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
     return (
         table(
             "customers",
-            {"id": "integer", "signed_up_at": "timestamptz", "city": "string", "birth_date": "date", "score": "number"},
+            {
+                "id": "integer",
+                "signed_up_at": "timestamptz",
+                "city": "string",
+                "birth_date": "date",
+                "score": "number",
+            },
             customers,
         ),
         table(
             "orders",
-            {"customer_id": "integer", "ordered_at": "timestamp", "id": "integer", "amount": "decimal", "status": "string"},
+            {
+                "customer_id": "integer",
+                "ordered_at": "timestamp",
+                "id": "integer",
+                "amount": "decimal",
+                "status": "string",
+            },
             orders,
         ),
         table("items", {"order_id": "integer", "category": "string"}, items),
-        table("events", {"customer_id": "integer", "occurred_at": "timestamptz", "kind": "string"}, events),
+        table(
+            "events",
+            {"customer_id": "integer", "occurred_at": "timestamptz", "kind": "string"},
+            events,
+        ),
         table("visits", {"customer_id": "integer", "visit_date": "date"}, visits),
     )
 
@@ -195,7 +222,7 @@ def atoms(draw: st.DrawFn) -> str:
     n = draw(st.integers(min_value=0, max_value=3))
     options = [
         f"count orders during {window} {op} {n}",
-        f"(count orders during {window} where status = \"paid\") {op} {n}",
+        f'(count orders during {window} where status = "paid") {op} {n}',
         f"revenue {op} {draw(st.sampled_from(['0', '99.99', '100']))}",
         f"last orders in {window}",
         f"first_order not in {window}",
@@ -211,11 +238,11 @@ def atoms(draw: st.DrawFn) -> str:
         f"count distinct(month_start(ordered_at)) of orders during {window} {op} {n}",
         f"exists visits during {window}",
         f"last visits in {window}",
-        f"(exists items where category = \"x\") and orders_n {op} {n}",
+        f'(exists items where category = "x") and orders_n {op} {n}',
         f"count items during {window} {op} {n}",
-        f"city {draw(st.sampled_from(['=', '!=']))} \"A\"",
-        "city in [\"A\", \"B\"]",
-        "city not in [\"A\"]",
+        f'city {draw(st.sampled_from(["=", "!="]))} "A"',
+        'city in ["A", "B"]',
+        'city not in ["A"]',
         "city is missing",
         f"age(birth_date) {op} {draw(st.sampled_from(['29', '30', '31']))}",
         f"birth_date in {window}",
@@ -227,8 +254,8 @@ def atoms(draw: st.DrawFn) -> str:
         f"percentile of revenue among buyers {op} 50%",
         f"cumulative share of revenue among buyers {op} 50%",
         f"avg_amount {op} avg avg_amount among buyers",
-        f"first(status) of orders = \"paid\"",
-        f"last(status) of orders = \"cancelled\"",
+        'first(status) of orders = "paid"',
+        'last(status) of orders = "cancelled"',
         f"nth(2) of orders in {window}",
         f"signed_up_at in {window}",
         "buyers",

@@ -21,9 +21,9 @@ UNITS = ["day", "days", "week", "month", "months", "quarter", "year"]
 names = st.sampled_from(PLAIN_NAMES + RESERVED_NAMES)
 idents = names.map(nodes.Ident)
 
-numbers = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False).map(
-    lambda d: Decimal(d).normalize() if d == d.to_integral_value() else d
-)
+numbers = st.decimals(
+    min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+).map(lambda d: Decimal(d).normalize() if d == d.to_integral_value() else d)
 number_lits = numbers.map(nodes.NumberLit)
 percent_lits = st.decimals(min_value=0, max_value=100, places=1).map(nodes.PercentLit)
 string_lits = st.text(
@@ -38,7 +38,9 @@ timestamps = st.datetimes(
     st.integers(min_value=-14 * 60, max_value=14 * 60),
 )
 duration_lits = st.builds(
-    nodes.DurationLit, st.integers(min_value=0, max_value=1000), st.sampled_from(["s", "min", "h", "d", "w", "mo", "y"])
+    nodes.DurationLit,
+    st.integers(min_value=0, max_value=1000),
+    st.sampled_from(["s", "min", "h", "d", "w", "mo", "y"]),
 )
 durations = duration_lits | idents
 
@@ -56,7 +58,11 @@ points = st.one_of(
     date_lits.map(nodes.DatePoint),
     timestamps.map(nodes.TimestampPoint),
     durations.map(nodes.AgoPoint),
-    st.builds(nodes.PeriodPoint, st.sampled_from(["this", "previous"]), st.sampled_from(UNITS).map(nodes.Ident)),
+    st.builds(
+        nodes.PeriodPoint,
+        st.sampled_from(["this", "previous"]),
+        st.sampled_from(UNITS).map(nodes.Ident),
+    ),
     idents.map(nodes.NamePoint),
 )
 unit_idents = st.sampled_from(UNITS).map(nodes.Ident)
@@ -70,14 +76,31 @@ windows = st.one_of(
     st.builds(nodes.FromToWindow, points, points),
 )
 
-qualified_names = st.lists(idents, min_size=1, max_size=2).map(lambda parts: nodes.Name(tuple(parts)))
+qualified_names = st.lists(idents, min_size=1, max_size=2).map(
+    lambda parts: nodes.Name(tuple(parts))
+)
 
 
 def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[nodes.Expr]:
     calls = st.builds(nodes.Call, idents, st.lists(children, max_size=2).map(tuple))
-    per_exprs = qualified_names | st.builds(nodes.Call, idents, st.lists(children, max_size=1).map(tuple))
+    per_exprs = qualified_names | st.builds(
+        nodes.Call, idents, st.lists(children, max_size=1).map(tuple)
+    )
     agg_funcs = st.sampled_from(
-        ["count", "sum", "avg", "min", "max", "exists", "first", "last", "nth", "ntile", "percentile", "cumulative share"]
+        [
+            "count",
+            "sum",
+            "avg",
+            "min",
+            "max",
+            "exists",
+            "first",
+            "last",
+            "nth",
+            "ntile",
+            "percentile",
+            "cumulative share",
+        ]
     )
 
     @st.composite
@@ -100,7 +123,9 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
         calls,
         children.map(nodes.Negate),
         st.builds(nodes.Arith, st.sampled_from(["+", "-", "*", "/"]), children, children),
-        st.builds(nodes.Compare, st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), children, children),
+        st.builds(
+            nodes.Compare, st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), children, children
+        ),
         st.builds(nodes.Between, children, children, children, st.booleans()),
         st.builds(nodes.InList, children, st.lists(children, max_size=3).map(tuple), st.booleans()),
         st.builds(nodes.InWindow, children, windows, st.booleans()),
@@ -112,7 +137,12 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
             st.none() | children,
         ),
         st.builds(nodes.Presence, children, st.booleans()),
-        st.builds(nodes.TextMatch, st.sampled_from(["contains", "starts_with", "ends_with"]), children, children),
+        st.builds(
+            nodes.TextMatch,
+            st.sampled_from(["contains", "starts_with", "ends_with"]),
+            children,
+            children,
+        ),
         st.builds(nodes.And, children, children),
         st.builds(nodes.Or, children, children),
         children.map(nodes.Not),
@@ -134,14 +164,23 @@ metadata = st.builds(
     st.none() | st.sampled_from(["crm", "growth"]),
     st.lists(st.sampled_from(["email", "retention", "b2b"]), max_size=2).map(tuple),
 )
-type_names = st.sampled_from(["string", "integer", "money", "date", "timestamp", "timestamptz", "boolean"])
+type_names = st.sampled_from(
+    ["string", "integer", "money", "date", "timestamp", "timestamptz", "boolean"]
+)
 members = st.one_of(
     st.builds(nodes.KeyMember, idents, st.none() | type_names.map(nodes.Ident)),
     st.builds(nodes.LinkMember, idents, idents, st.none() | idents),
     st.builds(nodes.TimeMember, idents, st.none() | type_names.map(nodes.Ident)),
-    st.builds(nodes.ColumnMember, idents, type_names.map(nodes.Ident), st.none() | st.sampled_from(["dob", "Order Amount", "count"])),
+    st.builds(
+        nodes.ColumnMember,
+        idents,
+        type_names.map(nodes.Ident),
+        st.none() | st.sampled_from(["dob", "Order Amount", "count"]),
+    ),
 )
-sources = st.lists(st.sampled_from(["shop", "customers", "my-project", "orders"]), min_size=1, max_size=3).map(tuple)
+sources = st.lists(
+    st.sampled_from(["shop", "customers", "my-project", "orders"]), min_size=1, max_size=3
+).map(tuple)
 
 statements = st.one_of(
     st.builds(nodes.EntityDecl, idents, sources, st.lists(members, max_size=4).map(tuple)),
@@ -166,7 +205,11 @@ statements = st.one_of(
     st.builds(
         nodes.SplitDecl,
         idents,
-        st.lists(st.builds(nodes.Bucket, idents, st.decimals(min_value=0, max_value=100, places=2)), min_size=1, max_size=3).map(tuple),
+        st.lists(
+            st.builds(nodes.Bucket, idents, st.decimals(min_value=0, max_value=100, places=2)),
+            min_size=1,
+            max_size=3,
+        ).map(tuple),
         st.none() | idents,
         st.none() | st.sampled_from(["seed-1"]),
         metadata,

@@ -10,7 +10,7 @@ and in a BigQuery spelling on the GoogleSQL reference engine.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
@@ -77,7 +77,13 @@ TABLES = (
     ),
     table(
         "orders",
-        {"customer_id": "integer", "ordered_at": "timestamp", "id": "integer", "amount": "decimal", "channel": "string"},
+        {
+            "customer_id": "integer",
+            "ordered_at": "timestamp",
+            "id": "integer",
+            "amount": "decimal",
+            "channel": "string",
+        },
         [
             (1, ts("2024-01-31T23:59:59"), 11, Decimal("100.00"), "web"),
             (1, ts("2024-02-29T10:00"), 12, Decimal("50.00"), "app"),
@@ -98,7 +104,16 @@ TABLES = (
     table(
         "items",
         {"order_id": "integer", "category": "string"},
-        [(11, "carpets"), (12, "lamps"), (21, "lamps"), (22, "lamps"), (31, "carpets"), (41, "sofas"), (61, "carpets"), (83, "carpets")],
+        [
+            (11, "carpets"),
+            (12, "lamps"),
+            (21, "lamps"),
+            (22, "lamps"),
+            (31, "carpets"),
+            (41, "sofas"),
+            (61, "carpets"),
+            (83, "carpets"),
+        ],
     ),
     table(
         "events",
@@ -136,139 +151,190 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     engine.close()
 
 
-def T(text: str, dialect: str) -> str:  # noqa: N802 - reads like a literal prefix
+def T(text: str, dialect: str) -> str:
     """A wall-clock timestamp literal as an analyst writes it for each engine."""
     return f"DATETIME '{text}'" if dialect == "bigquery" else f"TIMESTAMP '{text}'"
 
 
+def two_hours_after(column: str, dialect: str) -> str:
+    """`column` plus two hours, as an analyst writes it for each engine."""
+    if dialect == "bigquery":
+        return f"DATETIME_ADD({column}, INTERVAL 2 HOUR)"
+    return f"{column} + INTERVAL '2 hours'"
+
+
 # name → (segdsl condition, hand-written SQL returning the member ids; {T:...} spelled per dialect)
-CAPABILITIES: dict[str, tuple[str, object]] = {
+CAPABILITIES: dict[str, tuple[str, Callable[[str], str]]] = {
     # --- sequences
     "then_within_2h": (
         "carts then buys within 2h",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT DISTINCT a.customer_id FROM events a JOIN events b
           ON b.customer_id = a.customer_id AND b.name = 'buy'
          AND b.occurred_at > a.occurred_at
-         AND b.occurred_at <= {"DATETIME_ADD(a.occurred_at, INTERVAL 2 HOUR)" if d == "bigquery" else "a.occurred_at + INTERVAL '2 hours'"}
+         AND b.occurred_at <= {two_hours_after("a.occurred_at", d)}
          AND b.occurred_at <= {T("2024-03-01 00:00:00", d)}
-        WHERE a.name = 'cart' AND a.occurred_at <= {T("2024-03-01 00:00:00", d)}""",
+        WHERE a.name = 'cart' AND a.occurred_at <= {T("2024-03-01 00:00:00", d)}"""
+        ),
     ),
     "then_no_within_2h": (
         "carts during last 30d then no buys within 2h",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT DISTINCT a.customer_id FROM events a
         LEFT JOIN events b
           ON b.customer_id = a.customer_id AND b.name = 'buy'
          AND b.occurred_at > a.occurred_at
-         AND b.occurred_at <= {"DATETIME_ADD(a.occurred_at, INTERVAL 2 HOUR)" if d == "bigquery" else "a.occurred_at + INTERVAL '2 hours'"}
+         AND b.occurred_at <= {two_hours_after("a.occurred_at", d)}
         WHERE a.name = 'cart'
           AND a.occurred_at > {T("2024-01-31 00:00:00", d)}
           AND a.occurred_at <= {T("2024-02-29 22:00:00", d)}
-          AND b.customer_id IS NULL""",
+          AND b.customer_id IS NULL"""
+        ),
     ),
     # --- first / last / nth occurrence
     "second_order_in_february": (
         "nth(2) of orders in previous month",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
-          SELECT customer_id, ordered_at, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ordered_at) AS n
+          SELECT customer_id, ordered_at,
+                 ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ordered_at) AS n
           FROM orders WHERE ordered_at <= {T("2024-03-01 00:00:00", d)}) x
-        WHERE n = 2 AND ordered_at >= {T("2024-02-01 00:00:00", d)} AND ordered_at < {T("2024-03-01 00:00:00", d)}""",
+        WHERE n = 2 AND ordered_at >= {T("2024-02-01 00:00:00", d)}
+          AND ordered_at < {T("2024-03-01 00:00:00", d)}"""
+        ),
     ),
     "first_channel_app": (
         'first(channel) of orders = "app"',
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
           SELECT customer_id, channel,
                  ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ordered_at, channel) AS n
           FROM orders WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} AND channel IS NOT NULL) x
-        WHERE n = 1 AND channel = 'app'""",
+        WHERE n = 1 AND channel = 'app'"""
+        ),
     ),
     "last_channel_web": (
         'last(channel) of orders = "web"',
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
           SELECT customer_id, channel,
-                 ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ordered_at DESC, channel ASC) AS n
+                 ROW_NUMBER() OVER (
+                   PARTITION BY customer_id ORDER BY ordered_at DESC, channel ASC
+                 ) AS n
           FROM orders WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} AND channel IS NOT NULL) x
-        WHERE n = 1 AND channel = 'web'""",
+        WHERE n = 1 AND channel = 'web'"""
+        ),
     ),
     # --- ranks and scores (revenue ties: 2 and 4 and 6 have 200, 8 has 200 too)
     "top_quartile": (
         "ntile(4) of revenue among buyers = 4",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
           SELECT customer_id, NTILE(4) OVER (ORDER BY revenue, customer_id) AS q FROM (
             SELECT customer_id, SUM(amount) AS revenue FROM orders
             WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} GROUP BY customer_id) r) x
-        WHERE q = 4""",
+        WHERE q = 4"""
+        ),
     ),
     "top_third_by_revenue": (
         "revenue in top 34% among buyers",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
           SELECT customer_id, ROW_NUMBER() OVER (ORDER BY revenue DESC, customer_id) AS n,
                  COUNT(*) OVER () AS total FROM (
             SELECT customer_id, SUM(amount) AS revenue FROM orders
             WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} GROUP BY customer_id) r) x
-        WHERE (n - 1) * 100 < 34 * total""",
+        WHERE (n - 1) * 100 < 34 * total"""
+        ),
     ),
     "abc_a": (
         "cumulative share of revenue among buyers <= 50%",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM (
           SELECT customer_id,
-                 SUM(revenue) OVER (ORDER BY revenue DESC, customer_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,
+                 SUM(revenue) OVER (
+                   ORDER BY revenue DESC, customer_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                 ) AS running,
                  SUM(revenue) OVER () AS total FROM (
             SELECT customer_id, SUM(amount) AS revenue FROM orders
             WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} GROUP BY customer_id) r) x
-        WHERE running * 2 <= total""",
+        WHERE running * 2 <= total"""
+        ),
     ),
     # --- calendar and trend windows
     "each_of_last_2_months": (
         "count distinct(month_start(ordered_at)) of orders during last 2 calendar months = 2",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM orders
-        WHERE ordered_at >= {T("2024-01-01 00:00:00", d)} AND ordered_at < {T("2024-03-01 00:00:00", d)}
-        GROUP BY customer_id HAVING COUNT(DISTINCT EXTRACT(MONTH FROM ordered_at)) = 2""",
+        WHERE ordered_at >= {T("2024-01-01 00:00:00", d)}
+          AND ordered_at < {T("2024-03-01 00:00:00", d)}
+        GROUP BY customer_id HAVING COUNT(DISTINCT EXTRACT(MONTH FROM ordered_at)) = 2"""
+        ),
     ),
     "ordered_this_month": (
         "exists orders during this month",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT DISTINCT customer_id FROM orders
-        WHERE ordered_at >= {T("2024-03-01 00:00:00", d)} AND ordered_at <= {T("2024-03-01 00:00:00", d)}""",
+        WHERE ordered_at >= {T("2024-03-01 00:00:00", d)}
+          AND ordered_at <= {T("2024-03-01 00:00:00", d)}"""
+        ),
     ),
     "ordered_previous_quarter": (
         "exists orders during previous quarter",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT DISTINCT customer_id FROM orders
-        WHERE ordered_at >= {T("2023-10-01 00:00:00", d)} AND ordered_at < {T("2024-01-01 00:00:00", d)}""",
+        WHERE ordered_at >= {T("2023-10-01 00:00:00", d)}
+          AND ordered_at < {T("2024-01-01 00:00:00", d)}"""
+        ),
     ),
     "active_days_2": (
         "count distinct(date(occurred_at)) of events during last 30d >= 2",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM events
-        WHERE occurred_at > {T("2024-01-31 00:00:00", d)} AND occurred_at <= {T("2024-03-01 00:00:00", d)}
-        GROUP BY customer_id HAVING COUNT(DISTINCT CAST(occurred_at AS DATE)) >= 2""",
+        WHERE occurred_at > {T("2024-01-31 00:00:00", d)}
+          AND occurred_at <= {T("2024-03-01 00:00:00", d)}
+        GROUP BY customer_id HAVING COUNT(DISTINCT CAST(occurred_at AS DATE)) >= 2"""
+        ),
     ),
     "trend_down": (
         "count orders during last 45d < count orders during between 90d ago and 45d ago",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT c.id FROM customers c
         LEFT JOIN (SELECT customer_id,
-                     SUM(CASE WHEN ordered_at > {T("2024-01-16 00:00:00", d)} AND ordered_at <= {T("2024-03-01 00:00:00", d)} THEN 1 ELSE 0 END) AS recent,
-                     SUM(CASE WHEN ordered_at > {T("2023-12-02 00:00:00", d)} AND ordered_at <= {T("2024-01-16 00:00:00", d)} THEN 1 ELSE 0 END) AS earlier
+                     SUM(CASE WHEN ordered_at > {T("2024-01-16 00:00:00", d)}
+                               AND ordered_at <= {T("2024-03-01 00:00:00", d)}
+                              THEN 1 ELSE 0 END) AS recent,
+                     SUM(CASE WHEN ordered_at > {T("2023-12-02 00:00:00", d)}
+                               AND ordered_at <= {T("2024-01-16 00:00:00", d)}
+                              THEN 1 ELSE 0 END) AS earlier
                    FROM orders GROUP BY customer_id) o ON o.customer_id = c.id
-        WHERE COALESCE(o.recent, 0) < COALESCE(o.earlier, 0)""",
+        WHERE COALESCE(o.recent, 0) < COALESCE(o.earlier, 0)"""
+        ),
     ),
     # --- attributes
     "age_24": (
         "age(birth_date) = 24",
-        lambda d: """
+        lambda d: (
+            """
         SELECT id FROM customers
         WHERE 2024 - EXTRACT(YEAR FROM birth_date)
-              - CASE WHEN EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date) > 301 THEN 1 ELSE 0 END = 24""",
+              - CASE WHEN EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date) > 301
+                     THEN 1 ELSE 0 END = 24"""
+        ),
     ),
     "city_list_or_missing": (
         'city in ["Moscow", "Kazan"] or city is missing',
@@ -289,36 +355,46 @@ CAPABILITIES: dict[str, tuple[str, object]] = {
     # --- through another table
     "bought_carpets_recently": (
         '(exists items during last 90d where category = "carpets")',
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT DISTINCT o.customer_id FROM items i JOIN orders o ON o.id = i.order_id
         WHERE i.category = 'carpets' AND o.ordered_at > {T("2023-12-02 00:00:00", d)}
-          AND o.ordered_at <= {T("2024-03-01 00:00:00", d)}""",
+          AND o.ordered_at <= {T("2024-03-01 00:00:00", d)}"""
+        ),
     ),
     # --- parameters (default 100)
     "big_spenders": (
         "revenue >= big",
-        lambda d: f"""
+        lambda d: (
+            f"""
         SELECT customer_id FROM orders WHERE ordered_at <= {T("2024-03-01 00:00:00", d)}
-        GROUP BY customer_id HAVING SUM(amount) >= 100""",
+        GROUP BY customer_id HAVING SUM(amount) >= 100"""
+        ),
     ),
     # --- classifiers: first matching rule wins
     "classified_big": (
-        "segment_class = \"big\"",
-        lambda d: f"""
+        'segment_class = "big"',
+        lambda d: (
+            f"""
         SELECT c.id FROM customers c LEFT JOIN (
           SELECT customer_id, SUM(amount) AS revenue, COUNT(*) AS n FROM orders
-          WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} GROUP BY customer_id) o ON o.customer_id = c.id
-        WHERE o.n IS NOT NULL AND o.revenue >= 200""",
+          WHERE ordered_at <= {T("2024-03-01 00:00:00", d)}
+          GROUP BY customer_id) o ON o.customer_id = c.id
+        WHERE o.n IS NOT NULL AND o.revenue >= 200"""
+        ),
     ),
     "classified_other": (
-        "segment_class = \"other\"",
-        lambda d: f"""
+        'segment_class = "other"',
+        lambda d: (
+            f"""
         SELECT c.id FROM customers c LEFT JOIN (
           SELECT customer_id, SUM(amount) AS revenue FROM orders
-          WHERE ordered_at <= {T("2024-03-01 00:00:00", d)} GROUP BY customer_id) o ON o.customer_id = c.id
+          WHERE ordered_at <= {T("2024-03-01 00:00:00", d)}
+          GROUP BY customer_id) o ON o.customer_id = c.id
         WHERE COALESCE(o.revenue, 0) < 200
           AND (c.city IS NULL OR c.city NOT IN ('Moscow', 'Berlin'))
-          AND (COALESCE(o.revenue, 0) <= 0 OR c.city IS NULL)""",
+          AND (COALESCE(o.revenue, 0) <= 0 OR c.city IS NULL)"""
+        ),
     ),
 }
 
@@ -334,19 +410,29 @@ classifier segment_class {
 
 
 def _split_sql(dialect: str) -> str:
-    """Members in bucket 'a' (first 30%) of split `halves`: MD5('k:' || id), 8 hex digits, mod 10000."""
+    """Members in bucket 'a' (first 30%) of split `halves`.
+
+    The bucket is the first 8 hex digits of MD5('k:' || id), mod 10000.
+    """
     if dialect == "duckdb":
-        bucket = "CAST(('0x' || SUBSTRING(MD5('k:' || CAST(id AS VARCHAR)), 1, 8)) AS BIGINT) % 10000"
+        bucket = (
+            "CAST(('0x' || SUBSTRING(MD5('k:' || CAST(id AS VARCHAR)), 1, 8)) AS BIGINT) % 10000"
+        )
     elif dialect == "postgres":
         bucket = "('x' || SUBSTRING(MD5('k:' || CAST(id AS TEXT)), 1, 8))::BIT(32)::BIGINT % 10000"
     else:
-        bucket = "MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CONCAT('k:', CAST(id AS STRING)))), 1, 8)) AS INT64), 10000)"
+        bucket = (
+            "MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CONCAT('k:', CAST(id AS STRING)))), 1, 8))"
+            " AS INT64), 10000)"
+        )
     return f"SELECT id FROM customers WHERE {bucket} < 3000"
 
 
 @pytest.fixture(scope="module")
 def full_compiler() -> Compiler:
-    segments = "\n".join(f"segment {name} = {condition}" for name, (condition, _) in CAPABILITIES.items())
+    segments = "\n".join(
+        f"segment {name} = {condition}" for name, (condition, _) in CAPABILITIES.items()
+    )
     split = 'split halves seed "k" {\n  a 30%\n  b 70%\n}\nsegment split_a = halves = "a"\n'
     compiler = Compiler(Project.from_text(MODEL + CLASSIFIER + split + segments))
     assert compiler.analysis.ok, [str(d) for d in compiler.diagnostics]
@@ -358,37 +444,58 @@ def _ids(runner: Runner, sql: str) -> set[object]:
 
 
 @pytest.mark.parametrize("capability", sorted(CAPABILITIES))
-def test_capability_matches_hand_written_sql(full_compiler: Compiler, runner: Runner, capability: str) -> None:
+def test_capability_matches_hand_written_sql(
+    full_compiler: Compiler, runner: Runner, capability: str
+) -> None:
     _, hand_written = CAPABILITIES[capability]
-    expected = _ids(runner, hand_written(runner.name))  # type: ignore[operator]
+    expected = _ids(runner, hand_written(runner.name))
     actual = _ids(runner, full_compiler.members_sql(capability, dialect=runner.name, as_of=AS_OF))
     assert actual == expected
 
 
 def test_split_matches_hand_written_hash(full_compiler: Compiler, runner: Runner) -> None:
     expected = _ids(runner, _split_sql(runner.name))
-    assert _ids(runner, full_compiler.members_sql("split_a", dialect=runner.name, as_of=AS_OF)) == expected
+    assert (
+        _ids(runner, full_compiler.members_sql("split_a", dialect=runner.name, as_of=AS_OF))
+        == expected
+    )
 
 
 def test_parameter_override_changes_the_members(runner: Runner) -> None:
-    compiler = Compiler(Project.from_text(MODEL + "segment s = revenue >= big\n"), params={"big": "201"})
-    hand = f"""SELECT customer_id FROM orders WHERE ordered_at <= {T("2024-03-01 00:00:00", runner.name)}
+    compiler = Compiler(
+        Project.from_text(MODEL + "segment s = revenue >= big\n"), params={"big": "201"}
+    )
+    as_of = T("2024-03-01 00:00:00", runner.name)
+    hand = f"""SELECT customer_id FROM orders WHERE ordered_at <= {as_of}
                GROUP BY customer_id HAVING SUM(amount) >= 201"""
-    assert _ids(runner, compiler.members_sql("s", dialect=runner.name, as_of=AS_OF)) == _ids(runner, hand)
+    assert _ids(runner, compiler.members_sql("s", dialect=runner.name, as_of=AS_OF)) == _ids(
+        runner, hand
+    )
 
 
 def test_boundary_cases_are_what_the_fixture_says(full_compiler: Compiler) -> None:
     """The hand-written SQL could share a misreading with the compiler; pin the key cases."""
     duck = DuckDBRunner(TABLES)
     try:
-        members = {n: _ids(duck, full_compiler.members_sql(n, dialect="duckdb", as_of=AS_OF)) for n in CAPABILITIES}
+        members = {
+            n: _ids(duck, full_compiler.members_sql(n, dialect="duckdb", as_of=AS_OF))
+            for n in CAPABILITIES
+        }
     finally:
         duck.close()
     assert members["then_within_2h"] == {1}  # 1 at exactly 2 h; 2 one second late; 3 same moment
-    assert members["then_no_within_2h"] == {2, 3, 4, 5, 8}  # 5's limit ends at the as-of; 6's has not
+    assert members["then_no_within_2h"] == {
+        2,
+        3,
+        4,
+        5,
+        8,
+    }  # 5's limit ends at the as-of; 6's has not
     assert members["age_24"] == {1, 2}  # birthday on the as-of date counts; leap-day birthday too
     assert members["ordered_this_month"] == {3}  # the order exactly at the as-of time
     assert members["each_of_last_2_months"] == {1, 2, 8}  # Jan 31 23:59:59 is January
     assert members["trend_down"] == {6}
-    assert members["classified_other"] == {5}  # no visible order (5's is after the as-of), not in a city rule
+    assert members["classified_other"] == {
+        5
+    }  # no visible order (5's is after the as-of), not in a city rule
     assert members["top_third_by_revenue"] == {2, 4, 6}  # 2 wins the tie at 200 by its key

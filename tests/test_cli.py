@@ -20,7 +20,11 @@ runner = CliRunner()
 def seg(*args: str) -> subprocess.CompletedProcess[str]:
     """Run `seg` in a fresh process, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "segdsl", *args], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, "-m", "segdsl", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -102,18 +106,32 @@ def test_validate_param_override(tmp_path: Path) -> None:
 
 def test_validate_imports_no_database_driver() -> None:
     code = (
-        "import sys; from segdsl.cli.main import main; sys.argv = ['seg', 'validate', 'tests/corpus'];\n"
+        "import sys; from segdsl.cli.main import main; "
+        "sys.argv = ['seg', 'validate', 'tests/corpus'];\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('duckdb', 'psycopg', 'google.cloud.bigquery', 'pyarrow') if m in sys.modules))"
+        "print(sorted(m for m in ('duckdb', 'psycopg', 'google.cloud.bigquery', 'pyarrow') "
+        "if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
 def test_compile_prints_sql(dialect: str) -> None:
     result = runner.invoke(
-        app, ["compile", str(CORPUS), "--segment", "loyal", "--dialect", dialect, "--as-of", "2025-07-01"]
+        app,
+        [
+            "compile",
+            str(CORPUS),
+            "--segment",
+            "loyal",
+            "--dialect",
+            dialect,
+            "--as-of",
+            "2025-07-01",
+        ],
     )
     assert result.exit_code == 0, result.stdout
     expected = (CORPUS / "golden" / dialect / "loyal.sql").read_text()
@@ -121,7 +139,9 @@ def test_compile_prints_sql(dialect: str) -> None:
 
 
 def test_compile_several_names_gives_a_membership_table() -> None:
-    result = runner.invoke(app, ["compile", str(CORPUS), "-s", "loyal", "-s", "lifecycle", "--as-of", "2025-07-01"])
+    result = runner.invoke(
+        app, ["compile", str(CORPUS), "-s", "loyal", "-s", "lifecycle", "--as-of", "2025-07-01"]
+    )
     assert result.exit_code == 0
     assert '"loyal"' in result.stdout and '"lifecycle"' in result.stdout
 
@@ -140,7 +160,9 @@ def test_compile_with_errors_exits_1(broken: Path) -> None:
     assert result.exit_code == 1 and "SEG101" in result.stdout
 
 
-def test_internal_errors_say_so_without_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_errors_say_so_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from segdsl.cli import main as cli_main
     from segdsl.compiler import Compiler
 

@@ -20,7 +20,10 @@ runner = CliRunner()
 
 def git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=repo, check=True, capture_output=True
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -47,7 +50,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def diff(repo: Path, *args: str) -> dict[str, object]:
-    result = runner.invoke(app, ["diff", *args, "--path", str(repo / "examples"), "--format", "json"])
+    result = runner.invoke(
+        app, ["diff", *args, "--path", str(repo / "examples"), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -58,13 +63,22 @@ def by_name(payload: dict[str, object]) -> dict[str, dict[str, object]]:
 
 def test_formatting_and_comments_are_not_changes(repo: Path) -> None:
     lifecycle = repo / "examples" / "lifecycle.seg"
-    lifecycle.write_text("# a new comment\n" + lifecycle.read_text().replace("segment buyers = orders_count > 0", "segment   buyers=orders_count>0"))
+    lifecycle.write_text(
+        "# a new comment\n"
+        + lifecycle.read_text().replace(
+            "segment buyers = orders_count > 0", "segment   buyers=orders_count>0"
+        )
+    )
     git(repo, "commit", "-qam", "reformat")
     assert diff(repo, "HEAD~1", "HEAD")["changes"] == []
 
 
 def test_a_measure_change_reaches_every_segment_using_it(repo: Path, demo: Path) -> None:
-    edit(repo / "examples" / "measures.seg", "count paid_orders during last 90d", "count paid_orders during last 60d")
+    edit(
+        repo / "examples" / "measures.seg",
+        "count paid_orders during last 90d",
+        "count paid_orders during last 60d",
+    )
     git(repo, "commit", "-qam", "shorter window")
     changes = by_name(diff(repo, "HEAD~1", "HEAD", "--db", f"duckdb:///{demo}"))
     assert changes["orders_90d"]["reason"] == "its definition changed"
@@ -80,6 +94,19 @@ def test_a_measure_change_reaches_every_segment_using_it(repo: Path, demo: Path)
     assert set(churn["entered_sample"]) <= after - before  # type: ignore[arg-type]
 
 
+def test_settings_from_pyproject_at_a_revision(repo: Path) -> None:
+    from segdsl.diff import load_revision
+
+    settings = (repo / "examples" / "seg.toml").read_text()
+    (repo / "examples" / "seg.toml").unlink()
+    (repo / "pyproject.toml").write_text("[tool.segdsl]\n" + settings)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "settings in pyproject.toml")
+    at_head = load_revision(repo / "examples", "HEAD").settings
+    assert at_head.as_of == load_revision(repo / "examples", None).settings.as_of == "2025-07-01"
+    assert load_revision(repo / "examples", "HEAD~1").settings.as_of == "2025-07-01"
+
+
 def members(repo: Path, demo: Path, revision: str | None, segment: str) -> set[int]:
     from segdsl.compiler import Compiler
     from segdsl.diff import load_revision
@@ -92,7 +119,11 @@ def members(repo: Path, demo: Path, revision: str | None, segment: str) -> set[i
 
 def test_working_tree_against_a_commit_with_added_and_removed(repo: Path) -> None:
     audience = repo / "examples" / "audience.seg"
-    edit(audience, "segment high_income = income_band = \"high\"\n", "segment top_income = income_band = \"high\"\n")
+    edit(
+        audience,
+        'segment high_income = income_band = "high"\n',
+        'segment top_income = income_band = "high"\n',
+    )
     changes = by_name(diff(repo, "HEAD"))
     assert changes["top_income"]["status"] == "added"
     assert changes["high_income"]["status"] == "removed"
@@ -108,7 +139,10 @@ def test_exit_code_and_text(repo: Path) -> None:
     edit(repo / "examples" / "lifecycle.seg", "orders_count >= 5 and", "orders_count >= 4 and")
     result = runner.invoke(app, ["diff", "HEAD", "--path", str(repo / "examples"), "--exit-code"])
     assert result.exit_code == 1
-    assert "changed in meaning:" in result.stdout and "segment loyal — its definition changed" in result.stdout
+    assert (
+        "changed in meaning:" in result.stdout
+        and "segment loyal — its definition changed" in result.stdout
+    )
 
 
 def test_unknown_revision(repo: Path) -> None:
@@ -131,7 +165,7 @@ def test_fmt_rewrites_keeps_comments_and_is_idempotent(tmp_path: Path) -> None:
     assert runner.invoke(app, ["fmt", str(tmp_path)]).exit_code == 0
     formatted = file.read_text()
     assert formatted == (
-        "segdsl 1\n\n# leading comment\nsegment a = \"x\"  # trailing comment\n"
+        'segdsl 1\n\n# leading comment\nsegment a = "x"  # trailing comment\n'
         'measure m = count orders during last 30d where status = "paid"\n'
     )
     assert runner.invoke(app, ["fmt", str(tmp_path), "--check"]).exit_code == 0
@@ -148,5 +182,7 @@ def test_fmt_check_github_and_syntax_errors(tmp_path: Path) -> None:
 
 
 def test_examples_and_corpus_are_formatted() -> None:
-    result = runner.invoke(app, ["fmt", str(ROOT / "examples"), str(ROOT / "tests" / "corpus"), "--check"])
+    result = runner.invoke(
+        app, ["fmt", str(ROOT / "examples"), str(ROOT / "tests" / "corpus"), "--check"]
+    )
     assert result.exit_code == 0, result.stdout

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from segdsl.cli.main import app
 from segdsl.demo import build_demo_database
@@ -26,9 +26,12 @@ runner = CliRunner()
 # Paid buyers, by hand.
 BUYERS_SQL = f"""
 SELECT DISTINCT customer_id FROM shop.orders o JOIN shop.customers c ON c.id = o.customer_id
-WHERE o.status = 'paid' AND o.ordered_at <= {AS_OF} AND (c.signed_up_at <= {AS_OF} OR c.signed_up_at IS NULL)
+WHERE o.status = 'paid' AND o.ordered_at <= {AS_OF}
+  AND (c.signed_up_at <= {AS_OF} OR c.signed_up_at IS NULL)
 """
-POPULATION_SQL = f"SELECT id FROM shop.customers WHERE signed_up_at <= {AS_OF} OR signed_up_at IS NULL"
+POPULATION_SQL = (
+    f"SELECT id FROM shop.customers WHERE signed_up_at <= {AS_OF} OR signed_up_at IS NULL"
+)
 LOYAL_SQL = f"""
 SELECT customer_id FROM shop.orders WHERE status = 'paid' AND ordered_at <= {AS_OF}
 GROUP BY customer_id
@@ -54,7 +57,7 @@ def ids(demo: Path, sql: str) -> set[int]:
         return {row[0] for row in con.execute(sql).fetchall()}
 
 
-def invoke(*args: str) -> object:
+def invoke(*args: str) -> Result:
     result = runner.invoke(app, list(args))
     assert "Traceback" not in result.output
     return result
@@ -62,8 +65,8 @@ def invoke(*args: str) -> object:
 
 def test_sizes_match_hand_written_counts(demo: Path) -> None:
     result = invoke("run", str(EXAMPLES), "--format", "json")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    payload = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
     assert payload["population"] == len(ids(demo, POPULATION_SQL))
     assert payload["segments"]["buyers"] == len(ids(demo, BUYERS_SQL))
     assert payload["segments"]["loyal"] == len(ids(demo, LOYAL_SQL))
@@ -71,35 +74,62 @@ def test_sizes_match_hand_written_counts(demo: Path) -> None:
     assert sum(lifecycle.values()) == payload["population"]  # every member exactly one label
     assert set(lifecycle) <= {"prospect", "new", "active", "at_risk", "churned"}
     reminder = payload["labels"]["reminder_test"]
-    assert reminder.get("target", 0) + reminder.get("control", 0) == payload["segments"]["cart_reminder_2h"]
+    assert set(reminder) <= {"target", "control"}
+    assert sum(reminder.values()) == payload["segments"]["cart_reminder_2h"]
+    assert payload["unlabelled"] == {
+        "reminder_test": payload["population"] - payload["segments"]["cart_reminder_2h"]
+    }
 
 
 def test_text_sizes() -> None:
     result = invoke("run", str(EXAMPLES), "-s", "buyers", "-s", "lifecycle")
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    text = result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0
+    text = result.stdout
     assert "as of 2025-07-01 00:00:00 UTC on duckdb: population" in text
     assert "buyers" in text and "prospect" in text
 
 
+def test_overlap_refuses_what_is_not_a_segment() -> None:
+    result = invoke("overlap", str(EXAMPLES), "-s", "loyal", "-s", "lifecycle")
+    assert result.exit_code == 2 and "`lifecycle` is a classifier" in result.output
+
+
+def test_a_measure_has_no_size() -> None:
+    result = invoke("run", str(EXAMPLES), "-s", "revenue")
+    assert result.exit_code == 2 and "--members" in result.output
+
+
 def test_members_with_attributes_and_limit(demo: Path) -> None:
-    result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "city,email", "--limit", "3")
-    lines = result.stdout.splitlines()  # type: ignore[attr-defined]
+    result = invoke(
+        "run",
+        str(EXAMPLES),
+        "-s",
+        "loyal",
+        "--members",
+        "--attributes",
+        "city,email",
+        "--limit",
+        "3",
+    )
+    lines = result.stdout.splitlines()
     assert lines[0] == "id\tcity\temail"
     assert len(lines) == 4
-    assert {int(line.split("\t")[0]) for line in lines[1:]} <= ids(demo, LOYAL_SQL)
+    # the first three members by key, so repeated runs list the same customers
+    assert [int(line.split("\t")[0]) for line in lines[1:]] == sorted(ids(demo, LOYAL_SQL))[:3]
 
 
 def test_unknown_attribute_is_an_error() -> None:
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "cty")
-    assert result.exit_code == 1 and "did you mean `city`?" in result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 1 and "did you mean `city`?" in result.stdout
+    result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "qqqqqq")
+    assert result.exit_code == 1 and "attributes: acquisition_source, birth_date" in result.stdout
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
 def test_exports(demo: Path, tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"loyal.{suffix}"
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--output", str(target))
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     if suffix == "csv":
         with target.open() as stream:
             keys = {int(row["id"]) for row in csv.DictReader(stream)}
@@ -112,7 +142,7 @@ def test_exports(demo: Path, tmp_path: Path, suffix: str) -> None:
 
 def test_membership_table_in_one_pass(demo: Path, tmp_path: Path) -> None:
     target = tmp_path / "all.parquet"
-    assert invoke("run", str(EXAMPLES), "--all", "--output", str(target)).exit_code == 0  # type: ignore[attr-defined]
+    assert invoke("run", str(EXAMPLES), "--all", "--output", str(target)).exit_code == 0
     table = pq.read_table(target)
     assert table.num_rows == len(ids(demo, POPULATION_SQL))
     rows = table.to_pylist()
@@ -124,8 +154,18 @@ def test_materialize_table_and_view(demo: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     shutil.copy(demo, copy)
     url = f"duckdb:///{copy}"
-    assert invoke("run", str(EXAMPLES), "-s", "loyal", "--db", url, "--materialize", "main.loyal_now").exit_code == 0  # type: ignore[attr-defined]
-    assert invoke("run", str(EXAMPLES), "-s", "buyers", "--db", url, "--materialize", "buyers_v", "--view").exit_code == 0  # type: ignore[attr-defined]
+    assert (
+        invoke(
+            "run", str(EXAMPLES), "-s", "loyal", "--db", url, "--materialize", "main.loyal_now"
+        ).exit_code
+        == 0
+    )
+    assert (
+        invoke(
+            "run", str(EXAMPLES), "-s", "buyers", "--db", url, "--materialize", "buyers_v", "--view"
+        ).exit_code
+        == 0
+    )
     assert ids(copy, "SELECT id FROM main.loyal_now") == ids(demo, LOYAL_SQL)
     assert ids(copy, "SELECT id FROM buyers_v") == ids(demo, BUYERS_SQL)
 
@@ -137,31 +177,38 @@ def test_queries_are_read_only(demo: Path) -> None:
 
 
 def test_unreachable_database_is_one_clean_line() -> None:
-    result = invoke("run", str(EXAMPLES), "-s", "loyal", "--db", "postgresql://ana:s3cret@127.0.0.1:1/test")
-    assert result.exit_code == 1  # type: ignore[attr-defined]
-    assert "error (unreachable)" in result.output and "s3cret" not in result.output  # type: ignore[attr-defined]
-    assert "***" in result.output  # type: ignore[attr-defined]
+    result = invoke(
+        "run", str(EXAMPLES), "-s", "loyal", "--db", "postgresql://ana:s3cret@127.0.0.1:1/test"
+    )
+    assert result.exit_code == 1
+    assert "error (unreachable)" in result.output and "s3cret" not in result.output
+    assert "***" in result.output
 
 
 def test_missing_table_is_reported(tmp_path: Path) -> None:
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--db", f"duckdb:///{empty}")
-    assert result.exit_code == 1 and "error (not_found)" in result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 1 and "error (not_found)" in result.output
 
 
 # ------------------------------------------------------------------ explain and why
 FUNNEL_SQL = [
     # carpet_hesitators, step by step, by hand
-    f"""SELECT id FROM shop.customers WHERE gender = 'female'
-        AND 2025 - EXTRACT(YEAR FROM birth_date) - CASE WHEN EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date) > 701 THEN 1 ELSE 0 END BETWEEN 35 AND 45""",
+    """SELECT id FROM shop.customers WHERE gender = 'female'
+        AND 2025 - EXTRACT(YEAR FROM birth_date)
+            - CASE WHEN EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date) > 701
+                   THEN 1 ELSE 0 END
+            BETWEEN 35 AND 45""",
     "SELECT id FROM shop.customers WHERE city = 'Moscow'",
     """SELECT customer_id FROM shop.orders WHERE status = 'paid'
        AND ordered_at >= TIMESTAMP '2025-06-01' AND ordered_at < TIMESTAMP '2025-07-01'
        GROUP BY customer_id HAVING COUNT(*) >= 2""",
-    f"SELECT customer_id FROM shop.events WHERE event_name = 'add_to_cart' AND page_category = 'carpets' AND occurred_at <= {AS_OF}",
+    f"""SELECT customer_id FROM shop.events WHERE event_name = 'add_to_cart'
+        AND page_category = 'carpets' AND occurred_at <= {AS_OF}""",
     f"""SELECT id FROM shop.customers EXCEPT SELECT o.customer_id FROM shop.order_items i
-        JOIN shop.orders o ON o.id = i.order_id WHERE i.category = 'carpets' AND o.ordered_at <= {AS_OF}""",
+        JOIN shop.orders o ON o.id = i.order_id
+        WHERE i.category = 'carpets' AND o.ordered_at <= {AS_OF}""",
     f"""SELECT customer_id FROM shop.events WHERE event_name = 'email_open'
         AND occurred_at > TIMESTAMP '2025-06-01' AND occurred_at <= {AS_OF}
         GROUP BY customer_id HAVING COUNT(*) >= 3""",
@@ -169,9 +216,18 @@ FUNNEL_SQL = [
 
 
 def test_explain_funnel_matches_hand_written_counts(demo: Path) -> None:
-    result = invoke("explain", str(EXAMPLES), "-s", "carpet_hesitators", "--db", f"duckdb:///{demo}", "--format", "json")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    payload = json.loads(result.stdout)  # type: ignore[attr-defined]
+    result = invoke(
+        "explain",
+        str(EXAMPLES),
+        "-s",
+        "carpet_hesitators",
+        "--db",
+        f"duckdb:///{demo}",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
     population = ids(demo, POPULATION_SQL)
     remaining = set(population)
     expected = [len(remaining)]
@@ -185,40 +241,56 @@ def test_explain_funnel_matches_hand_written_counts(demo: Path) -> None:
 
 
 def test_explain_text_shows_words_tree_windows_and_sql() -> None:
-    result = invoke("explain", str(EXAMPLES), "-s", "cart_abandoners", "--dialect", "bigquery", "--as-of", "2025-07-01")
-    text = result.stdout  # type: ignore[attr-defined]
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    for part in ("In words", "Depends on", "SQL (bigquery)", "after 2025-06-01 00:00", "recent (parameter)", "`shop`"):
+    result = invoke(
+        "explain",
+        str(EXAMPLES),
+        "-s",
+        "cart_abandoners",
+        "--dialect",
+        "bigquery",
+        "--as-of",
+        "2025-07-01",
+    )
+    text = result.stdout
+    assert result.exit_code == 0
+    for part in (
+        "In words",
+        "Depends on",
+        "SQL (bigquery)",
+        "after 2025-06-01 00:00",
+        "recent (parameter)",
+        "`shop`",
+    ):
         assert part in text, part
 
 
 def test_explain_plan(demo: Path) -> None:
     result = invoke("explain", str(EXAMPLES), "-s", "loyal", "--db", f"duckdb:///{demo}", "--plan")
-    assert result.exit_code == 0 and "Plan" in result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and "Plan" in result.stdout
 
 
 def test_why_explains_each_condition(demo: Path) -> None:
     member = min(ids(demo, LOYAL_SQL))
     result = invoke("why", str(member), str(EXAMPLES), "-s", "loyal", "--format", "json")
-    payload = json.loads(result.stdout)  # type: ignore[attr-defined]
+    payload = json.loads(result.stdout)
     assert payload["member"] is True
     conditions = {child["condition"]: child for child in payload["children"]}
     assert conditions["orders_count >= 5"]["passed"] is True
     orders = int(conditions["orders_count >= 5"]["values"]["orders_count"])
     assert orders >= 5
     outsider = min(ids(demo, POPULATION_SQL) - ids(demo, LOYAL_SQL))
-    text = invoke("why", str(outsider), str(EXAMPLES), "-s", "loyal").stdout  # type: ignore[attr-defined]
+    text = invoke("why", str(outsider), str(EXAMPLES), "-s", "loyal").stdout
     assert text.startswith(f"{outsider} is NOT in loyal") and "✗" in text
 
 
 def test_why_unknown_key() -> None:
     result = invoke("why", "99999999", str(EXAMPLES), "-s", "loyal")
-    assert result.exit_code == 1 and "not in the population" in result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 1 and "not in the population" in result.output
 
 
 def test_overlap_matches_hand_written_intersections(demo: Path) -> None:
     result = invoke("overlap", str(EXAMPLES), "-s", "loyal", "-s", "buyers", "--format", "json")
-    matrix = json.loads(result.stdout)["overlap"]  # type: ignore[attr-defined]
+    matrix = json.loads(result.stdout)["overlap"]
     loyal, buyers = ids(demo, LOYAL_SQL), ids(demo, BUYERS_SQL)
     assert matrix["loyal"]["loyal"] == len(loyal)
     assert matrix["loyal"]["buyers"] == matrix["buyers"]["loyal"] == len(loyal & buyers)
@@ -227,9 +299,11 @@ def test_overlap_matches_hand_written_intersections(demo: Path) -> None:
 # ------------------------------------------------------------------ schema
 def test_schema_pull_then_validate_offline(demo: Path, tmp_path: Path) -> None:
     recorded = tmp_path / "warehouse.json"
-    result = invoke("schema", "pull", str(EXAMPLES), "--db", f"duckdb:///{demo}", "-o", str(recorded))
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert invoke("validate", str(EXAMPLES), "--schema", str(recorded)).exit_code == 0  # type: ignore[attr-defined]
+    result = invoke(
+        "schema", "pull", str(EXAMPLES), "--db", f"duckdb:///{demo}", "-o", str(recorded)
+    )
+    assert result.exit_code == 0, result.output
+    assert invoke("validate", str(EXAMPLES), "--schema", str(recorded)).exit_code == 0
     schema = json.loads(recorded.read_text())
     orders = schema["tables"]["shop.orders"]
     orders["ordered_at"] = "TIMESTAMP WITH TIME ZONE"
@@ -238,23 +312,53 @@ def test_schema_pull_then_validate_offline(demo: Path, tmp_path: Path) -> None:
     del schema["tables"]["shop.order_items"]
     recorded.write_text(json.dumps(schema))
     result = invoke("validate", str(EXAMPLES), "--schema", str(recorded), "--format", "json")
-    found = {(d["code"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]}  # type: ignore[attr-defined]
+    found = {(d["code"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]}
     codes = sorted(code for code, _ in found)
-    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.exit_code == 1
     assert codes == ["SEG401", "SEG402", "SEG403", "SEG403"]
     assert any("declared `timestamp`" in message for _, message in found)
 
 
+def test_schema_pull_a_whole_schema(demo: Path, tmp_path: Path) -> None:
+    recorded = tmp_path / "warehouse.json"
+    result = invoke(
+        "schema",
+        "pull",
+        str(EXAMPLES),
+        "--db",
+        f"duckdb:///{demo}",
+        "--schema",
+        "shop",
+        "-o",
+        str(recorded),
+    )
+    assert result.exit_code == 0, result.output
+    tables = json.loads(recorded.read_text())["tables"]
+    assert sorted(tables) == ["shop.customers", "shop.events", "shop.order_items", "shop.orders"]
+    assert invoke("validate", str(EXAMPLES), "--schema", str(recorded)).exit_code == 0
+
+
 def test_validate_against_live_database(demo: Path) -> None:
-    assert invoke("validate", str(EXAMPLES), "--db", f"duckdb:///{demo}").exit_code == 0  # type: ignore[attr-defined]
+    assert invoke("validate", str(EXAMPLES), "--db", f"duckdb:///{demo}").exit_code == 0
 
 
 # ------------------------------------------------------------------ demo
+def test_demo_postgres_errors_are_one_line_and_masked(tmp_path: Path) -> None:
+    target = tmp_path / "small.duckdb"
+    result = invoke("demo", "--path", str(target), "--postgres", "duckdb:///x.duckdb")
+    assert result.exit_code == 2 and not target.exists()  # refused before building anything
+    url = "postgresql+psycopg://postgres:pw123456@127.0.0.1:5432/no_such_database"
+    result = invoke("demo", "--path", str(target), "--scale", "0.01", "--postgres", url)
+    assert result.exit_code == 1
+    assert "no_such_database" in result.output and "Traceback" not in result.output
+    assert "pw123456" not in result.output
+
+
 def test_demo_command(tmp_path: Path) -> None:
     target = tmp_path / "small.duckdb"
     result = invoke("demo", "--path", str(target), "--scale", "0.01")
-    assert result.exit_code == 0 and target.exists()  # type: ignore[attr-defined]
-    assert "customers 100" in result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and target.exists()
+    assert "customers 100" in result.stdout
 
 
 @pytest.fixture
@@ -264,7 +368,9 @@ def fresh_demo_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     yield location
 
 
-def test_run_builds_the_demo_on_first_use(fresh_demo_location: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_builds_the_demo_on_first_use(
+    fresh_demo_location: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import segdsl.demo
 
     built: list[float] = []
@@ -276,4 +382,4 @@ def test_run_builds_the_demo_on_first_use(fresh_demo_location: Path, monkeypatch
 
     monkeypatch.setattr(segdsl.demo, "build_demo_database", small)
     result = invoke("run", str(EXAMPLES), "-s", "buyers")
-    assert result.exit_code == 0 and built == [1.0] and fresh_demo_location.exists()  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and built == [1.0] and fresh_demo_location.exists()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from segdsl.compiler import Compiler
+from segdsl.compiler import Compiler, check
 from segdsl.diagnostics import CompileError, Diagnostic, render_github, render_json, render_text
 from segdsl.project import Project
 from segdsl.source import SourceFile
@@ -41,36 +41,196 @@ BASE_LINES = MODEL.count("\n")
 #  words the message contains, words the help contains)
 CASES = [
     ("syntax", "segment s = cart_adds >", "SEG005", 1, 24, "end of file", "expected"),
-    ("unexpected token", "segment s = cart_adds > > 1", "SEG001", 1, 25, "unexpected `>`", "expected"),
-    ("bad character", "segment s = cart_adds > 0 && cart_adds < 5", "SEG002", 1, 27, "unexpected character", "`and`"),
-    ("where needs parentheses", "segment s = exists orders where amount > 1", "SEG001", 1, 27, "`where`", "parentheses"),
+    (
+        "unexpected token",
+        "segment s = cart_adds > > 1",
+        "SEG001",
+        1,
+        25,
+        "unexpected `>`",
+        "expected",
+    ),
+    (
+        "bad character",
+        "segment s = cart_adds > 0 && cart_adds < 5",
+        "SEG002",
+        1,
+        27,
+        "unexpected character",
+        "`and`",
+    ),
+    (
+        "where needs parentheses",
+        "segment s = exists orders where amount > 1",
+        "SEG001",
+        1,
+        27,
+        "`where`",
+        "parentheses",
+    ),
     ("duration unit", "segment s = recency < 30m", "SEG001", 1, 25, "name `m`", "min"),
     ("language version", "", "SEG003", None, None, "version", "segdsl 1"),
-    ("impossible date", "segment s = birth_date > 2025-02-30", "SEG004", 1, 26, "does not exist", "YYYY-MM-DD"),
-    ("unknown name", "segment s = cart_add > 0", "SEG101", 1, 13, "unknown name `cart_add`", "cart_adds"),
-    ("duplicate", "measure cart_adds = count orders", "SEG102", 1, 9, "already defined", "first definition"),
+    (
+        "impossible date",
+        "segment s = birth_date > 2025-02-30",
+        "SEG004",
+        1,
+        26,
+        "does not exist",
+        "YYYY-MM-DD",
+    ),
+    (
+        "unknown name",
+        "segment s = cart_add > 0",
+        "SEG101",
+        1,
+        13,
+        "unknown name `cart_add`",
+        "cart_adds",
+    ),
+    (
+        "duplicate",
+        "measure cart_adds = count orders",
+        "SEG102",
+        1,
+        9,
+        "already defined",
+        "first definition",
+    ),
     ("cycle", "segment a = b\nsegment b = a", "SEG103", 2, 13, "loop", "depend on itself"),
     ("unknown table", "measure m = count ordrs", "SEG104", 1, 19, "ordrs", "orders"),
-    ("unknown column", "measure m = sum(amout) of orders", "SEG105", 1, 17, "no column `amout`", "amount"),
+    (
+        "unknown column",
+        "measure m = sum(amout) of orders",
+        "SEG105",
+        1,
+        17,
+        "no column `amout`",
+        "amount",
+    ),
     ("unknown type", "param p: numbr = 1", "SEG106", 1, 10, "numbr", "number"),
-    ("second entity", "entity other from others {\n  key id\n}", "SEG107", 1, 8, "second entity", "customer"),
-    ("window without time", "measure m = count facts during last 30d", "SEG108", 1, 13, "no time column", "time"),
+    (
+        "second entity",
+        "entity other from others {\n  key id\n}",
+        "SEG107",
+        1,
+        8,
+        "second entity",
+        "customer",
+    ),
+    (
+        "window without time",
+        "measure m = count facts during last 30d",
+        "SEG108",
+        1,
+        13,
+        "no time column",
+        "time",
+    ),
     ("unknown label", 'segment s = stage = "c"', "SEG109", 1, 21, "not one of the labels", None),
-    ("unknown unit", "measure m = count orders during previous mnth", "SEG110", 1, 42, "mnth", "month"),
-    ("unknown function", "segment s = lowr(country) = \"de\"", "SEG111", 1, 13, "lowr", "lower"),
-    ("param without value", "param p: integer\nsegment s = cart_adds > p", "SEG112", 1, 7, "no default", "--param"),
-    ("measure in a filter", "measure m = count orders where cart_adds > 1", "SEG113", 1, 32, "not a column", "columns"),
-    ("per without outer", "measure m = count orders per status", "SEG114", 1, 30, "outer aggregate", "max"),
-    ("type mismatch", 'segment s = country > 2025-01-01', "SEG201", 1, 13, "cannot compare string with date", None),
+    (
+        "unknown unit",
+        "measure m = count orders during previous mnth",
+        "SEG110",
+        1,
+        42,
+        "mnth",
+        "month",
+    ),
+    ("unknown function", 'segment s = lowr(country) = "de"', "SEG111", 1, 13, "lowr", "lower"),
+    (
+        "param without value",
+        "param p: integer\nsegment s = cart_adds > p",
+        "SEG112",
+        1,
+        7,
+        "no default",
+        "--param",
+    ),
+    (
+        "measure in a filter",
+        "measure m = count orders where cart_adds > 1",
+        "SEG113",
+        1,
+        32,
+        "not a column",
+        "columns",
+    ),
+    (
+        "per without outer",
+        "measure m = count orders per status",
+        "SEG114",
+        1,
+        30,
+        "outer aggregate",
+        "max",
+    ),
+    (
+        "type mismatch",
+        "segment s = country > 2025-01-01",
+        "SEG201",
+        1,
+        13,
+        "cannot compare string with date",
+        None,
+    ),
     ("duration needs a unit", "segment s = recency < 30", "SEG201", 1, 23, "duration", "`30d`"),
-    ("wrong operand", "segment s = sum(status) of orders > 1", "SEG202", 1, 17, "needs numbers", None),
+    (
+        "wrong operand",
+        "segment s = sum(status) of orders > 1",
+        "SEG202",
+        1,
+        17,
+        "needs numbers",
+        None,
+    ),
     ("not a condition", "segment s = cart_adds", "SEG203", 1, 13, "expected a condition", "> 0"),
-    ("argument count", "segment s = coalesce(country) = \"x\"", "SEG204", 1, 13, "takes 2 arguments", None),
+    (
+        "argument count",
+        'segment s = coalesce(country) = "x"',
+        "SEG204",
+        1,
+        13,
+        "takes 2 arguments",
+        None,
+    ),
     ("ntile on rows", "measure m = ntile(5) of orders", "SEG205", 1, 13, "ranks values", "measure"),
-    ("window on a number", "segment s = cart_adds in last 30d", "SEG206", 1, 13, "date or timestamp", None),
-    ("calendar duration", "segment s = max recency among (cart_adds > 0) < 6mo", "SEG207", 1, 49, "no fixed length", "180d"),
-    ("duration arithmetic", "segment s = recency + 1 > 2d", "SEG202", 1, 13, "cannot compute duration + integer", None),
-    ("split sizes", "split t {\n  a 60%\n  b 30%\n}", "SEG208", 1, 7, "add up to 90%", "exactly one bucket"),
+    (
+        "window on a number",
+        "segment s = cart_adds in last 30d",
+        "SEG206",
+        1,
+        13,
+        "date or timestamp",
+        None,
+    ),
+    (
+        "calendar duration",
+        "segment s = max recency among (cart_adds > 0) < 6mo",
+        "SEG207",
+        1,
+        49,
+        "no fixed length",
+        "180d",
+    ),
+    (
+        "duration arithmetic",
+        "segment s = recency + 1 > 2d",
+        "SEG202",
+        1,
+        13,
+        "cannot compute duration + integer",
+        None,
+    ),
+    (
+        "split sizes",
+        "split t {\n  a 60%\n  b 30%\n}",
+        "SEG208",
+        1,
+        7,
+        "add up to 90%",
+        "exactly one bucket",
+    ),
     ("bad ntile", "measure m = ntile(1) of cart_adds", "SEG209", 1, 19, "from 2 to 1000", None),
 ]
 
@@ -87,14 +247,23 @@ def analyse(extra: str) -> tuple[Compiler, str]:
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
-def test_diagnostic(extra: str, code: str, line: int | None, column: int | None, message: str | None, help_: str | None) -> None:
-    compiler, text = analyse(extra)
+def test_diagnostic(
+    extra: str,
+    code: str,
+    line: int | None,
+    column: int | None,
+    message: str | None,
+    help_: str | None,
+) -> None:
+    compiler, _ = analyse(extra)
     found = [d for d in compiler.diagnostics if d.code == code]
     assert found, [f"{d.code} {d.message}" for d in compiler.diagnostics]
     diagnostic = found[0]
     assert diagnostic.span.path == "case.seg"
     if line is not None:
-        assert (diagnostic.span.line, diagnostic.span.column) == (BASE_LINES + line, column), diagnostic
+        assert (diagnostic.span.line, diagnostic.span.column) == (BASE_LINES + line, column), (
+            diagnostic
+        )
     if message is not None:
         assert message in diagnostic.message
     if help_ is not None:
@@ -112,8 +281,15 @@ def test_every_registered_code_is_tested_somewhere() -> None:
 
 
 def test_all_errors_of_a_run_are_reported() -> None:
-    compiler, _ = analyse("segment a = nope > 1\nsegment b = country > 1\nmeasure m = count nothing")
+    compiler, _ = analyse(
+        "segment a = nope > 1\nsegment b = country > 1\nmeasure m = count nothing"
+    )
     assert [d.code for d in compiler.diagnostics] == ["SEG101", "SEG201", "SEG104"]
+
+
+def test_one_problem_is_reported_once() -> None:
+    compiler, _ = analyse("segment a = country between 1 and 5")
+    assert [d.code for d in compiler.diagnostics] == ["SEG201"]
 
 
 def test_syntax_errors_in_several_statements_are_all_reported() -> None:
@@ -145,7 +321,10 @@ def test_json_and_github_formats() -> None:
 
 
 def test_dialect_limits() -> None:
-    project = Project.from_text(MODEL.replace("from orders {", "from other_db.shop.orders {") + "segment s = cart_adds > 0\n")
+    project = Project.from_text(
+        MODEL.replace("from orders {", "from other_db.shop.orders {")
+        + "segment s = cart_adds > 0\n"
+    )
     compiler = Compiler(project)
     assert compiler.analysis.ok
     assert dialect_diagnostics(compiler.analysis.decls, "duckdb") == []
@@ -154,6 +333,16 @@ def test_dialect_limits() -> None:
     with pytest.raises(CompileError) as raised:
         compiler.members_sql("s", dialect="postgres")
     assert raised.value.diagnostics[0].code == "SEG301"
+    assert [d.code for d in check(project, dialect="postgres")] == ["SEG301"]
+    assert check(project, dialect="duckdb") == []
+
+
+def test_unknown_dialect_requested() -> None:
+    compiler, _ = analyse("segment loyal = cart_adds > 5")
+    with pytest.raises(CompileError) as raised:
+        compiler.members_sql("loyal", dialect="postgress")
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "SEG505" and diagnostic.help == "did you mean `postgres`?"
 
 
 def test_unknown_segment_requested() -> None:

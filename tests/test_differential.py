@@ -52,7 +52,11 @@ def test_engines_agree_and_negation_complements(scenario: Scenario) -> None:
     assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
     runners: list[Runner] = []
     try:
-        runners = [DuckDBRunner(scenario.tables), PostgresRunner(scenario.tables), ZetaSQLRunner(scenario.tables)]
+        runners = [
+            DuckDBRunner(scenario.tables),
+            PostgresRunner(scenario.tables),
+            ZetaSQLRunner(scenario.tables),
+        ]
         for runner in runners:
             population = members(compiler, runner, "everyone", scenario.as_of)
             for index in range(len(scenario.conditions)):
@@ -61,7 +65,10 @@ def test_engines_agree_and_negation_complements(scenario: Scenario) -> None:
                 assert inside | outside == population, (runner.name, scenario.conditions[index])
                 assert not inside & outside, (runner.name, scenario.conditions[index])
         results = {
-            runner.name: [members(compiler, runner, f"s{i}", scenario.as_of) for i in range(len(scenario.conditions))]
+            runner.name: [
+                members(compiler, runner, f"s{i}", scenario.as_of)
+                for i in range(len(scenario.conditions))
+            ]
             for runner in runners
         }
         assert results["duckdb"] == results["postgres"], scenario.conditions

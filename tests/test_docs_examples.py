@@ -61,7 +61,7 @@ def run_python_blocks(path: Path, namespace: dict[str, Any]) -> None:
             namespace.update(test.globs)  # a DocTest works on a copy: carry its names on
         else:
             try:
-                exec(compile(code, name, "exec"), namespace)  # noqa: S102 - our own docs
+                exec(compile(code, name, "exec"), namespace)  # our own documentation
             except Exception as error:
                 pytest.fail(f"{name}: the block raised {type(error).__name__}: {error}")
     assert runner.failures == 0, "".join(report)
@@ -113,3 +113,18 @@ def test_docstring_examples(module_name: str, doc_env: Path) -> None:
     result = doctest.testmod(module, optionflags=OPTIONS, verbose=False, report=True)
     assert result.attempted > 0, f"{module_name} has no doctest examples"
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {module_name}"
+
+
+def test_readme_segment_is_valid_against_the_examples() -> None:
+    """The segment the README opens with compiles against the example project's model."""
+    from segdsl.compiler import Compiler
+    from segdsl.project import Project, load_project
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [code for lang, code in _FENCE.findall(readme) if not lang][:1]
+    examples = load_project(ROOT / "examples")
+    block = block.replace("segment cart_abandoners", "segment readme_example")
+    text = "\n".join(source.text for source in examples.sources) + "\n" + block
+    compiler = Compiler(Project.from_text(text.replace("segdsl 1\n", "")))
+    assert compiler.diagnostics == []
+    assert compiler.members_sql("readme_example", dialect="duckdb").startswith("WITH")

@@ -12,7 +12,7 @@ import pytest
 
 from segdsl import ir
 from segdsl.compiler import Compiler
-from segdsl.plan import Output, build_plan, rows_required
+from segdsl.plan import Output, build_plan, rows_forbidden, rows_required
 from segdsl.project import Project
 
 MODEL = """
@@ -99,3 +99,37 @@ def test_rankings_are_required_only_when_the_condition_needs_them() -> None:
     assert required("ranked") == {"ranking"}
     assert required("not ranked") == set()
     assert required('ranked or city = "Berlin"') == set()
+
+
+def forbidden(condition: str) -> set[str]:
+    """Names of the tables `condition` forbids rows in (anti-joined in member queries)."""
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    expr = compiler.definition("probe").expr
+    assert compiler.analysis.entity is not None
+    plan = build_plan(compiler.analysis.entity, [Output("probe", expr)])
+    return {source.name for source in rows_forbidden(plan, expr)}
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("orders_count = 0", {"orders"}),
+        ("orders_count < 1", {"orders"}),
+        ("orders_count <= 0", {"orders"}),
+        ("0 = orders_count", {"orders"}),
+        ("not (orders_count > 0)", {"orders"}),
+        ("not (exists orders during last 7d)", {"orders"}),
+        ('not (exists events during last 7d) and city = "Berlin"', {"events"}),
+        ("orders_count = 0 and visits = 0", {"orders", "events"}),
+        ("not buyers", {"orders"}),
+        ("orders_count <= 1", set()),  # one order is allowed
+        ("orders_count < 2", set()),
+        ("orders_count = 0 or visits > 3", set()),  # a buyer with visits is a member
+        ("orders_count > 0", set()),
+        ("orders_count = 0 and revenue < 5", set()),  # the table has a sum too
+        ("not (exists orders during last 7d) and orders_count > 2", set()),
+        ("orders_count = 0 and not ranked", set()),  # rankings need everyone
+    ],
+)
+def test_rows_forbidden(condition: str, expected: set[str]) -> None:
+    assert forbidden(condition) == expected

@@ -62,7 +62,11 @@ def mutated_corpus(draw: st.DrawFn) -> str:
         elif action == "duplicate":
             text = text[:index] + text[index : index + 5] + text[index:]
         else:
-            text = text[:index] + draw(st.sampled_from(list("()[]=<>\"'#.,x1 \n`"))) + text[index + 1 :]
+            text = (
+                text[:index]
+                + draw(st.sampled_from(list("()[]=<>\"'#.,x1 \n`")))
+                + text[index + 1 :]
+            )
     return text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import NoReturn
 
 import typer
@@ -19,13 +19,13 @@ EXIT_USAGE = 2
 USAGE_CODES = frozenset({"SEG502", "SEG503"})  # a bad name or as-of on the command line
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
 
 
-class DataFormat(str, Enum):
+class DataFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -87,7 +87,7 @@ class _CompileErrorGuard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
         from segdsl.diagnostics import CompileError
 
         if isinstance(error, CompileError):
@@ -96,7 +96,6 @@ class _CompileErrorGuard:
             )
             usage = all(d.code in USAGE_CODES for d in error.diagnostics)
             raise typer.Exit(EXIT_USAGE if usage else EXIT_FINDINGS)
-        return False
 
 
 def fail_on_compile_error(project: object) -> _CompileErrorGuard:

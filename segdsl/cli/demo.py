@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.database import engine_errors, progress
+from segdsl.cli.common import fail, usage_error
+from segdsl.cli.database import progress
 
 
 def demo(
@@ -23,9 +24,10 @@ def demo(
     ] = None,
 ) -> None:
     """Build the demo e-commerce warehouse used by examples/ (as of 2025-07-01)."""
-    from segdsl.demo import build_demo_database, copy_to_postgres
+    from segdsl.demo import build_demo_database
     from segdsl.execute import demo_database_path
 
+    conninfo = _postgres_conninfo(postgres) if postgres else None
     target = (path or demo_database_path()).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with progress(f"building the demo warehouse at scale {scale}"):
@@ -33,9 +35,37 @@ def demo(
     counts = ", ".join(f"{name} {count:,}" for name, count in summary.row_counts.items())
     typer.echo(f"{target}: {counts} ({summary.seconds:.1f}s)")
     typer.echo(f"run the examples on it: seg run examples --db duckdb:///{target}")
-    if postgres:
-        with engine_errors(), progress("copying into Postgres"):
-            copied = copy_to_postgres(target, postgres)
+    if postgres and conninfo:
+        copied = _copy(target, conninfo, postgres)
         typer.echo(
             "copied to Postgres schema shop: " + ", ".join(f"{n} {c:,}" for n, c in copied.items())
         )
+
+
+def _postgres_conninfo(url: str) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    from segdsl.engines.urls import PostgresURL, URLError, parse_url
+
+    try:
+        parsed = parse_url(url)
+    except URLError as error:
+        usage_error(str(error))
+    if not isinstance(parsed, PostgresURL):
+        usage_error("--postgres needs a postgresql://user@host:port/database URL")
+    return make_conninfo(**parsed.connect_kwargs())
+
+
+def _copy(target: Path, conninfo: str, url: str) -> dict[str, int]:
+    """Copy the demo into Postgres; errors are one line, with passwords masked."""
+    import psycopg
+
+    from segdsl.demo import copy_to_postgres
+    from segdsl.engines.urls import parse_url, redact, secrets_of
+
+    try:
+        with progress("copying into Postgres"):
+            return copy_to_postgres(target, conninfo)
+    except psycopg.Error as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"postgres: {redact(first_line, secrets_of(parse_url(url)))}")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from segdsl.cli.common import EXIT_FINDINGS, DataFormat, fail, fail_on_compile_error, parse_params
 from segdsl.cli.database import engine_errors, open_engine, progress
 from segdsl.compiler import Compiler
+
+if TYPE_CHECKING:
+    from segdsl.diff import Change
 
 
 def diff(
@@ -92,7 +95,7 @@ def diff(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _print(changes: list, base: str, head: str | None) -> None:  # type: ignore[type-arg]
+def _print(changes: list[Change], base: str, head: str | None) -> None:
     typer.echo(f"{base} → {head or 'working tree'}")
     if not changes:
         typer.echo("no definition changed")
@@ -115,7 +118,8 @@ def _print(changes: list, base: str, head: str | None) -> None:  # type: ignore[
             typer.echo(line)
             if change.entered is not None:
                 typer.echo(
-                    f"      {change.before:,} → {change.after:,} members: +{change.entered:,} entered, "
+                    f"      {change.before:,} → {change.after:,} members: "
+                    f"+{change.entered:,} entered, "
                     f"−{change.left:,} left"
                 )
                 if change.entered_sample:

@@ -38,7 +38,8 @@ def explain(
     ] = DataFormat.text,
 ) -> None:
     """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
-    from segdsl.explain.report import explain as build, funnel_sql
+    from segdsl.explain.report import explain as build
+    from segdsl.explain.report import funnel_sql
 
     if plan and db is None:
         usage_error("--plan needs --db")
@@ -67,10 +68,7 @@ def explain(
                         if report.kind == "segment"
                         else report.sql
                     )
-                    estimate = engine.estimate_bytes(plan_sql)
-                    plan_text = engine.explain(plan_sql)
-                    if estimate is not None:
-                        plan_text = f"bytes to process (dry run): {estimate:,}\n{plan_text}"
+                    plan_text = engine.explain(plan_sql)  # BigQuery: the dry run's estimate
     if output_format is DataFormat.json:
         payload = {
             "name": report.name,

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, print_diagnostics
+from segdsl.diagnostics import Diagnostic
 from segdsl.project import seg_files
 from segdsl.source import SourceFile
 from segdsl.syntax.parser import parse
@@ -67,11 +68,11 @@ def fmt(
 
 def _report(
     changed: list[str],
-    problems: list,
+    problems: list[Diagnostic],
     sources: dict[str, SourceFile],
     output: OutputFormat,
     check: bool,
-) -> None:  # type: ignore[type-arg]
+) -> None:
     verb = "would reformat" if check else "reformatted"
     if output is OutputFormat.json:
         typer.echo(

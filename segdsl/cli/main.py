@@ -64,7 +64,8 @@ def main() -> None:
     except Exception as error:  # a bug: say so plainly, without a traceback
         typer.echo(
             f"internal error [SEG901]: {type(error).__name__}: {error}\n"
-            "This is a bug in segdsl, not in your files. Please report it with the command you ran.",
+            "This is a bug in segdsl, not in your files. "
+            "Please report it with the command you ran.",
             err=True,
         )
         sys.exit(1)

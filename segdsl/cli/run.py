@@ -74,15 +74,27 @@ def run(
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
         with engine:
             if not wants_rows:
+                measures = [n for n in names if compiler.definition(n).kind == "measure"]
+                if measures:
+                    usage_error(
+                        f"`{measures[0]}` is a measure: it has values, not a size; "
+                        "list them with --members"
+                    )
                 with progress(f"sizing {len(names)} definitions"):
                     sizes = execute.run_sizes(compiler, engine, names, moment)
                 _print_sizes(sizes, moment, engine.dialect, output_format)
                 return
-            if members and len(names) != 1 and output is None and materialize is None:
-                if not all_ and not segment:
-                    usage_error(
-                        "--members needs one --segment (or --all / --output for a membership table)"
-                    )
+            if (
+                members
+                and len(names) != 1
+                and output is None
+                and materialize is None
+                and not all_
+                and not segment
+            ):
+                usage_error(
+                    "--members needs one --segment (or --all / --output for a membership table)"
+                )
             columns = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else []
             sql = execute.rows_sql(
                 compiler, names, engine.dialect, moment, attributes=columns, limit=limit
@@ -112,8 +124,12 @@ def _print_sizes(sizes: object, moment: object, dialect: str, output_format: Dat
             "population": sizes.population,
             "segments": sizes.segments,
             "labels": {
-                name: {str(k): v for k, v in counts.items()}
+                name: {str(k): v for k, v in counts.items() if k is not None}
                 for name, counts in sizes.labels.items()
+            },
+            # entities without a label: outside a split's segment
+            "unlabelled": {
+                name: counts[None] for name, counts in sizes.labels.items() if None in counts
             },
         }
         typer.echo(json.dumps(payload, indent=2))
@@ -179,11 +195,12 @@ def overlap(
     with fail_on_compile_error(project), engine_errors():
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
-        names = [
-            n
-            for n in execute.resolve_names(compiler, segment or [])
-            if compiler.definition(n).kind == "segment"
-        ]
+        resolved = execute.resolve_names(compiler, segment or [])
+        names = [n for n in resolved if compiler.definition(n).kind == "segment"]
+        others = [n for n in resolved if n not in names]
+        if segment and others:
+            kind = compiler.definition(others[0]).kind
+            usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
         with (

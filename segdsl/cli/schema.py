@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import EXIT_FINDINGS, fail
+from segdsl.cli.common import fail
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.diagnostics import Diagnostic
 from segdsl.project import Project, load_project
@@ -40,8 +40,9 @@ def pull(
         open_engine(url, project.settings) as engine,
         progress("reading the schema"),
     ):
+        tables: list[tuple[str, ...]]
         if schema is not None:
-            tables = [tuple(name.split(".")) for name in engine.list_tables(schema)]
+            tables = [(schema, name) for name in engine.list_tables(schema)]
         else:
             tables = [source for _, source, _ in declared_sources(project.modules)]
         if not tables:

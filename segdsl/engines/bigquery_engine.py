@@ -161,6 +161,7 @@ class BigQueryEngine(Engine):
         self._job_retry = DEFAULT_JOB_RETRY.with_deadline(max(connect_timeout, 60.0))
         self._request_timeout = max(connect_timeout, 30.0)
         options = ClientOptions(api_endpoint=url.api_endpoint) if url.api_endpoint else None
+        # google-auth leaves the credentials constructors unannotated (a stubs gap)
         credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
         if url.is_local_emulator and url.project is None:
             raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
@@ -186,6 +187,7 @@ class BigQueryEngine(Engine):
 
     def close(self) -> None:
         if self._client is not None:
+            # google-cloud-bigquery leaves Client.close unannotated (a stubs gap)
             self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
 

@@ -76,6 +76,10 @@ class PostgresEngine(Engine):
         self._conn.read_only = True
         try:
             self._conn.execute("SET default_transaction_read_only = on")
+            # Row estimates for joins of CTE results are poor, so total costs of segment
+            # queries look huge and trigger JIT compilation, which then costs more than
+            # the query itself (400 ms against 270 ms on a 50k-customer RFM segment).
+            self._conn.execute("SET jit = off")
         except psycopg.Error as error:
             raise self._error(error) from None
 

@@ -17,7 +17,10 @@ class Dependency:
 
 
 def dependency_tree(decls: Declarations, name: str) -> Dependency:
-    """The definition `name` with everything it uses, recursively (each definition expanded once)."""
+    """The definition `name` with everything it uses, recursively.
+
+    Each definition is expanded once.
+    """
     return _Walker(decls).definition(name, set())
 
 
@@ -67,12 +70,13 @@ class _Walker:
 
     def collect(
         self,
-        expr: nodes.Expr | None,
+        expr: object,
         table: TableInfo | None,
         refs: dict[tuple[str, str], Dependency],
         tables: dict[str, set[str]],
         seen: set[str],
     ) -> None:
+        """What `expr` uses: any syntax node (an expression, a window, an identifier) or None."""
         if expr is None:
             return
         match expr:
@@ -152,11 +156,11 @@ def _bodies(decl: nodes.Statement) -> list[nodes.Expr]:
             return []
 
 
-def _children(expr: object) -> list[nodes.Expr]:
-    """The direct sub-expressions of any node (via its dataclass fields)."""
+def _children(expr: object) -> list[object]:
+    """The direct sub-nodes of any node (via its dataclass fields): expressions, windows, names."""
     from dataclasses import fields, is_dataclass
 
-    found: list[nodes.Expr] = []
+    found: list[object] = []
     if not is_dataclass(expr):
         return found
     for item in fields(expr):
@@ -164,7 +168,7 @@ def _children(expr: object) -> list[nodes.Expr]:
         values = value if isinstance(value, tuple) else (value,)
         for candidate in values:
             if is_dataclass(candidate):
-                found.append(candidate)  # type: ignore[arg-type]
+                found.append(candidate)
     return found
 
 

@@ -141,7 +141,10 @@ def _and_chain(node: nodes.Expr) -> list[nodes.Expr]:
 # ------------------------------------------------------------------ why
 @dataclass
 class WhyNode:
-    """One condition of a segment for one member: its value, the values it compares, sub-conditions."""
+    """One condition of a segment for one member.
+
+    Its value, the values it compares, and its sub-conditions.
+    """
 
     text: str
     expr: ir.Expr
@@ -196,9 +199,9 @@ def _why(node: nodes.Expr, checker: Checker, compiler: Compiler, expanded: set[s
     return result
 
 
-def _chain(node: nodes.Expr, kind: type) -> list[nodes.Expr]:
+def _chain(node: nodes.Expr, kind: type[nodes.And] | type[nodes.Or]) -> list[nodes.Expr]:
     if isinstance(node, kind):
-        return [*_chain(node.left, kind), *_chain(node.right, kind)]  # type: ignore[attr-defined]
+        return [*_chain(node.left, kind), *_chain(node.right, kind)]
     return [node]
 
 

@@ -93,13 +93,16 @@ class Describer:
             return [f"{pad}none of the following holds:", *inner]
         return [f"{pad}{self.text(node)}"]
 
-    def text(self, node: nodes.Expr) -> str:  # noqa: PLR0911 - one branch per construct
+    def text(self, node: nodes.Expr) -> str:
         match node:
             case nodes.Compare():
                 return f"{self.text(node.left)} {COMPARE_WORDS[node.op]} {self.text(node.right)}"
             case nodes.Between():
                 word = "is not between" if node.negated else "is between"
-                return f"{self.text(node.operand)} {word} {self.text(node.low)} and {self.text(node.high)} (inclusive)"
+                return (
+                    f"{self.text(node.operand)} {word} {self.text(node.low)} "
+                    f"and {self.text(node.high)} (inclusive)"
+                )
             case nodes.InList():
                 word = "is not one of" if node.negated else "is one of"
                 return f"{self.text(node.operand)} {word} " + ", ".join(
@@ -111,14 +114,18 @@ class Describer:
             case nodes.Presence():
                 return f"{self.text(node.operand)} is {'known' if node.present else 'missing'}"
             case nodes.TextMatch():
-                return f"{self.text(node.operand)} {node.op.replace('_', ' ')} {self.text(node.pattern)}"
+                op = node.op.replace("_", " ")
+                return f"{self.text(node.operand)} {op} {self.text(node.pattern)}"
             case nodes.Rank():
                 size = (
                     node.size.text if isinstance(node.size, nodes.Ident) else expr_text(node.size)
                 )
                 side = "highest" if node.side == "top" else "lowest"
                 among = f" among {expr_text(node.among)}" if node.among is not None else ""
-                return f"{self.text(node.operand)} is among the {size} {side}{among} (ties broken by key)"
+                return (
+                    f"{self.text(node.operand)} is among the {size} {side}{among} "
+                    "(ties broken by key)"
+                )
             case nodes.Sequence():
                 limit = f" within {self.duration(node.within)}" if node.within is not None else ""
                 first, then = self.event_set(node.first), self.event_set(node.then)

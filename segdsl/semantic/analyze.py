@@ -53,7 +53,9 @@ def analyze(
     diagnostics.extend(checker.diagnostics)
     definitions = {name: d for name, d in checker.checked.items() if d is not None}
     ordered = {name: definitions[name] for name in decls.order if name in definitions}
-    return Analysis(decls, ordered, values, diagnostics)
+    # one source construct may be checked twice (`x between a and b` is two comparisons)
+    unique = list(dict.fromkeys(diagnostics))
+    return Analysis(decls, ordered, values, unique)
 
 
 OVERRIDE_SPAN = Span("<parameters>", 1, 1, 1, 1)
@@ -112,7 +114,8 @@ def resolve_params(
             diagnostics.append(
                 Diagnostic(
                     "SEG112",
-                    f"the parameter `{name}` is a {expected}, but its value is a {const.type}",
+                    f"the parameter `{name}` is {_article(expected)}, "
+                    f"but its value is {_article(const.type)}",
                     where,
                     _example(expected),
                 )
@@ -159,7 +162,9 @@ def _python_const(value: ParamValue, time_zone: ZoneInfo) -> ir.Const:
     return ir.Const(value, t.STRING)
 
 
-def _literal(node: nodes.Expr, checker: Checker) -> ir.Const | None:
+def _literal(node: nodes.Expr | tuple[nodes.Expr, ...], checker: Checker) -> ir.Const | None:
+    if isinstance(node, tuple):  # a list (`--param p=[1, 2]`) is not one literal
+        return None
     negate = isinstance(node, nodes.Negate)
     inner = node.operand if isinstance(node, nodes.Negate) else node
     if not isinstance(
@@ -188,9 +193,12 @@ def _conform(const: ir.Const, expected: t.Type) -> ir.Const | None:
     if const.type.kind == expected.kind:
         return const
     if expected.is_numeric and const.type.is_numeric:
-        if expected.kind is t.Kind.INTEGER and isinstance(const.value, Decimal):
-            if const.value != const.value.to_integral_value():
-                return None
+        if (
+            expected.kind is t.Kind.INTEGER
+            and isinstance(const.value, Decimal)
+            and const.value != const.value.to_integral_value()
+        ):
+            return None
         return ir.Const(const.value, expected, span=const.span)
     if expected.kind is t.Kind.TIMESTAMP and const.type.kind is t.Kind.DATE:
         assert isinstance(const.value, dt.date)
@@ -207,3 +215,9 @@ def _example(expected: t.Type) -> str:
         t.Kind.BOOLEAN: "`true` or `false`",
     }
     return examples.get(expected.kind, "e.g. `5` or `12.5`")
+
+
+def _article(type_: object) -> str:
+    """`a number`, `an integer`."""
+    text = str(type_)
+    return f"an {text}" if text[:1] in "aeiou" else f"a {text}"

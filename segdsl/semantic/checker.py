@@ -241,7 +241,8 @@ class Checker:
             if bucket.percent <= 0 or basis != basis.to_integral_value():
                 self.error(
                     "SEG208",
-                    f"bucket sizes must be positive with at most two decimals, not {bucket.percent}%",
+                    "bucket sizes must be positive with at most two decimals, "
+                    f"not {bucket.percent}%",
                     bucket.span,
                 )
             total += bucket.percent
@@ -603,7 +604,10 @@ class Checker:
     def age_limit(
         self, op: nodes.CompareOp, left: ir.Expr, right: ir.Expr, span: Span
     ) -> ir.Expr | None:
-        """`age(birth_date) >= 35` as `birth_date <= (as-of date − 35 years)`: no per-row arithmetic."""
+        """`age(birth_date) >= 35` as `birth_date <= (as-of date − 35 years)`.
+
+        No per-row arithmetic.
+        """
         if isinstance(right, ir.Age) and isinstance(left, ir.Const):
             left, right, op = right, left, FLIPPED[op]
         if not (isinstance(left, ir.Age) and isinstance(right, ir.Const)):
@@ -649,7 +653,8 @@ class Checker:
             if other.value not in labelled.type.labels:
                 self.error(
                     "SEG109",
-                    f"`{other.value}` is not one of the labels {', '.join(f'`{x}`' for x in labelled.type.labels)}",
+                    f"`{other.value}` is not one of the labels "
+                    + ", ".join(f"`{x}`" for x in labelled.type.labels),
                     other.span,
                     did_you_mean(other.value, labelled.type.labels),
                 )
@@ -828,7 +833,8 @@ class Checker:
                     "SEG101",
                     f"unknown name `{node.name.text}`",
                     node.span,
-                    "a window point is a date, a timestamp, `30d ago`, `this month` or a date parameter",
+                    "a window point is a date, a timestamp, `30d ago`, `this month` "
+                    "or a date parameter",
                 )
                 return None
             case _:
@@ -1107,7 +1113,7 @@ class Checker:
                 did_you_mean(inner.target.text, self.decls.tables),
             )
         group = self.expr(inner.per, RowScope(table))
-        outer = cast(Literal["count", "sum", "avg", "min", "max"], node.func)
+        outer = node.func  # narrowed to count, sum, avg, min or max by the test above
         result = self.row_aggregate(inner, table, group, outer)
         if isinstance(result, ir.AggregateRef):
             inner_type = result.type

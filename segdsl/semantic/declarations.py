@@ -14,7 +14,7 @@ from segdsl import ir
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 from segdsl.syntax import nodes
-from segdsl.types import COLUMN_TYPES, INTEGER, PARAM_TYPES, Type
+from segdsl.types import COLUMN_TYPES, INTEGER, PARAM_TYPES, Storage, Type
 
 Definition = nodes.MeasureDecl | nodes.SegmentDecl | nodes.ClassifierDecl | nodes.SplitDecl
 
@@ -173,7 +173,7 @@ class _Collector:
         self.decls.entity = ir.Entity(first.name.text, first.source, key, time)
         self.decls.entity_span = first.name.span
 
-    def column_type(self, name: nodes.Ident) -> tuple[Type, ir.Storage | None] | None:
+    def column_type(self, name: nodes.Ident) -> tuple[Type, Storage | None] | None:
         found = COLUMN_TYPES.get(name.text)
         if found is None:
             self.error(
@@ -202,7 +202,8 @@ class _Collector:
         if storage is None:
             self.error(
                 "SEG106",
-                f"a time column must be a `date`, `timestamp` or `timestamptz`, not `{member.storage.text}`",
+                "a time column must be a `date`, `timestamp` or `timestamptz`, "
+                f"not `{member.storage.text}`",
                 member.storage.span,
             )
             return None
@@ -222,10 +223,10 @@ class _Collector:
             return None
         links = [m for m in decl.members if isinstance(m, nodes.LinkMember)]
         times = [m for m in decl.members if isinstance(m, nodes.TimeMember)]
-        for extra in links[1:]:
-            self.error("SEG108", "a table links to exactly one parent", extra.span)
-        for extra in times[1:]:
-            self.error("SEG108", "a table has at most one time column", extra.span)
+        for extra_link in links[1:]:
+            self.error("SEG108", "a table links to exactly one parent", extra_link.span)
+        for extra_time in times[1:]:
+            self.error("SEG108", "a table has at most one time column", extra_time.span)
         for member in decl.members:
             if isinstance(member, nodes.KeyMember):
                 self.error(

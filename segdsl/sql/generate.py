@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import assert_never
 
@@ -26,7 +27,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, Plan, rows_required
+from segdsl.plan import KEY, Plan, rows_forbidden, rows_required
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -41,26 +42,24 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return column
 
 
-def _num(value: int | Decimal | float) -> exp.Expression:
+def _num(value: int | Decimal | float) -> exp.Expr:
     if isinstance(value, Decimal) and value == value.to_integral_value():
         value = int(value)
-    literal = exp.Literal.number(
-        str(abs(value)) if not isinstance(value, Decimal) else str(abs(value))
-    )
+    literal = exp.Literal.number(str(abs(value)))
     return exp.Neg(this=literal) if value < 0 else literal
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe)
 
 
-def _paren(node: exp.Expression) -> exp.Expression:
+def _paren(node: exp.Expr) -> exp.Expr:
     """Parenthesise an operand whose own operator could bind less tightly."""
     if isinstance(node, (*_ARITHMETIC, exp.Connector, exp.Not)):
         return exp.Paren(this=node)
     return node
 
 
-def _and(items: list[exp.Expression]) -> exp.Expression:
+def _and(items: list[exp.Expr]) -> exp.Expr:
     if not items:
         return TRUE
     wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in items]
@@ -70,16 +69,14 @@ def _and(items: list[exp.Expression]) -> exp.Expression:
     return result
 
 
-def _or(items: list[exp.Expression]) -> exp.Expression:
+def _or(items: list[exp.Expr]) -> exp.Expr:
     result = items[0]
     for item in items[1:]:
         result = exp.Or(this=result, expression=item)
     return result
 
 
-def _case(
-    condition: exp.Expression, then: exp.Expression, default: exp.Expression | None = None
-) -> exp.Case:
+def _case(condition: exp.Expr, then: exp.Expr, default: exp.Expr | None = None) -> exp.Case:
     case = exp.Case(ifs=[exp.If(this=condition, true=then)])
     if default is not None:
         case.set("default", default)
@@ -88,9 +85,9 @@ def _case(
 
 def _join(
     select: exp.Select,
-    relation: exp.Expression,
-    left: exp.Expression,
-    right: exp.Expression,
+    relation: exp.Expr,
+    left: exp.Expr,
+    right: exp.Expr,
     *,
     side: str,
 ) -> None:
@@ -99,7 +96,7 @@ def _join(
     select.append("joins", exp.Join(this=relation, on=condition, side=side))
 
 
-def _coalesce(value: exp.Expression, default: exp.Expression) -> exp.Expression:
+def _coalesce(value: exp.Expr, default: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=value, expressions=[default])
 
 
@@ -126,18 +123,22 @@ class QueryBuilder:
     ):
         """With `members_of` (the condition the final query keeps), tables the condition
         cannot do without are inner-joined, and its parts that only need one such table
-        are checked already while aggregating that table (HAVING)."""
+        are checked already while aggregating that table (HAVING); tables it must not
+        have rows in are anti-joined instead of aggregated."""
         self.plan = plan
         self.required: set[object] = set()
+        self.forbidden: set[ir.RowSource] = set()
         self.having: dict[ir.RowSource, list[ir.Expr]] = {}
         if members_of is not None:
             self.required = rows_required(plan, members_of)
+            self.forbidden = rows_forbidden(plan, members_of) - self.required
             self.having = _having_parts(plan, members_of, self.required)
-        self._inline_aggregates: dict[ir.Aggregation, exp.Expression] | None = None
+        self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
         self.entity = plan.entity
         self.ctes: list[tuple[str, exp.Select]] = []
+        self.layer_names: set[str] = set()  # layers joining several rankings
         self.relation = ""
         self._build()
 
@@ -152,7 +153,7 @@ class QueryBuilder:
 
     def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
         """One row per entity: its key and every output (booleans two-valued)."""
-        columns: list[exp.Expression] = [
+        columns: list[exp.Expr] = [
             exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False)
         ]
         for name, expr in outputs:
@@ -166,7 +167,7 @@ class QueryBuilder:
 
     def counts(self, outputs: list[tuple[str, ir.Expr]]) -> exp.Select:
         """The population size and how many entities satisfy each condition."""
-        columns: list[exp.Expression] = [
+        columns: list[exp.Expr] = [
             exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True, copy=False)
         ]
         for name, condition in outputs:
@@ -191,15 +192,23 @@ class QueryBuilder:
 
     def _with(self, select: exp.Select) -> exp.Select:
         for name, cte in self.ctes:
-            select = select.with_(exp.to_identifier(name, quoted=True), as_=cte, copy=False)
+            materialized = name in self.layer_names and self.dialect.materialize_ranking_layers
+            select = select.with_(
+                exp.to_identifier(name, quoted=True),
+                as_=cte,
+                materialized=materialized or None,
+                copy=False,
+            )
         return select
 
     # -------------------------------------------------------------- CTE chain
     def _build(self) -> None:
+        self.source_ctes: dict[ir.RowSource, str] = {}
         for source, aggregations in self.plan.aggregations.items():
-            self.ctes.append(
-                (self._source_cte_name(source), self._source_cte(source, aggregations))
-            )
+            if source not in self.forbidden:
+                name = self._source_cte_name(source)
+                self.source_ctes[source] = name
+                self.ctes.append((name, self._source_cte(source, aggregations)))
         for alias, aggregation in self.plan.ordered:
             self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
         for alias, aggregation in self.plan.grouped:
@@ -212,6 +221,8 @@ class QueryBuilder:
             last = depth == len(self.plan.layers)
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(layer, last=last)))
+            if sum(spec.func not in _POPULATION_AGGREGATES for _, spec in layer) > 1:
+                self.layer_names.add(name)
             self.relation = name
 
     def _source_cte_name(self, source: ir.RowSource) -> str:
@@ -223,7 +234,7 @@ class QueryBuilder:
             candidate = f"{base}_{counter}"
         return candidate
 
-    def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expression]:
+    def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expr]:
         """SELECT … FROM the joined hops; returns it and the entity key expression."""
         hops = source.hops
         select = exp.select().from_(_table(hops[0].source, hops[0].table), copy=False)
@@ -237,7 +248,7 @@ class QueryBuilder:
             )
         return select, _col(hops[-1].link, hops[-1].table)
 
-    def _cap(self, source: ir.RowSource) -> exp.Expression | None:
+    def _cap(self, source: ir.RowSource) -> exp.Expr | None:
         """Rows at or before the as-of time (rows without a time are never counted)."""
         if source.time is None:
             return None
@@ -246,7 +257,7 @@ class QueryBuilder:
 
     def _pushdown(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
-    ) -> exp.Expression | None:
+    ) -> exp.Expr | None:
         """The widest window every aggregation of this table lies in, as a WHERE filter."""
         if source.time is None:
             return None
@@ -288,8 +299,8 @@ class QueryBuilder:
         """
         select, key = self._from_source(source)
         common, residuals = _factor_filters([a.filter for _, a in aggregations])
-        columns: list[exp.Expression] = [exp.alias_(key, KEY, quoted=True, copy=False)]
-        inline: dict[ir.Aggregation, exp.Expression] = {}
+        columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
+        inline: dict[ir.Aggregation, exp.Expr] = {}
         for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
             value = self._aggregate(aggregation, residual)
             inline[aggregation] = self._zero_rows(aggregation, value.copy())
@@ -314,14 +325,12 @@ class QueryBuilder:
             select = select.having(_and(parts), copy=False)
         return select
 
-    def _aggregate(
-        self, aggregation: ir.Aggregation, residual: ir.Expr | None = None
-    ) -> exp.Expression:
+    def _aggregate(self, aggregation: ir.Aggregation, residual: ir.Expr | None = None) -> exp.Expr:
         """The aggregate expression; rows outside `residual` (if any) count as NULL."""
         source = aggregation.source
         condition = self.condition(residual, source) if residual is not None else None
 
-        def when(value: exp.Expression) -> exp.Expression:
+        def when(value: exp.Expr) -> exp.Expr:
             return value if condition is None else _case(condition, value)
 
         func = aggregation.func
@@ -383,7 +392,7 @@ class QueryBuilder:
             .where(exp.EQ(this=_col("position"), expression=_num(position or 1)), copy=False)
         )
 
-    def _tie_break(self, value: exp.Expression, expr: ir.Expr) -> exp.Expression:
+    def _tie_break(self, value: exp.Expr, expr: ir.Expr) -> exp.Expr:
         copy = value.copy()
         return self.dialect.text_order(copy) if expr.type.kind is t.Kind.STRING else copy
 
@@ -440,7 +449,7 @@ class QueryBuilder:
         """Members with a `first` row that is (not) followed by a `then` row in time."""
         first = self._event_rows(sequence.first).subquery("first_step", copy=False)
         then = self._event_rows(sequence.then).subquery("then_step", copy=False)
-        follows: list[exp.Expression] = [
+        follows: list[exp.Expr] = [
             exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
             exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
         ]
@@ -450,7 +459,7 @@ class QueryBuilder:
         followed = exp.Exists(
             this=exp.select(_num(1)).from_(then, copy=False).where(_and(follows), copy=False)
         )
-        conditions: list[exp.Expression] = [followed]
+        conditions: list[exp.Expr] = [followed]
         if sequence.negated:
             conditions = [exp.Not(this=followed)]
             if sequence.within is not None:
@@ -471,7 +480,7 @@ class QueryBuilder:
         entity = self.entity
         alias = entity.name
         key = _col(entity.key.name, alias)
-        columns: list[exp.Expression] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
+        columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             columns.append(
                 exp.alias_(
@@ -484,7 +493,12 @@ class QueryBuilder:
             return "INNER" if group in self.required else "LEFT"
 
         for source, aggregations in self.plan.aggregations.items():
-            cte = self._cte_name_of(source)
+            if source in self.forbidden:
+                for name, aggregation in aggregations:
+                    nothing = _num(0) if aggregation.func == "count" else FALSE
+                    columns.append(exp.alias_(nothing, name, quoted=True, copy=False))
+                continue
+            cte = self.source_ctes[source]
             for name, aggregation in aggregations:
                 columns.append(
                     exp.alias_(
@@ -534,13 +548,26 @@ class QueryBuilder:
             joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
             select = select.where(_or([joined, missing]), copy=False)
+        for source in self.forbidden:
+            select = select.where(exp.Not(this=self._any_rows(source, key)), copy=False)
         return select
 
-    def _cte_name_of(self, source: ir.RowSource) -> str:
-        index = list(self.plan.aggregations).index(source)
-        return self.ctes[index][0]
+    def _any_rows(self, source: ir.RowSource, key: exp.Expr) -> exp.Expr:
+        """EXISTS a row of `source` for the entity `key` that some aggregate counts."""
+        select, link = self._from_source(source)
+        aggregations = self.plan.aggregations[source]
+        filters: list[exp.Expr] = [exp.EQ(this=link, expression=key.copy())]
+        for bound in (self._cap(source), self._pushdown(source, aggregations)):
+            if bound is not None:
+                filters.append(bound)
+        conditions = [a.filter for _, a in aggregations]
+        if all(c is not None for c in conditions):
+            distinct = list(dict.fromkeys(c for c in conditions if c is not None))
+            filters.append(_or([self.condition(c, source) for c in distinct]))
+        rows = select.select(_num(1), copy=False).where(_and(filters), copy=False)
+        return exp.Exists(this=rows)
 
-    def _zero_rows(self, aggregation: ir.Aggregation, column: exp.Expression) -> exp.Expression:
+    def _zero_rows(self, aggregation: ir.Aggregation, column: exp.Expr) -> exp.Expr:
         if aggregation.func in ("count", "count_distinct"):
             return _coalesce(column, _num(0))
         if aggregation.func == "sum":
@@ -561,7 +588,7 @@ class QueryBuilder:
         for alias, spec in layer:
             cte = f"{alias}_ranking"
             self.ctes.append((cte, self._ranking(spec, previous)))
-            value = _col("value", cte)
+            value: exp.Expr = _col("value", cte)
             if spec.func in ("top", "bottom"):
                 value = _coalesce(value, FALSE)
             elif spec.func in ("count", "sum"):
@@ -578,9 +605,7 @@ class QueryBuilder:
     def _ranking(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
         """The members of a ranking's population with their rank (or the population's aggregate)."""
         value = self.value(spec.value)
-        members: list[exp.Expression] = [
-            exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
-        ]
+        members: list[exp.Expr] = [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
         if spec.population is not None:
             members.insert(0, self.condition(spec.population))
         key = _col(KEY)
@@ -597,7 +622,7 @@ class QueryBuilder:
                 .where(_and(members), copy=False)
             )
 
-        def window(node: exp.Expression, *order: exp.Ordered, frame: bool = False) -> exp.Window:
+        def window(node: exp.Expr, *order: exp.Ordered, frame: bool = False) -> exp.Window:
             spec_node = exp.Window(this=node)
             if order:
                 spec_node.set("order", exp.Order(expressions=list(order)))
@@ -614,7 +639,7 @@ class QueryBuilder:
         ascending = exp.Ordered(this=value.copy(), desc=False, nulls_first=True)
         descending = exp.Ordered(this=value.copy(), desc=True, nulls_first=False)
         by_key = exp.Ordered(this=key, desc=False, nulls_first=True)
-        ranked: exp.Expression
+        ranked: exp.Expr
         if func == "ntile":
             assert spec.buckets is not None
             ntile = exp.Anonymous(this="NTILE", expressions=[_num(spec.buckets)])
@@ -652,28 +677,28 @@ class QueryBuilder:
         )
 
     # -------------------------------------------------------------- expressions
-    def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expression:
+    def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expr:
         """A row-level column as a language value (times as wall-clock)."""
         raw = _col(column.column.name, source.hops[column.hop].table)
         return self.canonical(raw, column.column)
 
-    def canonical(self, raw: exp.Expression, column: ir.Column) -> exp.Expression:
+    def canonical(self, raw: exp.Expr, column: ir.Column) -> exp.Expr:
         if column.storage == "timestamptz":
             return self.dialect.wall_clock(raw, self.as_of.zone.key)
         return raw
 
-    def condition(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expression:
+    def condition(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expr:
         """A boolean that may be NULL where a value is missing (NULL acts as false)."""
         return self.sql(expr, source)
 
-    def value(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expression:
+    def value(self, expr: ir.Expr, source: ir.RowSource | None = None) -> exp.Expr:
         """A value; conditions become two-valued TRUE/FALSE."""
         node = self.sql(expr, source)
         if expr.type.kind is t.Kind.BOOLEAN and not _never_null(expr):
             return _coalesce(node, FALSE)
         return node
 
-    def sql(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expression:
+    def sql(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expr:
         match expr:
             case ir.Const():
                 return self.const(expr)
@@ -768,7 +793,7 @@ class QueryBuilder:
             case _:
                 assert_never(expr)
 
-    def const(self, const: ir.Const) -> exp.Expression:
+    def const(self, const: ir.Const) -> exp.Expr:
         value = const.value
         if value is None:
             return exp.Null()
@@ -788,7 +813,7 @@ class QueryBuilder:
 
     def compare(
         self, op: str, left: ir.Expr, right: ir.Expr, source: ir.RowSource | None
-    ) -> exp.Expression:
+    ) -> exp.Expr:
         lhs = (
             self.value(left, source) if left.type.kind is t.Kind.BOOLEAN else self.sql(left, source)
         )
@@ -813,7 +838,7 @@ class QueryBuilder:
         }
         return builders[op](this=lhs, expression=rhs)
 
-    def text_match(self, op: str, text: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+    def text_match(self, op: str, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
         if op == "contains":
             position = exp.Anonymous(this="STRPOS", expressions=[_paren(text), pattern])
             return exp.GT(this=position, expression=_num(0))
@@ -823,10 +848,10 @@ class QueryBuilder:
         )
         return exp.EQ(this=prefix, expression=pattern)
 
-    def age(self, birth: exp.Expression) -> exp.Expression:
+    def age(self, birth: exp.Expr) -> exp.Expr:
         today = self.as_of.date
 
-        def part(name: str) -> exp.Expression:
+        def part(name: str) -> exp.Expr:
             return exp.Extract(this=exp.var(name), expression=birth.copy())
 
         later_month = exp.GT(this=part("MONTH"), expression=_num(today.month))
@@ -839,7 +864,7 @@ class QueryBuilder:
             this=exp.Sub(this=_num(today.year), expression=part("YEAR")), expression=_paren(not_yet)
         )
 
-    def split(self, split: ir.SplitSpec) -> exp.Expression:
+    def split(self, split: ir.SplitSpec) -> exp.Expr:
         text = exp.DPipe(
             this=exp.Literal.string(f"{split.seed}:"), expression=self.dialect.to_text(_col(KEY))
         )
@@ -859,7 +884,7 @@ class QueryBuilder:
     # -------------------------------------------------------------- windows
     def in_window(
         self, operand: ir.Expr, bounds: ir.Bounds, source: ir.RowSource | None
-    ) -> exp.Expression:
+    ) -> exp.Expr:
         inner = ir.unwrap(operand)
         if (
             source is not None
@@ -870,15 +895,13 @@ class QueryBuilder:
             return self._raw_window(raw, inner.column, bounds)
         return self.window(self.sql(operand, source), operand, bounds)
 
-    def window(self, value: exp.Expression, operand: ir.Expr, bounds: ir.Bounds) -> exp.Expression:
+    def window(self, value: exp.Expr, operand: ir.Expr, bounds: ir.Bounds) -> exp.Expr:
         """`value` (a wall-clock time or a date, per the operand's type) inside `bounds`."""
         if operand.type.kind is t.Kind.DATE:
             return self._date_window(value, bounds)
         return self._wall_window(value, bounds, self.dialect.wall_literal)
 
-    def _raw_window(
-        self, raw: exp.Expression, column: ir.Column, bounds: ir.Bounds
-    ) -> exp.Expression:
+    def _raw_window(self, raw: exp.Expr, column: ir.Column, bounds: ir.Bounds) -> exp.Expr:
         """A stored column compared in its own type, so engines can prune partitions."""
         if column.storage == "date":
             return self._date_window(raw, bounds)
@@ -889,23 +912,23 @@ class QueryBuilder:
         return self._wall_window(raw, bounds, self.dialect.wall_literal)
 
     def _wall_window(
-        self, value: exp.Expression, bounds: ir.Bounds, literal: object
-    ) -> exp.Expression:
-        make = literal  # a function wall datetime → literal expression
-        parts: list[exp.Expression] = []
+        self, value: exp.Expr, bounds: ir.Bounds, make: Callable[[dt.datetime], exp.Expr]
+    ) -> exp.Expr:
+        """`value` within `bounds`, each bound made a literal by `make`."""
+        parts: list[exp.Expr] = []
         if bounds.lower is not None:
-            lower = make(self.as_of.resolve(bounds.lower))  # type: ignore[operator]
-            builder = exp.GTE if bounds.lower_inclusive else exp.GT
-            parts.append(builder(this=value.copy(), expression=lower))
+            lower = make(self.as_of.resolve(bounds.lower))
+            above = exp.GTE if bounds.lower_inclusive else exp.GT
+            parts.append(above(this=value.copy(), expression=lower))
         if bounds.upper is not None:
-            upper = make(self.as_of.resolve(bounds.upper))  # type: ignore[operator]
-            builder = exp.LTE if bounds.upper_inclusive else exp.LT
-            parts.append(builder(this=value.copy(), expression=upper))
+            upper = make(self.as_of.resolve(bounds.upper))
+            below = exp.LTE if bounds.upper_inclusive else exp.LT
+            parts.append(below(this=value.copy(), expression=upper))
         return _and(parts) if parts else exp.Not(this=exp.Is(this=value, expression=exp.Null()))
 
-    def _date_window(self, value: exp.Expression, bounds: ir.Bounds) -> exp.Expression:
+    def _date_window(self, value: exp.Expr, bounds: ir.Bounds) -> exp.Expr:
         """A date d stands for its midnight; compare dates with the equivalent date bounds."""
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         if bounds.lower is not None:
             lower = self.as_of.resolve(bounds.lower)
             first_day = lower.date()
@@ -964,7 +987,8 @@ def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:
 
 
 def _only_aggregates(expr: ir.Expr) -> set[ir.RowSource] | None:
-    """The sources of the plain aggregates `expr` uses, or None if it uses anything else per entity."""
+    """The sources of the plain aggregates `expr` uses; None if it uses anything else
+    per entity."""
     match expr:
         case ir.AggregateRef(aggregation=aggregation):
             if aggregation.group is not None or aggregation.func in (

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Lark, ParseTree, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF, VisitError
 
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
-from segdsl.syntax.transformer import ToAst
+from segdsl.syntax.transformer import AstValue, ToAst
 
 LANGUAGE_VERSION = 1
 STATEMENT_KEYWORDS = ("entity", "table", "param", "measure", "segment", "classifier", "split")
@@ -60,6 +61,7 @@ def _lark() -> Lark:
         start=["start", "param_value"],
         propagate_positions=True,
         maybe_placeholders=True,
+        strict=True,  # a shift/reduce conflict in the grammar fails here, not silently
         cache=True,
     )
 
@@ -105,8 +107,10 @@ def parse(source: SourceFile) -> ParseResult:
     return ParseResult(None if literal_problems else module, tuple(diagnostics))
 
 
-def parse_value(text: str, path: str = "<param>") -> tuple[nodes.Expr | None, Diagnostic | None]:
-    """Parse a literal value given outside a file (a parameter override)."""
+def parse_value(
+    text: str, path: str = "<param>"
+) -> tuple[nodes.Expr | tuple[nodes.Expr, ...] | None, Diagnostic | None]:
+    """Parse a value given outside a file (a parameter override): an expression or a list."""
     source = SourceFile(path, text)
     try:
         tree = _lark().parse(text, start="param_value")
@@ -120,16 +124,16 @@ def parse_value(text: str, path: str = "<param>") -> tuple[nodes.Expr | None, Di
     return value, None
 
 
-def _to_module(tree: object, source: SourceFile, problems: list[Diagnostic]) -> nodes.Module:
+def _to_module(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) -> nodes.Module:
     module = _transform(tree, source, problems)
     assert isinstance(module, nodes.Module)
     return module
 
 
-def _transform(tree: object, source: SourceFile, problems: list[Diagnostic]) -> object:
+def _transform(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) -> AstValue:
     transformer = ToAst(source)
     try:
-        result = transformer.transform(tree)  # type: ignore[arg-type]
+        result = transformer.transform(tree)
     except VisitError as error:  # a bug in the transformer, never user input
         raise error.orig_exc from error
     problems.extend(transformer.literal_problems)
@@ -190,7 +194,7 @@ def _syntax_diagnostic(
     error: UnexpectedInput, source: SourceFile, position: int, text: str
 ) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        char: str = error.char  # the character at `error.pos_in_stream`, always inside `text`
         span = source.span(position, position + 1)
         return Diagnostic(
             "SEG002",
@@ -198,15 +202,14 @@ def _syntax_diagnostic(
             span,
             help=_character_help(char, text, error),
         )
-    if isinstance(error, (UnexpectedEOF,)) or (
+    if isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
-        expected = error.expected if isinstance(error, UnexpectedEOF) else error.expected
         return Diagnostic(
             "SEG005",
             "unexpected end of file",
             source.span(position, position),
-            help=_expected_help(expected),
+            help=_expected_help(error.expected),
         )
     assert isinstance(error, UnexpectedToken)
     token = error.token
@@ -235,7 +238,7 @@ def _describe_token(token: Token) -> str:
     return f"{kind} `{token}`" if kind else f"`{token}`"
 
 
-def _expected_help(expected: set[str] | frozenset[str]) -> str | None:
+def _expected_help(expected: Collection[str]) -> str | None:
     if expected and {name.lower() for name in expected} <= {*STATEMENT_KEYWORDS, "$end"}:
         return (
             "the definition before this point is complete; continue it with an operator "

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import assert_never
+from typing import Protocol, assert_never
 
+from segdsl.source import Span
 from segdsl.syntax import nodes
 
 WIDTH = 88
@@ -95,7 +96,8 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
         case nodes.Between():
             word = "not between" if node.negated else "between"
             return (
-                f"{expr_text(node.operand, SUM)} {word} {expr_text(node.low, SUM)} and {expr_text(node.high, SUM)}",
+                f"{expr_text(node.operand, SUM)} {word} "
+                f"{expr_text(node.low, SUM)} and {expr_text(node.high, SUM)}",
                 PREDICATE,
             )
         case nodes.InList():
@@ -164,7 +166,7 @@ def aggregate_text(node: nodes.Aggregate | nodes.NestedAggregate) -> str:
     """An aggregate including its `where` (callers add parentheses where needed)."""
     if isinstance(node, nodes.NestedAggregate):
         return f"{node.func} {aggregate_text(node.inner)}"
-    parts = [node.func]
+    parts: list[str] = [node.func]
     if node.func in ("percentile", "cumulative share") and node.args is None:
         parts = [f"{node.func} of"]
     if node.args is not None:
@@ -387,7 +389,7 @@ def simple_statement_lines(statement: nodes.Statement) -> list[str]:
             raise AssertionError(f"not a simple statement: {statement!r}")
 
 
-def _member_spans(statement: nodes.Statement) -> list[nodes.Span]:
+def _member_spans(statement: nodes.Statement) -> list[Span]:
     match statement:
         case nodes.EntityDecl() | nodes.TableDecl():
             return [m.span for m in statement.members]
@@ -397,6 +399,16 @@ def _member_spans(statement: nodes.Statement) -> list[nodes.Span]:
             return [b.span for b in statement.buckets]
         case _:
             return []
+
+
+class _CommentTest(Protocol):
+    """A test on one comment.
+
+    A protocol, not `Callable[[Comment], bool]`: the tests are lambdas binding loop variables
+    through defaults (`lambda c, s=start: ...`), which mypy cannot match to that `Callable`.
+    """
+
+    def __call__(self, comment: nodes.Comment, /) -> bool: ...
 
 
 def format_module(module: nodes.Module, text: str = "") -> str:
@@ -414,8 +426,8 @@ def format_module(module: nodes.Module, text: str = "") -> str:
     comments = sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
     remaining = list(comments)
 
-    def take(predicate: object) -> list[nodes.Comment]:
-        chosen = [c for c in remaining if predicate(c)]  # type: ignore[operator]
+    def take(predicate: _CommentTest) -> list[nodes.Comment]:
+        chosen = [c for c in remaining if predicate(c)]
         for c in chosen:
             remaining.remove(c)
         return chosen

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
@@ -21,6 +21,19 @@ from segdsl.syntax import nodes
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 _DURATION_UNITS = ("min", "mo", "s", "h", "d", "w", "y")
+
+# What a callback receives from lark. Lark's children are untyped (each rule's shape is
+# fixed by the grammar, not by lark's annotations), so rules that mix tokens, optional
+# tokens and transformed nodes take `Any` children: that is the third-party boundary.
+# Module-level aliases because `ToAst.list` (the `list` rule) shadows the builtin in
+# the class body.
+_Children = list[Any]
+_Tokens = list[Token]
+_OptionalTokens = list[Token | None]
+
+# What a whole tree becomes: a module from `start`; from `param_value`, an expression or
+# a list of them.
+AstValue = nodes.Module | nodes.Expr | tuple[nodes.Expr, ...]
 
 
 def unescape_string(literal: str) -> str:
@@ -54,7 +67,7 @@ def _ident_text(token: Token) -> str:
 
 
 @v_args(meta=True)
-class ToAst(Transformer[Token, Any]):
+class ToAst(Transformer[Token, AstValue]):
     """Builds `nodes` dataclasses from the Lark tree of one source file."""
 
     def __init__(self, source: SourceFile):
@@ -109,7 +122,7 @@ class ToAst(Transformer[Token, Any]):
         return self._ident(token)
 
     # -------------------------------------------------------------- file
-    def start(self, meta: Meta, children: list[Any]) -> nodes.Module:
+    def start(self, meta: Meta, children: _Children) -> nodes.Module:
         version = None
         statements = []
         for child in children:
@@ -119,31 +132,31 @@ class ToAst(Transformer[Token, Any]):
                 statements.append(child)
         return nodes.Module(version, tuple(statements), span=self._span(meta))
 
-    def header(self, meta: Meta, children: list[Token]) -> int:
+    def header(self, meta: Meta, children: _Tokens) -> int:
         text = str(children[0])
         return int(text) if text.isdigit() else -1
 
     # -------------------------------------------------------------- model
-    def entity_decl(self, meta: Meta, children: list[Any]) -> nodes.EntityDecl:
+    def entity_decl(self, meta: Meta, children: _Children) -> nodes.EntityDecl:
         name, source, *members = children
         return nodes.EntityDecl(self._ident(name), source, tuple(members), span=self._span(meta))
 
-    def table_decl(self, meta: Meta, children: list[Any]) -> nodes.TableDecl:
+    def table_decl(self, meta: Meta, children: _Children) -> nodes.TableDecl:
         name, source, *members = children
         return nodes.TableDecl(self._ident(name), source, tuple(members), span=self._span(meta))
 
-    def derived_table_decl(self, meta: Meta, children: list[Any]) -> nodes.DerivedTableDecl:
+    def derived_table_decl(self, meta: Meta, children: _Children) -> nodes.DerivedTableDecl:
         name, base, where = children
         return nodes.DerivedTableDecl(
             self._ident(name), self._ident(base), where, span=self._span(meta)
         )
 
-    def source(self, meta: Meta, children: list[Token]) -> tuple[str, ...]:
+    def source(self, meta: Meta, children: _Tokens) -> tuple[str, ...]:
         return tuple(
             unescape_string(str(t)) if t.type == "STRING" else _ident_text(t) for t in children
         )
 
-    def key_member(self, meta: Meta, children: list[Any]) -> nodes.KeyMember:
+    def key_member(self, meta: Meta, children: _Children) -> nodes.KeyMember:
         column, type_ = children
         return nodes.KeyMember(
             self._ident(column),
@@ -151,7 +164,7 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def link_member(self, meta: Meta, children: list[Any]) -> nodes.LinkMember:
+    def link_member(self, meta: Meta, children: _Children) -> nodes.LinkMember:
         column, target, target_column = children
         return nodes.LinkMember(
             self._ident(column),
@@ -160,7 +173,7 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def time_member(self, meta: Meta, children: list[Any]) -> nodes.TimeMember:
+    def time_member(self, meta: Meta, children: _Children) -> nodes.TimeMember:
         column, storage = children
         return nodes.TimeMember(
             self._ident(column),
@@ -168,7 +181,7 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def column_member(self, meta: Meta, children: list[Any]) -> nodes.ColumnMember:
+    def column_member(self, meta: Meta, children: _Children) -> nodes.ColumnMember:
         name, type_, physical = children
         physical_name = None
         if physical is not None:
@@ -181,7 +194,7 @@ class ToAst(Transformer[Token, Any]):
             self._ident(name), self._ident(type_), physical_name, span=self._span(meta)
         )
 
-    def param_decl(self, meta: Meta, children: list[Any]) -> nodes.ParamDecl:
+    def param_decl(self, meta: Meta, children: _Children) -> nodes.ParamDecl:
         name, type_, default, description = children
         return nodes.ParamDecl(
             self._ident(name),
@@ -192,7 +205,7 @@ class ToAst(Transformer[Token, Any]):
         )
 
     # -------------------------------------------------------------- definitions
-    def measure_decl(self, meta: Meta, children: list[Any]) -> nodes.MeasureDecl:
+    def measure_decl(self, meta: Meta, children: _Children) -> nodes.MeasureDecl:
         name, description, body = children
         return nodes.MeasureDecl(
             self._ident(name), body, self._string(description), span=self._span(meta)
@@ -208,13 +221,13 @@ class ToAst(Transformer[Token, Any]):
                 tags = tags + value
         return nodes.Metadata(self._string(description), owner, tags)
 
-    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str | None]:
+    def owner(self, meta: Meta, children: _Tokens) -> tuple[str, str | None]:
         return ("owner", self._string(children[0]))
 
-    def tags(self, meta: Meta, children: list[Token | None]) -> tuple[str, tuple[str, ...]]:
+    def tags(self, meta: Meta, children: _OptionalTokens) -> tuple[str, tuple[str, ...]]:
         return ("tags", tuple(unescape_string(str(t)) for t in children if t is not None))
 
-    def segment_decl(self, meta: Meta, children: list[Any]) -> nodes.SegmentDecl:
+    def segment_decl(self, meta: Meta, children: _Children) -> nodes.SegmentDecl:
         name, description, *metas, condition = children
         return nodes.SegmentDecl(
             self._ident(name),
@@ -223,7 +236,7 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def classifier_decl(self, meta: Meta, children: list[Any]) -> nodes.ClassifierDecl:
+    def classifier_decl(self, meta: Meta, children: _Children) -> nodes.ClassifierDecl:
         name, description, *rest = children
         metas = [c for c in rest if isinstance(c, tuple)]
         rules = [c for c in rest if isinstance(c, nodes.Rule)]
@@ -236,14 +249,14 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def rule(self, meta: Meta, children: list[Any]) -> nodes.Rule:
+    def rule(self, meta: Meta, children: _Children) -> nodes.Rule:
         label, condition = children
         return nodes.Rule(self._ident(label), condition, span=self._span(meta))
 
-    def else_rule(self, meta: Meta, children: list[Token]) -> nodes.Ident:
+    def else_rule(self, meta: Meta, children: _Tokens) -> nodes.Ident:
         return self._ident(children[0])
 
-    def split_decl(self, meta: Meta, children: list[Any]) -> nodes.SplitDecl:
+    def split_decl(self, meta: Meta, children: _Children) -> nodes.SplitDecl:
         name, description, *rest = children
         metas = [c for c in rest if isinstance(c, tuple)]
         buckets = [c for c in rest if isinstance(c, nodes.Bucket)]
@@ -257,47 +270,48 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def bucket(self, meta: Meta, children: list[Token]) -> nodes.Bucket:
+    def bucket(self, meta: Meta, children: _Tokens) -> nodes.Bucket:
         label, percent = children
         return nodes.Bucket(self._ident(label), Decimal(str(percent)[:-1]), span=self._span(meta))
 
     # -------------------------------------------------------------- boolean logic
-    def or_(self, meta: Meta, children: list[Any]) -> nodes.Or:
+    def or_(self, meta: Meta, children: _Children) -> nodes.Or:
         return nodes.Or(children[0], children[1], span=self._span(meta))
 
-    def and_(self, meta: Meta, children: list[Any]) -> nodes.And:
+    def and_(self, meta: Meta, children: _Children) -> nodes.And:
         return nodes.And(children[0], children[1], span=self._span(meta))
 
-    def not_(self, meta: Meta, children: list[Any]) -> nodes.Not:
+    def not_(self, meta: Meta, children: _Children) -> nodes.Not:
         return nodes.Not(children[0], span=self._span(meta))
 
-    def compare(self, meta: Meta, children: list[Any]) -> nodes.Compare:
+    def compare(self, meta: Meta, children: _Children) -> nodes.Compare:
         left, op, right = children
-        return nodes.Compare(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+        # the grammar's COMPARE token only matches the operators of `nodes.CompareOp`
+        return nodes.Compare(cast(nodes.CompareOp, str(op)), left, right, span=self._span(meta))
 
-    def between(self, meta: Meta, children: list[Any]) -> nodes.Between:
+    def between(self, meta: Meta, children: _Children) -> nodes.Between:
         operand, negated, low, high = children
         return nodes.Between(operand, low, high, negated is not None, span=self._span(meta))
 
-    def in_list(self, meta: Meta, children: list[Any]) -> nodes.InList:
+    def in_list(self, meta: Meta, children: _Children) -> nodes.InList:
         operand, negated, items = children
         return nodes.InList(operand, items, negated is not None, span=self._span(meta))
 
-    def list(self, meta: Meta, children: list[Any]) -> tuple[nodes.Expr, ...]:
+    def list(self, meta: Meta, children: _Children) -> tuple[nodes.Expr, ...]:
         return tuple(child for child in children if child is not None)
 
-    def in_window(self, meta: Meta, children: list[Any]) -> nodes.InWindow:
+    def in_window(self, meta: Meta, children: _Children) -> nodes.InWindow:
         operand, negated, window = children
         return nodes.InWindow(operand, window, negated is not None, span=self._span(meta))
 
-    def rank(self, meta: Meta, children: list[Any]) -> nodes.Rank:
+    def rank(self, meta: Meta, children: _Children) -> nodes.Rank:
         operand, side, size, among = children
         return nodes.Rank(operand, side, size, among, span=self._span(meta))
 
-    def rank_side(self, meta: Meta, children: list[Token]) -> str:
+    def rank_side(self, meta: Meta, children: _Tokens) -> str:
         return str(children[0])
 
-    def rank_size(self, meta: Meta, children: list[Token]) -> nodes.Expr | nodes.Ident:
+    def rank_size(self, meta: Meta, children: _Tokens) -> nodes.Expr | nodes.Ident:
         token = children[0]
         if token.type == "NUMBER":
             return nodes.NumberLit(Decimal(str(token)), span=self._tspan(token))
@@ -305,23 +319,26 @@ class ToAst(Transformer[Token, Any]):
             return nodes.PercentLit(Decimal(str(token)[:-1]), span=self._tspan(token))
         return self._ident(token)
 
-    def presence_word(self, meta: Meta, children: list[Token]) -> str:
+    def presence_word(self, meta: Meta, children: _Tokens) -> str:
         return str(children[0])
 
-    def presence(self, meta: Meta, children: list[Any]) -> nodes.Presence:
+    def presence(self, meta: Meta, children: _Children) -> nodes.Presence:
         operand, which = children
         return nodes.Presence(operand, which == "present", span=self._span(meta))
 
-    def text_match(self, meta: Meta, children: list[Any]) -> nodes.TextMatch:
+    def text_match(self, meta: Meta, children: _Children) -> nodes.TextMatch:
         operand, op, pattern = children
         return nodes.TextMatch(op, operand, pattern, span=self._span(meta))
 
-    def text_op(self, meta: Meta, children: list[Token]) -> str:
-        return {"CONTAINS": "contains", "STARTS_WITH": "starts_with", "ENDS_WITH": "ends_with"}[
-            children[0].type
-        ]
+    def text_op(self, meta: Meta, children: _Tokens) -> nodes.TextOp:
+        ops: dict[str, nodes.TextOp] = {
+            "CONTAINS": "contains",
+            "STARTS_WITH": "starts_with",
+            "ENDS_WITH": "ends_with",
+        }
+        return ops[children[0].type]
 
-    def sequence(self, meta: Meta, children: list[Any]) -> nodes.Sequence:
+    def sequence(self, meta: Meta, children: _Children) -> nodes.Sequence:
         first, _then, no, then, within = children
         return nodes.Sequence(
             first,
@@ -331,24 +348,25 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def event_set(self, meta: Meta, children: list[Any]) -> nodes.EventSet:
+    def event_set(self, meta: Meta, children: _Children) -> nodes.EventSet:
         table, window, *where = children
         return nodes.EventSet(
             self._ident(table), window, where[0] if where else None, span=self._span(meta)
         )
 
     # -------------------------------------------------------------- arithmetic and atoms
-    def arith(self, meta: Meta, children: list[Any]) -> nodes.Arith:
+    def arith(self, meta: Meta, children: _Children) -> nodes.Arith:
         left, op, right = children
-        return nodes.Arith(str(op), left, right, span=self._span(meta))  # type: ignore[arg-type]
+        # the grammar's ADD_OP and MUL_OP tokens only match the operators of `nodes.ArithOp`
+        return nodes.Arith(cast(nodes.ArithOp, str(op)), left, right, span=self._span(meta))
 
-    def negate(self, meta: Meta, children: list[Any]) -> nodes.Negate:
+    def negate(self, meta: Meta, children: _Children) -> nodes.Negate:
         return nodes.Negate(children[0], span=self._span(meta))
 
-    def name(self, meta: Meta, children: list[Token]) -> nodes.Name:
+    def name(self, meta: Meta, children: _Tokens) -> nodes.Name:
         return nodes.Name(tuple(self._ident(t) for t in children), span=self._span(meta))
 
-    def call(self, meta: Meta, children: list[Any]) -> nodes.Call:
+    def call(self, meta: Meta, children: _Children) -> nodes.Call:
         function, *args = children
         return nodes.Call(
             self._ident(function),
@@ -356,27 +374,27 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def time_since(self, meta: Meta, children: list[Any]) -> nodes.TimeSince:
+    def time_since(self, meta: Meta, children: _Children) -> nodes.TimeSince:
         return nodes.TimeSince(children[0], span=self._span(meta))
 
-    def time_between(self, meta: Meta, children: list[Any]) -> nodes.TimeBetween:
+    def time_between(self, meta: Meta, children: _Children) -> nodes.TimeBetween:
         return nodes.TimeBetween(children[0], children[1], span=self._span(meta))
 
     # -------------------------------------------------------------- aggregates
-    def agg_func(self, meta: Meta, children: list[Token]) -> str:
+    def agg_func(self, meta: Meta, children: _Tokens) -> str:
         return str(children[0])
 
-    def agg_cumulative_share(self, meta: Meta, children: list[Token]) -> str:
+    def agg_cumulative_share(self, meta: Meta, children: _Tokens) -> Literal["cumulative share"]:
         return "cumulative share"
 
-    def agg_args(self, meta: Meta, children: list[Any]) -> tuple[bool, tuple[nodes.Expr, ...]]:
+    def agg_args(self, meta: Meta, children: _Children) -> tuple[bool, tuple[nodes.Expr, ...]]:
         distinct, *args = children
         return distinct is not None, tuple(a for a in args if a is not None)
 
-    def agg_of(self, meta: Meta, children: list[Any]) -> None:
+    def agg_of(self, meta: Meta, children: _Children) -> None:
         return None
 
-    def aggregate(self, meta: Meta, children: list[Any]) -> nodes.Aggregate:
+    def aggregate(self, meta: Meta, children: _Children) -> nodes.Aggregate:
         func, args, target, window, per, among = children
         distinct, arguments = args if args is not None else (False, None)
         return nodes.Aggregate(
@@ -390,111 +408,113 @@ class ToAst(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def nested_aggregate(self, meta: Meta, children: list[Any]) -> nodes.NestedAggregate:
+    def nested_aggregate(self, meta: Meta, children: _Children) -> nodes.NestedAggregate:
         func, inner = children
         return nodes.NestedAggregate(func, inner, span=self._span(meta))
 
     def filtered_aggregate(
-        self, meta: Meta, children: list[Any]
+        self, meta: Meta, children: _Children
     ) -> nodes.Aggregate | nodes.NestedAggregate:
         aggregate, where = children
         return _with_where(aggregate, where, self._span(meta))
 
-    def during(self, meta: Meta, children: list[Any]) -> nodes.Window:
+    def during(self, meta: Meta, children: _Children) -> nodes.Window:
         return cast(nodes.Window, children[0])
 
-    def per(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+    def per(self, meta: Meta, children: _Children) -> nodes.Expr:
         return cast(nodes.Expr, children[0])
 
-    def among(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+    def among(self, meta: Meta, children: _Children) -> nodes.Expr:
         item = children[0]
         if isinstance(item, Token):
             return nodes.Name((self._ident(item),), span=self._tspan(item))
         return cast(nodes.Expr, item)
 
     # -------------------------------------------------------------- windows
-    def w_last(self, meta: Meta, children: list[Any]) -> nodes.LastWindow:
+    def w_last(self, meta: Meta, children: _Children) -> nodes.LastWindow:
         return nodes.LastWindow(children[0], span=self._span(meta))
 
-    def w_last_calendar(self, meta: Meta, children: list[Token]) -> nodes.LastCalendarWindow:
+    def w_last_calendar(self, meta: Meta, children: _Tokens) -> nodes.LastCalendarWindow:
         count, unit = children
         text = str(count)
         return nodes.LastCalendarWindow(
             int(text) if text.isdigit() else -1, self._ident(unit), span=self._span(meta)
         )
 
-    def w_this(self, meta: Meta, children: list[Token]) -> nodes.PeriodWindow:
+    def w_this(self, meta: Meta, children: _Tokens) -> nodes.PeriodWindow:
         return nodes.PeriodWindow("this", self._ident(children[0]), span=self._span(meta))
 
-    def w_previous(self, meta: Meta, children: list[Token]) -> nodes.PeriodWindow:
+    def w_previous(self, meta: Meta, children: _Tokens) -> nodes.PeriodWindow:
         return nodes.PeriodWindow("previous", self._ident(children[0]), span=self._span(meta))
 
-    def w_between_ago(self, meta: Meta, children: list[Any]) -> nodes.BetweenAgoWindow:
+    def w_between_ago(self, meta: Meta, children: _Children) -> nodes.BetweenAgoWindow:
         return nodes.BetweenAgoWindow(children[0], children[1], span=self._span(meta))
 
-    def w_more_than_ago(self, meta: Meta, children: list[Any]) -> nodes.MoreThanAgoWindow:
+    def w_more_than_ago(self, meta: Meta, children: _Children) -> nodes.MoreThanAgoWindow:
         return nodes.MoreThanAgoWindow(children[0], span=self._span(meta))
 
-    def _bound(self, kind: str, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
-        return nodes.BoundWindow(kind, children[0], span=self._span(meta))  # type: ignore[arg-type]
+    def _bound(
+        self, kind: Literal["before", "after", "since", "until"], meta: Meta, children: _Children
+    ) -> nodes.BoundWindow:
+        return nodes.BoundWindow(kind, children[0], span=self._span(meta))
 
-    def w_before(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+    def w_before(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
         return self._bound("before", meta, children)
 
-    def w_after(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+    def w_after(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
         return self._bound("after", meta, children)
 
-    def w_since(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+    def w_since(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
         return self._bound("since", meta, children)
 
-    def w_until(self, meta: Meta, children: list[Any]) -> nodes.BoundWindow:
+    def w_until(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
         return self._bound("until", meta, children)
 
-    def w_from_to(self, meta: Meta, children: list[Any]) -> nodes.FromToWindow:
+    def w_from_to(self, meta: Meta, children: _Children) -> nodes.FromToWindow:
         return nodes.FromToWindow(children[0], children[1], span=self._span(meta))
 
-    def p_date(self, meta: Meta, children: list[Token]) -> nodes.DatePoint:
+    def p_date(self, meta: Meta, children: _Tokens) -> nodes.DatePoint:
         return nodes.DatePoint(self._date(children[0]), span=self._span(meta))
 
-    def p_timestamp(self, meta: Meta, children: list[Token]) -> nodes.TimestampPoint:
+    def p_timestamp(self, meta: Meta, children: _Tokens) -> nodes.TimestampPoint:
         return nodes.TimestampPoint(self._timestamp(children[0]), span=self._span(meta))
 
-    def p_ago(self, meta: Meta, children: list[Any]) -> nodes.AgoPoint:
+    def p_ago(self, meta: Meta, children: _Children) -> nodes.AgoPoint:
         return nodes.AgoPoint(children[0], span=self._span(meta))
 
-    def p_this(self, meta: Meta, children: list[Token]) -> nodes.PeriodPoint:
+    def p_this(self, meta: Meta, children: _Tokens) -> nodes.PeriodPoint:
         return nodes.PeriodPoint("this", self._ident(children[0]), span=self._span(meta))
 
-    def p_previous(self, meta: Meta, children: list[Token]) -> nodes.PeriodPoint:
+    def p_previous(self, meta: Meta, children: _Tokens) -> nodes.PeriodPoint:
         return nodes.PeriodPoint("previous", self._ident(children[0]), span=self._span(meta))
 
-    def p_name(self, meta: Meta, children: list[Token]) -> nodes.NamePoint:
+    def p_name(self, meta: Meta, children: _Tokens) -> nodes.NamePoint:
         return nodes.NamePoint(self._ident(children[0]), span=self._span(meta))
 
-    def duration(self, meta: Meta, children: list[Token]) -> nodes.Duration:
+    def duration(self, meta: Meta, children: _Tokens) -> nodes.Duration:
         return self._duration_token(children[0])
 
     # -------------------------------------------------------------- literals
-    def number(self, meta: Meta, children: list[Token]) -> nodes.NumberLit:
+    def number(self, meta: Meta, children: _Tokens) -> nodes.NumberLit:
         return nodes.NumberLit(Decimal(str(children[0])), span=self._tspan(children[0]))
 
-    def percent(self, meta: Meta, children: list[Token]) -> nodes.PercentLit:
+    def percent(self, meta: Meta, children: _Tokens) -> nodes.PercentLit:
         return nodes.PercentLit(Decimal(str(children[0])[:-1]), span=self._tspan(children[0]))
 
-    def string(self, meta: Meta, children: list[Token]) -> nodes.StringLit:
+    def string(self, meta: Meta, children: _Tokens) -> nodes.StringLit:
         return nodes.StringLit(unescape_string(str(children[0])), span=self._tspan(children[0]))
 
-    def date(self, meta: Meta, children: list[Token]) -> nodes.DateLit:
+    def date(self, meta: Meta, children: _Tokens) -> nodes.DateLit:
         return nodes.DateLit(self._date(children[0]), span=self._tspan(children[0]))
 
-    def timestamp(self, meta: Meta, children: list[Token]) -> nodes.TimestampLit:
+    def timestamp(self, meta: Meta, children: _Tokens) -> nodes.TimestampLit:
         return nodes.TimestampLit(self._timestamp(children[0]), span=self._tspan(children[0]))
 
-    def duration_lit(self, meta: Meta, children: list[Token]) -> nodes.DurationLit:
+    def duration_lit(self, meta: Meta, children: _Tokens) -> nodes.DurationLit:
         amount, unit = split_duration(str(children[0]))
         return nodes.DurationLit(amount, unit, span=self._tspan(children[0]))
 
-    def boolean(self, meta: Meta, children: list[Token]) -> nodes.BoolLit:
+    def boolean(self, meta: Meta, children: _Tokens) -> nodes.BoolLit:
         return nodes.BoolLit(str(children[0]) == "true", span=self._tspan(children[0]))
 
 

@@ -98,6 +98,10 @@ def test_every_query_runs_in_a_read_only_transaction(engine: Engine) -> None:
     assert _scalar(engine, "SELECT current_setting('transaction_read_only')") == "on"
 
 
+def test_jit_is_off(engine: Engine) -> None:
+    assert _scalar(engine, "SELECT current_setting('jit')") == "off"
+
+
 def test_statement_timeout(pg_dsn: str) -> None:
     with connect(pg_dsn, statement_timeout=1) as engine:
         with pytest.raises(EngineError) as caught:

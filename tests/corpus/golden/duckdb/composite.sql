@@ -62,18 +62,6 @@ WITH "orders_per_customer" AS (
       ),
       0
     ) >= 3
-), "order_items_per_customer" AS (
-  SELECT
-    "orders"."customer_id" AS "__key",
-    COUNT(*) > 0 AS "_order_items_1"
-  FROM "order_items" AS "order_items"
-  INNER JOIN "orders" AS "orders"
-    ON "order_items"."order_id" = "orders"."id"
-  WHERE
-    "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-    AND "order_items"."category" = 'carpets'
-  GROUP BY
-    "orders"."customer_id"
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -83,17 +71,28 @@ WITH "orders_per_customer" AS (
     COALESCE("orders_per_customer"."_orders_1", 0) AS "_orders_1",
     COALESCE("events_per_customer"."_events_1", FALSE) AS "_events_1",
     COALESCE("events_per_customer"."_events_2", 0) AS "_events_2",
-    COALESCE("order_items_per_customer"."_order_items_1", FALSE) AS "_order_items_1"
+    FALSE AS "_order_items_1"
   FROM "customers" AS "customer"
   INNER JOIN "orders_per_customer"
     ON "orders_per_customer"."__key" = "customer"."id"
   INNER JOIN "events_per_customer"
     ON "events_per_customer"."__key" = "customer"."id"
-  LEFT JOIN "order_items_per_customer"
-    ON "order_items_per_customer"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "order_items" AS "order_items"
+      INNER JOIN "orders" AS "orders"
+        ON "order_items"."order_id" = "orders"."id"
+      WHERE
+        "orders"."customer_id" = "customer"."id"
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        AND "order_items"."category" = 'carpets'
+    )
 )
 SELECT
   "__key" AS "id"

@@ -1,23 +1,22 @@
-WITH "orders_per_customer" AS (
-  SELECT
-    "orders"."customer_id" AS "__key",
-    COUNT(*) AS "paid_orders"
-  FROM "orders" AS "orders"
-  WHERE
-    "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-    AND "orders"."status" = 'paid'
-  GROUP BY
-    "orders"."customer_id"
-), "population" AS (
+WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
+    0 AS "paid_orders"
   FROM "customers" AS "customer"
-  LEFT JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "orders" AS "orders"
+      WHERE
+        "orders"."customer_id" = "customer"."id"
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        AND "orders"."status" = 'paid'
+    )
 )
 SELECT
   "__key" AS "id"

@@ -1,26 +1,25 @@
-WITH "events_per_customer" AS (
-  SELECT
-    "events"."customer_id" AS "__key",
-    COUNT(*) > 0 AS "_events_1"
-  FROM "events" AS "events"
-  WHERE
-    "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
-    AND "events"."name" IN ('email_open', 'email_click')
-    AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
-    AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-  GROUP BY
-    "events"."customer_id"
-), "population" AS (
+WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("events_per_customer"."_events_1", FALSE) AS "_events_1"
+    FALSE AS "_events_1"
   FROM "customers" AS "customer"
-  LEFT JOIN "events_per_customer"
-    ON "events_per_customer"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "events" AS "events"
+      WHERE
+        "events"."customer_id" = "customer"."id"
+        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."name" IN ('email_open', 'email_click')
+        AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    )
 )
 SELECT
   "__key" AS "id"
