@@ -60,13 +60,21 @@ def _paren(node: exp.Expr) -> exp.Expr:
 
 
 def _and(items: list[exp.Expr]) -> exp.Expr:
-    if not items:
+    """`a AND b AND …`, each distinct conjunct once (windows and caps often repeat)."""
+    conjuncts = list(dict.fromkeys(part for item in items for part in _conjuncts_of(item)))
+    if not conjuncts:
         return TRUE
-    wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in items]
+    wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in conjuncts]
     result = wrap[0]
     for item in wrap[1:]:
         result = exp.And(this=result, expression=item)
     return result
+
+
+def _conjuncts_of(expression: exp.Expr) -> list[exp.Expr]:
+    if isinstance(expression, exp.And):
+        return [*_conjuncts_of(expression.this), *_conjuncts_of(expression.expression)]
+    return [expression]
 
 
 def _or(items: list[exp.Expr]) -> exp.Expr:

@@ -10,7 +10,6 @@ WITH `_seq1_sequence` AS (
       `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
       AND `events`.`name` = 'add_to_cart'
       AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
-      AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
   ) AS `first_step`
   WHERE
     `first_step`.`at` <= CAST('2025-06-28 00:00:00' AS DATETIME)

@@ -7,8 +7,6 @@ WITH `events_per_customer` AS (
   WHERE
     `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
-    AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
-    AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     AND (
       `events`.`name` = 'email_open' OR `events`.`name` = 'email_click'
     )

@@ -7,8 +7,6 @@ WITH `events_per_customer` AS (
     `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     AND `events`.`occurred_at` > CAST('2025-05-02 00:00:00+00:00' AS TIMESTAMP)
     AND `events`.`name` = 'session_start'
-    AND `events`.`occurred_at` > CAST('2025-05-02 00:00:00+00:00' AS TIMESTAMP)
-    AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
     AND `events`.`device` = 'mobile_app'
   GROUP BY
     `events`.`customer_id`

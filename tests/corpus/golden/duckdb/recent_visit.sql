@@ -6,8 +6,6 @@ WITH "visits_per_customer" AS (
   WHERE
     "visits"."visit_date" <= CAST('2025-07-01' AS DATE)
     AND "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
-    AND "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
-    AND "visits"."visit_date" <= CAST('2025-07-01' AS DATE)
   GROUP BY
     "visits"."customer_id"
   HAVING

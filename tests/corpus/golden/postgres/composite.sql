@@ -6,7 +6,6 @@ WITH "orders_per_customer" AS (
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-    AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     "orders"."customer_id"

@@ -17,8 +17,6 @@ WITH "population" AS (
         AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
         AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
         AND "events"."name" IN ('email_open', 'email_click')
-        AND "events"."occurred_at" > CAST('2025-04-02 00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
     )
 )
 SELECT
