@@ -309,6 +309,20 @@ CAPABILITIES: dict[str, tuple[str, Callable[[str], str]]] = {
         GROUP BY customer_id HAVING COUNT(DISTINCT CAST(occurred_at AS DATE)) >= 2"""
         ),
     ),
+    # attribute conditions narrow the rows read (a semi-join); NULL cities are out
+    "moscow_active": (
+        'city in ["Moscow", "Kazan"] and count events during last 30d >= 1 '
+        "and not (exists buys during last 30d)",
+        lambda d: (
+            f"""
+        SELECT e.customer_id FROM events e JOIN customers c ON c.id = e.customer_id
+        WHERE c.city IN ('Moscow', 'Kazan')
+          AND e.occurred_at > {T("2024-01-31 00:00:00", d)}
+          AND e.occurred_at <= {T("2024-03-01 00:00:00", d)}
+        GROUP BY e.customer_id
+        HAVING COUNT(CASE WHEN e.name = 'buy' THEN 1 END) = 0"""
+        ),
+    ),
     "trend_down": (
         "count orders during last 45d < count orders during between 90d ago and 45d ago",
         lambda d: (
@@ -495,6 +509,7 @@ def test_boundary_cases_are_what_the_fixture_says(full_compiler: Compiler) -> No
     assert members["ordered_this_month"] == {3}  # the order exactly at the as-of time
     assert members["each_of_last_2_months"] == {1, 2, 8}  # Jan 31 23:59:59 is January
     assert members["trend_down"] == {6}
+    assert members["moscow_active"] == {5, 6}  # 1 and 3 bought; 4 and 8 have no city
     assert members["classified_other"] == {
         5
     }  # no visible order (5's is after the as-of), not in a city rule

@@ -136,11 +136,16 @@ class QueryBuilder:
         self.plan = plan
         self.required: set[object] = set()
         self.forbidden: set[ir.RowSource] = set()
+        self.candidate_conditions: list[ir.Expr] = []  # members' attribute-only conditions
         self.having: dict[ir.RowSource, list[ir.Expr]] = {}
         if members_of is not None:
             self.required = rows_required(plan, members_of)
             self.forbidden = rows_forbidden(plan, members_of) - self.required
             self.having = _having_parts(plan, members_of, self.required)
+            if not plan.layers:  # rankings need every entity
+                self.candidate_conditions = [
+                    part for part in _conjuncts(members_of) if _attributes_only(part)
+                ]
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -211,6 +216,11 @@ class QueryBuilder:
 
     # -------------------------------------------------------------- CTE chain
     def _build(self) -> None:
+        plan = self.plan
+        reads_rows = set(plan.aggregations) - self.forbidden or plan.ordered or plan.grouped
+        self.candidates = bool(self.candidate_conditions and (reads_rows or plan.sequences))
+        if self.candidates:
+            self.ctes.append(("candidates", self._candidates_cte()))
         self.source_ctes: dict[ir.RowSource, str] = {}
         for source, aggregations in self.plan.aggregations.items():
             if source not in self.forbidden:
@@ -232,6 +242,28 @@ class QueryBuilder:
             if sum(spec.func not in _POPULATION_AGGREGATES for _, spec in layer) > 1:
                 self.layer_names.add(name)
             self.relation = name
+
+    def _candidates_cte(self) -> exp.Select:
+        """The keys of the entities meeting the members' attribute-only conditions:
+        related rows of anyone else need not be read (a semi-join)."""
+        entity = self.entity
+        columns: list[exp.Expr] = [
+            exp.alias_(_col(entity.key.name, entity.name), KEY, quoted=True, copy=False)
+        ]
+        for name, column in self.plan.attributes.items():
+            value = self.canonical(_col(column.name, entity.name), column)
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
+        rows = exp.select(*columns).from_(_table(entity.source, entity.name), copy=False)
+        conditions = [self.condition(part) for part in self.candidate_conditions]
+        return (
+            exp.select(_col(KEY))
+            .from_(rows.subquery("entity_rows", copy=False), copy=False)
+            .where(_and(conditions), copy=False)
+        )
+
+    def _among_candidates(self, key: exp.Expr) -> exp.Expr:
+        keys = exp.select(_col(KEY)).from_(exp.to_identifier("candidates", quoted=True))
+        return exp.In(this=key.copy(), query=keys.subquery(copy=False))
 
     def _source_cte_name(self, source: ir.RowSource) -> str:
         names = [name for name, _ in self.ctes]
@@ -318,6 +350,8 @@ class QueryBuilder:
             f for f in (self._cap(source), self._pushdown(source, aggregations)) if f is not None
         ]
         filters += [self.condition(part, source) for part in common]
+        if self.candidates:
+            filters.append(self._among_candidates(key))
         if residuals and all(r is not None for r in residuals):
             distinct = [r for r in dict.fromkeys(residuals) if r is not None]
             filters.append(_or([self.condition(r, source) for r in distinct]))
@@ -384,6 +418,8 @@ class QueryBuilder:
         )
         rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
         filters = [f for f in (self._cap(source),) if f is not None]
+        if self.candidates:
+            filters.append(self._among_candidates(key))
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
@@ -411,6 +447,8 @@ class QueryBuilder:
         group = self.value(aggregation.group, source)
         inner_aggregation = ir.Aggregation(aggregation.func, source, aggregation.value)
         filters = [f for f in (self._cap(source),) if f is not None]
+        if self.candidates:
+            filters.append(self._among_candidates(key))
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
@@ -444,6 +482,8 @@ class QueryBuilder:
         assert source.time is not None
         select, key = self._from_source(source)
         filters = [f for f in (self._cap(source),) if f is not None]
+        if self.candidates:
+            filters.append(self._among_candidates(key))
         if events.filter is not None:
             filters.append(self.condition(events.filter, source))
         select = select.select(
@@ -985,6 +1025,13 @@ def _having_parts(
             if source in required and source in plan.aggregations:
                 parts.setdefault(source, []).append(part)
     return parts
+
+
+def _attributes_only(expr: ir.Expr) -> bool:
+    """Whether `expr` reads nothing but the entity's own columns (and constants)."""
+    if isinstance(expr, ir.AggregateRef | ir.SequenceRef | ir.PopulationRef):
+        return False
+    return all(_attributes_only(child) for child in ir.children(expr))
 
 
 def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:

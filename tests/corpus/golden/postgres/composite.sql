@@ -1,4 +1,20 @@
-WITH "orders_per_customer" AS (
+WITH "candidates" AS (
+  SELECT
+    "__key"
+  FROM (
+    SELECT
+      "customer"."id" AS "__key",
+      "customer"."gender" AS "gender",
+      "customer"."birth_date" AS "birth_date",
+      "customer"."city" AS "city"
+    FROM "customers" AS "customer"
+  ) AS "entity_rows"
+  WHERE
+    "gender" = 'female'
+    AND "birth_date" <= CAST('1990-07-01' AS DATE)
+    AND "birth_date" >= CAST('1979-07-02' AS DATE)
+    AND "city" = 'Moscow'
+), "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
     COUNT(*) AS "_orders_1"
@@ -7,6 +23,11 @@ WITH "orders_per_customer" AS (
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."customer_id" IN (
+      SELECT
+        "__key"
+      FROM "candidates"
+    )
   GROUP BY
     "orders"."customer_id"
   HAVING
@@ -31,6 +52,11 @@ WITH "orders_per_customer" AS (
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND "events"."customer_id" IN (
+      SELECT
+        "__key"
+      FROM "candidates"
+    )
     AND (
       "events"."name" = 'add_to_cart'
       AND "events"."page_category" = 'carpets'
