@@ -323,6 +323,22 @@ CAPABILITIES: dict[str, tuple[str, Callable[[str], str]]] = {
         HAVING COUNT(CASE WHEN e.name = 'buy' THEN 1 END) = 0"""
         ),
     ),
+    # … and rows through a hop they must not have are anti-joined with them
+    "moscow_no_carpets": (
+        'city in ["Moscow", "Kazan"] and count events during last 30d >= 1 '
+        'and not (exists items where category = "carpets")',
+        lambda d: (
+            f"""
+        SELECT c.id FROM customers c
+        WHERE c.city IN ('Moscow', 'Kazan')
+          AND EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id
+                        AND e.occurred_at > {T("2024-01-31 00:00:00", d)}
+                        AND e.occurred_at <= {T("2024-03-01 00:00:00", d)})
+          AND NOT EXISTS (SELECT 1 FROM items i JOIN orders o ON o.id = i.order_id
+                          WHERE o.customer_id = c.id AND i.category = 'carpets'
+                            AND o.ordered_at <= {T("2024-03-01 00:00:00", d)})"""
+        ),
+    ),
     "trend_down": (
         "count orders during last 45d < count orders during between 90d ago and 45d ago",
         lambda d: (
@@ -510,6 +526,7 @@ def test_boundary_cases_are_what_the_fixture_says(full_compiler: Compiler) -> No
     assert members["each_of_last_2_months"] == {1, 2, 8}  # Jan 31 23:59:59 is January
     assert members["trend_down"] == {6}
     assert members["moscow_active"] == {5, 6}  # 1 and 3 bought; 4 and 8 have no city
+    assert members["moscow_no_carpets"] == {5}  # 1, 3 and 6 bought carpets
     assert members["classified_other"] == {
         5
     }  # no visible order (5's is after the as-of), not in a city rule

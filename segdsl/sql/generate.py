@@ -244,8 +244,10 @@ class QueryBuilder:
             self.relation = name
 
     def _candidates_cte(self) -> exp.Select:
-        """The keys of the entities meeting the members' attribute-only conditions:
-        related rows of anyone else need not be read (a semi-join)."""
+        """The keys of the entities meeting the members' attribute-only conditions and
+        without rows they must not have: related rows of anyone else need not be read
+        (a semi-join). Anti-joining here, on the few rows the attributes leave, keeps
+        Postgres from a nested-loop anti-join after joins it misestimates."""
         entity = self.entity
         columns: list[exp.Expr] = [
             exp.alias_(_col(entity.key.name, entity.name), KEY, quoted=True, copy=False)
@@ -255,6 +257,8 @@ class QueryBuilder:
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
         rows = exp.select(*columns).from_(_table(entity.source, entity.name), copy=False)
         conditions = [self.condition(part) for part in self.candidate_conditions]
+        key = _col(KEY, "entity_rows")
+        conditions += [exp.Not(this=self._any_rows(source, key)) for source in self.forbidden]
         return (
             exp.select(_col(KEY))
             .from_(rows.subquery("entity_rows", copy=False), copy=False)
@@ -596,8 +600,11 @@ class QueryBuilder:
             joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
             select = select.where(_or([joined, missing]), copy=False)
-        for source in self.forbidden:
-            select = select.where(exp.Not(this=self._any_rows(source, key)), copy=False)
+        if self.candidates:  # they are anti-joined already
+            select = select.where(self._among_candidates(key), copy=False)
+        else:
+            for source in self.forbidden:
+                select = select.where(exp.Not(this=self._any_rows(source, key)), copy=False)
         return select
 
     def _any_rows(self, source: ir.RowSource, key: exp.Expr) -> exp.Expr:

@@ -14,6 +14,17 @@ WITH "candidates" AS (
     AND "birth_date" <= CAST('1990-07-01' AS DATE)
     AND "birth_date" >= CAST('1979-07-02' AS DATE)
     AND "city" = 'Moscow'
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "order_items" AS "order_items"
+      INNER JOIN "orders" AS "orders"
+        ON "order_items"."order_id" = "orders"."id"
+      WHERE
+        "orders"."customer_id" = "entity_rows"."__key"
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        AND "order_items"."category" = 'carpets'
+    )
 ), "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
@@ -107,16 +118,10 @@ WITH "candidates" AS (
       "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
       OR "customer"."signed_up_at" IS NULL
     )
-    AND NOT EXISTS(
+    AND "customer"."id" IN (
       SELECT
-        1
-      FROM "order_items" AS "order_items"
-      INNER JOIN "orders" AS "orders"
-        ON "order_items"."order_id" = "orders"."id"
-      WHERE
-        "orders"."customer_id" = "customer"."id"
-        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-        AND "order_items"."category" = 'carpets'
+        "__key"
+      FROM "candidates"
     )
 )
 SELECT
