@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,6 +28,18 @@ class OutputFormat(StrEnum):
 class DataFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+# options shared by several commands
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
+]
+ParamOption = Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")]
+DataFormatOption = Annotated[DataFormat, typer.Option("--format", help="text or json.")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
+]
 
 
 def use_color(stream: object = None) -> bool:

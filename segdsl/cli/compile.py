@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import fail_on_compile_error, parse_params
+from segdsl.cli.common import AsOfOption, ParamOption, fail_on_compile_error, parse_params
 from segdsl.compiler import Compiler
 from segdsl.project import load_project
 from segdsl.settings import DIALECT_NAMES
@@ -22,10 +22,8 @@ def compile_command(
         ),
     ],
     dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
 ) -> None:
     """Print the SQL for one segment's members, or a membership table for several names."""
     if dialect is not None and dialect not in DIALECT_NAMES:

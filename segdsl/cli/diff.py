@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from segdsl.cli.common import EXIT_FINDINGS, DataFormat, fail, fail_on_compile_error, parse_params
+from segdsl.cli.common import (
+    EXIT_FINDINGS,
+    AsOfOption,
+    DataFormat,
+    DataFormatOption,
+    ParamOption,
+    fail,
+    fail_on_compile_error,
+    parse_params,
+)
 from segdsl.cli.database import engine_errors, open_engine, progress
 from segdsl.compiler import Compiler
 
@@ -28,17 +37,13 @@ def diff(
         str | None,
         typer.Option("--db", help="Count members entering and leaving on this database."),
     ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
     sample: Annotated[int, typer.Option("--sample", min=0, help="Keys to show per direction.")] = 5,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when a definition changed in meaning.")
     ] = False,
-    output_format: Annotated[
-        DataFormat, typer.Option("--format", help="text or json.")
-    ] = DataFormat.text,
+    output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """Review a change by its effect: segments changed in meaning (not formatting), with --db
     how many members enter and leave each, with sample keys."""

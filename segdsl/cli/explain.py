@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import DataFormat, fail_on_compile_error, parse_params, usage_error
+from segdsl.cli.common import (
+    AsOfOption,
+    DatabaseOption,
+    DataFormat,
+    DataFormatOption,
+    ParamOption,
+    fail_on_compile_error,
+    parse_params,
+    usage_error,
+)
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.compiler import Compiler
 from segdsl.project import load_project
@@ -26,16 +35,12 @@ def explain(
         str | None,
         typer.Option(help="SQL dialect to show (default: the --db's, else the settings')."),
     ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
     plan: Annotated[
         bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")
     ] = False,
-    output_format: Annotated[
-        DataFormat, typer.Option("--format", help="text or json.")
-    ] = DataFormat.text,
+    output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
     from segdsl.explain.report import explain as build
@@ -126,17 +131,10 @@ def why(
     key: Annotated[str, typer.Argument(help="The member's key (e.g. a customer id).")],
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[str, typer.Option("--segment", "-s", help="The segment.")],
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    output_format: Annotated[
-        DataFormat, typer.Option("--format", help="text or json.")
-    ] = DataFormat.text,
+    db: DatabaseOption = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
+    output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """For one member: every condition of the segment, its values, and whether it passed."""
     from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import DataFormat, fail_on_compile_error, parse_params, usage_error
+from segdsl.cli.common import (
+    AsOfOption,
+    DatabaseOption,
+    DataFormat,
+    DataFormatOption,
+    ParamOption,
+    fail_on_compile_error,
+    parse_params,
+    usage_error,
+)
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.compiler import Compiler
 from segdsl.project import load_project
@@ -23,14 +32,9 @@ def run(
     all_: Annotated[
         bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")
     ] = False,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
+    db: DatabaseOption = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
     members: Annotated[
         bool, typer.Option("--members", help="List member keys instead of sizes.")
     ] = False,
@@ -53,9 +57,7 @@ def run(
         int | None,
         typer.Option("--max-bytes", help="BigQuery: refuse queries that would process more bytes."),
     ] = None,
-    output_format: Annotated[
-        DataFormat, typer.Option("--format", help="text or json.")
-    ] = DataFormat.text,
+    output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """Run segments: sizes by default; member rows with --members, --output or --materialize."""
     if view and not materialize:
@@ -175,17 +177,10 @@ def overlap(
     segment: Annotated[
         list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or ISO timestamp (default: now).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")] = None,
-    output_format: Annotated[
-        DataFormat, typer.Option("--format", help="text or json.")
-    ] = DataFormat.text,
+    db: DatabaseOption = None,
+    as_of: AsOfOption = None,
+    param: ParamOption = None,
+    output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """How many members every pair of segments shares, from one pass over the data."""
     from segdsl import execute

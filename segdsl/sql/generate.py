@@ -560,39 +560,23 @@ class QueryBuilder:
             _join(
                 select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side(source)
             )
+        # one row per entity from each of these CTEs: (name, CTE, value there, row group)
+        per_entity: list[tuple[str, str, exp.Expr, object]] = []
         for name, aggregation in self.plan.ordered:
-            cte = f"{name}_value"
-            columns.append(exp.alias_(_col(name, cte), name, quoted=True, copy=False))
-            _join(
-                select,
-                exp.to_identifier(cte, quoted=True),
-                _col(KEY, cte),
-                key,
-                side=side(aggregation),
-            )
+            per_entity.append((name, f"{name}_value", _col(name, f"{name}_value"), aggregation))
         for name, aggregation in self.plan.grouped:
             cte = f"{name}_groups"
             zero = aggregation.outer in ("count", "sum")
             value = _coalesce(_col(name, cte), _num(0)) if zero else _col(name, cte)
-            columns.append(exp.alias_(value, name, quoted=True, copy=False))
-            _join(
-                select,
-                exp.to_identifier(cte, quoted=True),
-                _col(KEY, cte),
-                key,
-                side=side(aggregation),
-            )
+            per_entity.append((name, cte, value, aggregation))
         for name, sequence in self.plan.sequences:
             cte = f"{name}_sequence"
             present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
-            columns.append(exp.alias_(present, name, quoted=True, copy=False))
-            _join(
-                select,
-                exp.to_identifier(cte, quoted=True),
-                _col(KEY, cte),
-                key,
-                side=side(sequence),
-            )
+            per_entity.append((name, cte, present, sequence))
+        for name, cte, value, group in per_entity:
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
+            relation = exp.to_identifier(cte, quoted=True)
+            _join(select, relation, _col(KEY, cte), key, side=side(group))
         select = select.select(*columns, copy=False)
         if entity.time is not None:
             # members who joined after the as-of time are not yet part of the population
