@@ -151,7 +151,9 @@ class QueryBuilder:
         self.as_of = as_of
         self.entity = plan.entity
         self.ctes: list[tuple[str, exp.Select]] = []
-        self.layer_names: set[str] = set()  # layers joining several rankings
+        self.materialized_layers: set[str] = set()  # layers joining several rankings
+        self.source_ctes: dict[ir.RowSource, str] = {}
+        self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
 
@@ -205,7 +207,7 @@ class QueryBuilder:
 
     def _with(self, select: exp.Select) -> exp.Select:
         for name, cte in self.ctes:
-            materialized = name in self.layer_names and self.dialect.materialize_ranking_layers
+            materialized = name in self.materialized_layers and self.dialect.materialize_ranking_layers
             select = select.with_(
                 exp.to_identifier(name, quoted=True),
                 as_=cte,
@@ -221,7 +223,6 @@ class QueryBuilder:
         self.candidates = bool(self.candidate_conditions and (reads_rows or plan.sequences))
         if self.candidates:
             self.ctes.append(("candidates", self._candidates_cte()))
-        self.source_ctes: dict[ir.RowSource, str] = {}
         for source, aggregations in self.plan.aggregations.items():
             if source not in self.forbidden:
                 name = self._source_cte_name(source)
@@ -240,7 +241,7 @@ class QueryBuilder:
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(layer, last=last)))
             if sum(spec.func not in _POPULATION_AGGREGATES for _, spec in layer) > 1:
-                self.layer_names.add(name)
+                self.materialized_layers.add(name)
             self.relation = name
 
     def _candidates_cte(self) -> exp.Select:
