@@ -351,19 +351,14 @@ class QueryBuilder:
             inline[aggregation] = self._zero_rows(aggregation, value.copy())
             columns.append(exp.alias_(value, alias, quoted=True, copy=False))
         select = select.select(*columns, copy=False)
-        widest = self._pushdown(source, aggregations)
-        filters = [f for f in (self._cap(source), widest) if f is not None]
+        filters = [
+            f for f in (self._cap(source), self._pushdown(source, aggregations)) if f is not None
+        ]
         filters += [self.condition(part, source) for part in common]
         if self.candidates:
             filters.append(self._among_candidates(key))
-        distinct = list(dict.fromkeys(r for r in residuals if r is not None))
-        only_windows = widest is not None and all(
-            isinstance(r, ir.InWindow) and r.operand == source.time for r in distinct
-        )
-        # Windows that differ only in time are already bounded by the widest window;
-        # their OR would only remove rows between them, and it makes Postgres
-        # underestimate the rows left (which once tripled an aggregate's cost).
-        if residuals and None not in residuals and not only_windows:
+        if residuals and all(r is not None for r in residuals):
+            distinct = [r for r in dict.fromkeys(residuals) if r is not None]
             filters.append(_or([self.condition(r, source) for r in distinct]))
         if filters:
             select = select.where(_and(filters), copy=False)
