@@ -348,7 +348,11 @@ class QueryBuilder:
         inline: dict[ir.Aggregation, exp.Expr] = {}
         for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
             value = self._aggregate(aggregation, residual)
-            inline[aggregation] = self._zero_rows(aggregation, value.copy())
+            # in HAVING the entity has rows: counts are never NULL there, and a bare
+            # COUNT lets Postgres estimate the condition (a COALESCE hides it)
+            never_null = aggregation.func in ("count", "count_distinct", "exists")
+            copied = value.copy()
+            inline[aggregation] = copied if never_null else self._zero_rows(aggregation, copied)
             columns.append(exp.alias_(value, alias, quoted=True, copy=False))
         select = select.select(*columns, copy=False)
         filters = [

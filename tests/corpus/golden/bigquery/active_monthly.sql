@@ -20,15 +20,12 @@ WITH `orders_per_customer` AS (
   GROUP BY
     `orders`.`customer_id`
   HAVING
-    COALESCE(
-      COUNT(
-        DISTINCT CASE
-          WHEN `orders`.`ordered_at` >= CAST('2025-04-01 00:00:00' AS DATETIME)
-          AND `orders`.`ordered_at` < CAST('2025-07-01 00:00:00' AS DATETIME)
-          THEN DATE_TRUNC(DATE(`orders`.`ordered_at`), MONTH)
-        END
-      ),
-      0
+    COUNT(
+      DISTINCT CASE
+        WHEN `orders`.`ordered_at` >= CAST('2025-04-01 00:00:00' AS DATETIME)
+        AND `orders`.`ordered_at` < CAST('2025-07-01 00:00:00' AS DATETIME)
+        THEN DATE_TRUNC(DATE(`orders`.`ordered_at`), MONTH)
+      END
     ) = 3
     AND AVG(CASE WHEN `orders`.`status` = 'paid' THEN `orders`.`amount` END) > 200
 ), `population` AS (

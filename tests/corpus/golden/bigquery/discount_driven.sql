@@ -12,8 +12,8 @@ WITH `orders_per_customer` AS (
   GROUP BY
     `orders`.`customer_id`
   HAVING
-    COALESCE(COUNT(CASE WHEN NOT `orders`.`coupon` IS NULL THEN 1 END), 0) >= 0.5 * COALESCE(COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END), 0)
-    AND COALESCE(COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END), 0) > 0
+    COUNT(CASE WHEN NOT `orders`.`coupon` IS NULL THEN 1 END) >= 0.5 * COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END)
+    AND COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) > 0
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,

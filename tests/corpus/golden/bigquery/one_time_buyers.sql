@@ -9,8 +9,7 @@ WITH `orders_per_customer` AS (
   GROUP BY
     `orders`.`customer_id`
   HAVING
-    COALESCE(COUNT(*), 0) > 0
-    AND NOT COALESCE(COALESCE(COUNT(*), 0) > 0 AND COALESCE(COUNT(*), 0) >= 2, FALSE)
+    COUNT(*) > 0 AND NOT COALESCE(COUNT(*) > 0 AND COUNT(*) >= 2, FALSE)
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,

@@ -13,8 +13,8 @@ WITH "events_per_customer" AS (
   GROUP BY
     "events"."customer_id"
   HAVING
-    COALESCE(COUNT(CASE WHEN "events"."name" = 'email_open' THEN 1 END), 0) >= 3
-    AND COALESCE(COUNT(CASE WHEN "events"."name" = 'email_click' THEN 1 END) > 0, FALSE)
+    COUNT(CASE WHEN "events"."name" = 'email_open' THEN 1 END) >= 3
+    AND COUNT(CASE WHEN "events"."name" = 'email_click' THEN 1 END) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",

@@ -9,7 +9,7 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COALESCE(COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END), 0) >= 5
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) >= 5
     AND MAX("orders"."ordered_at") > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
     AND MAX("orders"."ordered_at") <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
 ), "population" AS (

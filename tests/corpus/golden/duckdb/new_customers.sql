@@ -11,7 +11,7 @@ WITH "orders_per_customer" AS (
   HAVING
     MIN("orders"."ordered_at") > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
     AND MIN("orders"."ordered_at") <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-    AND COALESCE(COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END), 0) > 0
+    AND COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",

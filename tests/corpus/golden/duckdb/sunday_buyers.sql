@@ -9,7 +9,7 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COALESCE(COUNT(*) > 0, FALSE)
+    COUNT(*) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",

@@ -20,15 +20,12 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COALESCE(
-      COUNT(
-        DISTINCT CASE
-          WHEN "orders"."ordered_at" >= CAST('2025-04-01 00:00:00' AS TIMESTAMP)
-          AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-          THEN CAST(DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP)) AS DATE)
-        END
-      ),
-      0
+    COUNT(
+      DISTINCT CASE
+        WHEN "orders"."ordered_at" >= CAST('2025-04-01 00:00:00' AS TIMESTAMP)
+        AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        THEN CAST(DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP)) AS DATE)
+      END
     ) = 3
     AND AVG(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) > 200
 ), "population" AS (

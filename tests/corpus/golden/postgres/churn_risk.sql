@@ -29,24 +29,18 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COALESCE(
-      COUNT(
-        CASE
-          WHEN "orders"."ordered_at" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
-          AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-          THEN 1
-        END
-      ),
-      0
-    ) < 0.5 * COALESCE(
-      COUNT(
-        CASE
-          WHEN "orders"."ordered_at" > CAST('2025-01-02 00:00:00' AS TIMESTAMP)
-          AND "orders"."ordered_at" <= CAST('2025-04-02 00:00:00' AS TIMESTAMP)
-          THEN 1
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN "orders"."ordered_at" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        THEN 1
+      END
+    ) < 0.5 * COUNT(
+      CASE
+        WHEN "orders"."ordered_at" > CAST('2025-01-02 00:00:00' AS TIMESTAMP)
+        AND "orders"."ordered_at" <= CAST('2025-04-02 00:00:00' AS TIMESTAMP)
+        THEN 1
+      END
     )
 ), "population" AS (
   SELECT

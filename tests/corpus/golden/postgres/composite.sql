@@ -42,7 +42,7 @@ WITH "candidates" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COALESCE(COUNT(*), 0) >= 2
+    COUNT(*) >= 2
 ), "events_per_customer" AS (
   SELECT
     "events"."customer_id" AS "__key",
@@ -78,25 +78,19 @@ WITH "candidates" AS (
   GROUP BY
     "events"."customer_id"
   HAVING
-    COALESCE(
-      COUNT(
-        CASE
-          WHEN "events"."name" = 'add_to_cart' AND "events"."page_category" = 'carpets'
-          THEN 1
-        END
-      ) > 0,
-      FALSE
-    )
-    AND COALESCE(
-      COUNT(
-        CASE
-          WHEN "events"."name" = 'email_open'
-          AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
-          AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-          THEN 1
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN "events"."name" = 'add_to_cart' AND "events"."page_category" = 'carpets'
+        THEN 1
+      END
+    ) > 0
+    AND COUNT(
+      CASE
+        WHEN "events"."name" = 'email_open'
+        AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        THEN 1
+      END
     ) >= 3
 ), "population" AS (
   SELECT

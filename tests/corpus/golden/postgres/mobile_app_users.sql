@@ -11,7 +11,7 @@ WITH "events_per_customer" AS (
   GROUP BY
     "events"."customer_id"
   HAVING
-    COALESCE(COUNT(*), 0) >= 3
+    COUNT(*) >= 3
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",

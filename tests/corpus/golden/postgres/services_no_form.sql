@@ -19,16 +19,13 @@ WITH "events_per_customer" AS (
   GROUP BY
     "events"."customer_id"
   HAVING
-    COALESCE(
-      COUNT(
-        CASE
-          WHEN "events"."name" = 'page_view' AND "events"."page_category" = 'services'
-          THEN 1
-        END
-      ) > 0,
-      FALSE
-    )
-    AND NOT COALESCE(COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0, FALSE)
+    COUNT(
+      CASE
+        WHEN "events"."name" = 'page_view' AND "events"."page_category" = 'services'
+        THEN 1
+      END
+    ) > 0
+    AND NOT COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
