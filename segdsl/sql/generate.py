@@ -60,15 +60,18 @@ def _paren(node: exp.Expr) -> exp.Expr:
 
 
 def _and(items: list[exp.Expr]) -> exp.Expr:
-    """`a AND b AND …`, each distinct conjunct once (windows and caps often repeat)."""
-    conjuncts = list(dict.fromkeys(part for item in items for part in _conjuncts_of(item)))
-    if not conjuncts:
+    if not items:
         return TRUE
-    wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in conjuncts]
+    wrap = [exp.Paren(this=i) if isinstance(i, exp.Or) else i for i in items]
     result = wrap[0]
     for item in wrap[1:]:
         result = exp.And(this=result, expression=item)
     return result
+
+
+def _and_once(items: list[exp.Expr]) -> exp.Expr:
+    """`_and` with each conjunct once: a table's as-of cap and window bounds often repeat."""
+    return _and(list(dict.fromkeys(part for item in items for part in _conjuncts_of(item))))
 
 
 def _conjuncts_of(expression: exp.Expr) -> list[exp.Expr]:
@@ -207,7 +210,9 @@ class QueryBuilder:
 
     def _with(self, select: exp.Select) -> exp.Select:
         for name, cte in self.ctes:
-            materialized = name in self.materialized_layers and self.dialect.materialize_ranking_layers
+            materialized = (
+                name in self.materialized_layers and self.dialect.materialize_ranking_layers
+            )
             select = select.with_(
                 exp.to_identifier(name, quoted=True),
                 as_=cte,
@@ -365,7 +370,7 @@ class QueryBuilder:
             distinct = [r for r in dict.fromkeys(residuals) if r is not None]
             filters.append(_or([self.condition(r, source) for r in distinct]))
         if filters:
-            select = select.where(_and(filters), copy=False)
+            select = select.where(_and_once(filters), copy=False)
         select = select.group_by(key, copy=False)
         if source in self.having:
             self._inline_aggregates = inline
@@ -437,7 +442,7 @@ class QueryBuilder:
             exp.alias_(value, "value", quoted=True, copy=False),
             exp.alias_(rank, "position", quoted=True, copy=False),
             copy=False,
-        ).where(_and(filters), copy=False)
+        ).where(_and_once(filters), copy=False)
         position = aggregation.n if aggregation.func == "nth_value" else 1
         return (
             exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True, copy=False))
@@ -469,7 +474,7 @@ class QueryBuilder:
                 ),
                 copy=False,
             )
-            .where(_and(filters), copy=False)
+            .where(_and_once(filters), copy=False)
             .group_by(key, group, copy=False)
         )
         outers = {
@@ -500,7 +505,7 @@ class QueryBuilder:
             exp.alias_(self.row(source, source.time), "at", quoted=True, copy=False),
             copy=False,
         )
-        return select.where(_and(filters), copy=False) if filters else select
+        return select.where(_and_once(filters), copy=False) if filters else select
 
     def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
         """Members with a `first` row that is (not) followed by a `then` row in time."""
@@ -608,7 +613,7 @@ class QueryBuilder:
         if all(c is not None for c in conditions):
             distinct = list(dict.fromkeys(c for c in conditions if c is not None))
             filters.append(_or([self.condition(c, source) for c in distinct]))
-        rows = select.select(_num(1), copy=False).where(_and(filters), copy=False)
+        rows = select.select(_num(1), copy=False).where(_and_once(filters), copy=False)
         return exp.Exists(this=rows)
 
     def _zero_rows(self, aggregation: ir.Aggregation, column: exp.Expr) -> exp.Expr:
