@@ -141,25 +141,35 @@ def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
     ordered/grouped aggregation, sequence or ranking (keyed by itself). The condition
     is evaluated with that group at its zero-row values (count 0, exists false,
     others missing) and everything else unknown; if the result cannot be true, the
-    query may inner-join that group. Rankings need the whole population, so with
-    rankings only the last layer's rankings are candidates.
+    query may inner-join that group. Rankings see the whole population, so with
+    rankings a table's group qualifies only if every ranking's population already
+    leaves out entities without its rows (`… among buyers`); the last layer's
+    rankings qualify as groups of their own.
     """
-    groups: list[tuple[object, set[object]]]
+    groups: list[tuple[object, set[object]]] = [
+        (source, {a for _, a in aggregations}) for source, aggregations in plan.aggregations.items()
+    ]
+    groups += [(a, {a}) for _, a in (*plan.ordered, *plan.grouped)]
+    groups += [(s, {s}) for _, s in plan.sequences]
     if plan.layers:
-        # rankings see the whole population, so only the last layer's rankings may narrow it
-        groups = [(spec, {spec}) for _, spec in plan.layers[-1] if spec.func not in _AGGREGATES]
-    else:
+        specs = [spec for layer in plan.layers for _, spec in layer]
         groups = [
-            (source, {a for _, a in aggregations})
-            for source, aggregations in plan.aggregations.items()
+            (key, members) for key, members in groups if all(_outside(s, members) for s in specs)
         ]
-        groups += [(a, {a}) for _, a in (*plan.ordered, *plan.grouped)]
-        groups += [(s, {s}) for _, s in plan.sequences]
-    required = set()
+        groups += [(spec, {spec}) for _, spec in plan.layers[-1] if spec.func not in _AGGREGATES]
+    required: set[object] = set()
     for key, members in groups:
         if _truth(_abstract(condition, members)) is False:
             required.add(key)
     return required
+
+
+def _outside(spec: ir.PopulationSpec, empty: set[object]) -> bool:
+    """Whether entities at their zero-row values for the `empty` groups take no part in
+    `spec` (outside its population, or without a value to rank)."""
+    if spec.population is not None and _truth(_abstract(spec.population, empty)) is False:
+        return True
+    return _abstract(spec.value, empty) is None
 
 
 def rows_forbidden(plan: Plan, condition: ir.Expr) -> set[ir.RowSource]:
@@ -237,9 +247,10 @@ def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None
         case ir.SequenceRef(sequence=sequence):
             return False if sequence in empty else UNKNOWN
         case ir.PopulationRef(spec=spec):
-            if spec not in empty:
-                return UNKNOWN
-            return False if spec.func in ("top", "bottom") else None
+            ranked = spec.func not in _AGGREGATES
+            if spec in empty or (ranked and empty and _outside(spec, empty)):
+                return False if spec.func in ("top", "bottom") else None
+            return UNKNOWN
         case ir.And(items=items):
             values = [_truth(_abstract(item, empty, nonempty)) for item in items]
             if any(v is False for v in values):

@@ -133,3 +133,21 @@ def forbidden(condition: str) -> set[str]:
 )
 def test_rows_forbidden(condition: str, expected: set[str]) -> None:
     assert forbidden(condition) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        # ranked among buyers: customers without orders are not ranked anyway
+        ("revenue in top 10% among buyers", {"orders", "ranking"}),
+        ("ntile(5) of revenue among buyers = 5", {"orders", "ranking"}),
+        ("average_order > avg average_order among buyers", {"orders"}),
+        ("ntile(5) of average_order = 5", {"orders", "ranking"}),  # no value, no rank
+        # everyone is ranked (revenue is 0 without orders), so orders cannot narrow it
+        ("ntile(5) of revenue = 5", {"ranking"}),
+        ("not (revenue in top 10% among buyers)", set()),
+        ('revenue in top 10% among buyers or city = "Berlin"', set()),
+    ],
+)
+def test_rows_required_with_rankings(condition: str, expected: set[str]) -> None:
+    assert required(condition) == expected

@@ -144,8 +144,8 @@ class QueryBuilder:
         if members_of is not None:
             self.required = rows_required(plan, members_of)
             self.forbidden = rows_forbidden(plan, members_of) - self.required
-            self.having = _having_parts(plan, members_of, self.required)
             if not plan.layers:  # rankings need every entity
+                self.having = _having_parts(plan, members_of, self.required)
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]

@@ -15,7 +15,7 @@ WITH `orders_per_customer` AS (
     COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`,
     COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`
   FROM `customers` AS `customer`
-  LEFT JOIN `orders_per_customer`
+  INNER JOIN `orders_per_customer`
     ON `orders_per_customer`.`__key` = `customer`.`id`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
