@@ -220,18 +220,7 @@ def _operands(node: nodes.Expr) -> list[nodes.Expr]:
 
 
 def _is_literal(node: nodes.Expr) -> bool:
-    return isinstance(
-        node,
-        (
-            nodes.NumberLit,
-            nodes.PercentLit,
-            nodes.StringLit,
-            nodes.BoolLit,
-            nodes.DateLit,
-            nodes.TimestampLit,
-            nodes.DurationLit,
-        ),
-    )
+    return isinstance(node, nodes.Literal_)
 
 
 def _flatten(root: WhyNode) -> list[WhyNode]:

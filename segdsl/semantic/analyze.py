@@ -169,15 +169,7 @@ def _literal(node: nodes.Expr | tuple[nodes.Expr, ...], checker: Checker) -> ir.
     inner = node.operand if isinstance(node, nodes.Negate) else node
     if not isinstance(
         inner,
-        (
-            nodes.NumberLit,
-            nodes.PercentLit,
-            nodes.StringLit,
-            nodes.BoolLit,
-            nodes.DateLit,
-            nodes.TimestampLit,
-            nodes.DurationLit,
-        ),
+        nodes.Literal_,
     ):
         return None
     const = checker.expr(inner, ENTITY)
