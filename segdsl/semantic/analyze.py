@@ -167,10 +167,7 @@ def _literal(node: nodes.Expr | tuple[nodes.Expr, ...], checker: Checker) -> ir.
         return None
     negate = isinstance(node, nodes.Negate)
     inner = node.operand if isinstance(node, nodes.Negate) else node
-    if not isinstance(
-        inner,
-        nodes.Literal_,
-    ):
+    if not isinstance(inner, nodes.Literal_):
         return None
     const = checker.expr(inner, ENTITY)
     assert isinstance(const, ir.Const)
