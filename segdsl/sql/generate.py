@@ -244,9 +244,8 @@ class QueryBuilder:
         for depth, layer in enumerate(self.plan.layers, start=1):
             last = depth == len(self.plan.layers)
             name = f"ranked_{depth}"
-            ranked, joins = self._ranking_layer(layer, last=last)
-            self.ctes.append((name, ranked))
-            if joins > 1:
+            self.ctes.append((name, self._ranking_layer(layer, last=last)))
+            if sum(spec.func not in _POPULATION_AGGREGATES for _, spec in layer) > 1:
                 self.materialized_layers.add(name)
             self.relation = name
 
@@ -628,93 +627,52 @@ class QueryBuilder:
 
     def _ranking_layer(
         self, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
-    ) -> tuple[exp.Select, int]:
-        """Rankings over narrow rows (key and values sort fast), joined back: one CTE per
-        ranked population (RFM's three scores among buyers share one), one per
-        population aggregate. Also returns how many CTEs are joined by key."""
+    ) -> exp.Select:
+        """One CTE per ranking over just its members (narrow rows sort fast), joined back."""
         previous = self.relation
         select = exp.select(
             exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
         )
         select = select.from_(exp.to_identifier(previous, quoted=True), copy=False)
-        by_population: dict[ir.Expr | None, list[tuple[str, ir.PopulationSpec]]] = {}
         for alias, spec in layer:
-            if spec.func in _POPULATION_AGGREGATES:
-                cte = f"{alias}_ranking"
-                self.ctes.append((cte, self._population_aggregate(spec, previous)))
-                value: exp.Expr = _col("value", cte)
-                if spec.func in ("count", "sum"):
-                    value = _coalesce(value, _num(0))
-                select = select.select(exp.alias_(value, alias, quoted=True, copy=False))
-                select.append(
-                    "joins", exp.Join(this=exp.to_identifier(cte, quoted=True), kind="CROSS")
-                )
-            else:
-                by_population.setdefault(spec.population, []).append((alias, spec))
-        for group in by_population.values():
-            cte = f"{group[0][0]}_ranking" if len(group) == 1 else f"{group[0][0]}_rankings"
-            self.ctes.append((cte, self._rankings(group, previous)))
-            for alias, spec in group:
-                ranked: exp.Expr = _col(alias, cte)
-                if spec.func in ("top", "bottom"):
-                    ranked = _coalesce(ranked, FALSE)
-                select = select.select(exp.alias_(ranked, alias, quoted=True, copy=False))
-            required = last and any(spec in self.required for _, spec in group)
+            cte = f"{alias}_ranking"
+            self.ctes.append((cte, self._ranking(spec, previous)))
+            value: exp.Expr = _col("value", cte)
+            if spec.func in ("top", "bottom"):
+                value = _coalesce(value, FALSE)
+            elif spec.func in ("count", "sum"):
+                value = _coalesce(value, _num(0))
+            select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
             relation = exp.to_identifier(cte, quoted=True)
-            side = "INNER" if required else "LEFT"
-            _join(select, relation, _col(KEY, cte), _col(KEY, previous), side=side)
-        return select, len(by_population)
+            if spec.func in _POPULATION_AGGREGATES:
+                select.append("joins", exp.Join(this=relation, kind="CROSS"))
+            else:
+                side = "INNER" if last and spec in self.required else "LEFT"
+                _join(select, relation, _col(KEY, cte), _col(KEY, previous), side=side)
+        return select
 
-    def _population_aggregate(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
-        """One row: the aggregate over the population's members with a value."""
+    def _ranking(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
+        """The members of a ranking's population with their rank (or the population's aggregate)."""
         value = self.value(spec.value)
         members: list[exp.Expr] = [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
         if spec.population is not None:
             members.insert(0, self.condition(spec.population))
-        builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
-        aggregate = (
-            exp.Count(this=exp.Star()) if spec.func == "count" else builders[spec.func](this=value)
-        )
-        return (
-            exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
-            .from_(exp.to_identifier(relation, quoted=True), copy=False)
-            .where(_and(members), copy=False)
-        )
-
-    def _rankings(self, group: list[tuple[str, ir.PopulationSpec]], relation: str) -> exp.Select:
-        """The members of one population with a column per ranking over it.
-
-        Only members with a value are ranked. Alone, a ranking keeps just those rows;
-        sharing rows with others, it ranks within `value IS NULL` partitions and gives
-        the NULL partition no rank.
-        """
-        members: list[exp.Expr] = []
-        population = group[0][1].population
-        if population is not None:
-            members.append(self.condition(population))
-        columns: list[exp.Expr] = [_col(KEY)]
-        for alias, spec in group:
-            value = self.value(spec.value)
-            present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
-            if len(group) == 1:
-                members.append(present)
-                ranked = self._rank(spec, value, None)
-            else:
-                missing = exp.Is(this=value.copy(), expression=exp.Null())
-                ranked = _case(present, self._rank(spec, value, missing))
-            columns.append(exp.alias_(ranked, alias, quoted=True, copy=False))
-        select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
-        return select.where(_and(members), copy=False) if members else select
-
-    def _rank(
-        self, spec: ir.PopulationSpec, value: exp.Expr, partition: exp.Expr | None
-    ) -> exp.Expr:
-        """The window expression ranking `value` (within `partition`, if given)."""
+        key = _col(KEY)
+        func = spec.func
+        source = exp.to_identifier(relation, quoted=True)
+        if func in _POPULATION_AGGREGATES:
+            builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+            aggregate = (
+                exp.Count(this=exp.Star()) if func == "count" else builders[func](this=value)
+            )
+            return (
+                exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
+                .from_(source, copy=False)
+                .where(_and(members), copy=False)
+            )
 
         def window(node: exp.Expr, *order: exp.Ordered, frame: bool = False) -> exp.Window:
             spec_node = exp.Window(this=node)
-            if partition is not None:
-                spec_node.set("partition_by", [partition.copy()])
             if order:
                 spec_node.set("order", exp.Order(expressions=list(order)))
             if frame:
@@ -729,34 +687,42 @@ class QueryBuilder:
         # NULLs never reach these orderings; stating BigQuery's default keeps sqlglot quiet
         ascending = exp.Ordered(this=value.copy(), desc=False, nulls_first=True)
         descending = exp.Ordered(this=value.copy(), desc=True, nulls_first=False)
-        by_key = exp.Ordered(this=_col(KEY), desc=False, nulls_first=True)
-        func = spec.func
+        by_key = exp.Ordered(this=key, desc=False, nulls_first=True)
+        ranked: exp.Expr
         if func == "ntile":
             assert spec.buckets is not None
             ntile = exp.Anonymous(this="NTILE", expressions=[_num(spec.buckets)])
-            return window(ntile, ascending, by_key.copy())
-        if func == "percentile":
-            return window(exp.Anonymous(this="PERCENT_RANK", expressions=[]), ascending)
-        if func == "cumulative_share":
+            ranked = window(ntile, ascending, by_key.copy())
+        elif func == "percentile":
+            ranked = window(exp.Anonymous(this="PERCENT_RANK", expressions=[]), ascending)
+        elif func == "cumulative_share":
             running = window(exp.Sum(this=value.copy()), descending, by_key.copy(), frame=True)
             total = window(exp.Sum(this=value.copy()))
-            return exp.Div(
+            ranked = exp.Div(
                 this=self.dialect.to_double(running),
                 expression=exp.Nullif(this=self.dialect.to_double(total), expression=_num(0)),
             )
-        # top / bottom
-        order = descending if func == "top" else ascending
-        row_number = window(exp.RowNumber(), order, by_key.copy())
-        if spec.count is not None:
-            return exp.LTE(this=row_number, expression=_num(spec.count))
-        assert spec.fraction is not None
-        numerator, denominator = spec.fraction.as_integer_ratio()
-        return exp.LT(
-            this=exp.Mul(
-                this=exp.Paren(this=exp.Sub(this=row_number, expression=_num(1))),
-                expression=_num(denominator),
-            ),
-            expression=exp.Mul(this=_num(numerator), expression=window(exp.Count(this=exp.Star()))),
+        else:  # top / bottom
+            order = descending if func == "top" else ascending
+            row_number = window(exp.RowNumber(), order, by_key.copy())
+            if spec.count is not None:
+                ranked = exp.LTE(this=row_number, expression=_num(spec.count))
+            else:
+                assert spec.fraction is not None
+                numerator, denominator = spec.fraction.as_integer_ratio()
+                ranked = exp.LT(
+                    this=exp.Mul(
+                        this=exp.Paren(this=exp.Sub(this=row_number, expression=_num(1))),
+                        expression=_num(denominator),
+                    ),
+                    expression=exp.Mul(
+                        this=_num(numerator), expression=window(exp.Count(this=exp.Star()))
+                    ),
+                )
+        return (
+            exp.select(_col(KEY), exp.alias_(ranked, "value", quoted=True, copy=False))
+            .from_(source, copy=False)
+            .where(_and(members), copy=False)
         )
 
     # -------------------------------------------------------------- expressions
