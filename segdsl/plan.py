@@ -156,7 +156,9 @@ def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
         groups = [
             (key, members) for key, members in groups if all(_outside(s, members) for s in specs)
         ]
-        groups += [(spec, {spec}) for _, spec in plan.layers[-1] if spec.func not in _AGGREGATES]
+        groups += [
+            (spec, {spec}) for _, spec in plan.layers[-1] if spec.func not in POPULATION_AGGREGATES
+        ]
     required: set[object] = set()
     for key, members in groups:
         if _truth(_abstract(condition, members)) is False:
@@ -247,7 +249,7 @@ def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None
         case ir.SequenceRef(sequence=sequence):
             return False if sequence in empty else UNKNOWN
         case ir.PopulationRef(spec=spec):
-            ranked = spec.func not in _AGGREGATES
+            ranked = spec.func not in POPULATION_AGGREGATES
             if spec in empty or (ranked and empty and _outside(spec, empty)):
                 return False if spec.func in ("top", "bottom") else None
             return UNKNOWN
@@ -318,7 +320,7 @@ def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None
             return UNKNOWN
 
 
-_AGGREGATES = ("sum", "avg", "min", "max", "count")
+POPULATION_AGGREGATES = ("sum", "avg", "min", "max", "count")  # one value for everyone
 
 _MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _COMPARE = {

@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, Plan, rows_forbidden, rows_required
+from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, rows_forbidden, rows_required
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -245,7 +245,7 @@ class QueryBuilder:
             last = depth == len(self.plan.layers)
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(layer, last=last)))
-            if sum(spec.func not in _POPULATION_AGGREGATES for _, spec in layer) > 1:
+            if sum(spec.func not in POPULATION_AGGREGATES for _, spec in layer) > 1:
                 self.materialized_layers.add(name)
             self.relation = name
 
@@ -305,6 +305,29 @@ class QueryBuilder:
         bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
         return self.in_window(source.time, bounds, source)
 
+    def _row_filters(self, source: ir.RowSource, key: exp.Expr) -> list[exp.Expr]:
+        """What every read of `source` keeps: rows up to the as-of time, of candidates."""
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if self.candidates:
+            filters.append(self._among_candidates(key))
+        return filters
+
+    def _counted_filters(
+        self,
+        source: ir.RowSource,
+        aggregations: list[tuple[str, ir.Aggregation]],
+        common: list[ir.Expr],
+        residuals: list[ir.Expr | None],
+    ) -> list[exp.Expr]:
+        """Rows some aggregate counts: the widest window, the filter parts all aggregates
+        share (`common`), and the OR of what differs (`residuals`, from _factor_filters)."""
+        filters = [f for f in (self._pushdown(source, aggregations),) if f is not None]
+        filters += [self.condition(part, source) for part in common]
+        if residuals and all(r is not None for r in residuals):
+            distinct = [r for r in dict.fromkeys(residuals) if r is not None]
+            filters.append(_or([self.condition(r, source) for r in distinct]))
+        return filters
+
     def _pushdown(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
     ) -> exp.Expr | None:
@@ -360,15 +383,8 @@ class QueryBuilder:
             inline[aggregation] = copied if never_null else self._zero_rows(aggregation, copied)
             columns.append(exp.alias_(value, alias, quoted=True, copy=False))
         select = select.select(*columns, copy=False)
-        filters = [
-            f for f in (self._cap(source), self._pushdown(source, aggregations)) if f is not None
-        ]
-        filters += [self.condition(part, source) for part in common]
-        if self.candidates:
-            filters.append(self._among_candidates(key))
-        if residuals and all(r is not None for r in residuals):
-            distinct = [r for r in dict.fromkeys(residuals) if r is not None]
-            filters.append(_or([self.condition(r, source) for r in distinct]))
+        filters = self._row_filters(source, key)
+        filters += self._counted_filters(source, aggregations, common, residuals)
         if filters:
             select = select.where(_and_once(filters), copy=False)
         select = select.group_by(key, copy=False)
@@ -431,9 +447,7 @@ class QueryBuilder:
             ]
         )
         rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
-        filters = [f for f in (self._cap(source),) if f is not None]
-        if self.candidates:
-            filters.append(self._among_candidates(key))
+        filters = self._row_filters(source, key)
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
@@ -460,9 +474,7 @@ class QueryBuilder:
         select, key = self._from_source(source)
         group = self.value(aggregation.group, source)
         inner_aggregation = ir.Aggregation(aggregation.func, source, aggregation.value)
-        filters = [f for f in (self._cap(source),) if f is not None]
-        if self.candidates:
-            filters.append(self._among_candidates(key))
+        filters = self._row_filters(source, key)
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
@@ -495,9 +507,7 @@ class QueryBuilder:
         source = events.source
         assert source.time is not None
         select, key = self._from_source(source)
-        filters = [f for f in (self._cap(source),) if f is not None]
-        if self.candidates:
-            filters.append(self._among_candidates(key))
+        filters = self._row_filters(source, key)
         if events.filter is not None:
             filters.append(self.condition(events.filter, source))
         select = select.select(
@@ -605,14 +615,10 @@ class QueryBuilder:
         """EXISTS a row of `source` for the entity `key` that some aggregate counts."""
         select, link = self._from_source(source)
         aggregations = self.plan.aggregations[source]
+        common, residuals = _factor_filters([a.filter for _, a in aggregations])
         filters: list[exp.Expr] = [exp.EQ(this=link, expression=key.copy())]
-        for bound in (self._cap(source), self._pushdown(source, aggregations)):
-            if bound is not None:
-                filters.append(bound)
-        conditions = [a.filter for _, a in aggregations]
-        if all(c is not None for c in conditions):
-            distinct = list(dict.fromkeys(c for c in conditions if c is not None))
-            filters.append(_or([self.condition(c, source) for c in distinct]))
+        filters += [f for f in (self._cap(source),) if f is not None]
+        filters += self._counted_filters(source, aggregations, common, residuals)
         rows = select.select(_num(1), copy=False).where(_and_once(filters), copy=False)
         return exp.Exists(this=rows)
 
@@ -644,7 +650,7 @@ class QueryBuilder:
                 value = _coalesce(value, _num(0))
             select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
             relation = exp.to_identifier(cte, quoted=True)
-            if spec.func in _POPULATION_AGGREGATES:
+            if spec.func in POPULATION_AGGREGATES:
                 select.append("joins", exp.Join(this=relation, kind="CROSS"))
             else:
                 side = "INNER" if last and spec in self.required else "LEFT"
@@ -660,7 +666,7 @@ class QueryBuilder:
         key = _col(KEY)
         func = spec.func
         source = exp.to_identifier(relation, quoted=True)
-        if func in _POPULATION_AGGREGATES:
+        if func in POPULATION_AGGREGATES:
             builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
             aggregate = (
                 exp.Count(this=exp.Star()) if func == "count" else builders[func](this=value)
@@ -1009,9 +1015,6 @@ def _never_null(expr: ir.Expr) -> bool:
     if isinstance(inner, ir.Const):
         return inner.value is not None
     return False
-
-
-_POPULATION_AGGREGATES = ("sum", "avg", "min", "max", "count")
 
 
 def _having_parts(

@@ -32,13 +32,13 @@ WITH "candidates" AS (
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-    AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-    AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND "orders"."customer_id" IN (
       SELECT
         "__key"
       FROM "candidates"
     )
+    AND "orders"."ordered_at" >= CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+    AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     "orders"."customer_id"
   HAVING
