@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from segdsl.cli.common import fail, usage_error
 from segdsl.cli.database import progress
+
+if TYPE_CHECKING:
+    from segdsl.engines.urls import PostgresURL
 
 
 def demo(
@@ -27,7 +30,7 @@ def demo(
     from segdsl.demo import build_demo_database
     from segdsl.execute import demo_database_path
 
-    conninfo = _postgres_conninfo(postgres) if postgres else None
+    copy_to = _postgres_url(postgres) if postgres else None  # refused before building
     target = (path or demo_database_path()).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with progress(f"building the demo warehouse at scale {scale}"):
@@ -35,16 +38,14 @@ def demo(
     counts = ", ".join(f"{name} {count:,}" for name, count in summary.row_counts.items())
     typer.echo(f"{target}: {counts} ({summary.seconds:.1f}s)")
     typer.echo(f"run the examples on it: seg run examples --db duckdb:///{target}")
-    if postgres and conninfo:
-        copied = _copy(target, conninfo, postgres)
+    if copy_to is not None:
+        copied = _copy(target, copy_to)
         typer.echo(
             "copied to Postgres schema shop: " + ", ".join(f"{n} {c:,}" for n, c in copied.items())
         )
 
 
-def _postgres_conninfo(url: str) -> str:
-    from psycopg.conninfo import make_conninfo
-
+def _postgres_url(url: str) -> PostgresURL:
     from segdsl.engines.urls import PostgresURL, URLError, parse_url
 
     try:
@@ -53,19 +54,20 @@ def _postgres_conninfo(url: str) -> str:
         usage_error(str(error))
     if not isinstance(parsed, PostgresURL):
         usage_error("--postgres needs a postgresql://user@host:port/database URL")
-    return make_conninfo(**parsed.connect_kwargs())
+    return parsed
 
 
-def _copy(target: Path, conninfo: str, url: str) -> dict[str, int]:
+def _copy(target: Path, url: PostgresURL) -> dict[str, int]:
     """Copy the demo into Postgres; errors are one line, with passwords masked."""
     import psycopg
+    from psycopg.conninfo import make_conninfo
 
     from segdsl.demo import copy_to_postgres
-    from segdsl.engines.urls import parse_url, redact, secrets_of
+    from segdsl.engines.urls import redact, secrets_of
 
     try:
         with progress("copying into Postgres"):
-            return copy_to_postgres(target, conninfo)
+            return copy_to_postgres(target, make_conninfo(**url.connect_kwargs()))
     except psycopg.Error as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"postgres: {redact(first_line, secrets_of(parse_url(url)))}")
+        fail(f"postgres: {redact(first_line, secrets_of(url))}")
