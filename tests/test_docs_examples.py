@@ -128,3 +128,13 @@ def test_readme_segment_is_valid_against_the_examples() -> None:
     compiler = Compiler(Project.from_text(text.replace("segdsl 1\n", "")))
     assert compiler.diagnostics == []
     assert compiler.members_sql("readme_example", dialect="duckdb").startswith("WITH")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """`.ci/run` ends with the README's test command, word for word."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after_marker = readme.split("<!-- test-command -->", 1)[1]
+    command = _FENCE.findall(after_marker)[0][1].strip()
+    assert "pytest" in command
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == command
