@@ -41,6 +41,12 @@ class Dialect:
     # nested loops (1.1 s instead of 0.27 s for RFM champions at 50k customers); a
     # materialised layer keeps the plan sane. A single ranking is faster inlined.
     materialize_ranking_layers: ClassVar[bool] = False
+    # Where a segment's anti-joins (`not (exists …)`) go when a `candidates` CTE exists.
+    # In it, on the rows the attribute filters leave: Postgres otherwise misestimates the
+    # joins before it and runs a nested-loop anti-join (carpet_hesitators: 8.3 s instead
+    # of 0.19 s). After the population's inner joins: DuckDB then builds the anti-join's
+    # hash table only for the few rows left (carpet_hesitators: 0.24 s instead of 0.33 s).
+    anti_join_in_candidates: ClassVar[bool] = True
 
     def render(self, expression: exp.Expr, *, pretty: bool = True) -> str:
         """SQL text with every identifier quoted."""
@@ -120,6 +126,7 @@ class Dialect:
 
 
 class DuckDB(Dialect):
+    anti_join_in_candidates = False
     name = "duckdb"
     sqlglot_name = "duckdb"
 

@@ -57,5 +57,3 @@ WITH `orders_per_customer` AS (
 SELECT
   `__key` AS `id`
 FROM `population`
-WHERE
-  `_orders_1` < 0.5 * `_orders_2`

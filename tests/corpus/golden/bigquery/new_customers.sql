@@ -27,7 +27,3 @@ WITH `orders_per_customer` AS (
 SELECT
   `__key` AS `id`
 FROM `population`
-WHERE
-  `first_order_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
-  AND `first_order_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
-  AND `paid_orders` > 0

@@ -10,8 +10,6 @@ WITH `orders_per_customer` AS (
     ) + 1 = 7
   GROUP BY
     `orders`.`customer_id`
-  HAVING
-    COUNT(*) > 0
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
@@ -26,5 +24,3 @@ WITH `orders_per_customer` AS (
 SELECT
   `__key` AS `id`
 FROM `population`
-WHERE
-  `_orders_1`

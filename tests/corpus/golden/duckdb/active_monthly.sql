@@ -43,5 +43,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_orders_1" = 3 AND "avg_check" > 200

@@ -33,9 +33,3 @@ WITH "events_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_events_1" > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-  AND "_events_1" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-  AND (
-    "_events_2" IS NULL OR "_events_2" < "_events_1"
-  )

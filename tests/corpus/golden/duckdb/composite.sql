@@ -14,17 +14,6 @@ WITH "candidates" AS (
     AND "birth_date" <= CAST('1990-07-01' AS DATE)
     AND "birth_date" >= CAST('1979-07-02' AS DATE)
     AND "city" = 'Moscow'
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM "order_items" AS "order_items"
-      INNER JOIN "orders" AS "orders"
-        ON "order_items"."order_id" = "orders"."id"
-      WHERE
-        "orders"."customer_id" = "entity_rows"."__key"
-        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-        AND "order_items"."category" = 'carpets'
-    )
 ), "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
@@ -109,24 +98,30 @@ WITH "candidates" AS (
     ON "events_per_customer"."__key" = "customer"."id"
   WHERE
     (
-      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      OR "customer"."signed_up_at" IS NULL
+      (
+        "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        OR "customer"."signed_up_at" IS NULL
+      )
+      AND "customer"."id" IN (
+        SELECT
+          "__key"
+        FROM "candidates"
+      )
     )
-    AND "customer"."id" IN (
+    AND NOT EXISTS(
       SELECT
-        "__key"
-      FROM "candidates"
+        1
+      FROM "order_items" AS "order_items"
+      INNER JOIN "orders" AS "orders"
+        ON "order_items"."order_id" = "orders"."id"
+      WHERE
+        "orders"."customer_id" = "customer"."id"
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+        AND "order_items"."category" = 'carpets'
     )
 )
 SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "gender" = 'female'
-  AND "birth_date" <= CAST('1990-07-01' AS DATE)
-  AND "birth_date" >= CAST('1979-07-02' AS DATE)
-  AND "city" = 'Moscow'
-  AND "_orders_1" >= 2
-  AND "_events_1"
-  AND NOT "_order_items_1"
-  AND "_events_2" >= 3
+  NOT "_order_items_1"

@@ -30,5 +30,3 @@ WITH "events_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_events_1" >= 3 AND "_events_2"

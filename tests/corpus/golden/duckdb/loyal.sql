@@ -27,7 +27,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "paid_orders" >= 5
-  AND "_orders_2" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
-  AND "_orders_2" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)

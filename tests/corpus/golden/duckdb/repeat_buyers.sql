@@ -9,7 +9,7 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COUNT(*) > 0 AND COUNT(*) >= 2
+    COUNT(*) >= 2
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -24,5 +24,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "paid_orders" > 0 AND "paid_orders" >= 2

@@ -27,6 +27,3 @@ WITH "order_items_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "last_dog_food" <= CAST('2025-05-17 00:00:00' AS TIMESTAMP)
-  AND "last_dog_food" >= CAST('2025-05-02 00:00:00' AS TIMESTAMP)

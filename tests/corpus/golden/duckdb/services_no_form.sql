@@ -41,5 +41,3 @@ WITH "events_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_events_1" AND NOT "_events_2"

@@ -30,10 +30,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "paid_orders" > 0
-  AND NOT COALESCE(
-    "_orders_2" > CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-    AND "_orders_2" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP),
-    FALSE
-  )

@@ -8,8 +8,6 @@ WITH "orders_per_customer" AS (
     AND EXTRACT(ISODOW FROM "orders"."ordered_at") = 7
   GROUP BY
     "orders"."customer_id"
-  HAVING
-    COUNT(*) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -24,5 +22,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_orders_1"

@@ -122,11 +122,4 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "gender" = 'female'
-  AND "birth_date" <= CAST('1990-07-01' AS DATE)
-  AND "birth_date" >= CAST('1979-07-02' AS DATE)
-  AND "city" = 'Moscow'
-  AND "_orders_1" >= 2
-  AND "_events_1"
-  AND NOT "_order_items_1"
-  AND "_events_2" >= 3
+  NOT "_order_items_1"

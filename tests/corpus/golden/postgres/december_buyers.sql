@@ -9,8 +9,6 @@ WITH "orders_per_customer" AS (
     AND EXTRACT(MONTH FROM "orders"."ordered_at") = 12
   GROUP BY
     "orders"."customer_id"
-  HAVING
-    COUNT(*) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -25,5 +23,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_orders_1"

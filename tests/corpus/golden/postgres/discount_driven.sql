@@ -29,5 +29,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_orders_1" >= 0.5 * "paid_orders" AND "paid_orders" > 0

@@ -9,7 +9,7 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COUNT(*) > 0 AND NOT COALESCE(COUNT(*) > 0 AND COUNT(*) >= 2, FALSE)
+    NOT COALESCE(COUNT(*) > 0 AND COUNT(*) >= 2, FALSE)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -24,6 +24,3 @@ WITH "orders_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "paid_orders" > 0
-  AND NOT COALESCE("paid_orders" > 0 AND "paid_orders" >= 2, FALSE)

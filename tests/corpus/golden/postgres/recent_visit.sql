@@ -8,8 +8,6 @@ WITH "visits_per_customer" AS (
     AND "visits"."visit_date" >= CAST('2025-06-02' AS DATE)
   GROUP BY
     "visits"."customer_id"
-  HAVING
-    COUNT(*) > 0
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
@@ -24,5 +22,3 @@ WITH "visits_per_customer" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_visits_1"
