@@ -60,7 +60,8 @@ def copy_to_postgres(
 ) -> dict[str, int]:
     """Copy every table of the DuckDB file's ``shop`` schema into ``schema`` on ``dsn``.
 
-    Existing tables of the same names are replaced. Returns the rows copied per table.
+    Existing tables of the same names are replaced; the copies are vacuumed and analysed.
+    Returns the rows copied per table.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -75,6 +76,13 @@ def copy_to_postgres(
             for table in tables:
                 copied[table] = _copy_table(src, cur, schema, table, batch_rows)
             # commit happens when the connection block exits without error
+        with psycopg.connect(dsn, autocommit=True) as pg:  # VACUUM needs autocommit
+            for table in tables:
+                # statistics and hint bits now, not whenever autovacuum gets to it: plans
+                # made before that guess row counts and change halfway through a run
+                pg.execute(
+                    sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table))
+                )
         return copied
     finally:
         src.close()
