@@ -80,9 +80,7 @@ def copy_to_postgres(
             for table in tables:
                 # statistics and hint bits now, not whenever autovacuum gets to it: plans
                 # made before that guess row counts and change halfway through a run
-                pg.execute(
-                    sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table))
-                )
+                pg.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))
         return copied
     finally:
         src.close()
