@@ -104,13 +104,13 @@ def test_validate_param_override(tmp_path: Path) -> None:
     assert malformed.exit_code == 2
 
 
-def test_validate_imports_no_database_driver() -> None:
+def test_validate_imports_no_database_driver_nor_sql_builder() -> None:
     code = (
         "import sys; from segdsl.cli.main import main; "
         "sys.argv = ['seg', 'validate', 'tests/corpus'];\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('duckdb', 'psycopg', 'google.cloud.bigquery', 'pyarrow') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('duckdb', 'psycopg', 'google.cloud.bigquery', 'pyarrow', "
+        "'sqlglot') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True

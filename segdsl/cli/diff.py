@@ -19,7 +19,6 @@ from segdsl.cli.common import (
     parse_params,
 )
 from segdsl.cli.database import engine_errors, open_engine, progress
-from segdsl.compiler import Compiler
 
 if TYPE_CHECKING:
     from segdsl.diff import Change
@@ -55,6 +54,8 @@ def diff(
         head_project = load_revision(path, head)
     except GitError as error:
         fail(f"git: {error}")
+    from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
+
     base_compiler = Compiler(base_project, params)
     head_compiler = Compiler(head_project, params)
     for compiler in (base_compiler, head_compiler):

@@ -19,7 +19,6 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.compiler import Compiler
 from segdsl.project import load_project
 
 
@@ -50,6 +49,8 @@ def explain(
         usage_error("--plan needs --db")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
+        from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
+
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
@@ -142,6 +143,8 @@ def why(
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
+        from segdsl.compiler import Compiler
+
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)

@@ -19,7 +19,6 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.compiler import Compiler
 from segdsl.project import load_project
 
 
@@ -69,6 +68,7 @@ def run(
     wants_rows = members or output is not None or materialize is not None or attributes is not None
     with fail_on_compile_error(project), engine_errors():
         from segdsl import execute
+        from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
 
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
@@ -188,6 +188,8 @@ def overlap(
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
+        from segdsl.compiler import Compiler
+
         compiler = Compiler(project, parse_params(param))
         moment = compiler.as_of(as_of)
         resolved = execute.resolve_names(compiler, segment or [])
