@@ -223,6 +223,7 @@ def atoms(draw: st.DrawFn) -> str:
     options = [
         f"count orders during {window} {op} {n}",
         f'(count orders during {window} where status = "paid") {op} {n}',
+        f"(count orders during {window} where amount is present) {op} {n}",
         f"revenue {op} {draw(st.sampled_from(['0', '99.99', '100']))}",
         f"last orders in {window}",
         f"first_order not in {window}",

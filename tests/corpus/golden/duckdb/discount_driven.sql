@@ -1,7 +1,7 @@
 WITH "orders_per_customer" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(CASE WHEN NOT "orders"."coupon" IS NULL THEN 1 END) AS "_orders_1",
+    COUNT("orders"."coupon") AS "_orders_1",
     COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders"
   FROM "orders" AS "orders"
   WHERE
@@ -12,7 +12,7 @@ WITH "orders_per_customer" AS (
   GROUP BY
     "orders"."customer_id"
   HAVING
-    COUNT(CASE WHEN NOT "orders"."coupon" IS NULL THEN 1 END) >= 0.5 * COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END)
+    COUNT("orders"."coupon") >= 0.5 * COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END)
     AND COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) > 0
 ), "population" AS (
   SELECT
