@@ -6,6 +6,9 @@ window bounds, no population join where the data makes it unnecessary (every dem
 customer signed up before the as-of time), grouping straight on the fact tables.
 The same text runs on DuckDB and Postgres. The benchmark checks that both sides
 return identical members before timing anything.
+
+`same_population` adds segdsl's population rule (signed up by the as-of time, or
+unknown) to a query: the baseline for the question exactly as segdsl answers it.
 """
 
 from __future__ import annotations
@@ -147,3 +150,18 @@ HAND_SQL: dict[str, str] = {
         WHERE NOT EXISTS (SELECT 1 FROM shop.order_items i JOIN shop.orders x ON x.id = i.order_id
                           WHERE x.customer_id = c.id AND i.category = 'carpets')""",
 }
+
+
+POPULATION = "(signed_up_at <= TIMESTAMP '2025-07-01 00:00:00' OR signed_up_at IS NULL)"
+
+
+def same_population(hand: str) -> str:
+    """`hand`, keeping only the population: in its own WHERE when it reads the customers
+    first, as an expert would write it; otherwise as a semi-join with the customers."""
+    customers = "FROM shop.customers"
+    if customers in hand:
+        before, after = hand.split(customers, 1)
+        return before + customers + after.replace("WHERE ", f"WHERE {POPULATION} AND ", 1)
+    return f"""
+        SELECT c.id FROM shop.customers c
+        WHERE {POPULATION} AND c.id IN (SELECT k FROM ({hand}) AS q(k))"""

@@ -36,16 +36,15 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def alternate(
-    first: Callable[[], object], second: Callable[[], object], repeat: int
-) -> tuple[float, float]:
-    """Median seconds of two actions, run alternately after one warm-up each."""
-    first(), second()
-    a, b = [], []
+def alternate(*actions: Callable[[], object], repeat: int) -> list[float]:
+    """Median seconds of each action, run in turn after one warm-up each."""
+    for action in actions:
+        action()
+    times: list[list[float]] = [[] for _ in actions]
     for _ in range(repeat):
-        a.append(timed(first))
-        b.append(timed(second))
-    return statistics.median(a), statistics.median(b)
+        for action, measured in zip(actions, times, strict=True):
+            measured.append(timed(action))
+    return [statistics.median(measured) for measured in times]
 
 
 def demo_file(scale: float) -> Path:
@@ -108,33 +107,37 @@ class PostgresTarget:
 
 
 def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[str, float]:
-    from benchmarks.hand_sql import HAND_SQL
+    from benchmarks.hand_sql import HAND_SQL, same_population
 
     compiled = compiler()
+    print(f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, in turn)")
+    print("   ratio: to the hand-written query; same pop.: to it with segdsl's population rule")
     print(
-        f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, alternating)"
+        f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'ratio':>6} {'same pop.':>9}"
     )
-    print(f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'ratio':>6}")
     ratios: dict[str, float] = {}
+    same: dict[str, float] = {}
     for name, hand in HAND_SQL.items():
         ours = compiled.members_sql(name, dialect=target.name)
+        hand_same = same_population(hand)
         ours_keys = {row[0] for row in target.rows(ours)}
-        hand_keys = {row[0] for row in target.rows(hand)}
-        if ours_keys != hand_keys:
-            raise SystemExit(
-                f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ hand_keys)} keys)"
-            )
-        ours_s, hand_s = alternate(
-            lambda sql=ours: target.rows(sql), lambda sql=hand: target.rows(sql), repeat
+        for baseline in (hand, hand_same):
+            keys = {row[0] for row in target.rows(baseline)}
+            if ours_keys != keys:
+                raise SystemExit(
+                    f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ keys)} keys)"
+                )
+        ours_s, hand_s, same_s = alternate(
+            *(lambda sql=sql: target.rows(sql) for sql in (ours, hand, hand_same)), repeat=repeat
         )
-        ratios[name] = ours_s / hand_s
+        ratios[name], same[name] = ours_s / hand_s, ours_s / same_s
         print(
-            f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f}",
+            f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f} {same[name]:>9.2f}",
             flush=True,
         )
-    geometric = statistics.geometric_mean(ratios.values())
     print(
-        f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {geometric:>6.2f}   (max {max(ratios.values()):.2f})"
+        f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {statistics.geometric_mean(ratios.values()):>6.2f}"
+        f" {statistics.geometric_mean(same.values()):>9.2f}   (max {max(ratios.values()):.2f})"
     )
     return ratios
 
