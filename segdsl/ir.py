@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from segdsl.source import NO_SPAN, Span
 from segdsl.types import BOOLEAN, DURATION, Storage, Type
@@ -25,6 +25,33 @@ from segdsl.types import BOOLEAN, DURATION, Storage, Type
 
 def _span() -> Span:
     return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+_Keyed = TypeVar("_Keyed")
+
+
+def _hash_once(cls: type[_Keyed]) -> type[_Keyed]:
+    """Keep the hash of a frozen node that plans use as a dict key.
+
+    A dataclass hash walks every field, and these nodes hold whole expression trees:
+    recomputed on each lookup, hashing was a large part of compiling a segment.
+    """
+    compute = cls.__hash__
+
+    def __hash__(self: Any) -> int:
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = compute(self)
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self: Any) -> dict[str, Any]:
+        # string hashes differ between processes: never carry one over in a pickle
+        return {key: value for key, value in self.__dict__.items() if key != "_hash"}
+
+    cls.__hash__ = __hash__  # type: ignore[method-assign]
+    cls.__getstate__ = __getstate__  # type: ignore[method-assign]
+    return cls
 
 
 CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
@@ -123,6 +150,7 @@ class Hop:
     parent_key: str | None  # physical column of the parent hop; None = the entity key
 
 
+@_hash_once
 @dataclass(frozen=True)
 class RowSource:
     """Where an aggregation's rows come from: a chain of joins ending at the entity key.
@@ -362,6 +390,7 @@ AggregateFunc = Literal[
 ]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Aggregation:
     """An aggregate over the related rows of each entity.
@@ -387,12 +416,14 @@ class AggregateRef:
     span: Span = _span()
 
 
+@_hash_once
 @dataclass(frozen=True)
 class EventSetSpec:
     source: RowSource
     filter: Expr | None
 
 
+@_hash_once
 @dataclass(frozen=True)
 class SequenceSpec:
     """Some row of `first` followed by a row of `then` (strictly later, within the limit)."""
@@ -415,6 +446,7 @@ PopulationFunc = Literal[
 ]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class PopulationSpec:
     """A value computed over the population (window functions over all entities).

@@ -8,6 +8,8 @@ SQL by execution; these pin the analysis itself down.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from segdsl import ir
@@ -151,3 +153,18 @@ def test_rows_forbidden(condition: str, expected: set[str]) -> None:
 )
 def test_rows_required_with_rankings(condition: str, expected: set[str]) -> None:
     assert required(condition) == expected
+
+
+def test_plan_keys_keep_their_hash_but_never_pickle_it() -> None:
+    compiler = Compiler(Project.from_text(MODEL + 'segment probe = revenue > 10 and city = "A"\n'))
+    assert compiler.analysis.entity is not None
+    plan = build_plan(
+        compiler.analysis.entity, [Output("probe", compiler.definition("probe").expr)]
+    )
+    ((source, aggregations),) = plan.aggregations.items()
+    aggregation = aggregations[0][1]
+    for key in (source, aggregation):
+        assert hash(key) == hash(key) and key.__dict__["_hash"] == hash(key)
+        copy = pickle.loads(pickle.dumps(key))
+        assert "_hash" not in copy.__dict__  # string hashes differ between processes
+        assert copy == key and hash(copy) == hash(key)
