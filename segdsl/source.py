@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 
@@ -35,6 +36,7 @@ class Span:
 
 
 NO_SPAN = Span("<builtin>", 1, 1, 1, 1)
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,8 @@ class SourceFile:
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        for index, char in enumerate(self.text):
-            if char == "\n":
-                starts.append(index + 1)
-        object.__setattr__(self, "_line_starts", tuple(starts))
+        starts = (0, *(match.end() for match in _NEWLINE.finditer(self.text)))
+        object.__setattr__(self, "_line_starts", starts)
 
     def line_text(self, line: int) -> str:
         """The text of 1-based `line`, without its newline ('' if out of range)."""

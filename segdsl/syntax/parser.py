@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark, ParseTree, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.exceptions import UnexpectedEOF, VisitError
+from lark.exceptions import UnexpectedEOF
 
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
@@ -132,10 +132,7 @@ def _to_module(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) 
 
 def _transform(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) -> AstValue:
     transformer = ToAst(source)
-    try:
-        result = transformer.transform(tree)
-    except VisitError as error:  # a bug in the transformer, never user input
-        raise error.orig_exc from error
+    result = transformer.transform(tree)
     problems.extend(transformer.literal_problems)
     if isinstance(result, nodes.Module):
         comments = tuple(_comments(source))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree
 from lark.tree import Meta
 
 from segdsl.diagnostics import Diagnostic
@@ -66,14 +66,25 @@ def _ident_text(token: Token) -> str:
     return text[1:-1] if text.startswith("`") else text
 
 
-@v_args(meta=True)
 class ToAst(Transformer[Token, AstValue]):
-    """Builds `nodes` dataclasses from the Lark tree of one source file."""
+    """Builds `nodes` dataclasses from the Lark tree of one source file.
+
+    Every rule callback takes `(meta, children)`.
+    """
 
     def __init__(self, source: SourceFile):
         super().__init__(visit_tokens=False)
         self.file = source
         self.literal_problems: list[Diagnostic] = []
+
+    def _call_userfunc(self, tree: Tree[Token], new_children: _Children | None = None) -> Any:
+        # What lark's `v_args(meta=True)` does, without building a wrapper per node:
+        # that took a sixth of the time of parsing a small file.
+        children = tree.children if new_children is None else new_children
+        callback = getattr(self, tree.data, None)
+        if callback is None:  # a rule without a callback stays a tree, as in lark
+            return Tree(tree.data, children, tree.meta)
+        return callback(tree.meta, children)
 
     # -------------------------------------------------------------- helpers
     def _span(self, meta: Meta) -> Span:
