@@ -126,9 +126,9 @@ class Dialect:
 
 
 class DuckDB(Dialect):
-    anti_join_in_candidates = False
     name = "duckdb"
     sqlglot_name = "duckdb"
+    anti_join_in_candidates = False
 
     def date_part(self, part: ir.DatePartName, value: exp.Expr) -> exp.Expr:
         names = {"day_of_year": "DOY", "weekday": "ISODOW"}
