@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import get_args
 
 from hypothesis import strategies as st
 
@@ -86,22 +87,7 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
     per_exprs = qualified_names | st.builds(
         nodes.Call, idents, st.lists(children, max_size=1).map(tuple)
     )
-    agg_funcs = st.sampled_from(
-        [
-            "count",
-            "sum",
-            "avg",
-            "min",
-            "max",
-            "exists",
-            "first",
-            "last",
-            "nth",
-            "ntile",
-            "percentile",
-            "cumulative share",
-        ]
-    )
+    agg_funcs = st.sampled_from(get_args(nodes.AggregateFunc))
 
     @st.composite
     def aggregates(draw: st.DrawFn) -> nodes.Aggregate:
