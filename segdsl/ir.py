@@ -239,9 +239,21 @@ class Negate:
     span: Span = _span()
 
 
+CompareOp = Literal["=", "!=", "<", "<=", ">", ">="]
+# the same comparison with its sides swapped: `a < b` is `b > a`
+FLIPPED: dict[CompareOp, CompareOp] = {
+    "=": "=",
+    "!=": "!=",
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
+}
+
+
 @dataclass(frozen=True)
 class Compare:
-    op: Literal["=", "!=", "<", "<=", ">", ">="]
+    op: CompareOp
     left: Expr
     right: Expr
     span: Span = _span()

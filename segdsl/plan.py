@@ -8,8 +8,11 @@ over another ranking's result comes one layer later).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from segdsl import ir
 
@@ -213,12 +216,12 @@ def _truth(value: object) -> object:
     return value is True
 
 
-def _compare_positive(op: str, left: object, right: object) -> object:
+def _compare_positive(op: ir.CompareOp, left: object, right: object) -> object:
     """`count op number` (or mirrored) where the count is at least 1."""
     if left is POSITIVE:
         number = right
     else:
-        number, op = left, _MIRRORED[op]
+        number, op = left, ir.FLIPPED[op]
     if isinstance(number, bool) or not isinstance(number, int | float | Decimal):
         return UNKNOWN
     if number < 1:
@@ -300,6 +303,11 @@ def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None
             ir.InWindow(operand=operand)
             | ir.InList(operand=operand)
             | ir.TextMatch(operand=operand)
+            | ir.ToTimestamp(operand=operand)
+            | ir.DatePart(operand=operand)
+            | ir.TruncateTime(operand=operand)
+            | ir.AddDuration(operand=operand)
+            | ir.Age(operand=operand)
         ):
             return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
         case ir.Elapsed(start=start, end=end):
@@ -308,32 +316,23 @@ def _abstract(expr: ir.Expr, empty: set[object], nonempty: ir.Aggregation | None
                 if None in (_abstract(start, empty, nonempty), _abstract(end, empty, nonempty))
                 else UNKNOWN
             )
-        case (
-            ir.ToTimestamp(operand=operand)
-            | ir.DatePart(operand=operand)
-            | ir.TruncateTime(operand=operand)
-        ):
-            return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
-        case ir.AddDuration(operand=operand) | ir.Age(operand=operand):
-            return None if _abstract(operand, empty, nonempty) is None else UNKNOWN
         case _:
             return UNKNOWN
 
 
 POPULATION_AGGREGATES = ("sum", "avg", "min", "max", "count")  # one value for everyone
 
-_MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_COMPARE = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+_COMPARE: dict[str, Callable[[Any, Any], object]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-_ARITH = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
+_ARITH: dict[str, Callable[[Any, Any], object]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
 }

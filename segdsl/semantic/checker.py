@@ -44,14 +44,6 @@ FUNCTIONS = sorted(
     {*DATE_PARTS, *TRUNCATIONS, *STRING_FUNCTIONS, *NUMBER_FUNCTIONS, "age", "coalesce"}
 )
 POPULATION_ONLY = {"ntile", "percentile", "cumulative share"}
-FLIPPED: dict[str, Literal["=", "!=", "<", "<=", ">", ">="]] = {
-    "=": "=",
-    "!=": "!=",
-    "<": ">",
-    "<=": ">=",
-    ">": "<",
-    ">=": "<=",
-}
 
 
 @dataclass(frozen=True)
@@ -609,7 +601,7 @@ class Checker:
         No per-row arithmetic.
         """
         if isinstance(right, ir.Age) and isinstance(left, ir.Const):
-            left, right, op = right, left, FLIPPED[op]
+            left, right, op = right, left, ir.FLIPPED[op]
         if not (isinstance(left, ir.Age) and isinstance(right, ir.Const)):
             return None
         birth = left.operand
@@ -682,14 +674,14 @@ class Checker:
                 )
         # Put the constant on the right: `30d > recency` is `recency < 30d`.
         if _duration_const(left) is not None and _duration_const(right) is None:
-            left, right, op = right, left, FLIPPED[op]
+            left, right, op = right, left, ir.FLIPPED[op]
         constant = _duration_const(right)
         elapsed = ir.unwrap(left)
         if constant is not None and isinstance(elapsed, ir.Elapsed):
             if _is_now(elapsed.end):
                 # now - start < D  ⇔  start > now - D
                 point = ir.TimePoint(windows.ago(constant), t.TIMESTAMP, span=_span_of(right))
-                return ir.Compare(FLIPPED[op], elapsed.start, point, span=span)
+                return ir.Compare(ir.FLIPPED[op], elapsed.start, point, span=span)
             # end - start < D  ⇔  end < start + D
             shifted = ir.AddDuration(elapsed.start, constant, t.TIMESTAMP, span=_span_of(right))
             return ir.Compare(op, elapsed.end, shifted, span=span)
