@@ -50,6 +50,24 @@ def _num(value: int | Decimal | float) -> exp.Expr:
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe)
+_BINARY: dict[str, type[exp.Binary]] = {
+    "+": exp.Add,
+    "-": exp.Sub,
+    "*": exp.Mul,
+    "=": exp.EQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+}
+_AGGREGATES: dict[str, type[exp.Func]] = {
+    "count": exp.Count,
+    "sum": exp.Sum,
+    "avg": exp.Avg,
+    "min": exp.Min,
+    "max": exp.Max,
+}
 
 
 def _paren(node: exp.Expr) -> exp.Expr:
@@ -412,17 +430,17 @@ class QueryBuilder:
     def _aggregate(self, aggregation: ir.Aggregation, residual: ir.Expr | None = None) -> exp.Expr:
         """The aggregate expression; rows outside `residual` (if any) count as NULL."""
         source = aggregation.source
+        func = aggregation.func
+        present = ir.unwrap(residual) if residual is not None else None
+        if func == "count" and isinstance(present, ir.IsPresent) and present.present:
+            # `count … where x is present`: COUNT(x), cheaper than COUNT(CASE …)
+            return exp.Count(this=self.sql(present.operand, source))
         condition = self.condition(residual, source) if residual is not None else None
 
         def when(value: exp.Expr) -> exp.Expr:
             return value if condition is None else _case(condition, value)
 
-        func = aggregation.func
         if func == "count":
-            present = ir.unwrap(residual) if residual is not None else None
-            if isinstance(present, ir.IsPresent) and present.present:
-                # `count … where x is present`: COUNT(x), cheaper than COUNT(CASE …)
-                return exp.Count(this=self.sql(present.operand, source))
             return (
                 exp.Count(this=exp.Star()) if condition is None else exp.Count(this=when(_num(1)))
             )
@@ -446,8 +464,7 @@ class QueryBuilder:
             value = self.dialect.text_order(value)
         if func == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[when(value)]))
-        builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
-        return builders[func](this=when(value))
+        return _AGGREGATES[func](this=when(value))
 
     def _ordered_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
         source = aggregation.source
@@ -505,14 +522,7 @@ class QueryBuilder:
             .where(_and_once(filters), copy=False)
             .group_by(key, group, copy=False)
         )
-        outers = {
-            "count": exp.Count,
-            "sum": exp.Sum,
-            "avg": exp.Avg,
-            "min": exp.Min,
-            "max": exp.Max,
-        }
-        combined = outers[aggregation.outer](this=_col("per_group"))
+        combined = _AGGREGATES[aggregation.outer](this=_col("per_group"))
         return (
             exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True, copy=False))
             .from_(inner.subquery("groups", copy=False))
@@ -683,9 +693,8 @@ class QueryBuilder:
         func = spec.func
         source = exp.to_identifier(relation, quoted=True)
         if func in POPULATION_AGGREGATES:
-            builders = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
             aggregate = (
-                exp.Count(this=exp.Star()) if func == "count" else builders[func](this=value)
+                exp.Count(this=exp.Star()) if func == "count" else _AGGREGATES[func](this=value)
             )
             return (
                 exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
@@ -791,8 +800,7 @@ class QueryBuilder:
                         this=self.dialect.to_double(lhs),
                         expression=exp.Nullif(this=rhs, expression=_num(0)),
                     )
-                builders = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
-                return builders[op](this=lhs, expression=rhs)
+                return _BINARY[op](this=lhs, expression=rhs)
             case ir.Negate(operand=operand):
                 return exp.Neg(this=_paren(self.sql(operand, source)))
             case ir.Compare(op=op, left=left, right=right):
@@ -899,15 +907,7 @@ class QueryBuilder:
             rhs = exp.Paren(this=rhs)
         if op in ("<", "<=", ">", ">=") and t.Kind.STRING in (left.type.kind, right.type.kind):
             lhs, rhs = self.dialect.text_order(lhs), self.dialect.text_order(rhs)
-        builders = {
-            "=": exp.EQ,
-            "!=": exp.NEQ,
-            "<": exp.LT,
-            "<=": exp.LTE,
-            ">": exp.GT,
-            ">=": exp.GTE,
-        }
-        return builders[op](this=lhs, expression=rhs)
+        return _BINARY[op](this=lhs, expression=rhs)
 
     def text_match(self, op: str, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
         if op == "contains":
