@@ -20,7 +20,7 @@ from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
 from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.generate import QueryBuilder
-from segdsl.sql.support import dialect_diagnostics
+from segdsl.sql.support import dialect_diagnostics, project_diagnostics
 from segdsl.timeline import AsOf
 
 AsOfInput = AsOf | dt.datetime | dt.date | str | None
@@ -204,11 +204,7 @@ def check(
     """
     project = _project(source)
     compiler = Compiler(project, params)
-    diagnostics = list(compiler.diagnostics)
-    if not project.has_syntax_errors:
-        chosen = compiler.dialect(dialect).name
-        diagnostics.extend(dialect_diagnostics(compiler.analysis.decls, chosen))
-    return diagnostics
+    return project_diagnostics(project, compiler.analysis, compiler.dialect(dialect).name)
 
 
 def compile_segment(

@@ -10,7 +10,7 @@ import typer
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, parse_params, print_diagnostics
 from segdsl.diagnostics import sort_key
 from segdsl.project import load_project
-from segdsl.sql.support import dialect_diagnostics
+from segdsl.sql.support import project_diagnostics
 
 
 def validate(
@@ -34,9 +34,7 @@ def validate(
     """
     project = load_project(paths)
     analysis = project.analyze(parse_params(param))
-    diagnostics = list(analysis.diagnostics)
-    if not project.has_syntax_errors:
-        diagnostics.extend(dialect_diagnostics(analysis.decls, project.settings.dialect))
+    diagnostics = project_diagnostics(project, analysis, project.settings.dialect)
     if (schema is not None or db is not None) and analysis.ok:
         from segdsl.cli.schema import warehouse_diagnostics
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from segdsl.diagnostics import Diagnostic
 from segdsl.semantic.declarations import Declarations
 from segdsl.source import Span
+
+if TYPE_CHECKING:
+    from segdsl.project import Project
+    from segdsl.semantic.analyze import Analysis
 
 # How many dotted parts a table reference may have.
 MAX_TABLE_PARTS = {
@@ -41,3 +47,11 @@ def dialect_diagnostics(decls: Declarations, dialect: str) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+def project_diagnostics(project: Project, analysis: Analysis, dialect: str) -> list[Diagnostic]:
+    """The analysis' diagnostics and, when every file parsed, what `dialect` cannot express."""
+    diagnostics = list(analysis.diagnostics)
+    if not project.has_syntax_errors:
+        diagnostics.extend(dialect_diagnostics(analysis.decls, dialect))
+    return diagnostics
