@@ -242,13 +242,5 @@ def type_mismatch(declared: str, actual: str, dialect: str) -> str | None:
         return None
     if language.kind is Kind.BOOLEAN and found == "boolean":
         return None
-    suggestion = {
-        "integer": "integer",
-        "number": "number",
-        "string": "string",
-        "boolean": "boolean",
-        "date": "date",
-        "timestamp": "timestamp",
-        "timestamptz": "timestamptz",
-    }.get(found)
-    return f"declare it as `{suggestion}`" if suggestion else None
+    # every family but "other" is also a language type to suggest
+    return None if found == "other" else f"declare it as `{found}`"
