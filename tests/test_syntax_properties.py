@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -48,6 +52,69 @@ def test_formatting_is_idempotent(module: nodes.Module) -> None:
 def test_arbitrary_text_never_crashes_the_compiler(text: str) -> None:
     compiler = Compiler(Project.from_text(text))
     assert all(d.code.startswith("SEG") for d in compiler.diagnostics)
+
+
+def _children(node: object) -> Iterator[object]:
+    """The nodes directly inside `node` (through tuples and spanless records)."""
+    values = [getattr(node, f.name) for f in dataclasses.fields(node)]  # type: ignore[arg-type]
+    while values:
+        value = values.pop()
+        if isinstance(value, tuple):
+            values.extend(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            span = getattr(value, "span", None)
+            if span is None or span.path != "<printed>":
+                values.extend(getattr(value, f.name) for f in dataclasses.fields(value))
+            else:
+                yield value
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.modules)
+def test_every_node_spans_its_own_text_inside_its_parent(module: nodes.Module) -> None:
+    text = format_module(module)
+    parsed = reparse(text)
+    for statement in parsed.statements:
+        covered = text[statement.span.start : statement.span.end]
+        keyword = type(statement).__name__.removesuffix("Decl").lower()
+        assert covered.split()[0] in (keyword, "table"), covered  # derived tables too
+        assert covered == covered.strip()
+    pending: list[object] = [parsed]
+    while pending:
+        parent = pending.pop()
+        for child in _children(parent):
+            outer, inner = parent.span, child.span  # type: ignore[attr-defined]
+            assert outer.start <= inner.start <= inner.end <= outer.end, (parent, child)
+            pending.append(child)
+
+
+def test_spans_cover_keywords_and_brackets_but_not_a_parenthesised_expression() -> None:
+    text = "segment s = not (a or b) and x in [1, 2] and count orders during last 30d > 0\n"
+    module = reparse(text)
+    definition = module.statements[0]
+    assert isinstance(definition, nodes.SegmentDecl)
+
+    def covered(node: Any) -> str:
+        return text[node.span.start : node.span.end]
+
+    assert covered(definition) == text.strip()
+    conjunction = definition.condition
+    assert isinstance(conjunction, nodes.And) and isinstance(conjunction.left, nodes.And)
+    negation, membership = conjunction.left.left, conjunction.left.right
+    assert isinstance(negation, nodes.Not)
+    assert covered(negation) == "not (a or b)"
+    assert covered(negation.operand) == "a or b"  # the parentheses belong to the parent
+    assert covered(membership) == "x in [1, 2]"
+    comparison = conjunction.right
+    assert isinstance(comparison, nodes.Compare)
+    assert covered(comparison.left) == "count orders during last 30d"
+
+
+def test_parsing_in_threads_gives_what_parsing_in_turn_gives() -> None:
+    sources = [SourceFile(f"f{i}.seg", text) for i, text in enumerate(CORPUS_TEXTS * 3)]
+    in_turn = [parse(source) for source in sources]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(parse, sources)) == in_turn
 
 
 @st.composite

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
-from lark import Lark, ParseTree, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF
+from lark.grammar import Rule
 
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
-from segdsl.syntax.transformer import AstValue, ToAst
+from segdsl.syntax.transformer import AstValue, Reduced, ToAst
 
 LANGUAGE_VERSION = 1
 STATEMENT_KEYWORDS = ("entity", "table", "param", "measure", "segment", "classifier", "split")
@@ -53,17 +56,50 @@ def grammar_text() -> str:
     )
 
 
+# One builder serves every parse; the lock keeps parses in different threads apart.
+_BUILDER = ToAst()
+_PARSING = threading.Lock()
+
+
+class _AstLark(Lark):
+    """Lark that builds the AST as it reduces rules, instead of a parse tree to transform.
+
+    Each node's span covers every token of its rule, as lark's `propagate_positions`
+    would give a tree: that bookkeeping and the separate tree walk took about a fifth
+    of the parsing time (docs/performance.md).
+    """
+
+    def _prepare_callbacks(self) -> None:
+        # lark's hook for its per-rule callbacks, run on a fresh build and on a cache load
+        super()._prepare_callbacks()
+        for rule, build in list(self._callbacks.items()):
+            if isinstance(rule, Rule):
+                name = str(rule.alias or rule.origin.name)
+                inlined = rule.options.expand1 and not rule.alias  # lark's own test
+                self._callbacks[rule] = _BUILDER.reducer(name, inlined, build)
+
+
 @cache
 def _lark() -> Lark:
-    return Lark(
+    return _AstLark(
         grammar_text(),
         parser="lalr",
         start=["start", "param_value"],
-        propagate_positions=True,
         maybe_placeholders=True,
         strict=True,  # a shift/reduce conflict in the grammar fails here, not silently
         cache=True,
     )
+
+
+def _parse_with_lark(
+    source: SourceFile, text: str, start: str
+) -> tuple[AstValue, list[Diagnostic]]:
+    """The AST of `text` (all of `source`, or the rest of it when resynchronising) and
+    the literals in it that do not exist."""
+    with _PARSING:
+        _BUILDER.reset(source)
+        reduced = cast(Reduced, _lark().parse(text, start=start))  # what the callbacks return
+        return reduced.value, _BUILDER.literal_problems
 
 
 @cache
@@ -90,14 +126,16 @@ def parse(source: SourceFile) -> ParseResult:
     while offset is not None:
         text = source.text[offset:]
         try:
-            tree = _lark().parse(text, start="start")
+            value, problems = _parse_with_lark(source, text, "start")
         except UnexpectedInput as error:
             position = offset + _error_offset(error, text)
             diagnostics.append(_syntax_diagnostic(error, source, position, text))
             offset = _next_statement(source.text, position)
             continue
-        if offset == 0:
-            module = _to_module(tree, source, literal_problems)
+        if offset == 0:  # after a resynchronisation, the offsets of the rest are off
+            assert isinstance(value, nodes.Module)
+            module = _with_comments(value, source)
+            literal_problems = problems
         offset = None
     if diagnostics:
         return ParseResult(None, tuple(diagnostics))
@@ -113,31 +151,18 @@ def parse_value(
     """Parse a value given outside a file (a parameter override): an expression or a list."""
     source = SourceFile(path, text)
     try:
-        tree = _lark().parse(text, start="param_value")
+        value, problems = _parse_with_lark(source, text, "param_value")
     except UnexpectedInput as error:
         return None, _syntax_diagnostic(error, source, _error_offset(error, text), text)
-    problems: list[Diagnostic] = []
-    value = _transform(tree, source, problems)
     if problems:
         return None, problems[0]
     assert not isinstance(value, nodes.Module)
     return value, None
 
 
-def _to_module(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) -> nodes.Module:
-    module = _transform(tree, source, problems)
-    assert isinstance(module, nodes.Module)
-    return module
-
-
-def _transform(tree: ParseTree, source: SourceFile, problems: list[Diagnostic]) -> AstValue:
-    transformer = ToAst(source)
-    result = transformer.transform(tree)
-    problems.extend(transformer.literal_problems)
-    if isinstance(result, nodes.Module):
-        comments = tuple(_comments(source))
-        result = nodes.Module(result.version, result.statements, comments, span=result.span)
-    return result
+def _with_comments(module: nodes.Module, source: SourceFile) -> nodes.Module:
+    comments = tuple(_comments(source))
+    return nodes.Module(module.version, module.statements, comments, span=module.span)
 
 
 def _comments(source: SourceFile) -> list[nodes.Comment]:

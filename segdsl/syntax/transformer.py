@@ -1,4 +1,5 @@
-"""Lark parse tree → AST nodes. Shapes only: no lookups, no checks, no exceptions.
+"""Lark reductions → AST nodes, built while parsing. Shapes only: no lookups, no checks,
+no exceptions.
 
 The one thing noted on the way is a literal that matched its token pattern but does
 not exist (`2025-02-30`): it is recorded in `literal_problems` and replaced by a
@@ -8,12 +9,11 @@ placeholder value, and the parser discards the tree.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from lark import Token, Transformer, Tree
-from lark.tree import Meta
+from lark import Token, Tree
 
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
@@ -66,32 +66,78 @@ def _ident_text(token: Token) -> str:
     return text[1:-1] if text.startswith("`") else text
 
 
-class ToAst(Transformer[Token, AstValue]):
-    """Builds `nodes` dataclasses from the Lark tree of one source file.
+class Reduced:
+    """A rule's result during parsing, with the offsets of the first and last token it
+    covers: anonymous keywords and brackets included, which lark drops from children."""
 
-    Every rule callback takes `(meta, children)`.
+    __slots__ = ("end", "start", "value")
+
+    def __init__(self, value: Any, start: int | None, end: int | None) -> None:
+        self.value = value
+        self.start = start
+        self.end = end
+
+
+class ToAst:
+    """Builds `nodes` dataclasses while lark parses one source file: no parse tree.
+
+    Lark reduces each grammar rule through `reducer`; every rule callback takes
+    `(span, children)`. One instance serves every parse (`reset` between files).
     """
 
-    def __init__(self, source: SourceFile):
-        super().__init__(visit_tokens=False)
-        self.file = source
+    def __init__(self) -> None:
+        self.file = SourceFile("<none>", "")
         self.literal_problems: list[Diagnostic] = []
 
-    def _call_userfunc(self, tree: Tree[Token], new_children: _Children | None = None) -> Any:
-        # What lark's `v_args(meta=True)` does, without building a wrapper per node:
-        # that took a sixth of the time of parsing a small file.
-        children = tree.children if new_children is None else new_children
-        callback = getattr(self, tree.data, None)
-        if callback is None:  # a rule without a callback stays a tree, as in lark
-            return Tree(tree.data, children, tree.meta)
-        return callback(tree.meta, children)
+    def reset(self, source: SourceFile) -> None:
+        self.file = source
+        self.literal_problems = []
+
+    def reducer(
+        self, name: str, inlined: bool, build: Callable[[_Children], Any]
+    ) -> Callable[[_Children], Reduced]:
+        """The parser's callback for rule `name`. `build` is lark's own: it drops anonymous
+        tokens, adds placeholders, inlines `_rule`s and single-child `?rule`s (`inlined`)
+        and otherwise wraps the children in a tree, which the rule's callback replaces."""
+        callback = None if name.startswith("_") else getattr(self, name, None)
+        if callback is None and not (inlined or name.startswith("_")):
+            raise LookupError(f"grammar rule `{name}` has no callback in ToAst")
+
+        def reduce(children: _Children) -> Reduced:
+            if inlined and len(children) == 1:  # `?expr: or_expr` and the like: pass through
+                only = children[0]
+                if type(only) is Reduced and not isinstance(only.value, Tree):
+                    return only
+            # what lark's propagate_positions computes, for results that are not trees
+            start = end = None
+            for child in children:
+                if type(child) is Reduced:
+                    if child.start is not None:
+                        start = child.start
+                        break
+                elif child is not None:
+                    start = child.start_pos
+                    break
+            for child in reversed(children):
+                if type(child) is Reduced:
+                    if child.end is not None:
+                        end = child.end
+                        break
+                elif child is not None:
+                    end = child.end_pos
+                    break
+            result = build([c.value if type(c) is Reduced else c for c in children])
+            if callback is not None and isinstance(result, Tree):
+                if start is None or end is None:
+                    span = self.file.span(0, 0)
+                else:
+                    span = self.file.span(start, end)
+                result = callback(span, result.children)
+            return Reduced(result, start, end)
+
+        return reduce
 
     # -------------------------------------------------------------- helpers
-    def _span(self, meta: Meta) -> Span:
-        if getattr(meta, "empty", True):
-            return self.file.span(0, 0)
-        return self.file.span(meta.start_pos, meta.end_pos)
-
     def _tspan(self, token: Token) -> Span:
         start = token.start_pos or 0
         return self.file.span(start, token.end_pos if token.end_pos is not None else start)
@@ -133,7 +179,7 @@ class ToAst(Transformer[Token, AstValue]):
         return self._ident(token)
 
     # -------------------------------------------------------------- file
-    def start(self, meta: Meta, children: _Children) -> nodes.Module:
+    def start(self, span: Span, children: _Children) -> nodes.Module:
         version = None
         statements = []
         for child in children:
@@ -141,58 +187,56 @@ class ToAst(Transformer[Token, AstValue]):
                 version = child
             else:
                 statements.append(child)
-        return nodes.Module(version, tuple(statements), span=self._span(meta))
+        return nodes.Module(version, tuple(statements), span=span)
 
-    def header(self, meta: Meta, children: _Tokens) -> int:
+    def header(self, span: Span, children: _Tokens) -> int:
         text = str(children[0])
         return int(text) if text.isdigit() else -1
 
     # -------------------------------------------------------------- model
-    def entity_decl(self, meta: Meta, children: _Children) -> nodes.EntityDecl:
+    def entity_decl(self, span: Span, children: _Children) -> nodes.EntityDecl:
         name, source, *members = children
-        return nodes.EntityDecl(self._ident(name), source, tuple(members), span=self._span(meta))
+        return nodes.EntityDecl(self._ident(name), source, tuple(members), span=span)
 
-    def table_decl(self, meta: Meta, children: _Children) -> nodes.TableDecl:
+    def table_decl(self, span: Span, children: _Children) -> nodes.TableDecl:
         name, source, *members = children
-        return nodes.TableDecl(self._ident(name), source, tuple(members), span=self._span(meta))
+        return nodes.TableDecl(self._ident(name), source, tuple(members), span=span)
 
-    def derived_table_decl(self, meta: Meta, children: _Children) -> nodes.DerivedTableDecl:
+    def derived_table_decl(self, span: Span, children: _Children) -> nodes.DerivedTableDecl:
         name, base, where = children
-        return nodes.DerivedTableDecl(
-            self._ident(name), self._ident(base), where, span=self._span(meta)
-        )
+        return nodes.DerivedTableDecl(self._ident(name), self._ident(base), where, span=span)
 
-    def source(self, meta: Meta, children: _Tokens) -> tuple[str, ...]:
+    def source(self, span: Span, children: _Tokens) -> tuple[str, ...]:
         return tuple(
             unescape_string(str(t)) if t.type == "STRING" else _ident_text(t) for t in children
         )
 
-    def key_member(self, meta: Meta, children: _Children) -> nodes.KeyMember:
+    def key_member(self, span: Span, children: _Children) -> nodes.KeyMember:
         column, type_ = children
         return nodes.KeyMember(
             self._ident(column),
             self._ident(type_) if type_ is not None else None,
-            span=self._span(meta),
+            span=span,
         )
 
-    def link_member(self, meta: Meta, children: _Children) -> nodes.LinkMember:
+    def link_member(self, span: Span, children: _Children) -> nodes.LinkMember:
         column, target, target_column = children
         return nodes.LinkMember(
             self._ident(column),
             self._ident(target),
             self._ident(target_column) if target_column is not None else None,
-            span=self._span(meta),
+            span=span,
         )
 
-    def time_member(self, meta: Meta, children: _Children) -> nodes.TimeMember:
+    def time_member(self, span: Span, children: _Children) -> nodes.TimeMember:
         column, storage = children
         return nodes.TimeMember(
             self._ident(column),
             self._ident(storage) if storage is not None else None,
-            span=self._span(meta),
+            span=span,
         )
 
-    def column_member(self, meta: Meta, children: _Children) -> nodes.ColumnMember:
+    def column_member(self, span: Span, children: _Children) -> nodes.ColumnMember:
         name, type_, physical = children
         physical_name = None
         if physical is not None:
@@ -201,26 +245,22 @@ class ToAst(Transformer[Token, AstValue]):
                 if physical.type == "STRING"
                 else _ident_text(physical)
             )
-        return nodes.ColumnMember(
-            self._ident(name), self._ident(type_), physical_name, span=self._span(meta)
-        )
+        return nodes.ColumnMember(self._ident(name), self._ident(type_), physical_name, span=span)
 
-    def param_decl(self, meta: Meta, children: _Children) -> nodes.ParamDecl:
+    def param_decl(self, span: Span, children: _Children) -> nodes.ParamDecl:
         name, type_, default, description = children
         return nodes.ParamDecl(
             self._ident(name),
             self._ident(type_),
             default,
             self._string(description),
-            span=self._span(meta),
+            span=span,
         )
 
     # -------------------------------------------------------------- definitions
-    def measure_decl(self, meta: Meta, children: _Children) -> nodes.MeasureDecl:
+    def measure_decl(self, span: Span, children: _Children) -> nodes.MeasureDecl:
         name, description, body = children
-        return nodes.MeasureDecl(
-            self._ident(name), body, self._string(description), span=self._span(meta)
-        )
+        return nodes.MeasureDecl(self._ident(name), body, self._string(description), span=span)
 
     def _metadata(self, description: Token | None, items: Sequence[Any]) -> nodes.Metadata:
         owner: str | None = None
@@ -232,22 +272,22 @@ class ToAst(Transformer[Token, AstValue]):
                 tags = tags + value
         return nodes.Metadata(self._string(description), owner, tags)
 
-    def owner(self, meta: Meta, children: _Tokens) -> tuple[str, str | None]:
+    def owner(self, span: Span, children: _Tokens) -> tuple[str, str | None]:
         return ("owner", self._string(children[0]))
 
-    def tags(self, meta: Meta, children: _OptionalTokens) -> tuple[str, tuple[str, ...]]:
+    def tags(self, span: Span, children: _OptionalTokens) -> tuple[str, tuple[str, ...]]:
         return ("tags", tuple(unescape_string(str(t)) for t in children if t is not None))
 
-    def segment_decl(self, meta: Meta, children: _Children) -> nodes.SegmentDecl:
+    def segment_decl(self, span: Span, children: _Children) -> nodes.SegmentDecl:
         name, description, *metas, condition = children
         return nodes.SegmentDecl(
             self._ident(name),
             condition,
             self._metadata(description, metas),
-            span=self._span(meta),
+            span=span,
         )
 
-    def classifier_decl(self, meta: Meta, children: _Children) -> nodes.ClassifierDecl:
+    def classifier_decl(self, span: Span, children: _Children) -> nodes.ClassifierDecl:
         name, description, *rest = children
         metas = [c for c in rest if isinstance(c, tuple)]
         rules = [c for c in rest if isinstance(c, nodes.Rule)]
@@ -257,17 +297,17 @@ class ToAst(Transformer[Token, AstValue]):
             tuple(rules),
             else_label,
             self._metadata(description, metas),
-            span=self._span(meta),
+            span=span,
         )
 
-    def rule(self, meta: Meta, children: _Children) -> nodes.Rule:
+    def rule(self, span: Span, children: _Children) -> nodes.Rule:
         label, condition = children
-        return nodes.Rule(self._ident(label), condition, span=self._span(meta))
+        return nodes.Rule(self._ident(label), condition, span=span)
 
-    def else_rule(self, meta: Meta, children: _Tokens) -> nodes.Ident:
+    def else_rule(self, span: Span, children: _Tokens) -> nodes.Ident:
         return self._ident(children[0])
 
-    def split_decl(self, meta: Meta, children: _Children) -> nodes.SplitDecl:
+    def split_decl(self, span: Span, children: _Children) -> nodes.SplitDecl:
         name, description, *rest = children
         metas = [c for c in rest if isinstance(c, tuple)]
         buckets = [c for c in rest if isinstance(c, nodes.Bucket)]
@@ -278,51 +318,51 @@ class ToAst(Transformer[Token, AstValue]):
             self._ident(of) if of is not None else None,
             self._string(seed),
             self._metadata(description, metas),
-            span=self._span(meta),
+            span=span,
         )
 
-    def bucket(self, meta: Meta, children: _Tokens) -> nodes.Bucket:
+    def bucket(self, span: Span, children: _Tokens) -> nodes.Bucket:
         label, percent = children
-        return nodes.Bucket(self._ident(label), Decimal(str(percent)[:-1]), span=self._span(meta))
+        return nodes.Bucket(self._ident(label), Decimal(str(percent)[:-1]), span=span)
 
     # -------------------------------------------------------------- boolean logic
-    def or_(self, meta: Meta, children: _Children) -> nodes.Or:
-        return nodes.Or(children[0], children[1], span=self._span(meta))
+    def or_(self, span: Span, children: _Children) -> nodes.Or:
+        return nodes.Or(children[0], children[1], span=span)
 
-    def and_(self, meta: Meta, children: _Children) -> nodes.And:
-        return nodes.And(children[0], children[1], span=self._span(meta))
+    def and_(self, span: Span, children: _Children) -> nodes.And:
+        return nodes.And(children[0], children[1], span=span)
 
-    def not_(self, meta: Meta, children: _Children) -> nodes.Not:
-        return nodes.Not(children[0], span=self._span(meta))
+    def not_(self, span: Span, children: _Children) -> nodes.Not:
+        return nodes.Not(children[0], span=span)
 
-    def compare(self, meta: Meta, children: _Children) -> nodes.Compare:
+    def compare(self, span: Span, children: _Children) -> nodes.Compare:
         left, op, right = children
         # the grammar's COMPARE token only matches the operators of `nodes.CompareOp`
-        return nodes.Compare(cast(nodes.CompareOp, str(op)), left, right, span=self._span(meta))
+        return nodes.Compare(cast(nodes.CompareOp, str(op)), left, right, span=span)
 
-    def between(self, meta: Meta, children: _Children) -> nodes.Between:
+    def between(self, span: Span, children: _Children) -> nodes.Between:
         operand, negated, low, high = children
-        return nodes.Between(operand, low, high, negated is not None, span=self._span(meta))
+        return nodes.Between(operand, low, high, negated is not None, span=span)
 
-    def in_list(self, meta: Meta, children: _Children) -> nodes.InList:
+    def in_list(self, span: Span, children: _Children) -> nodes.InList:
         operand, negated, items = children
-        return nodes.InList(operand, items, negated is not None, span=self._span(meta))
+        return nodes.InList(operand, items, negated is not None, span=span)
 
-    def list(self, meta: Meta, children: _Children) -> tuple[nodes.Expr, ...]:
+    def list(self, span: Span, children: _Children) -> tuple[nodes.Expr, ...]:
         return tuple(child for child in children if child is not None)
 
-    def in_window(self, meta: Meta, children: _Children) -> nodes.InWindow:
+    def in_window(self, span: Span, children: _Children) -> nodes.InWindow:
         operand, negated, window = children
-        return nodes.InWindow(operand, window, negated is not None, span=self._span(meta))
+        return nodes.InWindow(operand, window, negated is not None, span=span)
 
-    def rank(self, meta: Meta, children: _Children) -> nodes.Rank:
+    def rank(self, span: Span, children: _Children) -> nodes.Rank:
         operand, side, size, among = children
-        return nodes.Rank(operand, side, size, among, span=self._span(meta))
+        return nodes.Rank(operand, side, size, among, span=span)
 
-    def rank_side(self, meta: Meta, children: _Tokens) -> str:
+    def rank_side(self, span: Span, children: _Tokens) -> str:
         return str(children[0])
 
-    def rank_size(self, meta: Meta, children: _Tokens) -> nodes.Expr | nodes.Ident:
+    def rank_size(self, span: Span, children: _Tokens) -> nodes.Expr | nodes.Ident:
         token = children[0]
         if token.type == "NUMBER":
             return nodes.NumberLit(Decimal(str(token)), span=self._tspan(token))
@@ -330,18 +370,18 @@ class ToAst(Transformer[Token, AstValue]):
             return nodes.PercentLit(Decimal(str(token)[:-1]), span=self._tspan(token))
         return self._ident(token)
 
-    def presence_word(self, meta: Meta, children: _Tokens) -> str:
+    def presence_word(self, span: Span, children: _Tokens) -> str:
         return str(children[0])
 
-    def presence(self, meta: Meta, children: _Children) -> nodes.Presence:
+    def presence(self, span: Span, children: _Children) -> nodes.Presence:
         operand, which = children
-        return nodes.Presence(operand, which == "present", span=self._span(meta))
+        return nodes.Presence(operand, which == "present", span=span)
 
-    def text_match(self, meta: Meta, children: _Children) -> nodes.TextMatch:
+    def text_match(self, span: Span, children: _Children) -> nodes.TextMatch:
         operand, op, pattern = children
-        return nodes.TextMatch(op, operand, pattern, span=self._span(meta))
+        return nodes.TextMatch(op, operand, pattern, span=span)
 
-    def text_op(self, meta: Meta, children: _Tokens) -> nodes.TextOp:
+    def text_op(self, span: Span, children: _Tokens) -> nodes.TextOp:
         ops: dict[str, nodes.TextOp] = {
             "CONTAINS": "contains",
             "STARTS_WITH": "starts_with",
@@ -349,63 +389,61 @@ class ToAst(Transformer[Token, AstValue]):
         }
         return ops[children[0].type]
 
-    def sequence(self, meta: Meta, children: _Children) -> nodes.Sequence:
+    def sequence(self, span: Span, children: _Children) -> nodes.Sequence:
         first, _then, no, then, within = children
         return nodes.Sequence(
             first,
             then,
             no is not None,
             self._duration(within) if within is not None else None,
-            span=self._span(meta),
+            span=span,
         )
 
-    def event_set(self, meta: Meta, children: _Children) -> nodes.EventSet:
+    def event_set(self, span: Span, children: _Children) -> nodes.EventSet:
         table, window, *where = children
-        return nodes.EventSet(
-            self._ident(table), window, where[0] if where else None, span=self._span(meta)
-        )
+        return nodes.EventSet(self._ident(table), window, where[0] if where else None, span=span)
 
     # -------------------------------------------------------------- arithmetic and atoms
-    def arith(self, meta: Meta, children: _Children) -> nodes.Arith:
+    def arith(self, span: Span, children: _Children) -> nodes.Arith:
         left, op, right = children
         # the grammar's ADD_OP and MUL_OP tokens only match the operators of `nodes.ArithOp`
-        return nodes.Arith(cast(nodes.ArithOp, str(op)), left, right, span=self._span(meta))
+        return nodes.Arith(cast(nodes.ArithOp, str(op)), left, right, span=span)
 
-    def negate(self, meta: Meta, children: _Children) -> nodes.Negate:
-        return nodes.Negate(children[0], span=self._span(meta))
+    def negate(self, span: Span, children: _Children) -> nodes.Negate:
+        return nodes.Negate(children[0], span=span)
 
-    def name(self, meta: Meta, children: _Tokens) -> nodes.Name:
-        return nodes.Name(tuple(self._ident(t) for t in children), span=self._span(meta))
+    def name(self, span: Span, children: _Tokens) -> nodes.Name:
+        return nodes.Name(tuple(self._ident(t) for t in children), span=span)
 
-    def call(self, meta: Meta, children: _Children) -> nodes.Call:
+    def call(self, span: Span, children: _Children) -> nodes.Call:
         function, *args = children
         return nodes.Call(
             self._ident(function),
             tuple(a for a in args if a is not None),
-            span=self._span(meta),
+            span=span,
         )
 
-    def time_since(self, meta: Meta, children: _Children) -> nodes.TimeSince:
-        return nodes.TimeSince(children[0], span=self._span(meta))
+    def time_since(self, span: Span, children: _Children) -> nodes.TimeSince:
+        return nodes.TimeSince(children[0], span=span)
 
-    def time_between(self, meta: Meta, children: _Children) -> nodes.TimeBetween:
-        return nodes.TimeBetween(children[0], children[1], span=self._span(meta))
+    def time_between(self, span: Span, children: _Children) -> nodes.TimeBetween:
+        return nodes.TimeBetween(children[0], children[1], span=span)
 
     # -------------------------------------------------------------- aggregates
-    def agg_func(self, meta: Meta, children: _Tokens) -> str:
+    def agg_func(self, span: Span, children: _Tokens) -> str:
         return str(children[0])
 
-    def agg_cumulative_share(self, meta: Meta, children: _Tokens) -> Literal["cumulative share"]:
+    def agg_cumulative_share(self, span: Span, children: _Tokens) -> Literal["cumulative share"]:
         return "cumulative share"
 
-    def agg_args(self, meta: Meta, children: _Children) -> tuple[bool, tuple[nodes.Expr, ...]]:
+    def agg_args(self, span: Span, children: _Children) -> tuple[bool, tuple[nodes.Expr, ...]]:
         distinct, *args = children
         return distinct is not None, tuple(a for a in args if a is not None)
 
-    def agg_of(self, meta: Meta, children: _Children) -> None:
+    def agg_of(self, span: Span, children: _Children) -> None:
         return None
 
-    def aggregate(self, meta: Meta, children: _Children) -> nodes.Aggregate:
+    def aggregate(self, span: Span, children: _Children) -> nodes.Aggregate:
         func, args, target, window, per, among = children
         distinct, arguments = args if args is not None else (False, None)
         return nodes.Aggregate(
@@ -416,116 +454,116 @@ class ToAst(Transformer[Token, AstValue]):
             window,
             per,
             among,
-            span=self._span(meta),
+            span=span,
         )
 
-    def nested_aggregate(self, meta: Meta, children: _Children) -> nodes.NestedAggregate:
+    def nested_aggregate(self, span: Span, children: _Children) -> nodes.NestedAggregate:
         func, inner = children
-        return nodes.NestedAggregate(func, inner, span=self._span(meta))
+        return nodes.NestedAggregate(func, inner, span=span)
 
     def filtered_aggregate(
-        self, meta: Meta, children: _Children
+        self, span: Span, children: _Children
     ) -> nodes.Aggregate | nodes.NestedAggregate:
         aggregate, where = children
-        return _with_where(aggregate, where, self._span(meta))
+        return _with_where(aggregate, where, span)
 
-    def during(self, meta: Meta, children: _Children) -> nodes.Window:
+    def during(self, span: Span, children: _Children) -> nodes.Window:
         return cast(nodes.Window, children[0])
 
-    def per(self, meta: Meta, children: _Children) -> nodes.Expr:
+    def per(self, span: Span, children: _Children) -> nodes.Expr:
         return cast(nodes.Expr, children[0])
 
-    def among(self, meta: Meta, children: _Children) -> nodes.Expr:
+    def among(self, span: Span, children: _Children) -> nodes.Expr:
         item = children[0]
         if isinstance(item, Token):
             return nodes.Name((self._ident(item),), span=self._tspan(item))
         return cast(nodes.Expr, item)
 
     # -------------------------------------------------------------- windows
-    def w_last(self, meta: Meta, children: _Children) -> nodes.LastWindow:
-        return nodes.LastWindow(children[0], span=self._span(meta))
+    def w_last(self, span: Span, children: _Children) -> nodes.LastWindow:
+        return nodes.LastWindow(children[0], span=span)
 
-    def w_last_calendar(self, meta: Meta, children: _Tokens) -> nodes.LastCalendarWindow:
+    def w_last_calendar(self, span: Span, children: _Tokens) -> nodes.LastCalendarWindow:
         count, unit = children
         text = str(count)
         return nodes.LastCalendarWindow(
-            int(text) if text.isdigit() else -1, self._ident(unit), span=self._span(meta)
+            int(text) if text.isdigit() else -1, self._ident(unit), span=span
         )
 
-    def w_this(self, meta: Meta, children: _Tokens) -> nodes.PeriodWindow:
-        return nodes.PeriodWindow("this", self._ident(children[0]), span=self._span(meta))
+    def w_this(self, span: Span, children: _Tokens) -> nodes.PeriodWindow:
+        return nodes.PeriodWindow("this", self._ident(children[0]), span=span)
 
-    def w_previous(self, meta: Meta, children: _Tokens) -> nodes.PeriodWindow:
-        return nodes.PeriodWindow("previous", self._ident(children[0]), span=self._span(meta))
+    def w_previous(self, span: Span, children: _Tokens) -> nodes.PeriodWindow:
+        return nodes.PeriodWindow("previous", self._ident(children[0]), span=span)
 
-    def w_between_ago(self, meta: Meta, children: _Children) -> nodes.BetweenAgoWindow:
-        return nodes.BetweenAgoWindow(children[0], children[1], span=self._span(meta))
+    def w_between_ago(self, span: Span, children: _Children) -> nodes.BetweenAgoWindow:
+        return nodes.BetweenAgoWindow(children[0], children[1], span=span)
 
-    def w_more_than_ago(self, meta: Meta, children: _Children) -> nodes.MoreThanAgoWindow:
-        return nodes.MoreThanAgoWindow(children[0], span=self._span(meta))
+    def w_more_than_ago(self, span: Span, children: _Children) -> nodes.MoreThanAgoWindow:
+        return nodes.MoreThanAgoWindow(children[0], span=span)
 
     def _bound(
-        self, kind: Literal["before", "after", "since", "until"], meta: Meta, children: _Children
+        self, kind: Literal["before", "after", "since", "until"], span: Span, children: _Children
     ) -> nodes.BoundWindow:
-        return nodes.BoundWindow(kind, children[0], span=self._span(meta))
+        return nodes.BoundWindow(kind, children[0], span=span)
 
-    def w_before(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
-        return self._bound("before", meta, children)
+    def w_before(self, span: Span, children: _Children) -> nodes.BoundWindow:
+        return self._bound("before", span, children)
 
-    def w_after(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
-        return self._bound("after", meta, children)
+    def w_after(self, span: Span, children: _Children) -> nodes.BoundWindow:
+        return self._bound("after", span, children)
 
-    def w_since(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
-        return self._bound("since", meta, children)
+    def w_since(self, span: Span, children: _Children) -> nodes.BoundWindow:
+        return self._bound("since", span, children)
 
-    def w_until(self, meta: Meta, children: _Children) -> nodes.BoundWindow:
-        return self._bound("until", meta, children)
+    def w_until(self, span: Span, children: _Children) -> nodes.BoundWindow:
+        return self._bound("until", span, children)
 
-    def w_from_to(self, meta: Meta, children: _Children) -> nodes.FromToWindow:
-        return nodes.FromToWindow(children[0], children[1], span=self._span(meta))
+    def w_from_to(self, span: Span, children: _Children) -> nodes.FromToWindow:
+        return nodes.FromToWindow(children[0], children[1], span=span)
 
-    def p_date(self, meta: Meta, children: _Tokens) -> nodes.DatePoint:
-        return nodes.DatePoint(self._date(children[0]), span=self._span(meta))
+    def p_date(self, span: Span, children: _Tokens) -> nodes.DatePoint:
+        return nodes.DatePoint(self._date(children[0]), span=span)
 
-    def p_timestamp(self, meta: Meta, children: _Tokens) -> nodes.TimestampPoint:
-        return nodes.TimestampPoint(self._timestamp(children[0]), span=self._span(meta))
+    def p_timestamp(self, span: Span, children: _Tokens) -> nodes.TimestampPoint:
+        return nodes.TimestampPoint(self._timestamp(children[0]), span=span)
 
-    def p_ago(self, meta: Meta, children: _Children) -> nodes.AgoPoint:
-        return nodes.AgoPoint(children[0], span=self._span(meta))
+    def p_ago(self, span: Span, children: _Children) -> nodes.AgoPoint:
+        return nodes.AgoPoint(children[0], span=span)
 
-    def p_this(self, meta: Meta, children: _Tokens) -> nodes.PeriodPoint:
-        return nodes.PeriodPoint("this", self._ident(children[0]), span=self._span(meta))
+    def p_this(self, span: Span, children: _Tokens) -> nodes.PeriodPoint:
+        return nodes.PeriodPoint("this", self._ident(children[0]), span=span)
 
-    def p_previous(self, meta: Meta, children: _Tokens) -> nodes.PeriodPoint:
-        return nodes.PeriodPoint("previous", self._ident(children[0]), span=self._span(meta))
+    def p_previous(self, span: Span, children: _Tokens) -> nodes.PeriodPoint:
+        return nodes.PeriodPoint("previous", self._ident(children[0]), span=span)
 
-    def p_name(self, meta: Meta, children: _Tokens) -> nodes.NamePoint:
-        return nodes.NamePoint(self._ident(children[0]), span=self._span(meta))
+    def p_name(self, span: Span, children: _Tokens) -> nodes.NamePoint:
+        return nodes.NamePoint(self._ident(children[0]), span=span)
 
-    def duration(self, meta: Meta, children: _Tokens) -> nodes.Duration:
+    def duration(self, span: Span, children: _Tokens) -> nodes.Duration:
         return self._duration_token(children[0])
 
     # -------------------------------------------------------------- literals
-    def number(self, meta: Meta, children: _Tokens) -> nodes.NumberLit:
+    def number(self, span: Span, children: _Tokens) -> nodes.NumberLit:
         return nodes.NumberLit(Decimal(str(children[0])), span=self._tspan(children[0]))
 
-    def percent(self, meta: Meta, children: _Tokens) -> nodes.PercentLit:
+    def percent(self, span: Span, children: _Tokens) -> nodes.PercentLit:
         return nodes.PercentLit(Decimal(str(children[0])[:-1]), span=self._tspan(children[0]))
 
-    def string(self, meta: Meta, children: _Tokens) -> nodes.StringLit:
+    def string(self, span: Span, children: _Tokens) -> nodes.StringLit:
         return nodes.StringLit(unescape_string(str(children[0])), span=self._tspan(children[0]))
 
-    def date(self, meta: Meta, children: _Tokens) -> nodes.DateLit:
+    def date(self, span: Span, children: _Tokens) -> nodes.DateLit:
         return nodes.DateLit(self._date(children[0]), span=self._tspan(children[0]))
 
-    def timestamp(self, meta: Meta, children: _Tokens) -> nodes.TimestampLit:
+    def timestamp(self, span: Span, children: _Tokens) -> nodes.TimestampLit:
         return nodes.TimestampLit(self._timestamp(children[0]), span=self._tspan(children[0]))
 
-    def duration_lit(self, meta: Meta, children: _Tokens) -> nodes.DurationLit:
+    def duration_lit(self, span: Span, children: _Tokens) -> nodes.DurationLit:
         amount, unit = split_duration(str(children[0]))
         return nodes.DurationLit(amount, unit, span=self._tspan(children[0]))
 
-    def boolean(self, meta: Meta, children: _Tokens) -> nodes.BoolLit:
+    def boolean(self, span: Span, children: _Tokens) -> nodes.BoolLit:
         return nodes.BoolLit(str(children[0]) == "true", span=self._tspan(children[0]))
 
 
