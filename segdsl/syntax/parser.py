@@ -65,7 +65,7 @@ class _AstLark(Lark):
     """Lark that builds the AST as it reduces rules, instead of a parse tree to transform.
 
     Each node's span covers every token of its rule, as lark's `propagate_positions`
-    would give a tree: that bookkeeping and the separate tree walk took about a fifth
+    would give a tree: that bookkeeping and the separate tree walk took about a sixth
     of the parsing time (docs/performance.md).
     """
 

@@ -3,7 +3,7 @@ no exceptions.
 
 The one thing noted on the way is a literal that matched its token pattern but does
 not exist (`2025-02-30`): it is recorded in `literal_problems` and replaced by a
-placeholder value, and the parser discards the tree.
+placeholder value, and the parser discards the result.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ _DURATION_UNITS = ("min", "mo", "s", "h", "d", "w", "y")
 
 # What a callback receives from lark. Lark's children are untyped (each rule's shape is
 # fixed by the grammar, not by lark's annotations), so rules that mix tokens, optional
-# tokens and transformed nodes take `Any` children: that is the third-party boundary.
+# tokens and built nodes take `Any` children: that is the third-party boundary.
 # Module-level aliases because `ToAst.list` (the `list` rule) shadows the builtin in
 # the class body.
 _Children = list[Any]
 _Tokens = list[Token]
 _OptionalTokens = list[Token | None]
 
-# What a whole tree becomes: a module from `start`; from `param_value`, an expression or
+# What a whole parse becomes: a module from `start`; from `param_value`, an expression or
 # a list of them.
 AstValue = nodes.Module | nodes.Expr | tuple[nodes.Expr, ...]
 
