@@ -9,7 +9,7 @@ placeholder value, and the parser discards the result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
 
@@ -78,6 +78,19 @@ class Reduced:
         self.end = end
 
 
+def _offset(children: Iterable[Any], start: bool) -> int | None:
+    """Where the first token of `children` starts (`start`) or, given them reversed,
+    where the last one ends; placeholders and empty rules have no tokens."""
+    for child in children:
+        if type(child) is Reduced:
+            offset = child.start if start else child.end
+            if offset is not None:
+                return offset
+        elif child is not None:
+            return int(child.start_pos if start else child.end_pos)
+    return None
+
+
 class ToAst:
     """Builds `nodes` dataclasses while lark parses one source file: no parse tree.
 
@@ -109,23 +122,7 @@ class ToAst:
                 if type(only) is Reduced and not isinstance(only.value, Tree):
                     return only
             # what lark's propagate_positions computes, for results that are not trees
-            start = end = None
-            for child in children:
-                if type(child) is Reduced:
-                    if child.start is not None:
-                        start = child.start
-                        break
-                elif child is not None:
-                    start = child.start_pos
-                    break
-            for child in reversed(children):
-                if type(child) is Reduced:
-                    if child.end is not None:
-                        end = child.end
-                        break
-                elif child is not None:
-                    end = child.end_pos
-                    break
+            start, end = _offset(children, True), _offset(reversed(children), False)
             result = build([c.value if type(c) is Reduced else c for c in children])
             if callback is not None and isinstance(result, Tree):
                 if start is None or end is None:
