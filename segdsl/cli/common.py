@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from segdsl.diagnostics import Diagnostic, render_github, render_json, render_text
 from segdsl.source import SourceFile
+
+if TYPE_CHECKING:
+    from segdsl.compiler import Compiler
+    from segdsl.project import Project
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -57,6 +61,14 @@ def parse_params(values: Sequence[str] | None) -> dict[str, str]:
             usage_error(f"--param expects NAME=VALUE, got {item!r}")
         params[name.strip()] = value.strip()
     return params
+
+
+def compiler_for(project: Project, params: Mapping[str, str]) -> Compiler:
+    """A compiler for `project`. The compiler (and sqlglot) load only here, so `seg
+    validate` and `seg fmt` never import them."""
+    from segdsl.compiler import Compiler
+
+    return Compiler(project, params)
 
 
 def usage_error(message: str) -> NoReturn:

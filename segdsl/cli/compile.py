@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import AsOfOption, ParamOption, fail_on_compile_error, parse_params
+from segdsl.cli.common import (
+    AsOfOption,
+    ParamOption,
+    compiler_for,
+    fail_on_compile_error,
+    parse_params,
+)
 from segdsl.project import load_project
 from segdsl.settings import DIALECT_NAMES
 
@@ -31,9 +37,7 @@ def compile_command(
         usage_error(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECT_NAMES)}")
     project = load_project(path)
     with fail_on_compile_error(project):
-        from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
-
-        compiler = Compiler(project, parse_params(param))
+        compiler = compiler_for(project, parse_params(param))
         compiler.as_of(as_of)  # validates the as-of text before compiling
         single = len(segment) == 1 and compiler.definition(segment[0]).kind == "segment"
         if single:

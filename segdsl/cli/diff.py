@@ -14,6 +14,7 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
+    compiler_for,
     fail,
     fail_on_compile_error,
     parse_params,
@@ -54,10 +55,8 @@ def diff(
         head_project = load_revision(path, head)
     except GitError as error:
         fail(f"git: {error}")
-    from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
-
-    base_compiler = Compiler(base_project, params)
-    head_compiler = Compiler(head_project, params)
+    base_compiler = compiler_for(base_project, params)
+    head_compiler = compiler_for(head_project, params)
     for compiler in (base_compiler, head_compiler):
         with fail_on_compile_error(compiler.project):
             compiler.raise_for_errors()

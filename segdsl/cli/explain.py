@@ -14,6 +14,7 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
+    compiler_for,
     fail_on_compile_error,
     parse_params,
     usage_error,
@@ -49,9 +50,7 @@ def explain(
         usage_error("--plan needs --db")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
-        from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
-
-        compiler = Compiler(project, parse_params(param))
+        compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
         chosen = dialect or (engine.dialect if engine else None)
@@ -143,9 +142,7 @@ def why(
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
-        from segdsl.compiler import Compiler
-
-        compiler = Compiler(project, parse_params(param))
+        compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:

@@ -14,6 +14,7 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
+    compiler_for,
     fail_on_compile_error,
     parse_params,
     usage_error,
@@ -68,9 +69,8 @@ def run(
     wants_rows = members or output is not None or materialize is not None or attributes is not None
     with fail_on_compile_error(project), engine_errors():
         from segdsl import execute
-        from segdsl.compiler import Compiler  # here, so `seg validate` never loads sqlglot
 
-        compiler = Compiler(project, parse_params(param))
+        compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         names = execute.resolve_names(compiler, segment or [])
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
@@ -188,9 +188,7 @@ def overlap(
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
-        from segdsl.compiler import Compiler
-
-        compiler = Compiler(project, parse_params(param))
+        compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         resolved = execute.resolve_names(compiler, segment or [])
         names = [n for n in resolved if compiler.definition(n).kind == "segment"]
