@@ -67,6 +67,9 @@ class SourceFile:
 
     def span(self, start: int, end: int) -> Span:
         """A span between two 0-based offsets."""
-        line, column = self.position(start)
-        end_line, end_column = self.position(end)
+        # `position` twice, inlined: the parser asks for a span per node
+        starts, size = self._line_starts, len(self.text)
+        first, last = max(0, min(start, size)), max(0, min(end, size))
+        line, end_line = bisect.bisect_right(starts, first), bisect.bisect_right(starts, last)
+        column, end_column = first - starts[line - 1] + 1, last - starts[end_line - 1] + 1
         return Span(self.path, line, column, end_line, end_column, start, end)

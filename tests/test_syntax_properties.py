@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,8 @@ from hypothesis import strategies as st
 from segdsl.compiler import Compiler
 from segdsl.project import Project
 from segdsl.source import SourceFile
-from segdsl.syntax import nodes
+from segdsl.syntax import lark_loops, nodes
+from segdsl.syntax import parser as parser_module
 from segdsl.syntax.parser import parse
 from segdsl.syntax.printer import format_module, format_text
 from tests import strategies
@@ -144,6 +147,49 @@ def test_mutated_files_give_diagnostics_not_crashes(text: str) -> None:
     for diagnostic in compiler.diagnostics:
         assert diagnostic.code.startswith("SEG")
         assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1
+
+
+_LARKS_OWN_LOOPS = cache(parser_module._ast_lark)
+
+
+def _spans(result: object) -> list[object]:
+    pending, spans = [result], []
+    while pending:
+        value = pending.pop()
+        if isinstance(value, tuple):
+            pending.extend(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            spans.append(getattr(value, "span", None))
+            pending.extend(getattr(value, f.name) for f in dataclasses.fields(value))
+    return spans
+
+
+def test_the_lean_lark_loops_are_the_ones_parsing() -> None:
+    lark = parser_module._lark()
+    assert isinstance(lark.parser.parser.parser, lark_loops._LeanParser)
+    parse(SourceFile("warm.seg", CORPUS_TEXTS[0]))
+    used = [lexer for lexer in lark.parser.lexer.lexers.values() if lexer._pattern is not None]
+    assert used and all(isinstance(lexer, lark_loops._LeanLexer) for lexer in used)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        strategies.modules.map(format_module),
+        mutated_corpus(),
+        st.text(alphabet=st.sampled_from(list("segmnt =<>()[]'\"#.,x1-d%\n`abc")), max_size=80),
+    )
+)
+@example("segment s = count orders during last 30d > 2 and not (x in [1, 2])\n")
+@example('segment s = "unterminated\nsegment t = a or b\n')
+def test_lean_loops_parse_exactly_as_larks_own(text: str) -> None:
+    """Same trees, spans and diagnostics as lark's own parser and lexer loops give."""
+    source = SourceFile("t.seg", text)
+    lean = parse(source)
+    with mock.patch.object(parser_module, "_lark", _LARKS_OWN_LOOPS):
+        own = parse(source)
+    assert lean == own
+    assert _spans(lean) == _spans(own)
 
 
 def test_corpus_files_are_formatted() -> None:

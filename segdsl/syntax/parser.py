@@ -23,6 +23,7 @@ from lark.grammar import Rule
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
+from segdsl.syntax.lark_loops import use_lean_loops
 from segdsl.syntax.transformer import AstValue, Reduced, ToAst
 
 LANGUAGE_VERSION = 1
@@ -79,8 +80,8 @@ class _AstLark(Lark):
                 self._callbacks[rule] = _BUILDER.reducer(name, inlined, build)
 
 
-@cache
-def _lark() -> Lark:
+def _ast_lark() -> Lark:
+    """The grammar's parser, building the AST as it reduces, with lark's own loops."""
     return _AstLark(
         grammar_text(),
         parser="lalr",
@@ -89,6 +90,11 @@ def _lark() -> Lark:
         strict=True,  # a shift/reduce conflict in the grammar fails here, not silently
         cache=True,
     )
+
+
+@cache
+def _lark() -> Lark:
+    return use_lean_loops(_ast_lark())
 
 
 def _parse_with_lark(

@@ -111,16 +111,14 @@ class ToAst:
     ) -> Callable[[_Children], Reduced]:
         """The parser's callback for rule `name`. `build` is lark's own: it drops anonymous
         tokens, adds placeholders, inlines `_rule`s and single-child `?rule`s (`inlined`)
-        and otherwise wraps the children in a tree, which the rule's callback replaces."""
+        and otherwise wraps the children in a tree, which the rule's callback replaces.
+        A single-child `?rule` step whose child is already built never gets here: the
+        parser loop passes the child on (`syntax/lark_loops.py`)."""
         callback = None if name.startswith("_") else getattr(self, name, None)
         if callback is None and not (inlined or name.startswith("_")):
             raise LookupError(f"grammar rule `{name}` has no callback in ToAst")
 
         def reduce(children: _Children) -> Reduced:
-            if inlined and len(children) == 1:  # `?expr: or_expr` and the like: pass through
-                only = children[0]
-                if type(only) is Reduced and not isinstance(only.value, Tree):
-                    return only
             # what lark's propagate_positions computes, for results that are not trees
             start, end = _offset(children, True), _offset(reversed(children), False)
             result = build([c.value if type(c) is Reduced else c for c in children])
