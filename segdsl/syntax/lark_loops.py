@@ -133,19 +133,18 @@ class _LeanLexer(BasicLexer):
         """Get ready to lex, or turn back into lark's lexer if this one has more than what
         `next_token` inlines."""
         scanner = self.scanner  # lark builds it, and `self.callback`, on first use
-        keywords: dict[str, dict[str, str]] = {}
-        for kind, callback in self.callback.items():
-            spelled = callback.scanner.terminals if isinstance(callback, UnlessCallback) else []
-            if not spelled or not all(_plain_string(terminal) for terminal in spelled):
-                break
-            keywords[kind] = {terminal.pattern.value: terminal.name for terminal in spelled}
-        else:
-            simple = not (self.use_bytes or self.g_regex_flags or set(keywords) & self.ignore_types)
-            if simple and len(scanner._mres) == 1:
-                self._keywords, self._pattern = keywords, scanner._mres[0]
-                return True
-        self.__class__ = BasicLexer  # type: ignore[assignment]
-        return False
+        keywords = {kind: _keywords(callback) for kind, callback in self.callback.items()}
+        inlinable = (
+            all(spellings is not None for spellings in keywords.values())
+            and len(scanner._mres) == 1
+            and not (self.use_bytes or self.g_regex_flags or set(keywords) & self.ignore_types)
+        )
+        if not inlinable:
+            self.__class__ = BasicLexer  # type: ignore[assignment]
+            return False
+        self._keywords = cast(dict[str, dict[str, str]], keywords)
+        self._pattern = scanner._mres[0]
+        return True
 
     def next_token(self, lex_state: LexerState, parser_state: Any = None) -> Token:
         if self._pattern is None and not self._prepare():
@@ -178,5 +177,12 @@ class _LeanLexer(BasicLexer):
         raise EOFError(self)
 
 
-def _plain_string(terminal: Any) -> bool:
-    return isinstance(terminal.pattern, PatternStr) and not terminal.pattern.flags
+def _keywords(callback: object) -> dict[str, str] | None:
+    """What lark's keyword check (`UnlessCallback`) retypes, as spelling → terminal; None
+    for any other callback, or keywords that are not plain strings."""
+    if not isinstance(callback, UnlessCallback):
+        return None
+    terminals = callback.scanner.terminals
+    if not all(isinstance(t.pattern, PatternStr) and not t.pattern.flags for t in terminals):
+        return None
+    return {terminal.pattern.value: terminal.name for terminal in terminals}
