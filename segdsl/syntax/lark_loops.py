@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedToken
+from lark.grammar import Rule
 from lark.lexer import BasicLexer, ContextualLexer, LexerState, PatternStr, UnlessCallback
 from lark.parsers.lalr_analysis import Shift
 from lark.parsers.lalr_interactive_parser import InteractiveParser
@@ -114,9 +115,15 @@ class _LeanParser(_Parser):
         return self.parse_from_state(state)
 
 
+def inlined(rule: Rule) -> bool:
+    """Whether lark inlines `rule` when it keeps a single child (a `?rule` alternative
+    without an alias); lark's own test."""
+    return bool(rule.options.expand1 and not rule.alias)
+
+
 def _reduction(rule: Any, parser: _Parser) -> tuple[int, Any, str, bool]:
     single_rule = len(rule.expansion) == 1 and not rule.expansion[0].is_term
-    passes_on = bool(rule.options.expand1 and not rule.alias and single_rule)
+    passes_on = inlined(rule) and single_rule
     return len(rule.expansion), parser.callbacks[rule], rule.origin.name, passes_on
 
 

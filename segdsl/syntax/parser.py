@@ -23,7 +23,7 @@ from lark.grammar import Rule
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
-from segdsl.syntax.lark_loops import use_lean_loops
+from segdsl.syntax.lark_loops import inlined, use_lean_loops
 from segdsl.syntax.transformer import AstValue, Reduced, ToAst
 
 LANGUAGE_VERSION = 1
@@ -76,8 +76,7 @@ class _AstLark(Lark):
         for rule, build in list(self._callbacks.items()):
             if isinstance(rule, Rule):
                 name = str(rule.alias or rule.origin.name)
-                inlined = rule.options.expand1 and not rule.alias  # lark's own test
-                self._callbacks[rule] = _BUILDER.reducer(name, inlined, build)
+                self._callbacks[rule] = _BUILDER.reducer(name, inlined(rule), build)
 
 
 def _ast_lark() -> Lark:
