@@ -58,6 +58,9 @@ SHARED_RANKINGS = (
     "(ntile(2) of score = 1) or (score in bottom 1) or (percentile of score >= 50%)",
     "(ntile(3) of revenue among buyers = 3) and (revenue in top 50% among buyers)",
     "(cumulative share of revenue among buyers <= 50%) or (ntile(3) of revenue among buyers = 1)",
+    # rankings alone (no join back to the population), with a population aggregate, nested
+    "(score in top 2) and (avg score among buyers > 1)",
+    "ntile(2) of score among (score in top 5) = 1",
 )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pickle
 
 import pytest
+import sqlglot
+from sqlglot import exp
 
 from segdsl import ir
 from segdsl.compiler import Compiler
@@ -168,3 +170,22 @@ def test_plan_keys_keep_their_hash_but_never_pickle_it() -> None:
         copy = pickle.loads(pickle.dumps(key))
         assert "_hash" not in copy.__dict__  # string hashes differ between processes
         assert copy == key and hash(copy) == hash(key)
+
+
+@pytest.mark.parametrize(
+    ("condition", "joins_back"),
+    [
+        ("revenue in top 10%", False),
+        ("ntile(4) of revenue = 1 and revenue in top 10%", False),
+        ('revenue in top 10% and city = "Berlin"', True),  # needs the population's city
+        ("not (revenue in top 10%)", True),  # customers outside the ranking are members
+        ("revenue in top 10% or orders_count > 3", True),
+    ],
+)
+def test_last_ranking_layer_joins_back_only_for_what_members_need(
+    condition: str, joins_back: bool
+) -> None:
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    query = sqlglot.parse_one(compiler.members_sql("probe", dialect="duckdb"), read="duckdb")
+    layer = next(cte.this for cte in query.ctes if cte.alias == "ranked_1")
+    assert (layer.find(exp.From).this.name == "population") is joins_back

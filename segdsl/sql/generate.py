@@ -167,6 +167,16 @@ class QueryBuilder:
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]
+        # the last layer needs no join back to the population when the members'
+        # condition reads only its rankings and every one of them is inner-joined
+        last_layer = plan.layers[-1] if plan.layers and members_of is not None else []
+        ranked = [spec for _, spec in last_layer if spec.func not in POPULATION_AGGREGATES]
+        self.rankings_alone = (
+            members_of is not None
+            and bool(ranked)
+            and all(spec in self.required for spec in ranked)
+            and _reads_only_rankings(members_of, {spec for _, spec in last_layer})
+        )
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -660,12 +670,18 @@ class QueryBuilder:
     def _ranking_layer(
         self, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
     ) -> exp.Select:
-        """One CTE per ranking over just its members (narrow rows sort fast), joined back."""
+        """One CTE per ranking over just its members (narrow rows sort fast), joined back
+        (or, when the members need nothing else, joined with each other)."""
         previous = self.relation
-        select = exp.select(
-            exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
-        )
-        select = select.from_(exp.to_identifier(previous, quoted=True), copy=False)
+        if last and self.rankings_alone:
+            base = next(f"{a}_ranking" for a, s in layer if s.func not in POPULATION_AGGREGATES)
+            select = exp.select(_col(KEY, base))
+        else:
+            base = previous
+            select = exp.select(
+                exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
+            )
+        select = select.from_(exp.to_identifier(base, quoted=True), copy=False)
         for alias, spec in layer:
             cte = f"{alias}_ranking"
             self.ctes.append((cte, self._ranking(spec, previous)))
@@ -678,9 +694,9 @@ class QueryBuilder:
             relation = exp.to_identifier(cte, quoted=True)
             if spec.func in POPULATION_AGGREGATES:
                 select.append("joins", exp.Join(this=relation, kind="CROSS"))
-            else:
+            elif cte != base:
                 side = "INNER" if last and spec in self.required else "LEFT"
-                _join(select, relation, _col(KEY, cte), _col(KEY, previous), side=side)
+                _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
         return select
 
     def _ranking(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
@@ -1055,6 +1071,16 @@ def _having_parts(
             if source in required and source in plan.aggregations:
                 parts.setdefault(source, []).append(part)
     return parts
+
+
+def _reads_only_rankings(expr: ir.Expr, specs: set[ir.PopulationSpec]) -> bool:
+    """Whether `expr` reads nothing per entity but the values of the rankings `specs`."""
+    match expr:
+        case ir.PopulationRef(spec=spec):
+            return spec in specs
+        case ir.EntityColumn() | ir.AggregateRef() | ir.SequenceRef() | ir.SplitRef():
+            return False
+    return all(_reads_only_rankings(child, specs) for child in ir.children(expr))
 
 
 def _attributes_only(expr: ir.Expr) -> bool:

@@ -32,11 +32,9 @@ WITH `orders_per_customer` AS (
     `paid_orders` > 0 AND NOT `revenue` IS NULL
 ), `ranked_1` AS (
   SELECT
-    `population`.*,
+    `revenue_share_ranking`.`__key`,
     `revenue_share_ranking`.`value` AS `revenue_share`
-  FROM `population`
-  INNER JOIN `revenue_share_ranking`
-    ON `revenue_share_ranking`.`__key` = `population`.`__key`
+  FROM `revenue_share_ranking`
 )
 SELECT
   `__key` AS `id`

@@ -27,11 +27,9 @@ WITH `orders_per_customer` AS (
     NOT `revenue` IS NULL
 ), `ranked_1` AS (
   SELECT
-    `population`.*,
+    `_rank1_ranking`.`__key`,
     COALESCE(`_rank1_ranking`.`value`, FALSE) AS `_rank1`
-  FROM `population`
-  INNER JOIN `_rank1_ranking`
-    ON `_rank1_ranking`.`__key` = `population`.`__key`
+  FROM `_rank1_ranking`
 )
 SELECT
   `__key` AS `id`

@@ -29,11 +29,9 @@ WITH "orders_per_customer" AS (
     "paid_orders" > 0 AND NOT "revenue" IS NULL
 ), "ranked_1" AS (
   SELECT
-    "population".*,
+    "m_score_ranking"."__key",
     "m_score_ranking"."value" AS "m_score"
-  FROM "population"
-  INNER JOIN "m_score_ranking"
-    ON "m_score_ranking"."__key" = "population"."__key"
+  FROM "m_score_ranking"
 )
 SELECT
   "__key" AS "id"
