@@ -177,6 +177,46 @@ def _outside(spec: ir.PopulationSpec, empty: set[object]) -> bool:
     return _abstract(spec.value, empty) is None
 
 
+def always_ranked(spec: ir.PopulationSpec) -> bool:
+    """Whether every entity of `spec`'s population has a value to rank: a count or sum
+    (zero without rows), or the earliest/latest time of rows the population cannot lack
+    (`recency among buyers`: rows without a time are never counted)."""
+    value = ir.unwrap(spec.value)
+    if not isinstance(value, ir.AggregateRef) or value.aggregation.group is not None:
+        return False
+    aggregation = value.aggregation
+    if aggregation.func in ("count", "count_distinct", "sum", "exists"):
+        return True
+    if (
+        aggregation.func not in ("min", "max")
+        or aggregation.value != aggregation.source.time
+        or spec.population is None
+    ):
+        return False
+    # without rows passing the aggregation's filter, so is every aggregate of those rows
+    wanted = set(_parts(aggregation.filter))
+    same_rows = {
+        other
+        for other in _aggregations(spec.population)
+        if other.source == aggregation.source
+        and other.group is None
+        and wanted <= set(_parts(other.filter))
+    }
+    return _truth(_abstract(spec.population, same_rows | {aggregation})) is False
+
+
+def _parts(condition: ir.Expr | None) -> tuple[ir.Expr, ...]:
+    if condition is None:
+        return ()
+    return condition.items if isinstance(condition, ir.And) else (condition,)
+
+
+def _aggregations(expr: ir.Expr) -> list[ir.Aggregation]:
+    if isinstance(expr, ir.AggregateRef):
+        return [expr.aggregation]
+    return [found for child in ir.children(expr) for found in _aggregations(child)]
+
+
 def rows_forbidden(plan: Plan, condition: ir.Expr) -> set[ir.RowSource]:
     """Related tables whose every aggregate is a row count or `exists` that `condition`
     needs to be zero or false: members have no such rows, so an anti-join can replace

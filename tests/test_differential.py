@@ -61,6 +61,10 @@ SHARED_RANKINGS = (
     # rankings alone (no join back to the population), with a population aggregate, nested
     "(score in top 2) and (avg score among buyers > 1)",
     "ntile(2) of score among (score in top 5) = 1",
+    # RFM: rankings of one population in one CTE on Postgres (the latest order time is
+    # known present among buyers)
+    "(ntile(3) of last_order among buyers = 3) and (ntile(2) of orders_n among buyers = 2)"
+    " and (revenue in top 50% among buyers)",
 )
 
 

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.compiler import Compiler
-from segdsl.plan import Output, build_plan, rows_forbidden, rows_required
+from segdsl.plan import Output, always_ranked, build_plan, rows_forbidden, rows_required
 from segdsl.project import Project
 
 MODEL = """
@@ -189,3 +189,33 @@ def test_last_ranking_layer_joins_back_only_for_what_members_need(
     query = sqlglot.parse_one(compiler.members_sql("probe", dialect="duckdb"), read="duckdb")
     layer = next(cte.this for cte in query.ctes if cte.alias == "ranked_1")
     assert (layer.find(exp.From).this.name == "population") is joins_back
+
+
+@pytest.mark.parametrize(
+    ("ranking", "expected"),
+    [
+        ("ntile(5) of revenue", True),  # a sum is 0 without rows
+        ("ntile(5) of orders_count among buyers", True),
+        ("ntile(5) of last_order_at among buyers", True),  # buyers have an order time
+        ("ntile(5) of last_order_at among ((count orders where amount > 10) > 0)", True),
+        ("ntile(5) of last_order_at", False),  # customers without orders have none
+        ("ntile(5) of last_order_at among (visits > 0)", False),
+        ('ntile(5) of last_order_at among (buyers or city = "Berlin")', False),
+        ("ntile(5) of last_big_order_at among buyers", False),  # buyers of small orders only
+        ("ntile(5) of average_order among buyers", False),  # avg of NULL amounts is missing
+    ],
+)
+def test_always_ranked(ranking: str, expected: bool) -> None:
+    model = MODEL + "measure last_big_order_at = max(ordered_at) of orders where amount > 10\n"
+    compiler = Compiler(Project.from_text(model + f"segment probe = {ranking} = 1\n"))
+    assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
+    (spec,) = [
+        node.spec
+        for node in _walk(compiler.definition("probe").expr)
+        if isinstance(node, ir.PopulationRef)
+    ]
+    assert always_ranked(spec) is expected
+
+
+def _walk(expr: ir.Expr) -> list[ir.Expr]:
+    return [expr, *(node for child in ir.children(expr) for node in _walk(child))]

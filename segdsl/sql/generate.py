@@ -27,7 +27,14 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, rows_forbidden, rows_required
+from segdsl.plan import (
+    KEY,
+    POPULATION_AGGREGATES,
+    Plan,
+    always_ranked,
+    rows_forbidden,
+    rows_required,
+)
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -281,9 +288,7 @@ class QueryBuilder:
         for depth, layer in enumerate(self.plan.layers, start=1):
             last = depth == len(self.plan.layers)
             name = f"ranked_{depth}"
-            self.ctes.append((name, self._ranking_layer(layer, last=last)))
-            if sum(spec.func not in POPULATION_AGGREGATES for _, spec in layer) > 1:
-                self.materialized_layers.add(name)
+            self.ctes.append((name, self._ranking_layer(name, layer, last=last)))
             self.relation = name
 
     def _candidates_cte(self) -> exp.Select:
@@ -668,13 +673,30 @@ class QueryBuilder:
         return column
 
     def _ranking_layer(
-        self, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
+        self, name: str, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
     ) -> exp.Select:
-        """One CTE per ranking over just its members (narrow rows sort fast), joined back
-        (or, when the members need nothing else, joined with each other)."""
+        """Rankings over just their members (narrow rows sort fast), joined back (or, when
+        the members need nothing else, joined with each other). Rankings of the same
+        members share one CTE where the dialect prefers fewer joins to parallel sorts."""
         previous = self.relation
+        ranked: dict[str, list[tuple[str, ir.PopulationSpec]]] = {}  # CTE → its rankings
+        by_members: dict[tuple[exp.Expr, ...], str] = {}  # members → the CTE ranking them
+        for alias, spec in layer:
+            if spec.func in POPULATION_AGGREGATES:
+                continue
+            cte = f"{alias}_ranking"
+            if self.dialect.share_ranking_ctes:
+                cte = by_members.setdefault(tuple(self._ranking_members(spec)), cte)
+            ranked.setdefault(cte, []).append((alias, spec))
+        # a shared CTE is named after its first ranking, in the plural (never a single
+        # ranking's name: those end in `_ranking`)
+        ranked = {cte + ("s" if len(specs) > 1 else ""): specs for cte, specs in ranked.items()}
+        for cte, specs in ranked.items():
+            self.ctes.append((cte, self._ranking(specs, previous)))
+        if len(ranked) > 1:
+            self.materialized_layers.add(name)
         if last and self.rankings_alone:
-            base = next(f"{a}_ranking" for a, s in layer if s.func not in POPULATION_AGGREGATES)
+            base = next(iter(ranked))
             select = exp.select(_col(KEY, base))
         else:
             base = previous
@@ -682,41 +704,71 @@ class QueryBuilder:
                 exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
             )
         select = select.from_(exp.to_identifier(base, quoted=True), copy=False)
-        for alias, spec in layer:
-            cte = f"{alias}_ranking"
-            self.ctes.append((cte, self._ranking(spec, previous)))
-            value: exp.Expr = _col("value", cte)
-            if spec.func in ("top", "bottom"):
-                value = _coalesce(value, FALSE)
-            elif spec.func in ("count", "sum"):
-                value = _coalesce(value, _num(0))
-            select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
-            relation = exp.to_identifier(cte, quoted=True)
-            if spec.func in POPULATION_AGGREGATES:
-                select.append("joins", exp.Join(this=relation, kind="CROSS"))
-            elif cte != base:
-                side = "INNER" if last and spec in self.required else "LEFT"
+        for cte, specs in ranked.items():
+            for alias, spec in specs:
+                value: exp.Expr = _col(alias, cte)
+                if spec.func in ("top", "bottom"):
+                    value = _coalesce(value, FALSE)
+                select = select.select(
+                    exp.alias_(value, alias, quoted=True, copy=False), copy=False
+                )
+            if cte != base:
+                required = all(spec in self.required for _, spec in specs)
+                side = "INNER" if last and required else "LEFT"
+                relation = exp.to_identifier(cte, quoted=True)
                 _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
+        for alias, spec in layer:
+            if spec.func in POPULATION_AGGREGATES:
+                cte = f"{alias}_ranking"
+                self.ctes.append((cte, self._population_aggregate(spec, previous)))
+                value = _col("value", cte)
+                if spec.func in ("count", "sum"):
+                    value = _coalesce(value, _num(0))
+                select = select.select(
+                    exp.alias_(value, alias, quoted=True, copy=False), copy=False
+                )
+                select.append(
+                    "joins", exp.Join(this=exp.to_identifier(cte, quoted=True), kind="CROSS")
+                )
         return select
 
-    def _ranking(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
-        """The members of a ranking's population with their rank (or the population's aggregate)."""
-        value = self.value(spec.value)
-        members: list[exp.Expr] = [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
+    def _ranking_members(self, spec: ir.PopulationSpec) -> list[exp.Expr]:
+        """Who takes part in a ranking: its population, with a value to rank."""
+        members: list[exp.Expr] = []
         if spec.population is not None:
-            members.insert(0, self.condition(spec.population))
+            members.append(self.condition(spec.population))
+        if not always_ranked(spec):
+            members.append(exp.Not(this=exp.Is(this=self.value(spec.value), expression=exp.Null())))
+        return members
+
+    def _population_aggregate(self, spec: ir.PopulationSpec, relation: str) -> exp.Select:
+        """One value over the population (`avg revenue among buyers`)."""
+        value = self.value(spec.value)
+        aggregate = (
+            exp.Count(this=exp.Star())
+            if spec.func == "count"
+            else _AGGREGATES[spec.func](this=value)
+        )
+        select = exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
+        select = select.from_(exp.to_identifier(relation, quoted=True), copy=False)
+        members = self._ranking_members(spec)
+        return select.where(_and(members), copy=False) if members else select
+
+    def _ranking(self, specs: list[tuple[str, ir.PopulationSpec]], relation: str) -> exp.Select:
+        """The members of the rankings' population (the same for all of `specs`) with
+        their ranks, one column per ranking."""
+        columns: list[exp.Expr] = [_col(KEY)]
+        for alias, spec in specs:
+            columns.append(exp.alias_(self._rank(spec), alias, quoted=True, copy=False))
+        select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
+        members = self._ranking_members(specs[0][1])
+        return select.where(_and(members), copy=False) if members else select
+
+    def _rank(self, spec: ir.PopulationSpec) -> exp.Expr:
+        """A ranking's window expression over its members."""
+        value = self.value(spec.value)
         key = _col(KEY)
         func = spec.func
-        source = exp.to_identifier(relation, quoted=True)
-        if func in POPULATION_AGGREGATES:
-            aggregate = (
-                exp.Count(this=exp.Star()) if func == "count" else _AGGREGATES[func](this=value)
-            )
-            return (
-                exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
-                .from_(source, copy=False)
-                .where(_and(members), copy=False)
-            )
 
         def window(node: exp.Expr, *order: exp.Ordered, frame: bool = False) -> exp.Window:
             spec_node = exp.Window(this=node)
@@ -766,11 +818,7 @@ class QueryBuilder:
                         this=_num(numerator), expression=window(exp.Count(this=exp.Star()))
                     ),
                 )
-        return (
-            exp.select(_col(KEY), exp.alias_(ranked, "value", quoted=True, copy=False))
-            .from_(source, copy=False)
-            .where(_and(members), copy=False)
-        )
+        return ranked
 
     # -------------------------------------------------------------- expressions
     def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expr:

@@ -21,14 +21,12 @@ WITH "orders_per_customer" AS (
 ), "_rank1_ranking" AS (
   SELECT
     "__key",
-    ROW_NUMBER() OVER (ORDER BY "revenue" DESC, "__key" ASC NULLS FIRST) <= 3 AS "value"
+    ROW_NUMBER() OVER (ORDER BY "revenue" DESC, "__key" ASC NULLS FIRST) <= 3 AS "_rank1"
   FROM "population"
-  WHERE
-    NOT "revenue" IS NULL
 ), "ranked_1" AS (
   SELECT
     "_rank1_ranking"."__key",
-    COALESCE("_rank1_ranking"."value", FALSE) AS "_rank1"
+    COALESCE("_rank1_ranking"."_rank1", FALSE) AS "_rank1"
   FROM "_rank1_ranking"
 )
 SELECT

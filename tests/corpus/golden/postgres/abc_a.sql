@@ -26,14 +26,14 @@ WITH "orders_per_customer" AS (
     CAST(SUM("revenue") OVER (
       ORDER BY "revenue" DESC NULLS LAST, "__key" ASC NULLS FIRST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS DOUBLE PRECISION) / NULLIF(CAST(SUM("revenue") OVER () AS DOUBLE PRECISION), 0) AS "value"
+    ) AS DOUBLE PRECISION) / NULLIF(CAST(SUM("revenue") OVER () AS DOUBLE PRECISION), 0) AS "revenue_share"
   FROM "population"
   WHERE
-    "paid_orders" > 0 AND NOT "revenue" IS NULL
+    "paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
     "revenue_share_ranking"."__key",
-    "revenue_share_ranking"."value" AS "revenue_share"
+    "revenue_share_ranking"."revenue_share" AS "revenue_share"
   FROM "revenue_share_ranking"
 )
 SELECT

@@ -25,14 +25,14 @@ WITH "orders_per_customer" AS (
     "__key",
     (
       ROW_NUMBER() OVER (ORDER BY "revenue" DESC NULLS LAST, "__key" ASC NULLS FIRST) - 1
-    ) * 10 < 1 * COUNT(*) OVER () AS "value"
+    ) * 10 < 1 * COUNT(*) OVER () AS "_rank1"
   FROM "population"
   WHERE
-    "paid_orders" > 0 AND NOT "revenue" IS NULL
+    "paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
     "_rank1_ranking"."__key",
-    COALESCE("_rank1_ranking"."value", FALSE) AS "_rank1"
+    COALESCE("_rank1_ranking"."_rank1", FALSE) AS "_rank1"
   FROM "_rank1_ranking"
 )
 SELECT

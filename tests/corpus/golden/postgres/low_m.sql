@@ -23,14 +23,14 @@ WITH "orders_per_customer" AS (
 ), "m_score_ranking" AS (
   SELECT
     "__key",
-    NTILE(5) OVER (ORDER BY "revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST) AS "value"
+    NTILE(5) OVER (ORDER BY "revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST) AS "m_score"
   FROM "population"
   WHERE
-    "paid_orders" > 0 AND NOT "revenue" IS NULL
+    "paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
     "m_score_ranking"."__key",
-    "m_score_ranking"."value" AS "m_score"
+    "m_score_ranking"."m_score" AS "m_score"
   FROM "m_score_ranking"
 )
 SELECT
