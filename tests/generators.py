@@ -235,6 +235,7 @@ def atoms(draw: st.DrawFn) -> str:
         f"adds then no buys within {draw(st.sampled_from(DURATIONS))}",
         "adds during last 30d then no buys",
         f"max count events per kind {op} {n}",
+        f"min count events per kind {op} {n}",
         f"count distinct(date(occurred_at)) of events during {window} {op} {n}",
         f"count distinct(month_start(ordered_at)) of orders during {window} {op} {n}",
         f"exists visits during {window}",

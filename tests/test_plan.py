@@ -219,3 +219,22 @@ def test_always_ranked(ranking: str, expected: bool) -> None:
 
 def _walk(expr: ir.Expr) -> list[ir.Expr]:
     return [expr, *(node for child in ir.children(expr) for node in _walk(child))]
+
+
+@pytest.mark.parametrize(
+    ("condition", "bound"),
+    [
+        ("max count events per name >= 3", "COUNT(*) >= 3"),
+        ("max count events per name > 2 and orders_count > 0", "COUNT(*) > 2"),
+        ("min count events per name <= 2", "COUNT(*) <= 2"),
+        ("max count events per name < 3", None),  # every group counts towards the max
+        ('max count events per name >= 3 or city = "A"', None),  # not needed by members
+        ("not (max count events per name >= 3)", None),
+    ],
+)
+def test_members_drop_groups_that_cannot_reach_a_bound(condition: str, bound: str | None) -> None:
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    query = sqlglot.parse_one(compiler.members_sql("probe", dialect="duckdb"), read="duckdb")
+    (groups,) = [s for s in query.find_all(exp.Subquery) if s.alias == "groups"]
+    having = groups.this.args.get("having")
+    assert (having.this.sql() if having else None) == bound

@@ -166,11 +166,13 @@ class QueryBuilder:
         self.forbidden: set[ir.RowSource] = set()
         self.candidate_conditions: list[ir.Expr] = []  # members' attribute-only conditions
         self.having: dict[ir.RowSource, list[ir.Expr]] = {}
+        self.group_having: dict[ir.Aggregation, list[ir.Expr]] = {}  # `max … per …` bounds
         if members_of is not None:
             self.required = rows_required(plan, members_of)
             self.forbidden = rows_forbidden(plan, members_of) - self.required
             if not plan.layers:  # rankings need every entity
                 self.having = _having_parts(plan, members_of, self.required)
+                self.group_having = _group_bounds(members_of, self.required)
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]
@@ -205,7 +207,9 @@ class QueryBuilder:
         """
         select = exp.select(exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False))
         select = select.from_(exp.to_identifier(self.relation, quoted=True), copy=False)
-        enforced = [part for parts in self.having.values() for part in parts]
+        enforced = [
+            part for parts in (*self.having.values(), *self.group_having.values()) for part in parts
+        ]
         if self.candidates:
             enforced += self.candidate_conditions
         remaining = [part for part in _conjuncts(condition) if part not in enforced]
@@ -526,17 +530,25 @@ class QueryBuilder:
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
+        per_group = self._aggregate(inner_aggregation)
         inner = (
             select.select(
                 exp.alias_(key.copy(), KEY, quoted=True, copy=False),
-                exp.alias_(
-                    self._aggregate(inner_aggregation), "per_group", quoted=True, copy=False
-                ),
+                exp.alias_(per_group.copy(), "per_group", quoted=True, copy=False),
                 copy=False,
             )
             .where(_and_once(filters), copy=False)
             .group_by(key, group, copy=False)
         )
+        if aggregation in self.group_having:
+            # `max count … per g >= 3` holds exactly when some group counts 3: smaller
+            # groups cannot be the maximum of a member, so they are dropped at once
+            self._inline_aggregates = {aggregation: per_group}
+            try:
+                bounds = [self.condition(part) for part in self.group_having[aggregation]]
+            finally:
+                self._inline_aggregates = None
+            inner = inner.having(_and(bounds), copy=False)
         combined = _AGGREGATES[aggregation.outer](this=_col("per_group"))
         return (
             exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True, copy=False))
@@ -1119,6 +1131,24 @@ def _having_parts(
             if source in required and source in plan.aggregations:
                 parts.setdefault(source, []).append(part)
     return parts
+
+
+def _group_bounds(condition: ir.Expr, required: set[object]) -> dict[ir.Aggregation, list[ir.Expr]]:
+    """Top-level `and` parts bounding an inner-joined `max … per …` from below (or a
+    `min … per …` from above) by a constant: every group on the wrong side can go."""
+    bounds: dict[ir.Aggregation, list[ir.Expr]] = {}
+    for part in _conjuncts(condition):
+        if not isinstance(part, ir.Compare) or not isinstance(ir.unwrap(part.right), ir.Const):
+            continue
+        left = ir.unwrap(part.left)
+        if not isinstance(left, ir.AggregateRef) or left.aggregation not in required:
+            continue
+        outer = left.aggregation.outer
+        if (outer == "max" and part.op in (">", ">=")) or (
+            outer == "min" and part.op in ("<", "<=")
+        ):
+            bounds.setdefault(left.aggregation, []).append(part)
+    return bounds
 
 
 def _reads_only_rankings(expr: ir.Expr, specs: set[ir.PopulationSpec]) -> bool:

@@ -14,6 +14,8 @@ WITH "_grouped1_groups" AS (
     GROUP BY
       "events"."customer_id",
       "events"."page_category"
+    HAVING
+      COUNT(*) >= 3
   ) AS "groups"
   GROUP BY
     "__key"
@@ -31,5 +33,3 @@ WITH "_grouped1_groups" AS (
 SELECT
   "__key" AS "id"
 FROM "population"
-WHERE
-  "_grouped1" >= 3
