@@ -691,6 +691,7 @@ class QueryBuilder:
         the members need nothing else, joined with each other). Rankings of the same
         members share one CTE where the dialect prefers fewer joins to parallel sorts."""
         previous = self.relation
+        aggregates = [(alias, spec) for alias, spec in layer if spec.func in POPULATION_AGGREGATES]
         ranked: dict[str, list[tuple[str, ir.PopulationSpec]]] = {}  # CTE → its rankings
         by_members: dict[tuple[exp.Expr, ...], str] = {}  # members → the CTE ranking them
         for alias, spec in layer:
@@ -729,19 +730,14 @@ class QueryBuilder:
                 side = "INNER" if last and required else "LEFT"
                 relation = exp.to_identifier(cte, quoted=True)
                 _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
-        for alias, spec in layer:
-            if spec.func in POPULATION_AGGREGATES:
-                cte = f"{alias}_ranking"
-                self.ctes.append((cte, self._population_aggregate(spec, previous)))
-                value = _col("value", cte)
-                if spec.func in ("count", "sum"):
-                    value = _coalesce(value, _num(0))
-                select = select.select(
-                    exp.alias_(value, alias, quoted=True, copy=False), copy=False
-                )
-                select.append(
-                    "joins", exp.Join(this=exp.to_identifier(cte, quoted=True), kind="CROSS")
-                )
+        for alias, spec in aggregates:  # one row each: cross-joined
+            cte = f"{alias}_ranking"
+            self.ctes.append((cte, self._population_aggregate(spec, previous)))
+            value = _col("value", cte)
+            if spec.func in ("count", "sum"):
+                value = _coalesce(value, _num(0))
+            select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
+            select.append("joins", exp.Join(this=exp.to_identifier(cte, quoted=True), kind="CROSS"))
         return select
 
     def _ranking_members(self, spec: ir.PopulationSpec) -> list[exp.Expr]:
