@@ -238,3 +238,24 @@ def test_members_drop_groups_that_cannot_reach_a_bound(condition: str, bound: st
     (groups,) = [s for s in query.find_all(exp.Subquery) if s.alias == "groups"]
     having = groups.this.args.get("having")
     assert (having.this.sql() if having else None) == bound
+
+
+@pytest.mark.parametrize(
+    ("condition", "materialized"),
+    [
+        # one CTE ranks both, and the members need nothing else: no join at all
+        ("ntile(4) of revenue = 1 and ntile(4) of orders_count = 1", False),
+        # the same CTE joined back to the population for the city: Postgres would push the
+        # filters into the windows, expect one row and join by nested loops (54 s, not 1 s)
+        ('ntile(4) of revenue = 1 and ntile(4) of orders_count = 1 and city = "A"', True),
+        ("ntile(4) of revenue = 1 or ntile(4) of orders_count = 1", True),
+        ('revenue in top 10% and city = "A"', False),  # one ranking joined back: inlined
+    ],
+)
+def test_postgres_shares_rankings_and_materialises_layers_joining_several(
+    condition: str, materialized: bool
+) -> None:
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    query = compiler.members_sql("probe", dialect="postgres")
+    assert ("AS MATERIALIZED" in query) is materialized
+    assert query.count('_ranking" AS') + query.count('_rankings" AS') == 1

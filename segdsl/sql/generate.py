@@ -706,8 +706,6 @@ class QueryBuilder:
         ranked = {cte + ("s" if len(specs) > 1 else ""): specs for cte, specs in ranked.items()}
         for cte, specs in ranked.items():
             self.ctes.append((cte, self._ranking(specs, previous)))
-        if len(ranked) > 1:
-            self.materialized_layers.add(name)
         if last and self.rankings_alone:
             base = next(iter(ranked))
             select = exp.select(_col(KEY, base))
@@ -716,6 +714,8 @@ class QueryBuilder:
             select = exp.select(
                 exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
             )
+        if len(layer) - len(aggregates) > 1 and any(cte != base for cte in ranked):
+            self.materialized_layers.add(name)  # joins several rankings
         select = select.from_(exp.to_identifier(base, quoted=True), copy=False)
         for cte, specs in ranked.items():
             for alias, spec in specs:
