@@ -187,11 +187,7 @@ def always_ranked(spec: ir.PopulationSpec) -> bool:
     aggregation = value.aggregation
     if aggregation.func in ("count", "count_distinct", "sum", "exists"):
         return True
-    if (
-        aggregation.func not in ("min", "max")
-        or aggregation.value != aggregation.source.time
-        or spec.population is None
-    ):
+    if not extreme_row_time(aggregation) or spec.population is None:
         return False
     # without rows passing the aggregation's filter, so is every aggregate of those rows
     wanted = set(_parts(aggregation.filter))
@@ -203,6 +199,17 @@ def always_ranked(spec: ir.PopulationSpec) -> bool:
         and wanted <= set(_parts(other.filter))
     }
     return _truth(_abstract(spec.population, same_rows | {aggregation})) is False
+
+
+def extreme_row_time(aggregation: ir.Aggregation) -> bool:
+    """Whether `aggregation` is the earliest or latest time of its table's rows: every
+    read of a table stops at the as-of time (rows without a time are never counted), so
+    such a value is never after it, and present whenever the rows are."""
+    return (
+        aggregation.func in ("min", "max")
+        and aggregation.group is None
+        and aggregation.value == aggregation.source.time
+    )
 
 
 def _parts(condition: ir.Expr | None) -> tuple[ir.Expr, ...]:

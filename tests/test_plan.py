@@ -11,8 +11,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-import sqlglot
-from sqlglot import exp
 
 from segdsl import ir
 from segdsl.compiler import Compiler
@@ -173,25 +171,6 @@ def test_plan_keys_keep_their_hash_but_never_pickle_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("condition", "joins_back"),
-    [
-        ("revenue in top 10%", False),
-        ("ntile(4) of revenue = 1 and revenue in top 10%", False),
-        ('revenue in top 10% and city = "Berlin"', True),  # needs the population's city
-        ("not (revenue in top 10%)", True),  # customers outside the ranking are members
-        ("revenue in top 10% or orders_count > 3", True),
-    ],
-)
-def test_last_ranking_layer_joins_back_only_for_what_members_need(
-    condition: str, joins_back: bool
-) -> None:
-    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
-    query = sqlglot.parse_one(compiler.members_sql("probe", dialect="duckdb"), read="duckdb")
-    layer = next(cte.this for cte in query.ctes if cte.alias == "ranked_1")
-    assert (layer.find(exp.From).this.name == "population") is joins_back
-
-
-@pytest.mark.parametrize(
     ("ranking", "expected"),
     [
         ("ntile(5) of revenue", True),  # a sum is 0 without rows
@@ -219,43 +198,3 @@ def test_always_ranked(ranking: str, expected: bool) -> None:
 
 def _walk(expr: ir.Expr) -> list[ir.Expr]:
     return [expr, *(node for child in ir.children(expr) for node in _walk(child))]
-
-
-@pytest.mark.parametrize(
-    ("condition", "bound"),
-    [
-        ("max count events per name >= 3", "COUNT(*) >= 3"),
-        ("max count events per name > 2 and orders_count > 0", "COUNT(*) > 2"),
-        ("min count events per name <= 2", "COUNT(*) <= 2"),
-        ("max count events per name < 3", None),  # every group counts towards the max
-        ('max count events per name >= 3 or city = "A"', None),  # not needed by members
-        ("not (max count events per name >= 3)", None),
-    ],
-)
-def test_members_drop_groups_that_cannot_reach_a_bound(condition: str, bound: str | None) -> None:
-    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
-    query = sqlglot.parse_one(compiler.members_sql("probe", dialect="duckdb"), read="duckdb")
-    (groups,) = [s for s in query.find_all(exp.Subquery) if s.alias == "groups"]
-    having = groups.this.args.get("having")
-    assert (having.this.sql() if having else None) == bound
-
-
-@pytest.mark.parametrize(
-    ("condition", "materialized"),
-    [
-        # one CTE ranks both, and the members need nothing else: no join at all
-        ("ntile(4) of revenue = 1 and ntile(4) of orders_count = 1", False),
-        # the same CTE joined back to the population for the city: Postgres would push the
-        # filters into the windows, expect one row and join by nested loops (54 s, not 1 s)
-        ('ntile(4) of revenue = 1 and ntile(4) of orders_count = 1 and city = "A"', True),
-        ("ntile(4) of revenue = 1 or ntile(4) of orders_count = 1", True),
-        ('revenue in top 10% and city = "A"', False),  # one ranking joined back: inlined
-    ],
-)
-def test_postgres_shares_rankings_and_materialises_layers_joining_several(
-    condition: str, materialized: bool
-) -> None:
-    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
-    query = compiler.members_sql("probe", dialect="postgres")
-    assert ("AS MATERIALIZED" in query) is materialized
-    assert query.count('_ranking" AS') + query.count('_rankings" AS') == 1

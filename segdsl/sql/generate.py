@@ -17,6 +17,7 @@ as a ranking population), so `not X` is exactly the complement of `X`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from segdsl.plan import (
     POPULATION_AGGREGATES,
     Plan,
     always_ranked,
+    extreme_row_time,
     rows_forbidden,
     rows_required,
 )
@@ -1030,6 +1032,14 @@ class QueryBuilder:
     ) -> exp.Expr:
         inner = ir.unwrap(operand)
         if (
+            isinstance(inner, ir.AggregateRef)
+            and extreme_row_time(inner.aggregation)
+            and self._includes_as_of(bounds)
+        ):
+            # `last_order_at in last 90d`: the latest order time is never after the as-of
+            # time; a redundant `<=` only makes Postgres underestimate the rows left
+            bounds = dataclasses.replace(bounds, upper=None, upper_inclusive=False)
+        if (
             source is not None
             and isinstance(inner, ir.RowColumn)
             and inner.column.storage is not None
@@ -1037,6 +1047,13 @@ class QueryBuilder:
             raw = _col(inner.column.name, source.hops[inner.hop].table)
             return self._raw_window(raw, inner.column, bounds)
         return self.window(self.sql(operand, source), operand, bounds)
+
+    def _includes_as_of(self, bounds: ir.Bounds) -> bool:
+        """Whether `bounds` end at or after the as-of time, which they include."""
+        if bounds.upper is None:
+            return False
+        upper = self.as_of.resolve(bounds.upper)
+        return upper > self.as_of.wall or (upper == self.as_of.wall and bounds.upper_inclusive)
 
     def window(self, value: exp.Expr, operand: ir.Expr, bounds: ir.Bounds) -> exp.Expr:
         """`value` (a wall-clock time or a date, per the operand's type) inside `bounds`."""

@@ -19,10 +19,6 @@ WITH `events_per_customer` AS (
       MAX(CASE WHEN `events`.`name` = 'add_to_cart' THEN `events`.`occurred_at` END),
       'UTC'
     ) > CAST('2025-06-01 00:00:00' AS DATETIME)
-    AND DATETIME(
-      MAX(CASE WHEN `events`.`name` = 'add_to_cart' THEN `events`.`occurred_at` END),
-      'UTC'
-    ) <= CAST('2025-07-01 00:00:00' AS DATETIME)
     AND (
       DATETIME(MAX(CASE WHEN `events`.`name` = 'purchase' THEN `events`.`occurred_at` END), 'UTC') IS NULL
       OR DATETIME(MAX(CASE WHEN `events`.`name` = 'purchase' THEN `events`.`occurred_at` END), 'UTC') < DATETIME(

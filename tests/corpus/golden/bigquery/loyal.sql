@@ -11,7 +11,6 @@ WITH `orders_per_customer` AS (
   HAVING
     COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) >= 5
     AND MAX(`orders`.`ordered_at`) > CAST('2025-04-02 00:00:00' AS DATETIME)
-    AND MAX(`orders`.`ordered_at`) <= CAST('2025-07-01 00:00:00' AS DATETIME)
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,

@@ -10,7 +10,6 @@ WITH `orders_per_customer` AS (
     `orders`.`customer_id`
   HAVING
     MIN(`orders`.`ordered_at`) > CAST('2025-06-01 00:00:00' AS DATETIME)
-    AND MIN(`orders`.`ordered_at`) <= CAST('2025-07-01 00:00:00' AS DATETIME)
     AND COUNT(CASE WHEN `orders`.`status` = 'paid' THEN 1 END) > 0
 ), `population` AS (
   SELECT

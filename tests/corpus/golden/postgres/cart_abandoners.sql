@@ -13,7 +13,6 @@ WITH "events_per_customer" AS (
     "events"."customer_id"
   HAVING
     MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-    AND MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND (
       MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' IS NULL
       OR MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' < MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC'

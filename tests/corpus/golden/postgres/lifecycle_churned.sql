@@ -38,7 +38,6 @@ WHERE
     WHEN "paid_orders" = 0
     THEN 'prospect'
     WHEN "first_order_at" > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-    AND "first_order_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     THEN 'new'
     WHEN "_orders_3" >= 2
     THEN 'active'

@@ -10,11 +10,7 @@ WITH "orders_per_customer" AS (
     "orders"."customer_id"
   HAVING
     COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) > 0
-    AND NOT COALESCE(
-      MAX("orders"."ordered_at") > CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-      AND MAX("orders"."ordered_at") <= CAST('2025-07-01 00:00:00' AS TIMESTAMP),
-      FALSE
-    )
+    AND NOT COALESCE(MAX("orders"."ordered_at") > CAST('2025-01-01 00:00:00' AS TIMESTAMP), FALSE)
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",

@@ -1,0 +1,97 @@
+"""Shapes of generated queries that the engines' speed depends on (docs/performance.md).
+
+Each test pins one rule of the generator down by reading the SQL it writes; whether
+those queries return the right members is the differential tests' job
+(tests/test_differential.py), which run them on all three engines.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from segdsl.compiler import Compiler
+from segdsl.project import Project
+from tests.test_plan import MODEL
+
+
+def members_sql(condition: str, dialect: str = "duckdb") -> str:
+    compiler = Compiler(Project.from_text(MODEL + f"segment probe = {condition}\n"))
+    return compiler.members_sql("probe", dialect=dialect, as_of="2025-07-01")
+
+
+@pytest.mark.parametrize(
+    ("condition", "joins_back"),
+    [
+        ("revenue in top 10%", False),
+        ("ntile(4) of revenue = 1 and revenue in top 10%", False),
+        ('revenue in top 10% and city = "Berlin"', True),  # needs the population's city
+        ("not (revenue in top 10%)", True),  # customers outside the ranking are members
+        ("revenue in top 10% or orders_count > 3", True),
+    ],
+)
+def test_last_ranking_layer_joins_back_only_for_what_members_need(
+    condition: str, joins_back: bool
+) -> None:
+    query = sqlglot.parse_one(members_sql(condition), read="duckdb")
+    layer = next(cte.this for cte in query.ctes if cte.alias == "ranked_1")
+    assert (layer.find(exp.From).this.name == "population") is joins_back
+
+
+@pytest.mark.parametrize(
+    ("condition", "bound"),
+    [
+        ("max count events per name >= 3", "COUNT(*) >= 3"),
+        ("max count events per name > 2 and orders_count > 0", "COUNT(*) > 2"),
+        ("min count events per name <= 2", "COUNT(*) <= 2"),
+        ("max count events per name < 3", None),  # every group counts towards the max
+        ('max count events per name >= 3 or city = "A"', None),  # not needed by members
+        ("not (max count events per name >= 3)", None),
+    ],
+)
+def test_members_drop_groups_that_cannot_reach_a_bound(condition: str, bound: str | None) -> None:
+    query = sqlglot.parse_one(members_sql(condition), read="duckdb")
+    (groups,) = [s for s in query.find_all(exp.Subquery) if s.alias == "groups"]
+    having = groups.this.args.get("having")
+    assert (having.this.sql() if having else None) == bound
+
+
+@pytest.mark.parametrize(
+    ("condition", "materialized"),
+    [
+        # one CTE ranks both, and the members need nothing else: no join at all
+        ("ntile(4) of revenue = 1 and ntile(4) of orders_count = 1", False),
+        # the same CTE joined back to the population for the city: Postgres would push the
+        # filters into the windows, expect one row and join by nested loops (54 s, not 1 s)
+        ('ntile(4) of revenue = 1 and ntile(4) of orders_count = 1 and city = "A"', True),
+        ("ntile(4) of revenue = 1 or ntile(4) of orders_count = 1", True),
+        ('revenue in top 10% and city = "A"', False),  # one ranking joined back: inlined
+    ],
+)
+def test_postgres_shares_rankings_and_materialises_layers_joining_several(
+    condition: str, materialized: bool
+) -> None:
+    query = members_sql(condition, dialect="postgres")
+    assert ("AS MATERIALIZED" in query) is materialized
+    assert query.count('_ranking" AS') + query.count('_rankings" AS') == 1
+
+
+@pytest.mark.parametrize(
+    ("condition", "upper_bound"),
+    [
+        # the latest order time is never after the as-of time: no `<=` for it
+        ("last_order_at in last 30d", False),
+        ("last_order_at in this year", False),  # ends after the as-of time
+        ("last_order_at in between 60d ago and 30d ago", True),
+        ("last_order_at in last 30d and revenue > 10", False),
+    ],
+)
+def test_latest_times_need_no_upper_bound_at_the_as_of_time(
+    condition: str, upper_bound: bool
+) -> None:
+    having = sqlglot.parse_one(members_sql(condition), read="duckdb").find(exp.Having)
+    assert having is not None
+    bounds = [node for node in having.find_all(exp.LT, exp.LTE) if node.find(exp.Max)]
+    assert bool(bounds) is upper_bound
+    assert having.find(exp.GT, exp.GTE) is not None
