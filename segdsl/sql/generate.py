@@ -178,15 +178,11 @@ class QueryBuilder:
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]
-        # the last layer needs no join back to the population when the members'
-        # condition reads only its rankings and every one of them is inner-joined
-        last_layer = plan.layers[-1] if plan.layers and members_of is not None else []
-        ranked = [spec for _, spec in last_layer if spec.func not in POPULATION_AGGREGATES]
+        # then the last layer needs no join back to the population
         self.rankings_alone = (
             members_of is not None
-            and bool(ranked)
-            and all(spec in self.required for spec in ranked)
-            and _reads_only_rankings(members_of, {spec for _, spec in last_layer})
+            and bool(plan.layers)
+            and _needs_rankings_alone(plan.layers[-1], members_of, self.required)
         )
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
@@ -1162,6 +1158,19 @@ def _group_bounds(condition: ir.Expr, required: set[object]) -> dict[ir.Aggregat
         ):
             bounds.setdefault(left.aggregation, []).append(part)
     return bounds
+
+
+def _needs_rankings_alone(
+    layer: list[tuple[str, ir.PopulationSpec]], condition: ir.Expr, required: set[object]
+) -> bool:
+    """Whether `condition` reads nothing but `layer`'s values and cannot hold without
+    any of its rankings (each is inner-joined)."""
+    ranked = [spec for _, spec in layer if spec.func not in POPULATION_AGGREGATES]
+    return (
+        bool(ranked)
+        and all(spec in required for spec in ranked)
+        and _reads_only_rankings(condition, {spec for _, spec in layer})
+    )
 
 
 def _reads_only_rankings(expr: ir.Expr, specs: set[ir.PopulationSpec]) -> bool:
