@@ -53,6 +53,18 @@ HAND_SQL: dict[str, str] = {
                  NTILE(5) OVER (ORDER BY m, customer_id) AS ms
           FROM buyers)
         SELECT customer_id FROM scores WHERE rs = 5 AND fs = 5 AND ms = 5""",
+    "moscow_champions": f"""
+        WITH buyers AS (
+          SELECT customer_id, MAX(ordered_at) AS r, COUNT(*) AS f, SUM(amount) AS m
+          FROM shop.orders WHERE {PAID} GROUP BY customer_id),
+        scores AS (
+          SELECT customer_id,
+                 NTILE(5) OVER (ORDER BY r, customer_id) AS rs,
+                 NTILE(5) OVER (ORDER BY f, customer_id) AS fs,
+                 NTILE(5) OVER (ORDER BY m, customer_id) AS ms
+          FROM buyers)
+        SELECT s.customer_id FROM scores s JOIN shop.customers c ON c.id = s.customer_id
+        WHERE s.rs = 5 AND s.fs = 5 AND s.ms = 5 AND c.city = 'Moscow'""",
     "abc_a": f"""
         WITH buyers AS (SELECT customer_id, SUM(amount) AS m FROM shop.orders WHERE {PAID} GROUP BY customer_id)
         SELECT customer_id FROM (
