@@ -60,6 +60,7 @@ SHARED_RANKINGS = (
     "(cumulative share of revenue among buyers <= 50%) or (ntile(3) of revenue among buyers = 1)",
     # rankings alone (no join back to the population), with a population aggregate, nested
     "(score in top 2) and (avg score among buyers > 1)",
+    '(ntile(2) of score = 2) and (score in bottom 34%) and city = "A" and orders_n > 0',
     "ntile(2) of score among (score in top 5) = 1",
     # RFM: rankings of one population in one CTE on Postgres (the latest order time is
     # known present among buyers)

@@ -48,6 +48,11 @@ class Dialect:
     # and one join instead of three on Postgres (champions at 50k customers: 194 → 141 ms);
     # DuckDB runs separate CTEs' sorts in parallel, and one CTE was slower (400 → 580 ms).
     share_ranking_ctes: ClassVar[bool] = False
+    # When every member is in every ranking, the other columns the members read (a city)
+    # ride along in the ranking CTE instead of a join back to the population: Postgres
+    # `champions and city = …` 172 → 131 ms; DuckDB's window sorts got 50 % slower
+    # carrying a text column (`high_value and city = …` 0.30 → 0.46 s), so it joins back.
+    rankings_carry_columns: ClassVar[bool] = False
     # Where a segment's anti-joins (`not (exists …)`) go when a `candidates` CTE exists.
     # In it, on the rows the attribute filters leave: Postgres otherwise misestimates the
     # joins before it and runs a nested-loop anti-join (carpet_hesitators: 8.3 s instead
@@ -162,6 +167,7 @@ class Postgres(Dialect):
     sqlglot_name = "postgres"
     materialize_ranking_layers = True
     share_ranking_ctes = True
+    rankings_carry_columns = True
 
     def seconds_between(self, start: exp.Expr, end: exp.Expr) -> exp.Expr:
         epoch = exp.Extract(

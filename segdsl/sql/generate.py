@@ -178,12 +178,15 @@ class QueryBuilder:
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]
-        # then the last layer needs no join back to the population
-        self.rankings_alone = (
-            members_of is not None
-            and bool(plan.layers)
-            and _needs_rankings_alone(plan.layers[-1], members_of, self.required)
-        )
+        # members are in every ranking of the last layer: the layer then needs no join
+        # back to the population, its first ranking CTE carries the columns they read
+        self.carried: list[str] | None = None
+        if members_of is not None and plan.layers:
+            last = plan.layers[-1]
+            ranked = [spec for _, spec in last if spec.func not in POPULATION_AGGREGATES]
+            if ranked and all(spec in self.required for spec in ranked):
+                read = _columns_read(members_of, plan, {spec for _, spec in last})
+                self.carried = list(dict.fromkeys(read))
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -685,9 +688,10 @@ class QueryBuilder:
     def _ranking_layer(
         self, name: str, layer: list[tuple[str, ir.PopulationSpec]], *, last: bool
     ) -> exp.Select:
-        """Rankings over just their members (narrow rows sort fast), joined back (or, when
-        the members need nothing else, joined with each other). Rankings of the same
-        members share one CTE where the dialect prefers fewer joins to parallel sorts."""
+        """Rankings over just their members (narrow rows sort fast), joined back; or, when
+        every member is in every ranking, joined with each other, the first carrying the
+        columns the members read. Rankings of the same members share one CTE where the
+        dialect prefers fewer joins to parallel sorts."""
         previous = self.relation
         aggregates = [(alias, spec) for alias, spec in layer if spec.func in POPULATION_AGGREGATES]
         ranked: dict[str, list[tuple[str, ir.PopulationSpec]]] = {}  # CTE → its rankings
@@ -702,13 +706,18 @@ class QueryBuilder:
         # a shared CTE is named after its first ranking, in the plural (never a single
         # ranking's name: those end in `_ranking`)
         ranked = {cte + ("s" if len(specs) > 1 else ""): specs for cte, specs in ranked.items()}
+        carried = self.carried if last else None
+        if carried and not self.dialect.rankings_carry_columns:
+            carried = None  # join back for them
+        base = next(iter(ranked)) if carried is not None else previous
         for cte, specs in ranked.items():
-            self.ctes.append((cte, self._ranking(specs, previous)))
-        if last and self.rankings_alone:
-            base = next(iter(ranked))
-            select = exp.select(_col(KEY, base))
+            own = carried if carried is not None and cte == base else []
+            self.ctes.append((cte, self._ranking(specs, previous, own)))
+        if carried is not None:
+            columns: list[exp.Expr] = [_col(KEY, base)]
+            columns += [exp.alias_(_col(c, base), c, quoted=True, copy=False) for c in carried]
+            select = exp.select(*columns)
         else:
-            base = previous
             select = exp.select(
                 exp.Column(this=exp.Star(), table=exp.to_identifier(previous, quoted=True))
             )
@@ -760,10 +769,12 @@ class QueryBuilder:
         members = self._ranking_members(spec)
         return select.where(_and(members), copy=False) if members else select
 
-    def _ranking(self, specs: list[tuple[str, ir.PopulationSpec]], relation: str) -> exp.Select:
+    def _ranking(
+        self, specs: list[tuple[str, ir.PopulationSpec]], relation: str, carried: list[str]
+    ) -> exp.Select:
         """The members of the rankings' population (the same for all of `specs`) with
-        their ranks, one column per ranking."""
-        columns: list[exp.Expr] = [_col(KEY)]
+        their ranks, one column per ranking, and the `carried` columns of `relation`."""
+        columns: list[exp.Expr] = [_col(KEY), *(_col(name) for name in carried)]
         for alias, spec in specs:
             columns.append(exp.alias_(self._rank(spec), alias, quoted=True, copy=False))
         select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
@@ -1160,27 +1171,18 @@ def _group_bounds(condition: ir.Expr, required: set[object]) -> dict[ir.Aggregat
     return bounds
 
 
-def _needs_rankings_alone(
-    layer: list[tuple[str, ir.PopulationSpec]], condition: ir.Expr, required: set[object]
-) -> bool:
-    """Whether `condition` reads nothing but `layer`'s values and cannot hold without
-    any of its rankings (each is inner-joined)."""
-    ranked = [spec for _, spec in layer if spec.func not in POPULATION_AGGREGATES]
-    return (
-        bool(ranked)
-        and all(spec in required for spec in ranked)
-        and _reads_only_rankings(condition, {spec for _, spec in layer})
-    )
-
-
-def _reads_only_rankings(expr: ir.Expr, specs: set[ir.PopulationSpec]) -> bool:
-    """Whether `expr` reads nothing per entity but the values of the rankings `specs`."""
+def _columns_read(expr: ir.Expr, plan: Plan, layer: set[ir.PopulationSpec]) -> list[str]:
+    """The population columns `expr` reads, besides the values of the `layer`'s rankings."""
     match expr:
+        case ir.EntityColumn(attribute=attribute):
+            return [plan.aliases[attribute]] if attribute in plan.aliases else []  # or the key
+        case ir.AggregateRef(aggregation=aggregation):
+            return [plan.aliases[aggregation]]
+        case ir.SequenceRef(sequence=sequence):
+            return [plan.aliases[sequence]]
         case ir.PopulationRef(spec=spec):
-            return spec in specs
-        case ir.EntityColumn() | ir.AggregateRef() | ir.SequenceRef() | ir.SplitRef():
-            return False
-    return all(_reads_only_rankings(child, specs) for child in ir.children(expr))
+            return [] if spec in layer else [plan.aliases[spec]]
+    return [name for child in ir.children(expr) for name in _columns_read(child, plan, layer)]
 
 
 def _attributes_only(expr: ir.Expr) -> bool:
