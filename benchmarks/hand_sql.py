@@ -14,6 +14,17 @@ unknown) to a query: the baseline for the question exactly as segdsl answers it.
 from __future__ import annotations
 
 PAID = "status = 'paid'"
+# RFM quintiles of every buyer (ties by id), shared by the RFM baselines
+RFM_SCORES = f"""
+        WITH buyers AS (
+          SELECT customer_id, MAX(ordered_at) AS r, COUNT(*) AS f, SUM(amount) AS m
+          FROM shop.orders WHERE {PAID} GROUP BY customer_id),
+        scores AS (
+          SELECT customer_id,
+                 NTILE(5) OVER (ORDER BY r, customer_id) AS rs,
+                 NTILE(5) OVER (ORDER BY f, customer_id) AS fs,
+                 NTILE(5) OVER (ORDER BY m, customer_id) AS ms
+          FROM buyers)"""
 
 HAND_SQL: dict[str, str] = {
     "new_customers": f"""
@@ -42,27 +53,9 @@ HAND_SQL: dict[str, str] = {
         HAVING COUNT(CASE WHEN ordered_at <= TIMESTAMP '2025-04-02 00:00:00' THEN 1 END) > 0
            AND COUNT(CASE WHEN ordered_at > TIMESTAMP '2025-04-02 00:00:00' THEN 1 END)
                < 0.5 * COUNT(CASE WHEN ordered_at <= TIMESTAMP '2025-04-02 00:00:00' THEN 1 END)""",
-    "champions": f"""
-        WITH buyers AS (
-          SELECT customer_id, MAX(ordered_at) AS r, COUNT(*) AS f, SUM(amount) AS m
-          FROM shop.orders WHERE {PAID} GROUP BY customer_id),
-        scores AS (
-          SELECT customer_id,
-                 NTILE(5) OVER (ORDER BY r, customer_id) AS rs,
-                 NTILE(5) OVER (ORDER BY f, customer_id) AS fs,
-                 NTILE(5) OVER (ORDER BY m, customer_id) AS ms
-          FROM buyers)
+    "champions": f"""{RFM_SCORES}
         SELECT customer_id FROM scores WHERE rs = 5 AND fs = 5 AND ms = 5""",
-    "moscow_champions": f"""
-        WITH buyers AS (
-          SELECT customer_id, MAX(ordered_at) AS r, COUNT(*) AS f, SUM(amount) AS m
-          FROM shop.orders WHERE {PAID} GROUP BY customer_id),
-        scores AS (
-          SELECT customer_id,
-                 NTILE(5) OVER (ORDER BY r, customer_id) AS rs,
-                 NTILE(5) OVER (ORDER BY f, customer_id) AS fs,
-                 NTILE(5) OVER (ORDER BY m, customer_id) AS ms
-          FROM buyers)
+    "moscow_champions": f"""{RFM_SCORES}
         SELECT s.customer_id FROM scores s JOIN shop.customers c ON c.id = s.customer_id
         WHERE s.rs = 5 AND s.fs = 5 AND s.ms = 5 AND c.city = 'Moscow'""",
     "abc_a": f"""
