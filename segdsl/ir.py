@@ -562,6 +562,13 @@ def unwrap(expr: Expr) -> Expr:
     return expr
 
 
+def and_parts(condition: Expr | None) -> tuple[Expr, ...]:
+    """The items of a top-level `And` (the condition itself otherwise; none for None)."""
+    if condition is None:
+        return ()
+    return condition.items if isinstance(condition, And) else (condition,)
+
+
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The entity-level sub-expressions of `expr` (not those inside aggregations)."""
     match expr:

@@ -190,13 +190,13 @@ def always_ranked(spec: ir.PopulationSpec) -> bool:
     if not extreme_row_time(aggregation) or spec.population is None:
         return False
     # without rows passing the aggregation's filter, so is every aggregate of those rows
-    wanted = set(_parts(aggregation.filter))
+    wanted = set(ir.and_parts(aggregation.filter))
     same_rows = {
         other
         for other in _aggregations(spec.population)
         if other.source == aggregation.source
         and other.group is None
-        and wanted <= set(_parts(other.filter))
+        and wanted <= set(ir.and_parts(other.filter))
     }
     return _truth(_abstract(spec.population, same_rows | {aggregation})) is False
 
@@ -210,12 +210,6 @@ def extreme_row_time(aggregation: ir.Aggregation) -> bool:
         and aggregation.group is None
         and aggregation.value == aggregation.source.time
     )
-
-
-def _parts(condition: ir.Expr | None) -> tuple[ir.Expr, ...]:
-    if condition is None:
-        return ()
-    return condition.items if isinstance(condition, ir.And) else (condition,)
 
 
 def _aggregations(expr: ir.Expr) -> list[ir.Aggregation]:

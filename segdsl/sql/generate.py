@@ -180,13 +180,15 @@ class QueryBuilder:
                 ]
         # members are in every ranking of the last layer: the layer then needs no join
         # back to the population, its first ranking CTE carries the columns they read
+        # (where the dialect prefers that to joining back for them)
         self.carried: list[str] | None = None
         if members_of is not None and plan.layers:
             last = plan.layers[-1]
             ranked = [spec for _, spec in last if spec.func not in POPULATION_AGGREGATES]
             if ranked and all(spec in self.required for spec in ranked):
-                read = _columns_read(members_of, plan, {spec for _, spec in last})
-                self.carried = list(dict.fromkeys(read))
+                read = list(dict.fromkeys(_columns_read(members_of, plan, {s for _, s in last})))
+                if not read or dialect.rankings_carry_columns:
+                    self.carried = read
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -397,10 +399,7 @@ class QueryBuilder:
     def _window_lower(
         self, condition: ir.Expr | None, time: ir.RowColumn
     ) -> tuple[dt.datetime, bool] | None:
-        if condition is None:
-            return None
-        parts = condition.items if isinstance(condition, ir.And) else (condition,)
-        for part in parts:
+        for part in ir.and_parts(condition):
             if (
                 isinstance(part, ir.InWindow)
                 and part.operand == time
@@ -470,11 +469,7 @@ class QueryBuilder:
             )
             return exp.GT(this=counted, expression=_num(0))
         assert aggregation.value is not None
-        if (
-            func in ("min", "max")
-            and aggregation.value == source.time
-            and isinstance(aggregation.value, ir.RowColumn)
-        ):
+        if extreme_row_time(aggregation) and isinstance(aggregation.value, ir.RowColumn):
             # aggregate the stored value, convert once per entity (the conversion is monotonic)
             raw = _col(aggregation.value.column.name, source.hops[aggregation.value.hop].table)
             node = exp.Min(this=when(raw)) if func == "min" else exp.Max(this=when(raw))
@@ -707,8 +702,6 @@ class QueryBuilder:
         # ranking's name: those end in `_ranking`)
         ranked = {cte + ("s" if len(specs) > 1 else ""): specs for cte, specs in ranked.items()}
         carried = self.carried if last else None
-        if carried and not self.dialect.rankings_carry_columns:
-            carried = None  # join back for them
         base = next(iter(ranked)) if carried is not None else previous
         for cte, specs in ranked.items():
             own = carried if carried is not None and cte == base else []
@@ -1231,9 +1224,7 @@ def _only_aggregates(expr: ir.Expr) -> set[ir.RowSource] | None:
 
 def _factor_filters(filters: list[ir.Expr | None]) -> tuple[list[ir.Expr], list[ir.Expr | None]]:
     """(conjuncts every filter shares, what remains of each filter)."""
-    parts = [
-        list(f.items) if isinstance(f, ir.And) else ([f] if f is not None else []) for f in filters
-    ]
+    parts = [list(ir.and_parts(f)) for f in filters]
     common = [c for c in parts[0] if all(c in other for other in parts[1:])] if parts else []
     residuals: list[ir.Expr | None] = []
     for own in parts:
