@@ -129,6 +129,12 @@ CODES: dict[str, Code] = _codes(
         "The declared type does not match the warehouse column's type.",
     ),
     (
+        "SEG404",
+        "data breaks `rely`",
+        "A table declares `link … rely`, but some of its rows have no parent or are older "
+        "than their parent. Members would then be wrong: fix the rows or remove `rely`.",
+    ),
+    (
         "SEG501",
         "settings problem",
         "seg.toml or [tool.segdsl] contains an unknown key or an invalid value.",

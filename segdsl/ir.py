@@ -148,6 +148,7 @@ class Hop:
     source: tuple[str, ...]  # warehouse path, e.g. ("shop", "orders")
     link: str  # physical column of this table pointing at the parent
     parent_key: str | None  # physical column of the parent hop; None = the entity key
+    rely: bool = False  # every row has its parent and is not older than it (`link … rely`)
 
 
 @_hash_once

@@ -137,6 +137,14 @@ UNKNOWN = _Unknown()
 POSITIVE = _Positive()
 
 
+def relied_on(source: ir.RowSource, entity: ir.Entity) -> bool:
+    """Whether every row of `source` up to the as-of time belongs to the population: each
+    hop declares `rely` (the row has its parent and is not older than it) and, when the
+    entity has a time, the rows have one too (a row by the as-of time then has a parent
+    that joined by then)."""
+    return all(hop.rely for hop in source.hops) and (entity.time is None or source.time is not None)
+
+
 def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
     """Row groups without which `condition` cannot hold: members with no rows there are out.
 

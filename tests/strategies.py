@@ -155,7 +155,7 @@ type_names = st.sampled_from(
 )
 members = st.one_of(
     st.builds(nodes.KeyMember, idents, st.none() | type_names.map(nodes.Ident)),
-    st.builds(nodes.LinkMember, idents, idents, st.none() | idents),
+    st.builds(nodes.LinkMember, idents, idents, st.none() | idents, st.booleans()),
     st.builds(nodes.TimeMember, idents, st.none() | type_names.map(nodes.Ident)),
     st.builds(
         nodes.ColumnMember,

@@ -342,6 +342,45 @@ def test_validate_against_live_database(demo: Path) -> None:
     assert invoke("validate", str(EXAMPLES), "--db", f"duckdb:///{demo}").exit_code == 0
 
 
+def test_validate_check_data_counts_rows_that_break_rely(demo: Path, tmp_path: Path) -> None:
+    clean = invoke("validate", str(EXAMPLES), "--db", f"duckdb:///{demo}", "--check-data")
+    assert clean.exit_code == 0, clean.output
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(demo, broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute(
+            "UPDATE shop.orders SET customer_id = -1 WHERE id IN (SELECT min(id) FROM shop.orders)"
+        )
+        con.execute(
+            "UPDATE shop.events SET occurred_at = TIMESTAMP '2000-01-01'"
+            " WHERE rowid IN (SELECT rowid FROM shop.events LIMIT 2)"
+        )
+        orders, events = (
+            con.execute(f"SELECT count(*) FROM shop.{name}").fetchone()[0]  # type: ignore[index]
+            for name in ("orders", "events")
+        )
+    result = invoke(
+        "validate", str(EXAMPLES), "--db", f"duckdb:///{broken}", "--check-data", "--format", "json"
+    )
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["diagnostics"]
+    assert {(d["code"], d["line"], d["message"]) for d in found} == {
+        (
+            "SEG404",
+            23,
+            f"`orders` links to `customer` with `rely`, but of its {orders:,} rows, "
+            "1 has no customer",
+        ),
+        (
+            "SEG404",
+            43,
+            f"`events` links to `customer` with `rely`, but of its {events:,} rows, "
+            "2 are older than their customer",
+        ),
+    }
+    assert invoke("validate", str(EXAMPLES), "--check-data").exit_code == 2  # needs --db
+
+
 # ------------------------------------------------------------------ demo
 def test_demo_postgres_errors_are_one_line_and_masked(tmp_path: Path) -> None:
     target = tmp_path / "small.duckdb"

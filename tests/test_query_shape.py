@@ -100,3 +100,59 @@ def test_latest_times_need_no_upper_bound_at_the_as_of_time(
     bounds = [node for node in having.find_all(exp.LT, exp.LTE) if node.find(exp.Max)]
     assert bool(bounds) is upper_bound
     assert having.find(exp.GT, exp.GTE) is not None
+
+
+RELY_MODEL = """
+segdsl 1
+entity customer from customers {
+  key id
+  time signed_up_at
+  city: string
+}
+table orders from orders {
+  link customer_id to customer rely
+  time ordered_at
+  id: integer
+  amount: money
+}
+table items from items {
+  link order_id to orders.id rely
+  category: string
+}
+table events from events {
+  link customer_id to customer
+  time occurred_at
+}
+table notes from notes {
+  link customer_id to customer rely
+  text: string
+}
+measure spend = sum(amount) of orders
+measure avg_order = avg(amount) of orders
+segment buyers = count orders > 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("condition", "reads_customers"),
+    [
+        ("count orders > 2", False),
+        ("count items > 0", False),  # every link on the way says `rely`
+        ("count events > 0 and count orders > 1", False),
+        ("count events > 2", True),  # no `rely`
+        ("count notes > 0", True),  # no time: the sign-up time must be checked
+        ('count orders > 2 and city = "A"', True),  # an attribute
+        ("not (count orders > 2)", True),
+        ("count orders > 2 or count events > 0", True),  # orders not needed by members
+        ("spend in top 10% and count orders > 0", True),  # ranks everyone
+        # rankings of buyers only: the rankings' population has orders too
+        ("spend in top 10% among buyers", False),
+        ("avg_order > avg avg_order among buyers", False),
+    ],
+)
+def test_rely_members_come_from_a_table_they_need(condition: str, reads_customers: bool) -> None:
+    project = Project.from_text(RELY_MODEL + f"segment probe = {condition}\n")
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
+        tables = {table.name for table in sqlglot.parse_one(sql, read=dialect).find_all(exp.Table)}
+        assert ("customers" in tables) is reads_customers, dialect

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,10 @@ from segdsl.diagnostics import Diagnostic
 from segdsl.project import Project, load_project
 from segdsl.schema import WarehouseSchema, declared_sources, schema_diagnostics
 from segdsl.source import Span
+
+if TYPE_CHECKING:
+    from segdsl.engines.base import Engine
+    from segdsl.semantic.analyze import Analysis
 
 app = typer.Typer(help="Warehouse schemas for validation without a database.", no_args_is_help=True)
 
@@ -60,9 +64,15 @@ def pull(
 
 
 def warehouse_diagnostics(
-    project: Project, schema_file: Path | None, db: str | None
+    project: Project,
+    analysis: Analysis,
+    schema_file: Path | None,
+    db: str | None,
+    *,
+    check_data: bool = False,
 ) -> list[Diagnostic]:
-    """Check the project against a recorded schema file, or against a live database's catalog."""
+    """Check the project against a recorded schema file, or against a live database's
+    catalog (and, with `check_data`, its rows against every `link … rely`)."""
     if schema_file is not None:
         try:
             recorded = WarehouseSchema.load(schema_file)
@@ -77,7 +87,43 @@ def warehouse_diagnostics(
         live = WarehouseSchema(
             engine.dialect, {name: dict(cols) for name, cols in described.items()}
         )
-    return schema_diagnostics(project.modules, live)
+        problems = schema_diagnostics(project.modules, live)
+        if check_data and not any(d.is_error for d in problems):
+            with progress("checking the rows of `rely` links"):
+                problems += rely_diagnostics(engine, analysis, project.settings.time_zone)
+    return problems
+
+
+def rely_diagnostics(engine: Engine, analysis: Analysis, zone: str) -> list[Diagnostic]:
+    """SEG404 for every `link … rely` that rows of the warehouse break."""
+    from segdsl.sql.dialects import get_dialect
+    from segdsl.sql.rely_checks import OLDER, ORPHANS, ROWS, rely_checks
+
+    dialect = get_dialect(engine.dialect)
+    problems = []
+    for check in rely_checks(analysis.decls, dialect, zone):
+        counts = engine.query(dialect.render(check.query, pretty=False)).to_pylist()[0]
+        orphans, older = counts[ORPHANS], counts[OLDER] or 0
+        broken = []
+        if orphans:
+            broken.append(f"{orphans:,} {'has' if orphans == 1 else 'have'} no {check.parent}")
+        if older:
+            broken.append(
+                f"{older:,} {'is older than its' if older == 1 else 'are older than their'} "
+                + check.parent
+            )
+        if broken:
+            problems.append(
+                Diagnostic(
+                    "SEG404",
+                    f"`{check.table}` links to `{check.parent}` with `rely`, but of its "
+                    f"{counts[ROWS]:,} rows, " + " and ".join(broken),
+                    check.span,
+                    "fix those rows, or remove `rely` (members are then checked against "
+                    f"`{check.parent}`)",
+                )
+            )
+    return problems
 
 
 __all__ = ["app", "warehouse_diagnostics"]

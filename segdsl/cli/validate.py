@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, parse_params, print_diagnostics
+from segdsl.cli.common import (
+    EXIT_FINDINGS,
+    OutputFormat,
+    parse_params,
+    print_diagnostics,
+    usage_error,
+)
 from segdsl.diagnostics import sort_key
 from segdsl.project import load_project
 from segdsl.sql.support import project_diagnostics
@@ -27,18 +33,28 @@ def validate(
     db: Annotated[
         str | None, typer.Option("--db", help="Check columns against this warehouse.")
     ] = None,
+    check_data: Annotated[
+        bool,
+        typer.Option(
+            "--check-data", help="With --db: count the rows that break each `link … rely`."
+        ),
+    ] = False,
 ) -> None:
     """Check .seg files: syntax, names, types (and warehouse columns with --schema/--db).
 
     Exit status: 0 clean, 1 findings, 2 usage error.
     """
+    if check_data and db is None:
+        usage_error("--check-data reads the warehouse's rows: give --db URL")
     project = load_project(paths)
     analysis = project.analyze(parse_params(param))
     diagnostics = project_diagnostics(project, analysis, project.settings.dialect)
     if (schema is not None or db is not None) and analysis.ok:
         from segdsl.cli.schema import warehouse_diagnostics
 
-        diagnostics.extend(warehouse_diagnostics(project, schema, db))
+        diagnostics.extend(
+            warehouse_diagnostics(project, analysis, schema, db, check_data=check_data)
+        )
     diagnostics.sort(key=sort_key)
     errors = sum(1 for d in diagnostics if d.is_error)
     files = len(project.sources)

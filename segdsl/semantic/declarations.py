@@ -30,6 +30,7 @@ class TableInfo:
     span: Span
     base: str | None = None  # for derived tables: the table they filter
     where: nodes.Expr | None = None
+    link_span: Span | None = None  # its `link … to …` member (base tables only)
 
 
 @dataclass
@@ -260,7 +261,7 @@ class _Collector:
                 columns[("", member.name.text)] = (0, column)
         if own_time is not None:
             columns.setdefault(("", own_time.name), (0, own_time))
-        hop = ir.Hop(name, decl.source, link.column.text, None)
+        hop = ir.Hop(name, decl.source, link.column.text, None, link.rely)
         target = link.target.text
         entity = self.entity_decls[0].name.text if self.entity_decls else None
         if target == entity:
@@ -295,7 +296,7 @@ class _Collector:
                     f"e.g. `link {link.column.text} to {target}.id`",
                 )
                 return None
-            hop = ir.Hop(name, decl.source, link.column.text, link.target_column.text)
+            hop = ir.Hop(name, decl.source, link.column.text, link.target_column.text, link.rely)
             hops = (hop, *parent.source.hops)
             parent_columns = {
                 (qualifier or target, column_name): (index + 1, column)
@@ -313,7 +314,9 @@ class _Collector:
         for (qualifier, column_name), entry in parent_columns.items():
             if qualifier and ("", column_name) not in visible:
                 visible[("", column_name)] = entry
-        info = TableInfo(name, ir.RowSource(hops, time), visible, decl.name.span)
+        info = TableInfo(
+            name, ir.RowSource(hops, time), visible, decl.name.span, link_span=link.span
+        )
         self.decls.tables[name] = info
         return info
 

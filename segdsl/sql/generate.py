@@ -34,6 +34,7 @@ from segdsl.plan import (
     Plan,
     always_ranked,
     extreme_row_time,
+    relied_on,
     rows_forbidden,
     rows_required,
 )
@@ -138,7 +139,8 @@ def _coalesce(value: exp.Expr, default: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=value, expressions=[default])
 
 
-def _table(path: tuple[str, ...], alias: str) -> exp.Table:
+def table_ref(path: tuple[str, ...], alias: str) -> exp.Table:
+    """The warehouse table at `path` (`catalog.db.table`), quoted, under `alias`."""
     parts = [exp.to_identifier(part, quoted=True) for part in path]
     table = exp.Table(this=parts[-1])
     if len(parts) >= 2:
@@ -189,6 +191,14 @@ class QueryBuilder:
                 read = list(dict.fromkeys(_columns_read(members_of, plan, {s for _, s in last})))
                 if not read or dialect.rankings_carry_columns:
                     self.carried = read
+        # a table members must have rows in, whose rows all belong to the population:
+        # its aggregation CTE is the population, the entity table is not read
+        self.stand_in: ir.RowSource | None = None
+        if members_of is not None and not plan.attributes:
+            relied = (
+                s for s in plan.aggregations if s in self.required and relied_on(s, plan.entity)
+            )
+            self.stand_in = next(relied, None)
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -309,7 +319,7 @@ class QueryBuilder:
         for name, column in self.plan.attributes.items():
             value = self.canonical(_col(column.name, entity.name), column)
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
-        rows = exp.select(*columns).from_(_table(entity.source, entity.name), copy=False)
+        rows = exp.select(*columns).from_(table_ref(entity.source, entity.name), copy=False)
         conditions = [self.condition(part) for part in self.candidate_conditions]
         key = _col(KEY, "entity_rows")
         if self.dialect.anti_join_in_candidates:
@@ -336,14 +346,14 @@ class QueryBuilder:
     def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expr]:
         """SELECT … FROM the joined hops; returns it and the entity key expression."""
         hops = source.hops
-        select = exp.select().from_(_table(hops[0].source, hops[0].table), copy=False)
+        select = exp.select().from_(table_ref(hops[0].source, hops[0].table), copy=False)
         for child, parent in itertools.pairwise(hops):
             assert child.parent_key is not None
             on = exp.EQ(
                 this=_col(child.link, child.table), expression=_col(child.parent_key, parent.table)
             )
             select.append(
-                "joins", exp.Join(this=_table(parent.source, parent.table), on=on, kind="INNER")
+                "joins", exp.Join(this=table_ref(parent.source, parent.table), on=on, kind="INNER")
             )
         return select, _col(hops[-1].link, hops[-1].table)
 
@@ -600,7 +610,13 @@ class QueryBuilder:
     def _population_cte(self) -> exp.Select:
         entity = self.entity
         alias = entity.name
-        key = _col(entity.key.name, alias)
+        if self.stand_in is not None:
+            stand_in = self.source_ctes[self.stand_in]
+            key = _col(KEY, stand_in)
+            select = exp.select().from_(exp.to_identifier(stand_in, quoted=True), copy=False)
+        else:
+            key = _col(entity.key.name, alias)
+            select = exp.select().from_(table_ref(entity.source, alias), copy=False)
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             columns.append(
@@ -608,7 +624,6 @@ class QueryBuilder:
                     self.canonical(_col(column.name, alias), column), name, quoted=True, copy=False
                 )
             )
-        select = exp.select().from_(_table(entity.source, alias), copy=False)
 
         def side(group: object) -> str:
             return "INNER" if group in self.required else "LEFT"
@@ -626,9 +641,9 @@ class QueryBuilder:
                         self._zero_rows(aggregation, _col(name, cte)), name, quoted=True, copy=False
                     )
                 )
-            _join(
-                select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side(source)
-            )
+            if source != self.stand_in:
+                relation = exp.to_identifier(cte, quoted=True)
+                _join(select, relation, _col(KEY, cte), key, side=side(source))
         # one row per entity from each of these CTEs: (name, CTE, value there, row group)
         per_entity: list[tuple[str, str, exp.Expr, object]] = []
         for name, aggregation in self.plan.ordered:
@@ -647,7 +662,7 @@ class QueryBuilder:
             relation = exp.to_identifier(cte, quoted=True)
             _join(select, relation, _col(KEY, cte), key, side=side(group))
         select = select.select(*columns, copy=False)
-        if entity.time is not None:
+        if entity.time is not None and self.stand_in is None:
             # members who joined after the as-of time are not yet part of the population
             time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
             joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)

@@ -424,6 +424,7 @@ class LinkMember:
     column: Ident
     target: Ident
     target_column: Ident | None = None
+    rely: bool = False  # every row has its parent, and is not older than it
     span: Span = _span()
 
 

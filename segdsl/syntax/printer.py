@@ -307,7 +307,8 @@ def member_text(member: nodes.Member) -> str:
             target = name_text(member.target.text)
             if member.target_column is not None:
                 target += f".{name_text(member.target_column.text)}"
-            return f"link {name_text(member.column.text)} to {target}"
+            rely = " rely" if member.rely else ""
+            return f"link {name_text(member.column.text)} to {target}{rely}"
         case nodes.TimeMember():
             suffix = f": {name_text(member.storage.text)}" if member.storage else ""
             return f"time {name_text(member.column.text)}{suffix}"

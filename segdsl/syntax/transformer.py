@@ -215,11 +215,12 @@ class ToAst:
         )
 
     def link_member(self, span: Span, children: _Children) -> nodes.LinkMember:
-        column, target, target_column = children
+        column, target, target_column, rely = children
         return nodes.LinkMember(
             self._ident(column),
             self._ident(target),
             self._ident(target_column) if target_column is not None else None,
+            rely is not None,
             span=span,
         )
 
