@@ -39,6 +39,11 @@ class Plan:
     layers: list[list[tuple[str, ir.PopulationSpec]]] = field(default_factory=list)
     aliases: dict[object, str] = field(default_factory=dict)
 
+    def groups(self) -> list[object]:
+        """The row groups with a CTE of their own: first/last values, grouped
+        aggregations and sequences (see `rows_required`)."""
+        return [group for _, group in (*self.ordered, *self.grouped, *self.sequences)]
+
 
 def build_plan(entity: ir.Entity, outputs: list[Output]) -> Plan:
     """Collect what `outputs` need, in a deterministic order."""

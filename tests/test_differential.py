@@ -125,6 +125,9 @@ ANCHORS = (
     "last visits in last 1y",
     '(count items where category = "x") >= 1',
     "max count events per kind >= 1",
+    'last(status) of orders = "paid"',
+    "adds then buys within 30d",
+    "adds then no buys within 1d",
 )
 
 

@@ -139,6 +139,10 @@ segment buyers = count orders > 0
         ("count orders > 2", False),
         ("count items > 0", False),  # every link on the way says `rely`
         ("count events > 0 and count orders > 1", False),
+        ("max count orders per amount >= 2", False),  # a grouped aggregate
+        ("last(amount) of orders > 10", False),  # the latest row's value
+        ("orders then events within 1d", False),  # a sequence starting with orders
+        ("events then orders within 1d", True),  # starting with events
         ("count events > 2", True),  # no `rely`
         ("count notes > 0", True),  # no time: the sign-up time must be checked
         ('count orders > 2 and city = "A"', True),  # an attribute

@@ -191,12 +191,15 @@ class QueryBuilder:
                 read = list(dict.fromkeys(_columns_read(members_of, plan, {s for _, s in last})))
                 if not read or dialect.rankings_carry_columns:
                     self.carried = read
-        # a table members must have rows in, whose rows all belong to the population:
-        # its aggregation CTE is the population, the entity table is not read
-        self.stand_in: ir.RowSource | None = None
+        # a row group members cannot lack, whose rows all belong to the population: its
+        # CTE (one row per entity with such rows) is the population, the entity table is
+        # not read
+        self.stand_in: object | None = None
         if members_of is not None and not plan.attributes:
             relied = (
-                s for s in plan.aggregations if s in self.required and relied_on(s, plan.entity)
+                group
+                for group in (*plan.aggregations, *plan.groups())
+                if group in self.required and relied_on(_rows_of(group), plan.entity)
             )
             self.stand_in = next(relied, None)
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
@@ -610,8 +613,35 @@ class QueryBuilder:
     def _population_cte(self) -> exp.Select:
         entity = self.entity
         alias = entity.name
+        # one row per entity from each CTE: (output name, CTE, value there, row group)
+        per_entity: list[tuple[str, str, exp.Expr, object]] = []
+        for source, aggregations in self.plan.aggregations.items():
+            if source in self.forbidden:
+                for name, aggregation in aggregations:
+                    nothing = _num(0) if aggregation.func == "count" else FALSE
+                    per_entity.append((name, "", nothing, source))  # not joined
+                continue
+            cte = self.source_ctes[source]
+            for name, aggregation in aggregations:
+                per_entity.append(
+                    (name, cte, self._zero_rows(aggregation, _col(name, cte)), source)
+                )
+        for name, aggregation in self.plan.ordered:
+            per_entity.append((name, f"{name}_value", _col(name, f"{name}_value"), aggregation))
+        for name, aggregation in self.plan.grouped:
+            cte = f"{name}_groups"
+            zero = aggregation.outer in ("count", "sum")
+            value = _coalesce(_col(name, cte), _num(0)) if zero else _col(name, cte)
+            per_entity.append((name, cte, value, aggregation))
+        for name, sequence in self.plan.sequences:
+            cte = f"{name}_sequence"
+            present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
+            per_entity.append((name, cte, present, sequence))
+
+        stand_in = None
         if self.stand_in is not None:
-            stand_in = self.source_ctes[self.stand_in]
+            stand_in = next(cte for _, cte, _, group in per_entity if group == self.stand_in)
+        if stand_in is not None:
             key = _col(KEY, stand_in)
             select = exp.select().from_(exp.to_identifier(stand_in, quoted=True), copy=False)
         else:
@@ -624,50 +654,20 @@ class QueryBuilder:
                     self.canonical(_col(column.name, alias), column), name, quoted=True, copy=False
                 )
             )
-
-        def side(group: object) -> str:
-            return "INNER" if group in self.required else "LEFT"
-
-        for source, aggregations in self.plan.aggregations.items():
-            if source in self.forbidden:
-                for name, aggregation in aggregations:
-                    nothing = _num(0) if aggregation.func == "count" else FALSE
-                    columns.append(exp.alias_(nothing, name, quoted=True, copy=False))
-                continue
-            cte = self.source_ctes[source]
-            for name, aggregation in aggregations:
-                columns.append(
-                    exp.alias_(
-                        self._zero_rows(aggregation, _col(name, cte)), name, quoted=True, copy=False
-                    )
-                )
-            if source != self.stand_in:
-                relation = exp.to_identifier(cte, quoted=True)
-                _join(select, relation, _col(KEY, cte), key, side=side(source))
-        # one row per entity from each of these CTEs: (name, CTE, value there, row group)
-        per_entity: list[tuple[str, str, exp.Expr, object]] = []
-        for name, aggregation in self.plan.ordered:
-            per_entity.append((name, f"{name}_value", _col(name, f"{name}_value"), aggregation))
-        for name, aggregation in self.plan.grouped:
-            cte = f"{name}_groups"
-            zero = aggregation.outer in ("count", "sum")
-            value = _coalesce(_col(name, cte), _num(0)) if zero else _col(name, cte)
-            per_entity.append((name, cte, value, aggregation))
-        for name, sequence in self.plan.sequences:
-            cte = f"{name}_sequence"
-            present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
-            per_entity.append((name, cte, present, sequence))
+        joined = {stand_in, ""}
         for name, cte, value, group in per_entity:
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
-            relation = exp.to_identifier(cte, quoted=True)
-            _join(select, relation, _col(KEY, cte), key, side=side(group))
+            if cte not in joined:
+                joined.add(cte)
+                side = "INNER" if group in self.required else "LEFT"
+                _join(select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side)
         select = select.select(*columns, copy=False)
-        if entity.time is not None and self.stand_in is None:
+        if entity.time is not None and stand_in is None:
             # members who joined after the as-of time are not yet part of the population
             time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
-            joined = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
+            signed_up = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
-            select = select.where(_or([joined, missing]), copy=False)
+            select = select.where(_or([signed_up, missing]), copy=False)
         if self.candidates:
             select = select.where(self._among_candidates(key), copy=False)
         if not (self.candidates and self.dialect.anti_join_in_candidates):
@@ -1191,6 +1191,18 @@ def _columns_read(expr: ir.Expr, plan: Plan, layer: set[ir.PopulationSpec]) -> l
         case ir.PopulationRef(spec=spec):
             return [] if spec in layer else [plan.aliases[spec]]
     return [name for child in ir.children(expr) for name in _columns_read(child, plan, layer)]
+
+
+def _rows_of(group: object) -> ir.RowSource:
+    """The table whose rows make up a row group (a sequence: its first step's)."""
+    match group:
+        case ir.RowSource():
+            return group
+        case ir.Aggregation():
+            return group.source
+        case ir.SequenceSpec():
+            return group.first.source
+    raise TypeError(f"not a row group: {group!r}")
 
 
 def _attributes_only(expr: ir.Expr) -> bool:
