@@ -152,6 +152,33 @@ def test_rely_keeps_the_members(scenario: Scenario) -> None:
     check(scenario, RELY_MODEL)
 
 
+# windows on one table that together cover every row from the earliest one on: the
+# rows are not filtered window by window (docs/performance.md)
+ADJACENT_WINDOWS = (
+    "count orders during last 30d > count orders during between 60d ago and 30d ago",
+    "(count orders during this month > 0) or (count orders during previous month > 1)",
+    "count orders during last 30d = 0 and count orders during more than 30d ago > 0",
+    "(count events during last 2h > 0) and (count events during between 1d ago and 2h ago >= 1)",
+    "(count orders during after 30d ago) < (count orders during before 30d ago)",
+)
+
+
+@st.composite
+def adjacent_window_scenarios(draw: st.DrawFn) -> Scenario:
+    as_of = draw(st.sampled_from(AS_OF_CHOICES))
+    return Scenario(as_of, draw(datasets(as_of)), ADJACENT_WINDOWS)
+
+
+@settings(
+    max_examples=max(EXAMPLES // 5, 20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(adjacent_window_scenarios())
+def test_adjacent_windows_agree(scenario: Scenario) -> None:
+    check(scenario)
+
+
 def check(scenario: Scenario, model: str = MODEL) -> None:
     """Identical members on every engine, equal to the reference evaluator's; `X` and
     `not X` split the population."""

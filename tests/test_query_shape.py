@@ -160,3 +160,23 @@ def test_rely_members_come_from_a_table_they_need(condition: str, reads_customer
         sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
         tables = {table.name for table in sqlglot.parse_one(sql, read=dialect).find_all(exp.Table)}
         assert ("customers" in tables) is reads_customers, dialect
+
+
+@pytest.mark.parametrize(
+    ("condition", "filters_each_window"),
+    [
+        # together the windows take in every row since 60 days ago
+        ("count orders during last 30d > count orders during between 60d ago and 30d ago", False),
+        ("count orders during last 30d > 0 and count orders during more than 30d ago > 0", False),
+        # a gap between 60 and 30 days ago (or at exactly 30 days ago): filtered window by window
+        ("count orders during last 30d > count orders during between 90d ago and 60d ago", True),
+        ("count orders during after 30d ago > count orders during before 30d ago", True),
+        ('count orders during last 30d > (count orders where amount > 5)', True),
+    ],
+)
+def test_rows_of_adjacent_windows_are_not_filtered_window_by_window(
+    condition: str, filters_each_window: bool
+) -> None:
+    query = sqlglot.parse_one(members_sql(condition, "postgres"), read="postgres")
+    (orders,) = [cte.this for cte in query.ctes if cte.alias == "orders_per_customer"]
+    assert (orders.args["where"].find(exp.Or) is not None) is filters_each_window

@@ -383,17 +383,24 @@ class QueryBuilder:
     ) -> list[exp.Expr]:
         """Rows some aggregate counts: the widest window, the filter parts all aggregates
         share (`common`), and the OR of what differs (`residuals`, from _factor_filters)."""
-        filters = [f for f in (self._pushdown(source, aggregations),) if f is not None]
+        filters: list[exp.Expr] = []
+        widest = self._widest_lower(source, aggregations)
+        if widest is not None:
+            assert source.time is not None
+            bounds = ir.Bounds(ir.FixedTime(widest[0]), widest[1], None, False)
+            filters.append(self.in_window(source.time, bounds, source))
         filters += [self.condition(part, source) for part in common]
         if residuals and all(r is not None for r in residuals):
             distinct = [r for r in dict.fromkeys(residuals) if r is not None]
-            filters.append(_or([self.condition(r, source) for r in distinct]))
+            if not self._windows_cover(source, distinct, widest):
+                filters.append(_or([self.condition(r, source) for r in distinct]))
         return filters
 
-    def _pushdown(
+    def _widest_lower(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
-    ) -> exp.Expr | None:
-        """The widest window every aggregation of this table lies in, as a WHERE filter."""
+    ) -> tuple[dt.datetime, bool] | None:
+        """The lower end (time, inclusive) of the widest window every aggregation of this
+        table lies in: the WHERE filter pushed down to the scan."""
         if source.time is None:
             return None
         lowers: list[tuple[dt.datetime, bool]] = []
@@ -405,9 +412,40 @@ class QueryBuilder:
         if not lowers:
             return None
         earliest = min(value for value, _ in lowers)
-        inclusive = any(incl for value, incl in lowers if value == earliest)
-        bounds = ir.Bounds(ir.FixedTime(earliest), inclusive, None, False)
-        return self.in_window(source.time, bounds, source)
+        return earliest, any(incl for value, incl in lowers if value == earliest)
+
+    def _windows_cover(
+        self,
+        source: ir.RowSource,
+        filters: list[ir.Expr],
+        lower: tuple[dt.datetime, bool] | None,
+    ) -> bool:
+        """Whether `filters`, each a window on the table's time, together take in every
+        row from `lower` (None: the earliest) up to the as-of time (`last 90d` and the
+        90 days before it): then the OR of them keeps no fewer rows than the WHERE."""
+        time = source.time
+        if time is None or time.column.storage == "date":
+            return False
+        windows = []
+        for condition in filters:
+            if not (isinstance(condition, ir.InWindow) and condition.operand == time):
+                return False
+            bounds = condition.bounds
+            start = dt.datetime.min if bounds.lower is None else self.as_of.resolve(bounds.lower)
+            end = None if bounds.upper is None else self.as_of.resolve(bounds.upper)
+            inclusive = bounds.lower_inclusive or bounds.lower is None
+            windows.append((start, inclusive, end, bounds.upper_inclusive))
+        # covered up to `reach` (the moment itself too when its flag is set); a lower end
+        # the pushed-down filter leaves out need not be covered
+        reach = (dt.datetime.min, False) if lower is None else (lower[0], not lower[1])
+        for start, inclusive, end, end_inclusive in sorted(windows, key=lambda w: (w[0], not w[1])):
+            if start > reach[0] or (start == reach[0] and not (reach[1] or inclusive)):
+                return False
+            if end is None:
+                return True
+            reach = max(reach, (end, end_inclusive))
+        as_of = self.as_of.resolve(ir.AsOfOffset(ir.DurationValue(0, "s")))
+        return reach >= (as_of, True)
 
     def _window_lower(
         self, condition: ir.Expr | None, time: ir.RowColumn

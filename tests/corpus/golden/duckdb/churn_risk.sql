@@ -20,12 +20,6 @@ WITH "orders_per_customer" AS (
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
     AND "orders"."ordered_at" > CAST('2025-01-02 00:00:00' AS TIMESTAMP)
     AND "orders"."status" = 'paid'
-    AND (
-      "orders"."ordered_at" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
-      AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
-      OR "orders"."ordered_at" > CAST('2025-01-02 00:00:00' AS TIMESTAMP)
-      AND "orders"."ordered_at" <= CAST('2025-04-02 00:00:00' AS TIMESTAMP)
-    )
   GROUP BY
     "orders"."customer_id"
   HAVING
