@@ -171,7 +171,7 @@ def test_rely_members_come_from_a_table_they_need(condition: str, reads_customer
         # a gap between 60 and 30 days ago (or at exactly 30 days ago): filtered window by window
         ("count orders during last 30d > count orders during between 90d ago and 60d ago", True),
         ("count orders during after 30d ago > count orders during before 30d ago", True),
-        ('count orders during last 30d > (count orders where amount > 5)', True),
+        ("count orders during last 30d > (count orders where amount > 5)", True),
     ],
 )
 def test_rows_of_adjacent_windows_are_not_filtered_window_by_window(
