@@ -148,7 +148,10 @@ class Hop:
     source: tuple[str, ...]  # warehouse path, e.g. ("shop", "orders")
     link: str  # physical column of this table pointing at the parent
     parent_key: str | None  # physical column of the parent hop; None = the entity key
-    rely: bool = False  # every row has its parent and is not older than it (`link … rely`)
+    # every row has its parent and is not older than it (`link … rely`): a promise about
+    # the data that lets queries skip the entity, not part of what the rows are, so two
+    # sources that differ only in it are equal (`seg diff` sees no change in meaning)
+    rely: bool = field(default=False, compare=False)
 
 
 @_hash_once

@@ -73,6 +73,17 @@ def test_formatting_and_comments_are_not_changes(repo: Path) -> None:
     assert diff(repo, "HEAD~1", "HEAD")["changes"] == []
 
 
+def test_rely_changes_no_meaning(repo: Path) -> None:
+    model = repo / "examples" / "model.seg"
+    model.write_text(model.read_text().replace(" rely\n", "\n"))
+    git(repo, "commit", "-qam", "no promise about the data")
+    assert diff(repo, "HEAD~1", "HEAD")["changes"] == []
+    # while a change to the link itself is one
+    edit(model, "link order_id to orders.id", "link order_id to orders.order_ref")
+    git(repo, "commit", "-qam", "another key")
+    assert "replenishment_due" in by_name(diff(repo, "HEAD~1", "HEAD"))
+
+
 def test_a_measure_change_reaches_every_segment_using_it(repo: Path, demo: Path) -> None:
     edit(
         repo / "examples" / "measures.seg",

@@ -96,23 +96,23 @@ RELY_MODEL = MODEL.replace("to customer\n", "to customer rely\n").replace(
 
 def keeping_rely(tables: tuple[TableSpec, ...]) -> tuple[TableSpec, ...]:
     """The tables without the rows older than their customer (what `rely` promises; every
-    generated row has its parent already)."""
-    signed_up = {row[0]: row[1] for row in tables[0].rows}
+    generated row has its parent already). Orders, events and visits hold the customer
+    and the row's time in their first two columns; a date counts from its midnight."""
+    customers = next(spec for spec in tables if spec.name == "customers")
+    signed_up = {row[0]: row[1] for row in customers.rows}
 
-    def kept(row: tuple[object, ...], moment: object) -> bool:
-        joined = signed_up[row[0]]
+    def kept(row: tuple[object, ...]) -> bool:
+        customer, moment = row[0], row[1]
+        joined = signed_up[customer]
         if joined is None or moment is None:
             return True
-        if isinstance(moment, dt.datetime):
-            return moment.replace(tzinfo=dt.UTC) >= joined  # type: ignore[operator]
-        return dt.datetime.combine(moment, dt.time(), dt.UTC) >= joined  # type: ignore[arg-type,operator]
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.combine(moment, dt.time())  # type: ignore[arg-type]
+        return moment.replace(tzinfo=dt.UTC) >= joined  # type: ignore[operator]
 
-    time_column = {"orders": 1, "events": 1, "visits": 1}
     return tuple(
-        dataclasses.replace(
-            spec, rows=tuple(r for r in spec.rows if kept(r, r[time_column[spec.name]]))
-        )
-        if spec.name in time_column
+        dataclasses.replace(spec, rows=tuple(filter(kept, spec.rows)))
+        if spec.name in ("orders", "events", "visits")
         else spec
         for spec in tables
     )

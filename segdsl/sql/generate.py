@@ -676,13 +676,12 @@ class QueryBuilder:
             present = exp.Not(this=exp.Is(this=_col(KEY, cte), expression=exp.Null()))
             per_entity.append((name, cte, present, sequence))
 
-        stand_in = None
         if self.stand_in is not None:
             stand_in = next(cte for _, cte, _, group in per_entity if group == self.stand_in)
-        if stand_in is not None:
             key = _col(KEY, stand_in)
             select = exp.select().from_(exp.to_identifier(stand_in, quoted=True), copy=False)
         else:
+            stand_in = None
             key = _col(entity.key.name, alias)
             select = exp.select().from_(table_ref(entity.source, alias), copy=False)
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
@@ -700,7 +699,7 @@ class QueryBuilder:
                 side = "INNER" if group in self.required else "LEFT"
                 _join(select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side)
         select = select.select(*columns, copy=False)
-        if entity.time is not None and stand_in is None:
+        if entity.time is not None and self.stand_in is None:
             # members who joined after the as-of time are not yet part of the population
             time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
             signed_up = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
