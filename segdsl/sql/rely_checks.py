@@ -3,7 +3,8 @@
 `rely` promises that every row has its parent and is not older than it; the generator
 then reads such a table instead of the entity (see `plan.relied_on`). Each query here
 reads one table left-joined to its parent and counts the rows without a parent and the
-rows older than their parent (only where both declare their own time).
+rows older than their parent (where the table has a time of its own and the parent a
+time, its own or one it inherits).
 """
 
 from __future__ import annotations
@@ -39,57 +40,61 @@ def rely_checks(decls: Declarations, dialect: Dialect, zone: str) -> list[RelyCh
         hop = info.source.hops[0]
         if info.base is not None or not hop.rely:
             continue
-        own_time = _own_time(info.source, 0)
+        rows = exp.select().from_(table_ref(hop.source, "row"))
+        parent_time: exp.Expr | None = None
         if hop.parent_key is None:
-            parent, parent_key, parent_time = entity.name, entity.key.name, entity.time
-            parent_source = entity.source
+            parent, parent_key = entity.name, entity.key.name
+            _left_join(rows, entity.source, "parent", parent_key, hop.link, "row")
+            if entity.time is not None:
+                parent_time = _wall(_col(entity.time.name, "parent"), entity.time, dialect, zone)
         else:
-            above = info.source.hops[1]
-            parent, parent_key, parent_source = above.table, hop.parent_key, above.source
-            parent_time = _own_time(decls.tables[above.table].source, 0)
-        query = _query(
-            dialect,
-            zone,
-            (hop.source, hop.link, own_time),
-            (parent_source, parent_key, parent_time),
+            above = decls.tables[info.source.hops[1].table].source
+            parent, parent_key = above.name, hop.parent_key
+            _left_join(rows, above.hops[0].source, "parent", parent_key, hop.link, "row")
+            parent_time = _time_of(rows, above, dialect, zone)
+        older: exp.Expr = exp.Null()
+        own_time = info.source.time
+        if own_time is not None and own_time.hop == 0 and parent_time is not None:
+            own = _wall(_col(own_time.column.name, "row"), own_time.column, dialect, zone)
+            older = _count_where(exp.LT(this=own, expression=parent_time))
+        orphan = exp.Is(this=_col(parent_key, "parent"), expression=exp.Null())
+        query = rows.select(
+            exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True),
+            exp.alias_(_count_where(orphan), ORPHANS, quoted=True),
+            exp.alias_(older, OLDER, quoted=True),
+            copy=False,
         )
         checks.append(RelyCheck(name, parent, info.link_span or info.span, query))
     return checks
 
 
-def _own_time(source: ir.RowSource, hop: int) -> ir.Column | None:
-    time = source.time
-    return time.column if time is not None and time.hop == hop else None
+def _time_of(
+    rows: exp.Select, parent: ir.RowSource, dialect: Dialect, zone: str
+) -> exp.Expr | None:
+    """The parent row's time; when the parent inherits it from a table above, `rows`
+    joins up the parent's links to it (as `parent_1`, `parent_2`, …)."""
+    if parent.time is None:
+        return None
+    alias = "parent"
+    for index in range(1, parent.time.hop + 1):
+        below, hop = parent.hops[index - 1], parent.hops[index]
+        assert below.parent_key is not None
+        _left_join(rows, hop.source, f"parent_{index}", below.parent_key, below.link, alias)
+        alias = f"parent_{index}"
+    column = parent.time.column
+    return _wall(_col(column.name, alias), column, dialect, zone)
 
 
-def _query(
-    dialect: Dialect,
-    zone: str,
-    child: tuple[tuple[str, ...], str, ir.Column | None],
-    parent: tuple[tuple[str, ...], str, ir.Column | None],
-) -> exp.Select:
-    (child_source, link, child_time), (parent_source, key, parent_time) = child, parent
-    parent_key = exp.column(key, "parent", quoted=True)
-    orphan = exp.Is(this=parent_key, expression=exp.Null())
-    older: exp.Expr = exp.Null()
-    if child_time is not None and parent_time is not None:
-        earlier = exp.LT(
-            this=_wall(exp.column(child_time.name, "row", quoted=True), child_time, dialect, zone),
-            expression=_wall(
-                exp.column(parent_time.name, "parent", quoted=True), parent_time, dialect, zone
-            ),
-        )
-        older = _count_where(earlier)
-    join_on = exp.EQ(this=parent_key, expression=exp.column(link, "row", quoted=True))
-    return (
-        exp.select(
-            exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True),
-            exp.alias_(_count_where(orphan), ORPHANS, quoted=True),
-            exp.alias_(older, OLDER, quoted=True),
-        )
-        .from_(table_ref(child_source, "row"))
-        .join(table_ref(parent_source, "parent"), on=join_on, join_type="LEFT")
-    )
+def _left_join(
+    rows: exp.Select, path: tuple[str, ...], alias: str, key: str, link: str, child: str
+) -> None:
+    """`rows` LEFT JOIN the table at `path` AS `alias` ON alias.key = child.link."""
+    on = exp.EQ(this=_col(key, alias), expression=_col(link, child))
+    rows.join(table_ref(path, alias), on=on, join_type="LEFT", copy=False)
+
+
+def _col(name: str, table: str) -> exp.Column:
+    return exp.column(name, table, quoted=True)
 
 
 def _count_where(condition: exp.Expr) -> exp.Expr:
