@@ -145,9 +145,14 @@ POSITIVE = _Positive()
 def relied_on(source: ir.RowSource, entity: ir.Entity) -> bool:
     """Whether every row of `source` up to the as-of time belongs to the population: each
     hop declares `rely` (the row has its parent and is not older than it) and, when the
-    entity has a time, the rows have one too (a row by the as-of time then has a parent
-    that joined by then)."""
-    return all(hop.rely for hop in source.hops) and (entity.time is None or source.time is not None)
+    entity has a time, the rows are timed by the table linking to the entity (a row by
+    the as-of time then belongs to an entity that joined by then; a time of the row's own
+    further down would need every table between to have one)."""
+    if not all(hop.rely for hop in source.hops):
+        return False
+    return entity.time is None or (
+        source.time is not None and source.time.hop == len(source.hops) - 1
+    )
 
 
 def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
@@ -165,8 +170,7 @@ def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:
     groups: list[tuple[object, set[object]]] = [
         (source, {a for _, a in aggregations}) for source, aggregations in plan.aggregations.items()
     ]
-    groups += [(a, {a}) for _, a in (*plan.ordered, *plan.grouped)]
-    groups += [(s, {s}) for _, s in plan.sequences]
+    groups += [(group, {group}) for group in plan.groups()]
     if plan.layers:
         specs = [spec for layer in plan.layers for _, spec in layer]
         groups = [

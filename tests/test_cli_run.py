@@ -379,6 +379,10 @@ def test_validate_check_data_counts_rows_that_break_rely(demo: Path, tmp_path: P
         ),
     }
     assert invoke("validate", str(EXAMPLES), "--check-data").exit_code == 2  # needs --db
+    recorded = tmp_path / "warehouse.json"
+    recorded.write_text("{}")
+    with_schema = ("--db", f"duckdb:///{demo}", "--schema", str(recorded), "--check-data")
+    assert invoke("validate", str(EXAMPLES), *with_schema).exit_code == 2  # rows, not a file
 
 
 # ------------------------------------------------------------------ demo

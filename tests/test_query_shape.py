@@ -7,6 +7,7 @@ those queries return the right members is the differential tests' job
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -127,6 +128,10 @@ table notes from notes {
   link customer_id to customer rely
   text: string
 }
+table returns from returns {
+  link order_id to orders.id rely
+  time returned_at
+}
 measure spend = sum(amount) of orders
 measure avg_order = avg(amount) of orders
 segment buyers = count orders > 0
@@ -145,6 +150,8 @@ segment buyers = count orders > 0
         ("events then orders within 1d", True),  # starting with events
         ("count events > 2", True),  # no `rely`
         ("count notes > 0", True),  # no time: the sign-up time must be checked
+        # timed below the orders: an order without a time would break the chain
+        ("count returns > 0", True),
         ('count orders > 2 and city = "A"', True),  # an attribute
         ("not (count orders > 2)", True),
         ("count orders > 2 or count events > 0", True),  # orders not needed by members
@@ -180,3 +187,29 @@ def test_rows_of_adjacent_windows_are_not_filtered_window_by_window(
     query = sqlglot.parse_one(members_sql(condition, "postgres"), read="postgres")
     (orders,) = [cte.this for cte in query.ctes if cte.alias == "orders_per_customer"]
     assert (orders.args["where"].find(exp.Or) is not None) is filters_each_window
+
+
+def test_rely_members_keep_the_entity_keys_type() -> None:
+    """A link column of another type (DOUBLE ids) gives the keys the entity has: the same
+    members, split buckets and order as without `rely`."""
+    # below a ranking: no candidates CTE (which reads the customers for the split)
+    condition = 'ab = "a" and spend in top 50% among buyers'
+    text = RELY_MODEL + f'split ab seed "s" {{ a 50% b 50% }}\nsegment probe = {condition}\n'
+    con = duckdb.connect()
+    con.execute("CREATE TABLE customers (id BIGINT, signed_up_at TIMESTAMP, city TEXT)")
+    con.execute(
+        "CREATE TABLE orders"
+        " (customer_id DOUBLE, ordered_at TIMESTAMP, id BIGINT, amount DECIMAL(9, 2))"
+    )
+    con.execute(
+        "INSERT INTO customers SELECT i, TIMESTAMP '2024-01-01', 'A' FROM range(1, 41) t(i)"
+    )
+    con.execute("INSERT INTO orders SELECT i, TIMESTAMP '2025-01-01', i, 1 FROM range(1, 41) t(i)")
+    found = {}
+    for relied in (True, False):
+        project = Project.from_text(text if relied else text.replace(" rely\n", "\n"))
+        sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
+        assert ("customers" in sql) is not relied
+        found[relied] = sorted(con.execute(sql).fetchall())
+    assert found[True] == found[False]
+    assert 0 < len(found[True]) < 20 and all(isinstance(key, int) for (key,) in found[True])

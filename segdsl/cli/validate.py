@@ -44,8 +44,8 @@ def validate(
 
     Exit status: 0 clean, 1 findings, 2 usage error.
     """
-    if check_data and db is None:
-        usage_error("--check-data reads the warehouse's rows: give --db URL")
+    if check_data and (db is None or schema is not None):
+        usage_error("--check-data reads the warehouse's rows: give --db URL, not --schema")
     project = load_project(paths)
     analysis = project.analyze(parse_params(param))
     diagnostics = project_diagnostics(project, analysis, project.settings.dialect)

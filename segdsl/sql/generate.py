@@ -43,6 +43,9 @@ from segdsl.timeline import AsOf
 
 TRUE = exp.true()
 FALSE = exp.false()
+NOT_JOINED = ""  # the "CTE" of a table anti-joined instead of aggregated
+# entity key types a table's link can stand in for, as SQL types (see `stand_in`)
+KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TEXT}
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -192,10 +195,10 @@ class QueryBuilder:
                 if not read or dialect.rankings_carry_columns:
                     self.carried = read
         # a row group members cannot lack, whose rows all belong to the population: its
-        # CTE (one row per entity with such rows) is the population, the entity table is
-        # not read
+        # CTE (one row per entity with such rows) is the population, not joined with the
+        # entity table
         self.stand_in: object | None = None
-        if members_of is not None and not plan.attributes:
+        if members_of is not None and not plan.attributes and plan.entity.key.type in KEY_TYPES:
             relied = (
                 group
                 for group in (*plan.aggregations, *plan.groups())
@@ -424,7 +427,9 @@ class QueryBuilder:
         row from `lower` (None: the earliest) up to the as-of time (`last 90d` and the
         90 days before it): then the OR of them keeps no fewer rows than the WHERE."""
         time = source.time
-        if time is None or time.column.storage == "date":
+        # windows compare wall-clock times here; a DATE column compares dates, and a
+        # TIMESTAMPTZ one instants, which a daylight-saving gap puts out of order
+        if time is None or time.column.storage in ("date", "timestamptz"):
             return False
         windows = []
         for condition in filters:
@@ -444,8 +449,7 @@ class QueryBuilder:
             if end is None:
                 return True
             reach = max(reach, (end, end_inclusive))
-        as_of = self.as_of.resolve(ir.AsOfOffset(ir.DurationValue(0, "s")))
-        return reach >= (as_of, True)
+        return reach >= (self.as_of.wall, True)
 
     def _window_lower(
         self, condition: ir.Expr | None, time: ir.RowColumn
@@ -657,7 +661,7 @@ class QueryBuilder:
             if source in self.forbidden:
                 for name, aggregation in aggregations:
                     nothing = _num(0) if aggregation.func == "count" else FALSE
-                    per_entity.append((name, "", nothing, source))  # not joined
+                    per_entity.append((name, NOT_JOINED, nothing, source))
                 continue
             cte = self.source_ctes[source]
             for name, aggregation in aggregations:
@@ -677,13 +681,17 @@ class QueryBuilder:
             per_entity.append((name, cte, present, sequence))
 
         if self.stand_in is not None:
-            stand_in = next(cte for _, cte, _, group in per_entity if group == self.stand_in)
-            key = _col(KEY, stand_in)
-            select = exp.select().from_(exp.to_identifier(stand_in, quoted=True), copy=False)
+            stand_in_cte = next(cte for _, cte, _, group in per_entity if group == self.stand_in)
+            # the link's values as the entity key's type (a DOUBLE link, a text key, …):
+            # member lists, split hashes and tie-breaks see the key as the entity has it
+            key_type = KEY_TYPES[entity.key.type]
+            key: exp.Expr = exp.cast(_col(KEY, stand_in_cte), key_type, copy=False)
+            select = exp.select().from_(exp.to_identifier(stand_in_cte, quoted=True), copy=False)
+            joined = {stand_in_cte, NOT_JOINED}
         else:
-            stand_in = None
             key = _col(entity.key.name, alias)
             select = exp.select().from_(table_ref(entity.source, alias), copy=False)
+            joined = {NOT_JOINED}
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             columns.append(
@@ -691,7 +699,6 @@ class QueryBuilder:
                     self.canonical(_col(column.name, alias), column), name, quoted=True, copy=False
                 )
             )
-        joined = {stand_in, ""}
         for name, cte, value, group in per_entity:
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
             if cte not in joined:
