@@ -118,6 +118,23 @@ def test_members_with_attributes_and_limit(demo: Path) -> None:
     assert [int(line.split("\t")[0]) for line in lines[1:]] == sorted(ids(demo, LOYAL_SQL))[:3]
 
 
+def test_members_of_rankings_with_attributes(demo: Path) -> None:
+    """Members in every ranking (no join back to the population) still carry attributes."""
+    result = invoke(
+        "run", str(EXAMPLES), "-s", "champions", "--members", "--attributes", "city,email"
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "id\tcity\temail"
+    rows = {int(line.split("\t")[0]): line.split("\t")[1:] for line in lines[1:]}
+    members = invoke("run", str(EXAMPLES), "-s", "champions", "--members").stdout.splitlines()
+    assert set(rows) == {int(key) for key in members[1:]} and rows
+    with duckdb.connect(str(demo), read_only=True) as con:
+        found = con.execute("SELECT id, city, email FROM shop.customers").fetchall()
+    by_key = {key: [city or "", email or ""] for key, city, email in found}
+    assert all(rows[key] == by_key[key] for key in rows)
+
+
 def test_unknown_attribute_is_an_error() -> None:
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "cty")
     assert result.exit_code == 1 and "did you mean `city`?" in result.stdout

@@ -191,7 +191,16 @@ class QueryBuilder:
             last = plan.layers[-1]
             ranked = [spec for _, spec in last if spec.func not in POPULATION_AGGREGATES]
             if ranked and all(spec in self.required for spec in ranked):
-                read = list(dict.fromkeys(_columns_read(members_of, plan, {s for _, s in last})))
+                # what the outputs read (member rows may carry attributes), not just the
+                # members' condition
+                layer = {spec for _, spec in last}
+                read = list(
+                    dict.fromkeys(
+                        name
+                        for output in plan.outputs
+                        for name in _columns_read(output.expr, plan, layer)
+                    )
+                )
                 if not read or dialect.rankings_carry_columns:
                     self.carried = read
         # a row group members cannot lack, whose rows all belong to the population: its
