@@ -142,17 +142,31 @@ UNKNOWN = _Unknown()
 POSITIVE = _Positive()
 
 
-def relied_on(source: ir.RowSource, entity: ir.Entity) -> bool:
-    """Whether every row of `source` up to the as-of time belongs to the population: each
-    hop declares `rely` (the row has its parent and is not older than it) and, when the
-    entity has a time, the rows are timed by the table linking to the entity (a row by
-    the as-of time then belongs to an entity that joined by then; a time of the row's own
-    further down would need every table between to have one)."""
+def relied_on(group: object, entity: ir.Entity) -> bool:
+    """Whether every row of a row group (see `rows_required`) up to the as-of time belongs
+    to the population: each hop of the table it reads declares `rely` (the row has its
+    parent and is not older than it) and, when the entity has a time, the rows are timed
+    by the table linking to the entity (a row by the as-of time then belongs to an entity
+    that joined by then; a time of the row's own further down would need every table
+    between to have one)."""
+    source = _rows_of(group)
     if not all(hop.rely for hop in source.hops):
         return False
     return entity.time is None or (
         source.time is not None and source.time.hop == len(source.hops) - 1
     )
+
+
+def _rows_of(group: object) -> ir.RowSource:
+    """The table whose rows make up a row group (a sequence: its first step's)."""
+    match group:
+        case ir.RowSource():
+            return group
+        case ir.Aggregation():
+            return group.source
+        case ir.SequenceSpec():
+            return group.first.source
+    raise TypeError(f"not a row group: {group!r}")
 
 
 def rows_required(plan: Plan, condition: ir.Expr) -> set[object]:

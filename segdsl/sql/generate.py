@@ -43,6 +43,7 @@ from segdsl.timeline import AsOf
 
 TRUE = exp.true()
 FALSE = exp.false()
+UP_TO_AS_OF = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
 NOT_JOINED = ""  # the "CTE" of a table anti-joined instead of aggregated
 # entity key types a table's link can stand in for, as SQL types (see `stand_in`)
 KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TEXT}
@@ -211,7 +212,7 @@ class QueryBuilder:
             relied = (
                 group
                 for group in (*plan.aggregations, *plan.groups())
-                if group in self.required and relied_on(_rows_of(group), plan.entity)
+                if group in self.required and relied_on(group, plan.entity)
             )
             self.stand_in = next(relied, None)
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
@@ -376,8 +377,7 @@ class QueryBuilder:
         """Rows at or before the as-of time (rows without a time are never counted)."""
         if source.time is None:
             return None
-        bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
-        return self.in_window(source.time, bounds, source)
+        return self.in_window(source.time, UP_TO_AS_OF, source)
 
     def _row_filters(self, source: ir.RowSource, key: exp.Expr) -> list[exp.Expr]:
         """What every read of `source` keeps: rows up to the as-of time, of candidates."""
@@ -717,8 +717,7 @@ class QueryBuilder:
         select = select.select(*columns, copy=False)
         if entity.time is not None and self.stand_in is None:
             # members who joined after the as-of time are not yet part of the population
-            time_bounds = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), True)
-            signed_up = self._raw_window(_col(entity.time.name, alias), entity.time, time_bounds)
+            signed_up = self._raw_window(_col(entity.time.name, alias), entity.time, UP_TO_AS_OF)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
             select = select.where(_or([signed_up, missing]), copy=False)
         if self.candidates:
@@ -1244,18 +1243,6 @@ def _columns_read(expr: ir.Expr, plan: Plan, layer: set[ir.PopulationSpec]) -> l
         case ir.PopulationRef(spec=spec):
             return [] if spec in layer else [plan.aliases[spec]]
     return [name for child in ir.children(expr) for name in _columns_read(child, plan, layer)]
-
-
-def _rows_of(group: object) -> ir.RowSource:
-    """The table whose rows make up a row group (a sequence: its first step's)."""
-    match group:
-        case ir.RowSource():
-            return group
-        case ir.Aggregation():
-            return group.source
-        case ir.SequenceSpec():
-            return group.first.source
-    raise TypeError(f"not a row group: {group!r}")
 
 
 def _attributes_only(expr: ir.Expr) -> bool:
