@@ -168,6 +168,29 @@ def test_rely_keeps_the_members(scenario: Scenario) -> None:
     check(scenario, RELY_MODEL)
 
 
+# rankings of buyers, then attributes: members come from the orders, the customers are
+# joined to the ranked rows (unless a ranking reads an attribute itself)
+RELY_RANKINGS = (
+    '(revenue in top 50% among buyers) and city = "A"',
+    "(ntile(3) of last_order among buyers = 3) and (ntile(2) of orders_n among buyers = 2)"
+    ' and not (city = "A")',
+    "(avg_amount > avg avg_amount among buyers) and (revenue in top 2 among buyers) and score > 1",
+    "(ntile(2) of revenue among (revenue in top 5 among buyers) = 1) and city is missing",
+    '(ntile(2) of score among buyers = 2) and city = "A"',
+)
+
+
+@settings(
+    max_examples=max(EXAMPLES // 5, 20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_rely_rankings_then_attributes_agree(data: st.DataObject) -> None:
+    scenario = data.draw(scenarios_with(RELY_RANKINGS))
+    check(dataclasses.replace(scenario, tables=keeping_rely(scenario.tables)), RELY_MODEL)
+
+
 def check(scenario: Scenario, model: str = MODEL) -> None:
     """Identical members on every engine, equal to the reference evaluator's; `X` and
     `not X` split the population."""

@@ -13,6 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from segdsl.compiler import Compiler
+from segdsl.execute import rows_sql
 from segdsl.project import Project
 from tests.test_plan import MODEL
 
@@ -167,6 +168,51 @@ def test_rely_members_come_from_a_table_they_need(condition: str, reads_customer
         sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
         tables = {table.name for table in sqlglot.parse_one(sql, read=dialect).find_all(exp.Table)}
         assert ("customers" in tables) is reads_customers, dialect
+
+
+@pytest.mark.parametrize(
+    ("condition", "ranked_with_customers"),
+    [
+        ('spend in top 10% among buyers and city = "A"', False),
+        (
+            "(ntile(5) of spend among buyers = 5) and (ntile(5) of avg_order among buyers = 5)"
+            ' and not (city = "A")',
+            False,
+        ),
+        ("avg_order > avg avg_order among buyers and city is missing", False),
+        # the ranking reads the city itself: the customers are joined before ranking
+        ('ntile(2) of spend among (buyers and city = "A") = 1', True),
+        ('ntile(2) of spend among (buyers and city = "A") = 1 and city = "B"', True),
+    ],
+)
+def test_rely_attributes_read_after_the_rankings_join_the_ranked_rows(
+    condition: str, ranked_with_customers: bool
+) -> None:
+    """Rankings of a relied-on table sort narrow rows; the attributes members read come
+    from the customers joined to the last ranking layer."""
+    project = Project.from_text(RELY_MODEL + f"segment probe = {condition}\n")
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
+        ctes = {cte.alias: cte.this for cte in sqlglot.parse_one(sql, read=dialect).ctes}
+        reading = {name for name, cte in ctes.items() if _reads(cte, "customers")}
+        if ranked_with_customers:
+            assert reading == {"population"}, dialect
+        else:
+            assert reading == {"ranked_1"}, dialect
+
+
+def test_rely_member_rows_join_their_attributes_to_the_ranked_rows() -> None:
+    compiler = Compiler(
+        Project.from_text(RELY_MODEL + "segment probe = spend in top 10% among buyers\n")
+    )
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        sql = rows_sql(compiler, ["probe"], dialect, "2025-07-01", attributes=["city"])
+        ctes = {cte.alias: cte.this for cte in sqlglot.parse_one(sql, read=dialect).ctes}
+        assert {name for name, cte in ctes.items() if _reads(cte, "customers")} == {"ranked_1"}
+
+
+def _reads(query: exp.Expr, table: str) -> bool:
+    return any(found.name == table for found in query.find_all(exp.Table))
 
 
 @pytest.mark.parametrize(

@@ -184,6 +184,28 @@ class QueryBuilder:
                 self.candidate_conditions = [
                     part for part in _conjuncts(members_of) if _attributes_only(part)
                 ]
+        # a row group members cannot lack, whose rows all belong to the population: its
+        # CTE (one row per entity with such rows) is the population, not joined with the
+        # entity table; attributes only read after the rankings (`champions and city =
+        # "Moscow"`, member rows' attributes) are then joined to the last ranking layer,
+        # so that the rankings sort narrow rows
+        self.stand_in: object | None = None
+        self.late_attributes: dict[str, ir.Column] = {}
+        ranked_reads = _ranked_reads(plan)
+        deferrable = bool(plan.layers) and not ranked_reads & set(plan.attributes)
+        if (
+            members_of is not None
+            and (deferrable or not plan.attributes)
+            and plan.entity.key.type in KEY_TYPES
+        ):
+            relied = (
+                group
+                for group in (*plan.aggregations, *plan.groups())
+                if group in self.required and relied_on(group, plan.entity)
+            )
+            self.stand_in = next(relied, None)
+            if self.stand_in is not None:
+                self.late_attributes = dict(plan.attributes)
         # members are in every ranking of the last layer: the layer then needs no join
         # back to the population, its first ranking CTE carries the columns they read
         # (where the dialect prefers that to joining back for them)
@@ -200,21 +222,11 @@ class QueryBuilder:
                         name
                         for output in plan.outputs
                         for name in _columns_read(output.expr, plan, layer)
+                        if name not in self.late_attributes
                     )
                 )
                 if not read or dialect.rankings_carry_columns:
                     self.carried = read
-        # a row group members cannot lack, whose rows all belong to the population: its
-        # CTE (one row per entity with such rows) is the population, not joined with the
-        # entity table
-        self.stand_in: object | None = None
-        if members_of is not None and not plan.attributes and plan.entity.key.type in KEY_TYPES:
-            relied = (
-                group
-                for group in (*plan.aggregations, *plan.groups())
-                if group in self.required and relied_on(group, plan.entity)
-            )
-            self.stand_in = next(relied, None)
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
@@ -703,6 +715,8 @@ class QueryBuilder:
             joined = {NOT_JOINED}
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
+            if name in self.late_attributes:
+                continue
             columns.append(
                 exp.alias_(
                     self.canonical(_col(column.name, alias), column), name, quoted=True, copy=False
@@ -797,6 +811,19 @@ class QueryBuilder:
                 side = "INNER" if last and required else "LEFT"
                 relation = exp.to_identifier(cte, quoted=True)
                 _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
+        if last and self.late_attributes:
+            # the stand-in population's members all have their row in the entity table
+            entity = self.entity
+            _join(
+                select,
+                table_ref(entity.source, entity.name),
+                _col(entity.key.name, entity.name),
+                _col(KEY, base),
+                side="INNER",
+            )
+            for name, column in self.late_attributes.items():
+                value = self.canonical(_col(column.name, entity.name), column)
+                select = select.select(exp.alias_(value, name, quoted=True, copy=False), copy=False)
         for alias, spec in aggregates:  # one row each: cross-joined
             cte = f"{alias}_ranking"
             self.ctes.append((cte, self._population_aggregate(spec, previous)))
@@ -1243,6 +1270,18 @@ def _columns_read(expr: ir.Expr, plan: Plan, layer: set[ir.PopulationSpec]) -> l
         case ir.PopulationRef(spec=spec):
             return [] if spec in layer else [plan.aliases[spec]]
     return [name for child in ir.children(expr) for name in _columns_read(child, plan, layer)]
+
+
+def _ranked_reads(plan: Plan) -> set[str]:
+    """The population columns some ranking reads (its value or who takes part)."""
+    return {
+        name
+        for layer in plan.layers
+        for _, spec in layer
+        for part in (spec.value, spec.population)
+        if part is not None
+        for name in _columns_read(part, plan, set())
+    }
 
 
 def _attributes_only(expr: ir.Expr) -> bool:
