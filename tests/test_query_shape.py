@@ -259,3 +259,28 @@ def test_rely_members_keep_the_entity_keys_type() -> None:
         found[relied] = sorted(con.execute(sql).fetchall())
     assert found[True] == found[False]
     assert 0 < len(found[True]) < 20 and all(isinstance(key, int) for (key,) in found[True])
+
+
+@pytest.mark.parametrize("entity", ["customer", "population", "candidates", "ranked_1"])
+def test_rely_entity_named_like_a_cte(entity: str) -> None:
+    """The entity table joined to the ranked rows keeps its name unless a CTE has it."""
+    text = RELY_MODEL.replace("entity customer ", f"entity {entity} ").replace(
+        "to customer", f"to {entity}"
+    )
+    text += """segment probe = (spend in top 50% among buyers or spend > 30) and city = "A"\n"""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE customers (id BIGINT, signed_up_at TIMESTAMP, city TEXT)")
+    con.execute(
+        "CREATE TABLE orders (customer_id BIGINT, ordered_at TIMESTAMP, id BIGINT, amount DECIMAL)"
+    )
+    con.execute(
+        "INSERT INTO customers SELECT i, TIMESTAMP '2024-01-01', CASE WHEN i % 3 = 0 THEN 'A' END"
+        " FROM range(1, 41) t(i)"
+    )
+    con.execute("INSERT INTO orders SELECT i, TIMESTAMP '2025-01-01', i, i FROM range(1, 41) t(i)")
+    found = {}
+    for relied in (True, False):
+        project = Project.from_text(text if relied else text.replace(" rely\n", "\n"))
+        sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
+        found[relied] = sorted(key for (key,) in con.execute(sql).fetchall())
+    assert found[True] == found[False] == [i for i in range(1, 41) if i % 3 == 0 and i > 20]

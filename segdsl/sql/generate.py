@@ -814,15 +814,16 @@ class QueryBuilder:
         if last and self.late_attributes:
             # the stand-in population's members all have their row in the entity table
             entity = self.entity
+            alias = entity.name if entity.name not in dict(self.ctes) else "__entity"
             _join(
                 select,
-                table_ref(entity.source, entity.name),
-                _col(entity.key.name, entity.name),
+                table_ref(entity.source, alias),
+                _col(entity.key.name, alias),
                 _col(KEY, base),
                 side="INNER",
             )
             for name, column in self.late_attributes.items():
-                value = self.canonical(_col(column.name, entity.name), column)
+                value = self.canonical(_col(column.name, alias), column)
                 select = select.select(exp.alias_(value, name, quoted=True, copy=False), copy=False)
         for alias, spec in aggregates:  # one row each: cross-joined
             cte = f"{alias}_ranking"
