@@ -199,6 +199,8 @@ def test_rely_attributes_read_after_the_rankings_join_the_ranked_rows(
             assert reading == {"population"}, dialect
         else:
             assert reading == {"ranked_1"}, dialect
+            # Postgres would otherwise join a key without an index by nested loops
+            assert ('"ranked_1" AS MATERIALIZED' in sql) is (dialect == "postgres")
 
 
 def test_rely_member_rows_join_their_attributes_to_the_ranked_rows() -> None:

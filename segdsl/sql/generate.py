@@ -812,7 +812,12 @@ class QueryBuilder:
                 relation = exp.to_identifier(cte, quoted=True)
                 _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
         if last and self.late_attributes:
-            # the stand-in population's members all have their row in the entity table
+            # the stand-in population's members all have their row in the entity table;
+            # joined in a materialised layer (where the dialect wants one): Postgres
+            # otherwise applies the members' `r_score = 5` first, expects one row, and
+            # joins an entity table without an index on its key by nested loops
+            # (moscow_champions at 50k customers: 9.9 s instead of 0.3 s)
+            self.materialized_layers.add(name)
             entity = self.entity
             alias = entity.name if entity.name not in dict(self.ctes) else "__entity"
             _join(
