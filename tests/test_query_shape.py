@@ -243,24 +243,11 @@ def test_rely_members_keep_the_entity_keys_type() -> None:
     # below a ranking: no candidates CTE (which reads the customers for the split)
     condition = 'ab = "a" and spend in top 50% among buyers'
     text = RELY_MODEL + f'split ab seed "s" {{ a 50% b 50% }}\nsegment probe = {condition}\n'
-    con = duckdb.connect()
-    con.execute("CREATE TABLE customers (id BIGINT, signed_up_at TIMESTAMP, city TEXT)")
-    con.execute(
-        "CREATE TABLE orders"
-        " (customer_id DOUBLE, ordered_at TIMESTAMP, id BIGINT, amount DECIMAL(9, 2))"
-    )
-    con.execute(
-        "INSERT INTO customers SELECT i, TIMESTAMP '2024-01-01', 'A' FROM range(1, 41) t(i)"
-    )
-    con.execute("INSERT INTO orders SELECT i, TIMESTAMP '2025-01-01', i, 1 FROM range(1, 41) t(i)")
-    found = {}
-    for relied in (True, False):
-        project = Project.from_text(text if relied else text.replace(" rely\n", "\n"))
-        sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
-        assert ("customers" in sql) is not relied
-        found[relied] = sorted(con.execute(sql).fetchall())
-    assert found[True] == found[False]
-    assert 0 < len(found[True]) < 20 and all(isinstance(key, int) for (key,) in found[True])
+    found = _with_and_without_rely(text, _warehouse("DOUBLE", city="'A'", amount="1"))
+    assert "customers" not in found[True][0] and "customers" in found[False][0]
+    assert found[True][1] == found[False][1]
+    members = found[True][1]
+    assert 0 < len(members) < 20 and all(isinstance(key, int) for key in members)
 
 
 @pytest.mark.parametrize("entity", ["customer", "population", "candidates", "ranked_1"])
@@ -270,19 +257,37 @@ def test_rely_entity_named_like_a_cte(entity: str) -> None:
         "to customer", f"to {entity}"
     )
     text += """segment probe = (spend in top 50% among buyers or spend > 30) and city = "A"\n"""
+    city = "CASE WHEN i % 3 = 0 THEN 'A' END"
+    found = _with_and_without_rely(text, _warehouse("BIGINT", city=city, amount="i"))
+    expected = [i for i in range(1, 41) if i % 3 == 0 and i > 20]
+    assert found[True][1] == found[False][1] == expected
+
+
+def _warehouse(link_type: str, *, city: str, amount: str) -> duckdb.DuckDBPyConnection:
+    """Customers 1 to 40, signed up in 2024, each with one order in 2025 (`city` and
+    `amount` are SQL over the customer `i`)."""
     con = duckdb.connect()
     con.execute("CREATE TABLE customers (id BIGINT, signed_up_at TIMESTAMP, city TEXT)")
     con.execute(
-        "CREATE TABLE orders (customer_id BIGINT, ordered_at TIMESTAMP, id BIGINT, amount DECIMAL)"
+        f"CREATE TABLE orders (customer_id {link_type}, ordered_at TIMESTAMP, id BIGINT,"
+        " amount DECIMAL(9, 2))"
     )
     con.execute(
-        "INSERT INTO customers SELECT i, TIMESTAMP '2024-01-01', CASE WHEN i % 3 = 0 THEN 'A' END"
-        " FROM range(1, 41) t(i)"
+        f"INSERT INTO customers SELECT i, TIMESTAMP '2024-01-01', {city} FROM range(1, 41) t(i)"
     )
-    con.execute("INSERT INTO orders SELECT i, TIMESTAMP '2025-01-01', i, i FROM range(1, 41) t(i)")
+    con.execute(
+        f"INSERT INTO orders SELECT i, TIMESTAMP '2025-01-01', i, {amount} FROM range(1, 41) t(i)"
+    )
+    return con
+
+
+def _with_and_without_rely(
+    text: str, con: duckdb.DuckDBPyConnection
+) -> dict[bool, tuple[str, list[object]]]:
+    """The SQL and the members of `probe`, with the model's `rely` and without it."""
     found = {}
     for relied in (True, False):
         project = Project.from_text(text if relied else text.replace(" rely\n", "\n"))
         sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
-        found[relied] = sorted(key for (key,) in con.execute(sql).fetchall())
-    assert found[True] == found[False] == [i for i in range(1, 41) if i % 3 == 0 and i > 20]
+        found[relied] = (sql, sorted(key for (key,) in con.execute(sql).fetchall()))
+    return found
