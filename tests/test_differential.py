@@ -187,6 +187,8 @@ RELY_RANKINGS = (
 )
 @given(data=st.data())
 def test_rely_rankings_then_attributes_agree(data: st.DataObject) -> None:
+    """Rankings from a relied-on table, attributes looked up for the ranked rows: the
+    same members as the reference evaluator's on every engine."""
     scenario = data.draw(scenarios_with(RELY_RANKINGS))
     check(dataclasses.replace(scenario, tables=keeping_rely(scenario.tables)), RELY_MODEL)
 
