@@ -250,9 +250,11 @@ def test_rely_members_keep_the_entity_keys_type() -> None:
     assert 0 < len(members) < 20 and all(isinstance(key, int) for key in members)
 
 
-@pytest.mark.parametrize("entity", ["customer", "population", "candidates", "ranked_1"])
+@pytest.mark.parametrize(
+    "entity", ["customer", "population", "Population", "candidates", "ranked_1", "m_ranking"]
+)
 def test_rely_entity_named_like_a_cte(entity: str) -> None:
-    """The entity table joined to the ranked rows keeps its name unless a CTE has it."""
+    """The entity table joined to the ranked rows never takes a CTE's name."""
     text = RELY_MODEL.replace("entity customer ", f"entity {entity} ").replace(
         "to customer", f"to {entity}"
     )

@@ -819,7 +819,7 @@ class QueryBuilder:
             # (moscow_champions at 50k customers: 9.9 s instead of 0.4 s)
             self.materialized_layers.add(name)
             entity = self.entity
-            alias = entity.name if entity.name not in dict(self.ctes) else "__entity"
+            alias = "__entity"  # never a CTE's name, in any case
             _join(
                 select,
                 table_ref(entity.source, alias),
