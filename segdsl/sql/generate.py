@@ -191,12 +191,13 @@ class QueryBuilder:
         # so that the rankings sort narrow rows
         self.stand_in: object | None = None
         self.late_attributes: dict[str, ir.Column] = {}
-        ranked_reads = _ranked_reads(plan)
-        deferrable = bool(plan.layers) and not ranked_reads & set(plan.attributes)
         if (
             members_of is not None
-            and (deferrable or not plan.attributes)
             and plan.entity.key.type in KEY_TYPES
+            and (
+                not plan.attributes
+                or (bool(plan.layers) and not _ranked_reads(plan) & set(plan.attributes))
+            )
         ):
             relied = (
                 group
