@@ -153,40 +153,42 @@ def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[s
 
 
 def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
+    from benchmarks.hand_sql import HAND_SQL, SCAN_FLOOR
     from segdsl import execute
 
     compiled = compiler()
     names = execute.resolve_names(compiled, [])
     segments = [n for n in names if compiled.definition(n).kind == "segment"]
+    benchmark = list(HAND_SQL)
     table_sql = compiled.table_sql(names, dialect=target.name)
+    benchmark_sql = compiled.table_sql(benchmark, dialect=target.name)
     # correctness first: every segment column equals that segment run alone
-    columns = {name: index + 1 for index, name in enumerate(names)}
-    rows = target.rows(table_sql)
-    for name in segments:
-        alone = {row[0] for row in target.rows(compiled.members_sql(name, dialect=target.name))}
-        together = {row[0] for row in rows if row[columns[name]]}
-        if alone != together:
-            raise SystemExit(f"one pass and {name} alone disagree")
-    singles = {}
-    for name in segments:
-        sql = compiled.members_sql(name, dialect=target.name)
+    for pass_names, sql in ((names, table_sql), (benchmark, benchmark_sql)):
+        rows = target.rows(sql)
+        for index, name in enumerate(pass_names, start=1):
+            if name not in segments:
+                continue
+            alone_sql = compiled.members_sql(name, dialect=target.name)
+            alone = {row[0] for row in target.rows(alone_sql)}
+            if alone != {row[0] for row in rows if row[index]}:
+                raise SystemExit(f"one pass and {name} alone disagree")
+
+    def stored(sql: str) -> float:
         target.store(sql)
-        singles[name] = statistics.median(
-            timed(lambda sql=sql: target.store(sql)) for _ in range(repeat)
-        )
-    target.store(table_sql)
-    one_pass = statistics.median(timed(lambda: target.store(table_sql)) for _ in range(repeat))
-    sizes_sql = execute.sizes_sql(compiled, names, target.name, None)
-    counts = {}
-    for name in segments:
-        sql = compiled.counts_sql([name], dialect=target.name)
+        return statistics.median(timed(lambda: target.store(sql)) for _ in range(repeat))
+
+    def counted(sql: str) -> float:
         target.rows(sql)
-        counts[name] = statistics.median(
-            timed(lambda sql=sql: target.rows(sql)) for _ in range(repeat)
-        )
-    target.rows(sizes_sql)
-    sizes = statistics.median(timed(lambda: target.rows(sizes_sql)) for _ in range(repeat))
+        return statistics.median(timed(lambda: target.rows(sql)) for _ in range(repeat))
+
+    singles = {name: stored(compiled.members_sql(name, dialect=target.name)) for name in segments}
+    one_pass = stored(table_sql)
+    floor = stored(SCAN_FLOOR)
+    benchmark_pass = stored(benchmark_sql)
+    counts = {name: counted(compiled.counts_sql([name], dialect=target.name)) for name in segments}
+    sizes = counted(execute.sizes_sql(compiled, names, target.name, None))
     slowest = max(singles, key=singles.__getitem__)
+    slowest_benchmark = max(benchmark, key=singles.__getitem__)
     slowest_count = max(counts, key=counts.__getitem__)
     total = sum(singles.values())
     print(
@@ -199,6 +201,14 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
     )
     print(
         f"slowest single ({slowest:14}) {singles[slowest]:8.3f} s   ratio one pass / slowest single   {one_pass / singles[slowest]:5.2f}"
+    )
+    print(
+        f"reading the tables (scan floor) {floor:8.3f} s   ratio one pass / scan floor       {one_pass / floor:5.2f}"
+        f"   floor / slowest single {floor / singles[slowest]:5.2f}"
+    )
+    print(
+        f"the {len(benchmark)} benchmark segments   {benchmark_pass:8.3f} s   ratio to their slowest ({slowest_benchmark}) {benchmark_pass / singles[slowest_benchmark]:5.2f}"
+        f"   to their sum {benchmark_pass / sum(singles[n] for n in benchmark):5.2f}"
     )
     print(
         f"all sizes, one query            {sizes:8.3f} s   ratio to the sum of single counts   {sizes / sum(counts.values()):5.2f}"
