@@ -6,7 +6,7 @@
 
 Sections:
 1. segments  — each benchmark segment vs hand-written expert SQL (same members first), per engine
-2. one_pass  — all segments in one query vs each alone; vs the single most expensive one
+2. one_pass  — all segments in one query vs each alone, vs the most expensive one, vs a scan floor
 3. compile   — parse + check + compile a 1,000-segment project (segments per second)
 4. validate  — `seg validate` on a 1,000-file project in a fresh process
 5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
