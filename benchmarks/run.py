@@ -162,24 +162,22 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
     benchmark = list(HAND_SQL)
     table_sql = compiled.table_sql(names, dialect=target.name)
     benchmark_sql = compiled.table_sql(benchmark, dialect=target.name)
-    # correctness first: every segment column equals that segment run alone
+    # correctness first: every segment column of both passes equals that segment run alone
+    alone = {
+        name: {row[0] for row in target.rows(compiled.members_sql(name, dialect=target.name))}
+        for name in segments
+    }
     for pass_names, sql in ((names, table_sql), (benchmark, benchmark_sql)):
         rows = target.rows(sql)
         for index, name in enumerate(pass_names, start=1):
-            if name not in segments:
-                continue
-            alone_sql = compiled.members_sql(name, dialect=target.name)
-            alone = {row[0] for row in target.rows(alone_sql)}
-            if alone != {row[0] for row in rows if row[index]}:
+            if name in alone and alone[name] != {row[0] for row in rows if row[index]}:
                 raise SystemExit(f"one pass and {name} alone disagree")
 
     def stored(sql: str) -> float:
-        target.store(sql)
-        return statistics.median(timed(lambda: target.store(sql)) for _ in range(repeat))
+        return alternate(lambda: target.store(sql), repeat=repeat)[0]
 
     def counted(sql: str) -> float:
-        target.rows(sql)
-        return statistics.median(timed(lambda: target.rows(sql)) for _ in range(repeat))
+        return alternate(lambda: target.rows(sql), repeat=repeat)[0]
 
     singles = {name: stored(compiled.members_sql(name, dialect=target.name)) for name in segments}
     one_pass = stored(table_sql)
