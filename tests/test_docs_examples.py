@@ -138,3 +138,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "pytest" in command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1] == command
+
+
+def test_ci_proves_the_readme_demo_command_on_a_fresh_install() -> None:
+    """`.ci/run` runs `.ci/fresh-install`, which runs the README's demo command in a fresh copy."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "bash .ci/fresh-install" in ci
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    demo = _FENCE.findall(readme.split("<!-- demo-command -->", 1)[1])[0][1].strip()
+    assert "pip install ." in demo and "[test]" not in demo
+    script = (ROOT / ".ci" / "fresh-install").read_text(encoding="utf-8")
+    assert "<!-- demo-command -->" in script and "seg validate examples" in script

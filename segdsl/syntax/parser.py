@@ -7,7 +7,9 @@ Lark types stay inside `segdsl.syntax`: callers get a `ParseResult` holding a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import sys
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -16,10 +18,12 @@ from importlib import resources
 from pathlib import Path
 from typing import cast
 
+import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF
 from lark.grammar import Rule
 
+from segdsl.cache import ensure_cache_folder
 from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
@@ -79,16 +83,37 @@ class _AstLark(Lark):
                 self._callbacks[rule] = _BUILDER.reducer(name, inlined(rule), build)
 
 
-def _ast_lark() -> Lark:
-    """The grammar's parser, building the AST as it reduces, with lark's own loops."""
+def _ast_lark(*, strict: bool = False) -> Lark:
+    """The grammar's parser, building the AST as it reduces, with lark's own loops.
+
+    ``strict`` makes a shift/reduce conflict in the grammar an error; it needs the
+    test-only package ``interegular``, so the grammar's test builds it that way and
+    the runtime does not (tests/test_grammar.py).
+    """
+    text = grammar_text()
     return _AstLark(
-        grammar_text(),
+        text,
         parser="lalr",
         start=["start", "param_value"],
         maybe_placeholders=True,
-        strict=True,  # a shift/reduce conflict in the grammar fails here, not silently
-        cache=True,
+        strict=strict,
+        cache=False if strict else _cache_file(text),
     )
+
+
+def _cache_file(grammar: str) -> str | bool:
+    """Where lark keeps the built parser: a file of the per-user cache folder.
+
+    Lark stores the grammar's hash in the file and rebuilds (and rewrites it) when the
+    hash differs or the file is unreadable, so a stale or broken cache only costs the
+    build. Without a writable cache folder, nothing is cached.
+    """
+    folder = ensure_cache_folder()
+    if folder is None:
+        return False
+    digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+    version = f"lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return str(folder / f"grammar-{version}-{digest}.lark-cache")
 
 
 @cache
