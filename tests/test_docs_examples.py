@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from segdsl.diagnostics import Diagnostic
+
 ROOT = Path(__file__).resolve().parents[1]
 API = ROOT / "docs" / "api.md"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
@@ -149,3 +151,102 @@ def test_ci_proves_the_readme_demo_command_on_a_fresh_install() -> None:
     assert "pip install ." in demo and "[test]" not in demo
     script = (ROOT / ".ci" / "fresh-install").read_text(encoding="utf-8")
     assert "<!-- demo-command -->" in script and "seg validate examples" in script
+
+
+# ---------------------------------------------------------------- the language reference
+
+LANGUAGE = ROOT / "docs" / "language.md"
+EXAMPLES = ROOT / "examples"
+# ```seg, or ```seg error=SEG101 for a block that shows that mistake on purpose.
+_SEG_FENCE = re.compile(
+    r"^```seg(?:[ \t]+error=(?P<code>SEG\d{3}))?[ \t]*\n(?P<body>.*?)^```[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def seg_blocks(path: Path) -> list[tuple[str, str, str | None]]:
+    """(id, code, expected diagnostic code or None) for every ```seg block of `path`."""
+    text = path.read_text(encoding="utf-8")
+    blocks = []
+    for match in _SEG_FENCE.finditer(text):
+        line = text.count("\n", 0, match.start("body")) + 1
+        blocks.append((f"{path.name}:{line}", match.group("body"), match.group("code")))
+    return blocks
+
+
+def check_block(block_id: str, code: str) -> list[Diagnostic]:
+    """Diagnostics of a block in the project it needs.
+
+    A block that declares a model (an entity or a table read from the warehouse) is
+    checked with its own model, borrowing the examples' entity if it shows none; a block
+    of definitions only is added to the example project, whose definitions of the same
+    names give way to the block's.
+    """
+    from segdsl.project import Project, load_project
+    from segdsl.source import SourceFile
+    from segdsl.syntax import nodes
+    from segdsl.syntax.parser import parse
+
+    block = SourceFile(block_id, code)
+    parsed = parse(block)
+    if parsed.module is None:
+        return list(parsed.diagnostics)
+    examples = load_project(EXAMPLES)
+    statements = parsed.module.statements
+    declared = {statement.name.text for statement in statements}
+    own_model = any(isinstance(s, nodes.EntityDecl | nodes.TableDecl) for s in statements)
+    own_entity = any(isinstance(s, nodes.EntityDecl) for s in statements)
+
+    def borrowed(statement: nodes.Statement) -> bool:
+        if statement.name.text in declared:
+            return False
+        return not own_model or (isinstance(statement, nodes.EntityDecl) and not own_entity)
+
+    sources = []
+    for source, module in zip(examples.sources, examples.modules, strict=True):
+        kept = [source.text[s.span.start : s.span.end] for s in module.statements if borrowed(s)]
+        sources.append(SourceFile(source.path, "\n\n".join(kept)))
+    project = Project.from_sources([*sources, block], examples.settings, [])
+    return project.analyze().diagnostics
+
+
+def test_language_reference_has_seg_blocks() -> None:
+    """Every code block of the reference is checked: none is left untagged."""
+    text = LANGUAGE.read_text(encoding="utf-8")
+    openings = [lang for lang, _ in _FENCE.findall(text)]
+    assert openings and set(openings) <= {"seg", "sh", "sql", "text"}, openings
+    assert len(seg_blocks(LANGUAGE)) == openings.count("seg")
+
+
+@pytest.mark.parametrize(
+    ("block_id", "code", "expected"),
+    seg_blocks(LANGUAGE),
+    ids=[block_id for block_id, _, _ in seg_blocks(LANGUAGE)],
+)
+def test_language_reference_block(block_id: str, code: str, expected: str | None) -> None:
+    """A block validates, or gives exactly the diagnostic its fence says it shows."""
+    diagnostics = check_block(block_id, code)
+    codes = [d.code for d in diagnostics]
+    if expected is None:
+        assert codes == [], "\n".join(f"{d.span}: {d.code} {d.message}" for d in diagnostics)
+    else:
+        assert codes == [expected], codes
+
+
+def test_a_broken_block_fails_the_check() -> None:
+    """The check is not vacuous: a misspelt name in a block is reported."""
+    (first_id, first_code, _), *_ = seg_blocks(LANGUAGE)
+    assert check_block(first_id, first_code) == []
+    broken = first_code.replace("cart_adds > 0", "cart_adds_typo > 0")
+    assert [d.code for d in check_block(first_id, broken)] == ["SEG101"]
+
+
+def test_headline_example_is_in_the_examples() -> None:
+    """The reference's first segment is defined in examples/, word for word."""
+    (_, code, _), *_ = seg_blocks(LANGUAGE)
+    headline = code.strip().splitlines()[-1].strip()
+    assert headline == "recency < 30d and cart_adds > 0 and not purchased"
+    behaviour = (EXAMPLES / "behaviour.seg").read_text(encoding="utf-8")
+    assert re.search(
+        r"^segment recent_cart_no_purchase .*=\n  " + re.escape(headline) + "$", behaviour, re.M
+    )
