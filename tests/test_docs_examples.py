@@ -247,6 +247,5 @@ def test_headline_example_is_in_the_examples() -> None:
     headline = code.strip().splitlines()[-1].strip()
     assert headline == "recency < 30d and cart_adds > 0 and not purchased"
     behaviour = (EXAMPLES / "behaviour.seg").read_text(encoding="utf-8")
-    assert re.search(
-        r"^segment recent_cart_no_purchase .*=\n  " + re.escape(headline) + "$", behaviour, re.M
-    )
+    definition = r"^segment recent_cart_no_purchase\b[^=\n]*=\s*" + re.escape(headline) + "$"
+    assert re.search(definition, behaviour, re.MULTILINE)
