@@ -169,6 +169,7 @@ def demo_warehouse(resources: Path) -> Path:
 @pytest.fixture(scope="session")
 def grammar_cache(resources: Path) -> list[Path]:
     """Lark's cached parser, made once so that each sandbox starts with it."""
+    assert (BIN / "seg").exists(), f"no `seg` next to {sys.executable}: pip install -e ."
     cache = resources / "cache"
     env = {**_base_env(resources), "XDG_CACHE_HOME": str(cache)}
     subprocess.run(
