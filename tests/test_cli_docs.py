@@ -25,7 +25,8 @@ cannot run here are in ``UNRUNNABLE`` with the reason; every other command runs.
 
 ``SEGDSL_UPDATE_DOCS=1 python -m pytest tests/test_cli_docs.py`` rewrites the outputs in
 docs/cli.md instead of comparing (keeping the doc's ``…`` cuts; an output that still
-matches is left as it is, so a second run changes nothing).
+matches is left as it is, so a second run changes nothing). Read the diff before
+committing it: a block whose setup is missing here shows the error it then gives.
 """
 
 from __future__ import annotations
@@ -645,6 +646,10 @@ def run_commands(box: Sandbox, commands: list[str], timeout: float = 300) -> lis
     ]
 
 
+# never right in a doc, so never written into one: a Python traceback, an internal error
+CRASH = re.compile(r"^Traceback \(most recent call last\)|internal error \[SEG901\]")
+
+
 def _canon(line: str) -> str:
     """What may differ between runs: how long something took."""
     return re.sub(r"\(\d+(?:\.\d+)?s\)", "(<elapsed>s)", line)
@@ -679,6 +684,10 @@ def test_console_block(block: Block, tmp_path: Path, request: pytest.FixtureRequ
             continue
         real = next(ran)
         assert real.command == command.text
+        crash = [line for line in real.output if CRASH.search(line)]
+        assert not crash, f"`{command.text}` crashed (a bug, not a drift):\n" + "\n".join(
+            real.output
+        )
         shown.append(Command(command.text, tuple(regenerate(command.output, real.output, _canon))))
     if UPDATE:
         _write_back(block, shown)
@@ -712,6 +721,7 @@ README_COMMANDS = _readme_seg_commands()
 @pytest.mark.parametrize("command", README_COMMANDS)
 def test_readme_command_runs(command: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     box = _make_sandbox(tmp_path, request)
+    del box.env["SEGDSL_DEMO_DB"]  # the README's reader has the demo at its default place
     (real,) = run_commands(box, [command])
     output = "\n".join(real.output)
     assert real.status == 0, f"`{command}` exited {real.status}:\n{output}"
