@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.jsonout import emit, iso_time
 from segdsl.project import load_project
 
 
@@ -82,7 +82,7 @@ def explain(
             "description": report.description,
             "owner": report.owner,
             "tags": list(report.tags),
-            "as_of": str(report.as_of),
+            "as_of": iso_time(moment),
             "definition": report.definition,
             "words": report.words,
             "dependencies": report.dependencies,
@@ -91,7 +91,7 @@ def explain(
             "funnel": [{"step": label, "members": count} for label, count in funnel],
             "plan": plan_text,
         }
-        typer.echo(json.dumps(payload, indent=2))
+        emit(payload)
         return
     title = f"{report.kind} {report.name}" + (
         f" — {report.description}" if report.description else ""
@@ -168,11 +168,11 @@ def why(
         payload = {
             "key": key,
             "segment": segment,
-            "as_of": str(moment),
+            "as_of": iso_time(moment),
             "member": tree.result,
             **as_dict(tree),
         }
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        emit(payload)
         return
     verdict = "IN" if tree.result else "NOT in"
     typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, print_diagnostics
+from segdsl.cli.jsonout import emit
 from segdsl.diagnostics import Diagnostic
 from segdsl.project import seg_files
 from segdsl.source import SourceFile
@@ -75,11 +75,15 @@ def _report(
 ) -> None:
     verb = "would reformat" if check else "reformatted"
     if output is OutputFormat.json:
-        typer.echo(
-            json.dumps(
-                {"changed": changed, "check": check, "errors": [p.to_dict() for p in problems]},
-                indent=2,
-            )
+        errors = sum(1 for p in problems if p.is_error)
+        emit(
+            {
+                "check": check,
+                "changed": changed,
+                "diagnostics": [p.to_dict() for p in problems],
+                "errors": errors,
+                "warnings": len(problems) - errors,
+            }
         )
         return
     if output is OutputFormat.github:
@@ -90,8 +94,8 @@ def _report(
         print_diagnostics(problems, sources, output)
         return
     for path in changed:
-        typer.echo(f"{verb} {path}")
-    print_diagnostics(problems, sources, output)
+        typer.echo(f"{verb} {path}", err=True)
+    print_diagnostics(problems, sources, output, err=True)
     typer.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}", err=True)
 
 

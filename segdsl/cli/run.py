@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,9 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.jsonout import emit, emit_line, iso_time
 from segdsl.project import load_project
+from segdsl.timeline import AsOf
 
 
 def run(
@@ -116,13 +117,13 @@ def run(
             _print_rows(engine, sql, output_format)
 
 
-def _print_sizes(sizes: object, moment: object, dialect: str, output_format: DataFormat) -> None:
+def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataFormat) -> None:
     from segdsl.execute import Sizes
 
     assert isinstance(sizes, Sizes)
     if output_format is DataFormat.json:
         payload = {
-            "as_of": str(moment),
+            "as_of": iso_time(moment),
             "population": sizes.population,
             "segments": sizes.segments,
             "labels": {
@@ -134,7 +135,7 @@ def _print_sizes(sizes: object, moment: object, dialect: str, output_format: Dat
                 name: counts[None] for name, counts in sizes.labels.items() if None in counts
             },
         }
-        typer.echo(json.dumps(payload, indent=2))
+        emit(payload)
         return
     total = sizes.population
     typer.echo(f"as of {moment} on {dialect}: population {total:,}")
@@ -163,7 +164,7 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
         rows = batch.to_pylist()
         if output_format is DataFormat.json:
             for row in rows:
-                typer.echo(json.dumps(row, default=str))
+                emit_line(row)
             continue
         if first:
             typer.echo("\t".join(batch.schema.names))
@@ -204,11 +205,7 @@ def overlap(
         ):
             population, matrix = execute.run_overlap(compiler, engine, names, moment)
     if output_format is DataFormat.json:
-        typer.echo(
-            json.dumps(
-                {"as_of": str(moment), "population": population, "overlap": matrix}, indent=2
-            )
-        )
+        emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return
     typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
     width = max(len(n) for n in names)

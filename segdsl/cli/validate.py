@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,16 +15,24 @@ from segdsl.cli.common import (
     print_diagnostics,
     usage_error,
 )
+from segdsl.cli.jsonout import dumps, emit
 from segdsl.diagnostics import sort_key
-from segdsl.project import load_project
+from segdsl.project import Project, load_project
 from segdsl.sql.support import project_diagnostics
+
+
+class ValidateFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
 
 
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     output: Annotated[
-        OutputFormat, typer.Option("--format", help="text, json or github.")
-    ] = OutputFormat.text,
+        ValidateFormat, typer.Option("--format", help="text, json, github or sarif.")
+    ] = ValidateFormat.text,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")
     ] = None,
@@ -63,6 +72,32 @@ def validate(
         f"{errors} error{'s' if errors != 1 else ''}, {len(diagnostics) - errors} warning"
         f"{'s' if len(diagnostics) - errors != 1 else ''}"
     )
-    print_diagnostics(diagnostics, project.source_map, output, summary=summary)
+    if output is ValidateFormat.sarif:
+        from segdsl.cli.sarif import repository_root, sarif_log
+
+        typer.echo(dumps(sarif_log(diagnostics, repository_root(_project_root(project, paths)))))
+    elif output is ValidateFormat.json:
+        settings = project.settings.path
+        emit(
+            {
+                "diagnostics": [d.to_dict() for d in diagnostics],
+                "errors": errors,
+                "warnings": len(diagnostics) - errors,
+                "files": files,
+                "projects": [None if settings is None else str(settings.parent)],
+            }
+        )
+    else:
+        print_diagnostics(
+            diagnostics, project.source_map, OutputFormat(output.value), summary=summary
+        )
     if errors:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _project_root(project: Project, paths: list[Path]) -> Path:
+    """Where SARIF paths start when no git repository is found: the settings' folder."""
+    if project.settings.path is not None:
+        return project.settings.path.parent
+    first = paths[0] if paths else Path(".")
+    return first if first.is_dir() else first.parent
