@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
-USAGE_CODES = frozenset({"SEG502", "SEG503"})  # a bad name or as-of on the command line
+# a bad name, as-of or set of paths on the command line
+USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520"})
 
 
 class OutputFormat(StrEnum):
