@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -110,11 +113,25 @@ def run(
             if output is not None:
                 from segdsl.engines.export import write_batches
 
-                with progress(f"writing {output}"):
+                with progress(f"writing {output}"), _no_leftover_part(output):
                     written = write_batches(engine.query_batches(sql), output)
                 typer.echo(f"{written} rows written to {output}", err=True)
                 return
             _print_rows(engine, sql, output_format)
+
+
+@contextlib.contextmanager
+def _no_leftover_part(output: Path) -> Iterator[None]:
+    """When an export stops (an error, Ctrl-C, SIGTERM), its hidden `.NAME.*.part` file
+    goes too, even if the interrupt came before the writer could remove it."""
+    pattern = f".{glob.escape(output.name)}.*.part"
+    before = set(output.parent.glob(pattern))
+    try:
+        yield
+    except BaseException:
+        for part in set(output.parent.glob(pattern)) - before:
+            part.unlink(missing_ok=True)
+        raise
 
 
 def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataFormat) -> None:
