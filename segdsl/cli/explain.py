@@ -19,6 +19,7 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, iso_time
 from segdsl.project import load_project
 
@@ -59,6 +60,9 @@ def explain(
         plan_text = None
         if engine is not None:
             with engine:
+                if not is_pinned(as_of, project.settings):
+                    note_unpinned(moment)
+                    warn_if_stale(engine, compiler, [segment], moment)
                 if report.kind == "segment":
                     sql, labels = funnel_sql(
                         compiler, segment, dialect=engine.dialect, as_of=moment
@@ -146,6 +150,9 @@ def why(
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, [segment], moment)
             sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
     if not rows:

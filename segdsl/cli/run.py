@@ -22,6 +22,7 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, emit_line, iso_time
 from segdsl.project import load_project
 from segdsl.timeline import AsOf
@@ -79,6 +80,9 @@ def run(
         names = execute.resolve_names(compiler, segment or [])
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
         with engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, names, moment)
             if not wants_rows:
                 measures = [n for n in names if compiler.definition(n).kind == "measure"]
                 if measures:
@@ -216,11 +220,12 @@ def overlap(
             usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
-        with (
-            open_engine(url, project.settings) as engine,
-            progress(f"overlapping {len(names)} segments"),
-        ):
-            population, matrix = execute.run_overlap(compiler, engine, names, moment)
+        with open_engine(url, project.settings) as engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, names, moment)
+            with progress(f"overlapping {len(names)} segments"):
+                population, matrix = execute.run_overlap(compiler, engine, names, moment)
     if output_format is DataFormat.json:
         emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return
