@@ -119,7 +119,7 @@ class _Finder:
                 group = self._group(None, path)
                 self._collect(path, group)
             else:
-                self._collect(settings.parent, self._group(settings, settings.parent))
+                self._collect_project(self._group(settings, settings.parent))
             folder = path.resolve()
             for group in self.groups.values():
                 for resolved in list(group.files):
@@ -131,7 +131,7 @@ class _Finder:
                 group = self._group(None, path.parent)
             else:
                 group = self._group(settings, settings.parent)
-                self._collect(settings.parent, group)
+                self._collect_project(group)
             group.name(path)
         else:
             self.problems.append(
@@ -162,12 +162,14 @@ class _Finder:
             self.groups[key] = _Group(root, settings_path, settings, problems)
         return self.groups[key]
 
+    def _collect_project(self, group: _Group) -> None:
+        """Every file of a project, once (from its root as first written)."""
+        if not group.collected:
+            group.collected = True
+            self._collect(group.root, group)
+
     def _collect(self, folder: Path, group: _Group) -> None:
         """Every .seg file under `folder` that `group` includes; nested projects apart."""
-        if folder == group.root and group.settings_path is not None:
-            if group.collected:
-                return
-            group.collected = True
         try:
             entries = sorted(folder.iterdir())
         except OSError:
@@ -181,7 +183,7 @@ class _Finder:
             if entry.is_dir() and not entry.is_symlink():
                 nested = settings_in(entry)
                 if nested is not None:
-                    self._collect(entry, self._group(nested, entry))
+                    self._collect_project(self._group(nested, entry))
                 else:
                     self._collect(entry, group)
             elif (

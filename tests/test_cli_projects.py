@@ -157,3 +157,13 @@ def test_the_hook_command_validates_each_project_it_touches(repo: Path) -> None:
     assert result.exit_code == 1
     assert "other.seg:2:13: error[SEG101]" in result.stdout
     assert "checked 5 files" in result.stderr  # a: 2, b: 3
+
+
+def test_one_project_written_two_ways_is_read_once(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    result = invoke("validate", "--format", "json", "a", str(repo / "a" / "segments" / "city.seg"))
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, document
+    assert document["projects"] == ["a"] and document["files"] == 2
