@@ -253,6 +253,36 @@ def commented_modules(draw: st.DrawFn) -> tuple[nodes.Module, str, list[tuple[st
     return module, "\n".join(out), comments
 
 
+@st.composite
+def tail_commented_modules(draw: st.DrawFn) -> tuple[nodes.Module, str, list[str]]:
+    """A formatted module with comments at the end of some one-line statements."""
+    module = draw(strategies.modules)
+    lines = format_module(module, width=draw(st.integers(min_value=60, max_value=200)))
+    out: list[str] = []
+    tails: list[str] = []
+    starts = ("segment", "measure", "table", "param")
+    for line in lines.split("\n"):
+        if line.startswith(starts) and not line.endswith(("=", "where")) and draw(st.booleans()):
+            tails.append(f"# tail {len(tails)}")
+            line += f"  {tails[-1]}"
+        out.append(line)
+    return module, "\n".join(out), tails
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tail_commented_modules(), st.integers(min_value=40, max_value=120))
+def test_end_of_line_comments_survive_wrapping(
+    case: tuple[nodes.Module, str, list[str]], width: int
+) -> None:
+    module, text, tails = case
+    formatted = format_text(text, width=width)
+    assert formatted is not None
+    assert reparse(formatted).statements == module.statements
+    assert format_text(formatted, width=width) == formatted
+    kept = [c.text for c in reparse(formatted).comments]
+    assert kept == tails
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(commented_modules(), st.integers(min_value=40, max_value=120))
 def test_comments_and_the_blank_lines_after_them_are_kept(
