@@ -106,7 +106,7 @@ def test_unknown_name_in_run_json_writes_nothing_to_stdout(demo: str) -> None:
 
 def test_validate_json_clean_and_broken(broken: Path) -> None:
     clean = json_document(seg("validate", "examples", "--format", "json"), "validate")
-    assert clean["errors"] == 0 and clean["files"] == 7
+    assert clean["errors"] == 0 and clean["files"] == len(list(EXAMPLES.glob("*.seg")))
     result = seg("validate", str(broken), "--format", "json")
     assert result.returncode == 1 and result.stderr == ""
     document = json_document(result, "validate")
