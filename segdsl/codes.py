@@ -148,6 +148,12 @@ CODES: dict[str, Code] = _codes(
     ("SEG504", "no files", "No `.seg` files were found at the given paths."),
     ("SEG505", "unknown dialect", "The SQL dialect must be duckdb, postgres or bigquery."),
     (
+        "SEG520",
+        "several projects",
+        "The paths lead to more than one project (each seg.toml starts its own). Commands "
+        "that compile or run need one: name that project's folder or one of its files.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",

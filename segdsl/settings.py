@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,19 @@ from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
 DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
-KNOWN_KEYS = ("dialect", "time_zone", "database_url_env", "database", "as_of", "statement_timeout")
+KNOWN_KEYS = (
+    "dialect",
+    "time_zone",
+    "database_url_env",
+    "database",
+    "as_of",
+    "statement_timeout",
+    "include",
+    "exclude",
+    "format",
+)
+DEFAULT_INCLUDE = ("**/*.seg",)
+FORMAT_KEYS = ("line-width",)
 
 
 @dataclass(frozen=True)
@@ -24,6 +37,9 @@ class Settings:
     database: str | None = None  # a default database URL (must not contain secrets)
     as_of: str | None = None  # pin the as-of time (e.g. for a demo dataset)
     statement_timeout: int = 300  # seconds
+    include: tuple[str, ...] = DEFAULT_INCLUDE  # globs relative to the settings' folder
+    exclude: tuple[str, ...] = ()
+    line_width: int = 100  # `[format] line-width`: where `seg fmt` wraps
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -32,16 +48,39 @@ class Settings:
 
 
 def find_settings(start: Path) -> Path | None:
-    """The nearest seg.toml, or pyproject.toml with [tool.segdsl], at or above `start`."""
+    """The nearest seg.toml, or pyproject.toml with [tool.segdsl], at or above `start`.
+
+    The path keeps the form of `start` (relative stays relative: `../seg.toml`).
+    """
     directory = start if start.is_dir() else start.parent
-    for folder in [directory.resolve(), *directory.resolve().parents]:
-        candidate = folder / "seg.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = folder / "pyproject.toml"
+    for folder in ancestors(directory):
+        found = settings_in(folder)
+        if found is not None:
+            return found
+    return None
+
+
+def settings_in(folder: Path) -> Path | None:
+    """The settings file that makes `folder` a project's root, if any."""
+    candidate = folder / "seg.toml"
+    if candidate.is_file():
+        return candidate
+    pyproject = folder / "pyproject.toml"
+    try:
         if pyproject.is_file() and "[tool.segdsl]" in pyproject.read_text(encoding="utf-8"):
             return pyproject
+    except (OSError, UnicodeDecodeError):
+        return None
     return None
+
+
+def ancestors(folder: Path) -> list[Path]:
+    """`folder` and every folder above it, written relative to `folder` when it is relative."""
+    chain = [folder]
+    resolved = folder.resolve()
+    for _ in resolved.parents:
+        chain.append(Path(os.path.normpath(chain[-1] / "..")))
+    return chain
 
 
 def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
@@ -102,4 +141,46 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
         if key in values and not isinstance(values[key], str):
             problems.append(Diagnostic("SEG501", f"`{key}` must be a string", span))
             values.pop(key)
+    for key in ("include", "exclude"):
+        if key not in values:
+            continue
+        globs = values.pop(key)
+        if isinstance(globs, list) and all(isinstance(g, str) and g for g in globs):
+            values[key] = tuple(globs)
+        else:
+            problems.append(
+                Diagnostic(
+                    "SEG501",
+                    f"`{key}` must be a list of globs",
+                    span,
+                    f'e.g. {key} = ["segments/**"]',
+                )
+            )
+    if "format" in values:
+        width, format_problems = _line_width(values.pop("format"), span)
+        problems.extend(format_problems)
+        if width is not None:
+            values["line_width"] = width
     return Settings(path=path, **values), problems  # type: ignore[arg-type]
+
+
+def _line_width(table: object, span: Span) -> tuple[int | None, list[Diagnostic]]:
+    """The `[format]` table: only `line-width`, a number of characters (40 or more)."""
+    if not isinstance(table, dict):
+        return None, [Diagnostic("SEG501", "`format` must be a table", span, "[format]")]
+    problems = [
+        Diagnostic(
+            "SEG501", f"unknown setting `format.{key}`", span, did_you_mean(key, FORMAT_KEYS)
+        )
+        for key in table
+        if key not in FORMAT_KEYS
+    ]
+    width = table.get("line-width")
+    if width is None:
+        return None, problems
+    if isinstance(width, bool) or not isinstance(width, int) or width < 40:
+        problems.append(
+            Diagnostic("SEG501", "`format.line-width` must be a number of 40 or more", span)
+        )
+        return None, problems
+    return width, problems

@@ -148,16 +148,17 @@ def test_compile_several_names_gives_a_membership_table() -> None:
 
 def test_compile_unknown_segment_and_bad_as_of_are_usage_errors() -> None:
     unknown = runner.invoke(app, ["compile", str(CORPUS), "-s", "loyl"])
-    assert unknown.exit_code == 2 and "did you mean `loyal`?" in unknown.stdout
+    assert unknown.exit_code == 2 and "did you mean `loyal`?" in unknown.stderr
+    assert unknown.stdout == ""
     bad_date = runner.invoke(app, ["compile", str(CORPUS), "-s", "loyal", "--as-of", "2025-13-01"])
-    assert bad_date.exit_code == 2 and "SEG503" in bad_date.stdout
+    assert bad_date.exit_code == 2 and "SEG503" in bad_date.stderr
     bad_dialect = runner.invoke(app, ["compile", str(CORPUS), "-s", "loyal", "--dialect", "oracle"])
     assert bad_dialect.exit_code == 2
 
 
 def test_compile_with_errors_exits_1(broken: Path) -> None:
     result = runner.invoke(app, ["compile", str(broken), "-s", "s"])
-    assert result.exit_code == 1 and "SEG101" in result.stdout
+    assert result.exit_code == 1 and "SEG101" in result.stderr and result.stdout == ""
 
 
 def test_internal_errors_say_so_without_traceback(

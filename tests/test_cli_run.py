@@ -137,9 +137,9 @@ def test_members_of_rankings_with_attributes(demo: Path) -> None:
 
 def test_unknown_attribute_is_an_error() -> None:
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "cty")
-    assert result.exit_code == 1 and "did you mean `city`?" in result.stdout
+    assert result.exit_code == 1 and "did you mean `city`?" in result.stderr
     result = invoke("run", str(EXAMPLES), "-s", "loyal", "--members", "--attributes", "qqqqqq")
-    assert result.exit_code == 1 and "attributes: acquisition_source, birth_date" in result.stdout
+    assert result.exit_code == 1 and "attributes: acquisition_source, birth_date" in result.stderr
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])

@@ -198,3 +198,163 @@ def test_corpus_files_are_formatted() -> None:
     for path in sorted((Path(__file__).parent / "corpus").glob("*.seg")):
         text = path.read_text()
         assert format_text(text, str(path)) == text, path
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.modules, st.integers(min_value=40, max_value=120))
+def test_wrapping_at_any_width_keeps_the_tree_and_is_idempotent(
+    module: nodes.Module, width: int
+) -> None:
+    text = format_module(module, width=width)
+    assert reparse(text) == module
+    assert format_text(text, width=width) == text
+    for line in text.splitlines():
+        if len(line) > width:  # only what cannot break: no `and`/`or` outside brackets
+            assert not _breakable(line.strip()), (width, line)
+
+
+def _breakable(line: str) -> bool:
+    """A line of a long chain that the formatter should have broken: an ` and ` or ` or `
+    at bracket depth 0 after its first word (strings and aggregates' `where` aside)."""
+    depth, words, in_string = 0, [], False
+    for index, char in enumerate(line):
+        if char == '"' and (index == 0 or line[index - 1] != "\\"):
+            in_string = not in_string
+        elif not in_string and char in "([":
+            depth += 1
+        elif not in_string and char in ")]":
+            depth -= 1
+        elif not in_string and depth == 0 and char == " ":
+            words.append(line[index + 1 : index + 5])
+    tail = line.split(" ", 1)[1] if " " in line else ""
+    simple = " where " not in tail and " between " not in tail and "then" not in tail
+    return simple and any(w.startswith(("and ", "or ")) for w in words[1:])
+
+
+@st.composite
+def commented_modules(draw: st.DrawFn) -> tuple[nodes.Module, str, list[tuple[str, bool]]]:
+    """A formatted module with comment lines inserted above statements, some followed by
+    a blank line; returns the module, the text, and each comment with its blank."""
+    module = draw(strategies.modules)
+    lines = format_module(module).split("\n")
+    out: list[str] = []
+    comments: list[tuple[str, bool]] = []
+    starts = ("segment", "measure", "table", "entity", "classifier", "split", "param")
+    for line in lines:
+        if line.startswith(starts) and draw(st.booleans()):
+            for _ in range(draw(st.integers(min_value=1, max_value=2))):
+                comment = f"# note {len(comments)}"
+                blank = draw(st.booleans())
+                out.append(comment)
+                if blank:
+                    out.append("")
+                comments.append((comment, blank))
+        out.append(line)
+    return module, "\n".join(out), comments
+
+
+@st.composite
+def tail_commented_modules(draw: st.DrawFn) -> tuple[nodes.Module, str, list[str]]:
+    """A formatted module with comments at the end of some one-line statements."""
+    module = draw(strategies.modules)
+    lines = format_module(module, width=draw(st.integers(min_value=60, max_value=200)))
+    out: list[str] = []
+    tails: list[str] = []
+    starts = ("segment", "measure", "table", "param")
+    for line in lines.split("\n"):
+        if line.startswith(starts) and not line.endswith(("=", "where")) and draw(st.booleans()):
+            tails.append(f"# tail {len(tails)}")
+            line += f"  {tails[-1]}"
+        out.append(line)
+    return module, "\n".join(out), tails
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tail_commented_modules(), st.integers(min_value=40, max_value=120))
+def test_end_of_line_comments_survive_wrapping(
+    case: tuple[nodes.Module, str, list[str]], width: int
+) -> None:
+    module, text, tails = case
+    formatted = format_text(text, width=width)
+    assert formatted is not None
+    assert reparse(formatted).statements == module.statements
+    assert format_text(formatted, width=width) == formatted
+    kept = [c.text for c in reparse(formatted).comments]
+    assert kept == tails
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commented_modules(), st.integers(min_value=40, max_value=120))
+def test_comments_and_the_blank_lines_after_them_are_kept(
+    case: tuple[nodes.Module, str, list[tuple[str, bool]]], width: int
+) -> None:
+    module, text, comments = case
+    formatted = format_text(text, width=width)
+    assert formatted is not None
+    assert reparse(formatted).statements == module.statements
+    assert format_text(formatted, width=width) == formatted
+    lines = formatted.split("\n")
+    assert [line for line in lines if line.startswith("# note")] == [c for c, _ in comments]
+    for comment, blank in comments:
+        after = lines[lines.index(comment) + 1]
+        assert (after == "") == blank, (comment, formatted)
+
+
+def test_blank_line_after_a_comment_survives() -> None:
+    text = "segdsl 1\n\n# Section: lifecycle\n\n# buyers\nsegment b = true\n"
+    assert format_text(text) == text  # the blank after `# Section` was lost
+
+
+def _counting_expr(monkeypatch: Any) -> list[int]:
+    """calls[0] counts the printer's node function; past calls[1] it fails at once (an
+    exponential printer would otherwise run for hours)."""
+    from segdsl.syntax import printer
+
+    calls = [0, 10**9]
+    original = printer._expr
+
+    def counted(node: nodes.Expr) -> tuple[str, int]:
+        calls[0] += 1
+        assert calls[0] <= calls[1], f"more than {calls[1]} node visits"
+        return original(node)
+
+    monkeypatch.setattr(printer, "_expr", counted)
+    return calls
+
+
+def test_nested_not_formats_in_linear_time(monkeypatch: Any) -> None:
+    """Printing a `not` printed its operand twice: 2^n node visits (20 levels: 18 s)."""
+    calls = _counting_expr(monkeypatch)
+    for depth in (50, 200):
+        calls[0], calls[1] = 0, 4 * (depth + 3)
+        text = "segdsl 1\nsegment s = " + "not " * depth + "(a = 1 or b = 2)\n"
+        formatted = format_text(text, width=100)
+        assert formatted is not None and formatted.count("not") == depth
+        assert reparse(formatted).statements == reparse(text).statements
+
+
+def test_long_chains_wrap_in_linear_time(monkeypatch: Any) -> None:
+    calls = _counting_expr(monkeypatch)
+    calls[1] = 3 * 4 * 300
+    operands = [f"x{i} = {i}" for i in range(300)]
+    text = "segdsl 1\nsegment s = " + " and ".join(operands) + "\n"
+    formatted = format_text(text)
+    assert formatted is not None and len(formatted.splitlines()) == 3 + 300
+    # each node is printed on one line once, then once more where its line is broken
+
+
+def test_nested_groups_wrap_inside_their_parentheses() -> None:
+    inner = " or ".join(f'source = "channel_{i}"' for i in range(8))
+    text = f"segdsl 1\nsegment s = a and not ({inner}) and b\n"
+    formatted = format_text(text, width=60)
+    assert formatted is not None
+    assert formatted.splitlines()[2:] == [
+        "segment s =",
+        "  a",
+        "  and not (",
+        '    source = "channel_0"',
+        *[f'    or source = "channel_{i}"' for i in range(1, 8)],
+        "  )",
+        "  and b",
+    ]
+    assert reparse(formatted).statements == reparse(text).statements

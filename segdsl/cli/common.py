@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from segdsl.diagnostics import Diagnostic, render_github, render_json, render_text
+from segdsl.diagnostics import Diagnostic, render_github, render_text
 from segdsl.source import SourceFile
 
 if TYPE_CHECKING:
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
-USAGE_CODES = frozenset({"SEG502", "SEG503"})  # a bad name or as-of on the command line
+# a bad name, as-of or set of paths on the command line
+USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520"})
 
 
 class OutputFormat(StrEnum):
@@ -87,17 +88,31 @@ def print_diagnostics(
     output: OutputFormat,
     *,
     summary: str | None = None,
+    err: bool = False,
 ) -> None:
-    """Diagnostics in the chosen format on stdout (summary on stderr for text)."""
+    """Diagnostics in the chosen format on stdout (stderr with `err`); the summary always
+    goes to stderr, and only for text."""
     if output is OutputFormat.json:
-        typer.echo(render_json(diagnostics))
+        from segdsl.cli.jsonout import emit
+
+        errors = sum(1 for d in diagnostics if d.is_error)
+        emit(
+            {
+                "diagnostics": [d.to_dict() for d in diagnostics],
+                "errors": errors,
+                "warnings": len(diagnostics) - errors,
+            }
+        )
         return
     if output is OutputFormat.github:
         if diagnostics:
-            typer.echo(render_github(diagnostics))
+            typer.echo(render_github(diagnostics), err=err)
         return
     if diagnostics:
-        typer.echo(render_text(diagnostics, sources, color=use_color()))
+        typer.echo(
+            render_text(diagnostics, sources, color=use_color(sys.stderr if err else None)),
+            err=err,
+        )
     if summary:
         typer.echo(summary, err=True)
 
@@ -115,8 +130,8 @@ class _CompileErrorGuard:
         from segdsl.diagnostics import CompileError
 
         if isinstance(error, CompileError):
-            print_diagnostics(
-                error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text
+            print_diagnostics(  # on stderr: `seg compile … > out.sql` gets no error text
+                error.diagnostics, {**self.sources, **error.sources}, OutputFormat.text, err=True
             )
             usage = all(d.code in USAGE_CODES for d in error.diagnostics)
             raise typer.Exit(EXIT_USAGE if usage else EXIT_FINDINGS)

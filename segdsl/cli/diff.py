@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +19,7 @@ from segdsl.cli.common import (
     parse_params,
 )
 from segdsl.cli.database import engine_errors, open_engine, progress
+from segdsl.cli.jsonout import emit, iso_time
 
 if TYPE_CHECKING:
     from segdsl.diff import Change
@@ -90,10 +90,10 @@ def diff(
         payload = {
             "base": base,
             "head": head or "working tree",
-            "as_of": str(moment),
+            "as_of": iso_time(moment),
             "changes": [change.__dict__ for change in changes],
         }
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        emit(payload)
     else:
         _print(changes, base, head)
     if exit_code and any(c.status != "text_only" for c in changes):

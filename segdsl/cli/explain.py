@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,8 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
+from segdsl.cli.jsonout import emit, iso_time
 from segdsl.project import load_project
 
 
@@ -59,6 +60,9 @@ def explain(
         plan_text = None
         if engine is not None:
             with engine:
+                if not is_pinned(as_of, project.settings):
+                    note_unpinned(moment)
+                    warn_if_stale(engine, compiler, [segment], moment)
                 if report.kind == "segment":
                     sql, labels = funnel_sql(
                         compiler, segment, dialect=engine.dialect, as_of=moment
@@ -82,7 +86,7 @@ def explain(
             "description": report.description,
             "owner": report.owner,
             "tags": list(report.tags),
-            "as_of": str(report.as_of),
+            "as_of": iso_time(moment),
             "definition": report.definition,
             "words": report.words,
             "dependencies": report.dependencies,
@@ -91,7 +95,7 @@ def explain(
             "funnel": [{"step": label, "members": count} for label, count in funnel],
             "plan": plan_text,
         }
-        typer.echo(json.dumps(payload, indent=2))
+        emit(payload)
         return
     title = f"{report.kind} {report.name}" + (
         f" — {report.description}" if report.description else ""
@@ -146,6 +150,9 @@ def why(
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, [segment], moment)
             sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
     if not rows:
@@ -168,11 +175,11 @@ def why(
         payload = {
             "key": key,
             "segment": segment,
-            "as_of": str(moment),
+            "as_of": iso_time(moment),
             "member": tree.result,
             **as_dict(tree),
         }
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        emit(payload)
         return
     verdict = "IN" if tree.result else "NOT in"
     typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+from types import FrameType
+from typing import NoReturn
 
 import typer
 
@@ -53,17 +56,34 @@ app.command("diff")(diff)
 app.add_typer(schema_app, name="schema")
 
 
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process ended by SIGTERM
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends the command the way Ctrl-C does (a running query is cancelled, a
+    half-written export's `.part` file removed), then `main` exits with 143."""
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point: no Python traceback ever reaches the user."""
     _tune_garbage_collection()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
     except KeyboardInterrupt:
-        typer.echo("cancelled", err=True)
-        sys.exit(130)
+        _exit_interrupted()
     except SystemExit:
+        if _terminated:
+            _exit_interrupted()
         raise
     except Exception as error:  # a bug: say so plainly, without a traceback
+        if _terminated:  # an error while stopping is the stop's doing, not a bug
+            _exit_interrupted()
         typer.echo(
             f"internal error [SEG901]: {type(error).__name__}: {error}\n"
             "This is a bug in segdsl, not in your files. "
@@ -82,3 +102,11 @@ def _tune_garbage_collection() -> None:
     """
     gc.freeze()  # what the imports created stays alive until exit anyway
     gc.set_threshold(200_000, 30, 30)
+
+
+def _exit_interrupted() -> NoReturn:
+    if _terminated:
+        typer.echo("terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
+    typer.echo("cancelled", err=True)
+    sys.exit(130)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
+import glob
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +22,10 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
+from segdsl.cli.jsonout import emit, emit_line, iso_time
 from segdsl.project import load_project
+from segdsl.timeline import AsOf
 
 
 def run(
@@ -75,6 +80,9 @@ def run(
         names = execute.resolve_names(compiler, segment or [])
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
         with engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, names, moment)
             if not wants_rows:
                 measures = [n for n in names if compiler.definition(n).kind == "measure"]
                 if measures:
@@ -109,20 +117,34 @@ def run(
             if output is not None:
                 from segdsl.engines.export import write_batches
 
-                with progress(f"writing {output}"):
+                with progress(f"writing {output}"), _no_leftover_part(output):
                     written = write_batches(engine.query_batches(sql), output)
                 typer.echo(f"{written} rows written to {output}", err=True)
                 return
             _print_rows(engine, sql, output_format)
 
 
-def _print_sizes(sizes: object, moment: object, dialect: str, output_format: DataFormat) -> None:
+@contextlib.contextmanager
+def _no_leftover_part(output: Path) -> Iterator[None]:
+    """When an export stops (an error, Ctrl-C, SIGTERM), its hidden `.NAME.*.part` file
+    goes too, even if the interrupt came before the writer could remove it."""
+    pattern = f".{glob.escape(output.name)}.*.part"
+    before = set(output.parent.glob(pattern))
+    try:
+        yield
+    except BaseException:
+        for part in set(output.parent.glob(pattern)) - before:
+            part.unlink(missing_ok=True)
+        raise
+
+
+def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataFormat) -> None:
     from segdsl.execute import Sizes
 
     assert isinstance(sizes, Sizes)
     if output_format is DataFormat.json:
         payload = {
-            "as_of": str(moment),
+            "as_of": iso_time(moment),
             "population": sizes.population,
             "segments": sizes.segments,
             "labels": {
@@ -134,7 +156,7 @@ def _print_sizes(sizes: object, moment: object, dialect: str, output_format: Dat
                 name: counts[None] for name, counts in sizes.labels.items() if None in counts
             },
         }
-        typer.echo(json.dumps(payload, indent=2))
+        emit(payload)
         return
     total = sizes.population
     typer.echo(f"as of {moment} on {dialect}: population {total:,}")
@@ -163,7 +185,7 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
         rows = batch.to_pylist()
         if output_format is DataFormat.json:
             for row in rows:
-                typer.echo(json.dumps(row, default=str))
+                emit_line(row)
             continue
         if first:
             typer.echo("\t".join(batch.schema.names))
@@ -198,17 +220,14 @@ def overlap(
             usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
-        with (
-            open_engine(url, project.settings) as engine,
-            progress(f"overlapping {len(names)} segments"),
-        ):
-            population, matrix = execute.run_overlap(compiler, engine, names, moment)
+        with open_engine(url, project.settings) as engine:
+            if not is_pinned(as_of, project.settings):
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, names, moment)
+            with progress(f"overlapping {len(names)} segments"):
+                population, matrix = execute.run_overlap(compiler, engine, names, moment)
     if output_format is DataFormat.json:
-        typer.echo(
-            json.dumps(
-                {"as_of": str(moment), "population": population, "overlap": matrix}, indent=2
-            )
-        )
+        emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return
     typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
     width = max(len(n) for n in names)

@@ -1,11 +1,16 @@
 """AST → canonical source text (`seg fmt`).
 
 One layout for every file: two-space indentation, one statement per line, a
-definition broken at its top-level `and`/`or` when it would pass 88 columns,
+condition broken at its `and`/`or` when its line would pass the width (100 columns, or
+`[format] line-width`), nested `and`/`or` groups broken inside their parentheses,
 double-quoted strings, and only the parentheses the grammar needs. Comments are
 kept: a comment on its own line stays above the statement or block member it
-precedes, a comment at the end of a line stays at the end of that line, and a
-comment inside a multi-line definition moves above the definition.
+precedes (with the blank line after it, if there was one), a comment at the end of a
+line stays at the end of that line, and a comment inside a multi-line definition moves
+above the definition.
+
+Printing is linear in the size of the tree: each node is printed once on one line, and
+again only where a line is broken.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Protocol, assert_never
 from segdsl.source import Span
 from segdsl.syntax import nodes
 
-WIDTH = 88
+WIDTH = 100
 INDENT = "  "
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -129,9 +134,11 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
         case nodes.Or():
             return f"{expr_text(node.left, OR)} or {expr_text(node.right, AND)}", OR
         case nodes.Not():
-            # `not (x = 1)` rather than `not x = 1`: the same tree, easier to read
-            operand_level = ATOM if _expr(node.operand)[1] == PREDICATE else NOT
-            return f"not {expr_text(node.operand, operand_level)}", NOT
+            # `not (x = 1)` rather than `not x = 1`: the same tree, easier to read. The
+            # operand is printed once (printing it twice made nested `not` exponential).
+            operand, own = _expr(node.operand)
+            operand_level = ATOM if own == PREDICATE else NOT
+            return f"not {f'({operand})' if own < operand_level else operand}", NOT
         case nodes.TimeSince():
             return f"time since {expr_text(node.operand, ATOM)}", ATOM
         case nodes.TimeBetween():
@@ -264,19 +271,57 @@ def _chain(node: nodes.Expr) -> tuple[str, list[nodes.Expr]] | None:
     return ("and" if kind is nodes.And else "or"), operands
 
 
-def definition_lines(head: str, body: nodes.Expr, is_measure: bool = False) -> list[str]:
-    """`head = body`, broken over lines when longer than WIDTH."""
+def definition_lines(
+    head: str, body: nodes.Expr, is_measure: bool = False, width: int = WIDTH
+) -> list[str]:
+    """`head = body`, broken over lines when longer than `width`."""
     one_line = body_text(body) if is_measure else expr_text(body)
-    if len(head) + 3 + len(one_line) <= WIDTH:
+    if len(head) + 3 + len(one_line) <= width:
         return [f"{head} = {one_line}"]
-    chain = _chain(body)
-    if chain is None or (is_measure and isinstance(body, (nodes.Aggregate, nodes.NestedAggregate))):
+    if is_measure and isinstance(body, (nodes.Aggregate, nodes.NestedAggregate)):
         return [f"{head} =", f"{INDENT}{one_line}"]
-    op, operands = chain
-    level = AND if op == "and" else OR
-    next_level = NOT if op == "and" else AND
-    lines = [f"{head} =", f"{INDENT}{expr_text(operands[0], level)}"]
-    lines.extend(f"{INDENT}{op} {expr_text(operand, next_level)}" for operand in operands[1:])
+    return [f"{head} =", *wrapped_lines(body, OR, INDENT, "", width, one_line)]
+
+
+def wrapped_lines(
+    node: nodes.Expr,
+    level: int,
+    indent: str,
+    prefix: str,
+    width: int,
+    text: str | None = None,
+) -> list[str]:
+    """`indent + prefix + node` in lines of at most `width` where it can break: at each
+    `and`/`or` of a chain (`and x` under the first operand), inside the parentheses of
+    a nested chain, after `not (`. Other conditions stay whole on their line."""
+    if text is None:
+        text = expr_text(node, level)
+    line = f"{indent}{prefix}{text}"
+    if len(line) <= width:
+        return [line]
+    chain = _chain(node)
+    if chain is not None:
+        op, operands = chain
+        if (AND if op == "and" else OR) < level:  # parenthesised here: break inside
+            inner = _chain_lines(op, operands, indent + INDENT, "", width)
+            return [f"{indent}{prefix}(", *inner, f"{indent})"]
+        return _chain_lines(op, operands, indent, prefix, width)
+    if (
+        isinstance(node, nodes.Not)
+        and level <= NOT
+        and isinstance(node.operand, (nodes.And, nodes.Or))
+    ):
+        return wrapped_lines(node.operand, ATOM, indent, f"{prefix}not ", width)
+    return [line]
+
+
+def _chain_lines(
+    op: str, operands: list[nodes.Expr], indent: str, prefix: str, width: int
+) -> list[str]:
+    level, next_level = (AND, NOT) if op == "and" else (OR, AND)
+    lines = wrapped_lines(operands[0], level, indent, prefix, width)
+    for operand in operands[1:]:
+        lines += wrapped_lines(operand, next_level, indent, f"{op} ", width)
     return lines
 
 
@@ -332,8 +377,12 @@ class _Item:
     trailing: str | None = None
 
 
-def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str | None]:
-    """The statement's header line, its block members (if a block), and closing line."""
+def statement_items(
+    statement: nodes.Statement, width: int = WIDTH
+) -> tuple[str, list[_Item], str | None]:
+    """The statement's header line, its block members (if a block), and closing line.
+
+    A member's lines are relative to the member's indentation."""
     match statement:
         case nodes.EntityDecl() | nodes.TableDecl():
             word = "entity" if isinstance(statement, nodes.EntityDecl) else "table"
@@ -343,10 +392,7 @@ def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str |
             return head, [_Item([member_text(m)]) for m in statement.members], "}"
         case nodes.ClassifierDecl():
             head = f"classifier {name_text(statement.name.text)}{_meta_text(statement.meta)} {{"
-            rules = [
-                _Item([f"{name_text(r.label.text)} when {expr_text(r.condition)}"])
-                for r in statement.rules
-            ]
+            rules = [_Item(_rule_lines(r, width)) for r in statement.rules]
             rules.append(_Item([f"else {name_text(statement.else_label.text)}"]))
             return head, rules, "}"
         case nodes.SplitDecl():
@@ -364,13 +410,27 @@ def statement_items(statement: nodes.Statement) -> tuple[str, list[_Item], str |
             return "", [], None
 
 
-def simple_statement_lines(statement: nodes.Statement) -> list[str]:
+def _rule_lines(rule: nodes.Rule, width: int) -> list[str]:
+    """`label when condition`, the condition broken below it when too long."""
+    head = f"{name_text(rule.label.text)} when"
+    condition = expr_text(rule.condition)
+    if len(INDENT) + len(head) + 1 + len(condition) <= width:
+        return [f"{head} {condition}"]
+    # relative to the member's indentation, which the caller adds
+    lines = wrapped_lines(rule.condition, OR, INDENT * 2, "", width, condition)
+    return [head, *(line[len(INDENT) :] for line in lines)]
+
+
+def simple_statement_lines(statement: nodes.Statement, width: int = WIDTH) -> list[str]:
     match statement:
         case nodes.DerivedTableDecl():
             head = (
                 f"table {name_text(statement.name.text)} = {name_text(statement.base.text)} where"
             )
-            return [f"{head} {expr_text(statement.where)}"]
+            where = expr_text(statement.where)
+            if len(head) + 1 + len(where) <= width:
+                return [f"{head} {where}"]
+            return [head, *wrapped_lines(statement.where, OR, INDENT, "", width, where)]
         case nodes.ParamDecl():
             text = f"param {name_text(statement.name.text)}: {name_text(statement.type.text)}"
             if statement.default is not None:
@@ -382,10 +442,10 @@ def simple_statement_lines(statement: nodes.Statement) -> list[str]:
             head = f"measure {name_text(statement.name.text)}"
             if statement.description is not None:
                 head += f" {string_text(statement.description)}"
-            return definition_lines(head, statement.body, is_measure=True)
+            return definition_lines(head, statement.body, is_measure=True, width=width)
         case nodes.SegmentDecl():
             head = f"segment {name_text(statement.name.text)}{_meta_text(statement.meta)}"
-            return definition_lines(head, statement.condition)
+            return definition_lines(head, statement.condition, width=width)
         case _:
             raise AssertionError(f"not a simple statement: {statement!r}")
 
@@ -412,9 +472,22 @@ class _CommentTest(Protocol):
     def __call__(self, comment: nodes.Comment, /) -> bool: ...
 
 
-def format_module(module: nodes.Module, text: str = "") -> str:
-    """The canonical text of a module; `text` (its source) places comments and blank lines."""
+def format_module(module: nodes.Module, text: str = "", width: int = WIDTH) -> str:
+    """The canonical text of a module; `text` (its source) places comments and blank lines.
+
+    Lines are broken to fit `width` where a condition can break."""
     lines_of_source = text.split("\n")
+
+    def comment_lines(chosen: list[nodes.Comment], next_line: int, indent: str = "") -> list[str]:
+        """Comments on their own lines, each followed by a blank line if the source had
+        one before what comes next (a comment or the line `next_line`)."""
+        lines: list[str] = []
+        for position, comment in enumerate(chosen):
+            lines.append(f"{indent}{comment.text}")
+            following = chosen[position + 1].span.line if position + 1 < len(chosen) else next_line
+            if _has_blank_between(lines_of_source, comment.span.line, following, ()):
+                lines.append("")
+        return lines
 
     def is_own_line(comment: nodes.Comment) -> bool:
         line = (
@@ -438,22 +511,23 @@ def format_module(module: nodes.Module, text: str = "") -> str:
     if module.version is not None:
         header_line = _header_line(lines_of_source) or 1
         header_comments = take(lambda c: c.span.line < header_line)
-        out.extend(c.text for c in header_comments)
+        out.extend(comment_lines(header_comments, header_line))
         header_trailing = take(lambda c: c.span.line == header_line)
         out.append(f"segdsl {module.version}" + "".join(f"  {c.text}" for c in header_trailing))
         previous_end = header_line
     for index, statement in enumerate(module.statements):
         start, end = statement.span.line, statement.span.end_line
+        leading = take(lambda c, s=start: c.span.line < s)
+        first_line = leading[0].span.line if leading else start
         blank_before = index > 0 or module.version is not None
         if text and index > 0:
-            blank_before = _has_blank_between(lines_of_source, previous_end, start, remaining)
+            blank_before = _has_blank_between(lines_of_source, previous_end, first_line, ())
         if _is_block(statement) or (index > 0 and _is_block(module.statements[index - 1])):
             blank_before = blank_before or index > 0 or module.version is not None
-        leading = take(lambda c, s=start: c.span.line < s)
-        if blank_before and out:
+        if blank_before and out and out[-1] != "":
             out.append("")
-        out.extend(c.text for c in leading)
-        head, members, close = statement_items(statement)
+        out.extend(comment_lines(leading, start))
+        head, members, close = statement_items(statement, width)
         if close is not None:
             member_spans = _member_spans(statement)
             head_trailing = take(lambda c, s=start: c.span.line == s and not is_own_line(c))
@@ -461,17 +535,17 @@ def format_module(module: nodes.Module, text: str = "") -> str:
             for item, span in zip(members, member_spans, strict=False):
                 before = take(lambda c, sp=span: c.span.line < sp.line)
                 after = take(lambda c, sp=span: sp.line <= c.span.line <= sp.end_line)
-                out.extend(f"{INDENT}{c.text}" for c in before)
-                line = f"{INDENT}{item.lines[0]}"
+                out.extend(comment_lines(before, span.line, INDENT))
+                member_lines = [f"{INDENT}{line}" for line in item.lines]
                 if after:
-                    line += "  " + "  ".join(c.text for c in after)
-                out.append(line)
+                    member_lines[-1] += "  " + "  ".join(c.text for c in after)
+                out.extend(member_lines)
             inner = take(lambda c, e=end: c.span.line < e or (c.span.line == e and is_own_line(c)))
             out.extend(f"{INDENT}{c.text}" for c in inner)
             closing_trailing = take(lambda c, e=end: c.span.line == e)
             out.append(close + (f"  {closing_trailing[0].text}" if closing_trailing else ""))
         else:
-            lines = simple_statement_lines(statement)
+            lines = simple_statement_lines(statement, width)
             interior = take(
                 lambda c, s=start, e=end: (
                     s <= c.span.line < e or (c.span.line == e and is_own_line(c))
@@ -484,9 +558,11 @@ def format_module(module: nodes.Module, text: str = "") -> str:
             out.extend(lines)
         previous_end = end
     if remaining:
-        if out:
+        if out and out[-1] != "":
             out.append("")
-        out.extend(c.text for c in remaining)
+        out.extend(comment_lines(remaining, len(lines_of_source) + 1))
+    while out and out[-1] == "":
+        out.pop()
     return "\n".join(out) + "\n" if out else ""
 
 
@@ -514,7 +590,7 @@ def _has_blank_between(
     )
 
 
-def format_text(text: str, path: str = "<string>") -> str | None:
+def format_text(text: str, path: str = "<string>", width: int = WIDTH) -> str | None:
     """Format source text; None if it does not parse."""
     from segdsl.source import SourceFile
     from segdsl.syntax.parser import parse
@@ -522,4 +598,4 @@ def format_text(text: str, path: str = "<string>") -> str | None:
     result = parse(SourceFile(path, text))
     if result.module is None:
         return None
-    return format_module(result.module, text)
+    return format_module(result.module, text, width)
