@@ -53,6 +53,17 @@ app.command("diff")(diff)
 app.add_typer(schema_app, name="schema")
 
 
+@app.command("lsp")
+def lsp() -> None:
+    """Run the language server over stdio, for editors (needs `pip install 'segdsl[lsp]'`)."""
+    try:
+        from segdsl.lsp.server import serve  # pygls loads only when the server starts
+    except ModuleNotFoundError as missing:
+        typer.echo(f"error: `seg lsp` needs {missing.name}: pip install 'segdsl[lsp]'", err=True)
+        raise typer.Exit(2) from None
+    serve()
+
+
 def main() -> None:
     """Console entry point: no Python traceback ever reaches the user."""
     _tune_garbage_collection()
