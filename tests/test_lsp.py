@@ -250,7 +250,9 @@ async def test_rename_updates_every_file_and_refuses_taken_names(
     )
     uri = open_file(client, root / "uses.seg")
     at = position_of(USES, "cart_adds", 2)
-    edit = await client.text_document_rename_async(types.RenameParams(text_document=doc(uri), position=at, new_name="adds"))
+    edit = await client.text_document_rename_async(
+        types.RenameParams(text_document=doc(uri), position=at, new_name="adds")
+    )
     assert edit is not None and edit.changes is not None
     measures = (root / "measures.seg").as_uri()
     assert sorted(edit.changes) == sorted([uri, measures])
@@ -262,19 +264,21 @@ async def test_rename_updates_every_file_and_refuses_taken_names(
     assert all(e.new_text == "adds" for e in [*edit.changes[uri], *edit.changes[measures]])
 
     for taken in ("paid", "city", "not a name", "segment"):
-        with pytest.raises(Exception, match="already|not a valid name"):
-            await client.text_document_rename_async(types.RenameParams(text_document=doc(uri), position=at, new_name=taken))
+        with pytest.raises(Exception, match=r"already|not a valid name"):
+            await client.text_document_rename_async(
+                types.RenameParams(text_document=doc(uri), position=at, new_name=taken)
+            )
 
 
-async def test_hover_definition_references_symbols(
-    client: LanguageClient, workspace: Path
-) -> None:
+async def test_hover_definition_references_symbols(client: LanguageClient, workspace: Path) -> None:
     root = make_project(
         workspace / "hover", {"model.seg": MODEL, "measures.seg": MEASURES, "uses.seg": USES}
     )
     uri = open_file(client, root / "uses.seg")
     at = position_of(USES, "cart_adds", 1)
-    hover = await client.text_document_hover_async(types.HoverParams(text_document=doc(uri), position=at))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=doc(uri), position=at)
+    )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     text = hover.contents.value
     assert text.startswith("measure `cart_adds`: **integer**")
@@ -294,7 +298,9 @@ async def test_hover_definition_references_symbols(
     assert keyword is not None and isinstance(keyword.contents, types.MarkupContent)
     assert keyword.contents.value.startswith("`segment NAME")
 
-    location = await client.text_document_definition_async(types.DefinitionParams(text_document=doc(uri), position=at))
+    location = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=doc(uri), position=at)
+    )
     assert isinstance(location, types.Location)
     assert location.uri == (root / "measures.seg").as_uri()
     assert location.range.start == position_of(MEASURES, "cart_adds")
@@ -308,9 +314,7 @@ async def test_hover_definition_references_symbols(
     )
     assert refs is not None and len(refs) == 3
 
-    symbols = await client.text_document_document_symbol_async(
-        types.DocumentSymbolParams(doc(uri))
-    )
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(doc(uri)))
     assert symbols is not None
     assert [(s.name, s.kind) for s in symbols] == [
         ("carters", types.SymbolKind.Boolean),
@@ -336,9 +340,7 @@ async def test_formatting_equals_seg_fmt(client: LanguageClient, workspace: Path
     assert edits[0].new_text == (root / "messy.seg").read_text() != messy
 
 
-async def test_explain_command_gives_words_and_sql(
-    client: LanguageClient, workspace: Path
-) -> None:
+async def test_explain_command_gives_words_and_sql(client: LanguageClient, workspace: Path) -> None:
     root = make_project(
         workspace / "explain", {"model.seg": MODEL, "measures.seg": MEASURES, "uses.seg": USES}
     )

@@ -133,7 +133,9 @@ def rename_target(snap: Snapshot, path: str, offset: int) -> Occurrence:
     return found
 
 
-def rename(snap: Snapshot, path: str, offset: int, new_name: str) -> dict[str, list[types.TextEdit]]:
+def rename(
+    snap: Snapshot, path: str, offset: int, new_name: str
+) -> dict[str, list[types.TextEdit]]:
     """Edits per file renaming the name under the cursor everywhere it is used."""
     found = rename_target(snap, path, offset)
     target = found.target
@@ -162,9 +164,7 @@ def rename(snap: Snapshot, path: str, offset: int, new_name: str) -> dict[str, l
         span = member.type.span
         source = snap.sources[span.path]
         end = offset_range(source, span.end, span.end)
-        edits.setdefault(span.path, []).append(
-            types.TextEdit(end, f" from {member.name.text}")
-        )
+        edits.setdefault(span.path, []).append(types.TextEdit(end, f" from {member.name.text}"))
     return edits
 
 
@@ -296,9 +296,7 @@ def _describe_table(table: TableInfo) -> str:
     hop = table.source.hops[0]
     origin = f"`{table.base}` where …" if table.base else f"`{'.'.join(hop.source)}`"
     columns = sorted(name for (qualifier, name) in table.columns if not qualifier)
-    return f"table `{table.name}` from {origin}\n\ncolumns: " + ", ".join(
-        f"`{c}`" for c in columns
-    )
+    return f"table `{table.name}` from {origin}\n\ncolumns: " + ", ".join(f"`{c}`" for c in columns)
 
 
 def _describe_definition(snap: Snapshot, name: str, decl: nodes.Statement) -> str:
@@ -372,7 +370,9 @@ def completion(
     if duration:
         return _unit_items(source, offset, duration)
     table = _table_in_context(snap, statement, text[offset:])
-    value = re.search(r"([A-Za-z_]\w*)\s*(?:!?=|(?:not\s+)?in\s*\[[^\]]*?)\s*(\"[^\"]*)?$", statement)
+    value = re.search(
+        r"([A-Za-z_]\w*)\s*(?:!?=|(?:not\s+)?in\s*\[[^\]]*?)\s*(\"[^\"]*)?$", statement
+    )
     if value and table is not None and values is not None:
         key = ("", value.group(1))
         if key in table.columns:
@@ -440,7 +440,9 @@ def completion(
         for name in FUNCTION_NAMES:
             items.append(
                 types.CompletionItem(
-                    label=name, kind=types.CompletionItemKind.Method, detail="function",
+                    label=name,
+                    kind=types.CompletionItemKind.Method,
+                    detail="function",
                     sort_text="3" + name,
                 )
             )
@@ -465,7 +467,9 @@ def completion(
     return items
 
 
-def _unit_items(source: SourceFile, offset: int, match: re.Match[str]) -> list[types.CompletionItem]:
+def _unit_items(
+    source: SourceFile, offset: int, match: re.Match[str]
+) -> list[types.CompletionItem]:
     amount = match.group(1)
     where = offset_range(source, match.start(), offset)
     return [
@@ -484,8 +488,10 @@ def _table_in_context(snap: Snapshot, statement: str, after: str) -> TableInfo |
     tables = snap.analysis.decls.tables
     if _AGGREGATE_OPEN.search(statement) or re.search(r"\([^()]*$", statement):
         inside = re.match(r"[^()]*\)\s*of\s+([A-Za-z_]\w*)", after)
-        if inside and inside.group(1) in tables and _AGGREGATE_OPEN.search(
-            statement[: statement.rfind("(") + 1]
+        if (
+            inside
+            and inside.group(1) in tables
+            and _AGGREGATE_OPEN.search(statement[: statement.rfind("(") + 1])
         ):
             return tables[inside.group(1)]
     last = None

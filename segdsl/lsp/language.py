@@ -20,21 +20,21 @@ KEYWORDS: dict[str, str] = {
     "rely": "`link … rely` — every row has its parent and is not older than it "
     "(queries may skip the join).",
     "time": "`time COLUMN` — a table's event time; `time since X` — the time elapsed since X.",
-    "param": "`param NAME: TYPE [= DEFAULT] [\"description\"]` — a value set per run "
+    "param": '`param NAME: TYPE [= DEFAULT] ["description"]` — a value set per run '
     "(`--param NAME=VALUE`).",
-    "measure": "`measure NAME [\"description\"] = EXPRESSION` — a value per member.",
-    "segment": "`segment NAME [\"description\"] = CONDITION` — the members for whom it holds.",
+    "measure": '`measure NAME ["description"] = EXPRESSION` — a value per member.',
+    "segment": '`segment NAME ["description"] = CONDITION` — the members for whom it holds.',
     "classifier": "`classifier NAME { LABEL when CONDITION … else LABEL }` — the first "
     "label whose condition holds.",
     "when": "`LABEL when CONDITION` — a classifier rule.",
     "else": "`else LABEL` — the classifier's label when no rule holds.",
-    "split": "`split NAME [of SEGMENT] [seed \"S\"] { LABEL 50% … }` — random, stable "
+    "split": '`split NAME [of SEGMENT] [seed "S"] { LABEL 50% … }` — random, stable '
     "buckets of members.",
     "of": "`sum(COLUMN) of TABLE` — the table an aggregate reads; `split … of SEGMENT` — "
     "who is split.",
-    "seed": "`seed \"TEXT\"` — changes a split's random assignment.",
-    "owner": "`owner \"TEAM\"` — who maintains a definition.",
-    "tags": "`tags [\"A\", \"B\"]` — labels for a definition in catalogues.",
+    "seed": '`seed "TEXT"` — changes a split\'s random assignment.',
+    "owner": '`owner "TEAM"` — who maintains a definition.',
+    "tags": '`tags ["A", "B"]` — labels for a definition in catalogues.',
     "where": "`AGGREGATE where CONDITION` — only the rows for which the condition holds.",
     "and": "`A and B` — both hold.",
     "or": "`A or B` — either holds.",
@@ -48,9 +48,9 @@ KEYWORDS: dict[str, str] = {
     "present": "`X is present` — the value is known.",
     "top": "`X in top N [among SEGMENT]` — the N (or N%) members with the highest X.",
     "bottom": "`X in bottom N [among SEGMENT]` — the N (or N%) members with the lowest X.",
-    "contains": "`TEXT contains \"part\"` — a substring test.",
-    "starts": "`TEXT starts with \"prefix\"` — a prefix test.",
-    "ends": "`TEXT ends with \"suffix\"` — a suffix test.",
+    "contains": '`TEXT contains "part"` — a substring test.',
+    "starts": '`TEXT starts with "prefix"` — a prefix test.',
+    "ends": '`TEXT ends with "suffix"` — a suffix test.',
     "with": "`starts with` / `ends with` — text tests.",
     "since": "`time since X` — elapsed time; `since P` — a window from P to the as-of time.",
     "cumulative": "`cumulative share of MEASURE` — the share of the total from the largest "

@@ -141,7 +141,10 @@ class ProjectState:
         if all(p.complete for p in parsed.values()):
             # exactly what `seg validate` reports
             modules = [p.module for p in parsed.values() if p.module is not None]
-            problems = [*self.setting_problems, *(d for p in parsed.values() for d in p.diagnostics)]
+            problems = [
+                *self.setting_problems,
+                *(d for p in parsed.values() for d in p.diagnostics),
+            ]
             project = Project(list(sources.values()), settings, problems, modules)
             analysis = project.analyze()
             diagnostics = project_diagnostics(project, analysis, settings.dialect)
