@@ -15,10 +15,11 @@ from functools import cached_property
 from pathlib import Path
 
 from segdsl.diagnostics import Diagnostic, sort_key
+from segdsl.lsp.incremental import Checked, analyse
 from segdsl.lsp.index import Occurrence, occurrences
 from segdsl.lsp.recovery import Salvaged, salvage
 from segdsl.project import Project, seg_files
-from segdsl.semantic.analyze import Analysis, analyze
+from segdsl.semantic.analyze import Analysis
 from segdsl.settings import Settings, find_settings, load_settings
 from segdsl.source import SourceFile
 from segdsl.sql.support import dialect_diagnostics, project_diagnostics
@@ -79,6 +80,7 @@ class ProjectState:
         self.disk: dict[str, str] = {}
         self._parsed: dict[str, tuple[str, Salvaged]] = {}
         self._snapshot: Snapshot | None = None
+        self._checked: Checked | None = None
         self.rescan()
 
     def contains(self, path: Path) -> bool:
@@ -101,6 +103,7 @@ class ProjectState:
                 continue
         self.disk = disk
         self._snapshot = None
+        self._checked = None  # the settings (time zone) may have changed
 
     def set_text(self, path: str, text: str) -> None:
         """An open document's text (overrides the disk)."""
@@ -146,7 +149,11 @@ class ProjectState:
                 *(d for p in parsed.values() for d in p.diagnostics),
             ]
             project = Project(list(sources.values()), settings, problems, modules)
-            analysis = project.analyze()
+            if project.has_syntax_errors:  # bad settings: `seg validate` stops there too
+                analysis = project.analyze()
+            else:
+                analysis = self._check(modules, texts)
+                analysis.diagnostics[:0] = problems
             diagnostics = project_diagnostics(project, analysis, settings.dialect)
         else:
             analysis, diagnostics = self._analyse_salvaged(parsed)
@@ -157,10 +164,18 @@ class ProjectState:
             found.sort(key=sort_key)
         return Snapshot(settings, sources, parsed, analysis, dict(by_path))
 
+    def _check(self, modules: list[nodes.Module], texts: dict[str, str]) -> Analysis:
+        """`analyze(modules)`, re-checking only what changed since the last time."""
+        checked = analyse(modules, self.settings.zone, texts, self._checked)
+        self._checked = checked
+        analysis = checked.analysis
+        # a copy: the caller adds its own diagnostics in front
+        return Analysis(analysis.decls, analysis.definitions, analysis.params, list(analysis.diagnostics))
+
     def _analyse_salvaged(self, parsed: dict[str, Salvaged]) -> tuple[Analysis, list[Diagnostic]]:
         """The syntax errors, and what the statements that parsed say about the rest."""
         modules = [p.module for p in parsed.values() if p.module is not None]
-        analysis = analyze(modules, time_zone=self.settings.zone)
+        analysis = self._check(modules, self.texts())
         broken = frozenset().union(*(p.broken_names for p in parsed.values()))
         no_entity = any(p.broken_entity for p in parsed.values())
 
