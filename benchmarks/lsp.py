@@ -87,7 +87,9 @@ def main() -> None:
             items = features.completion(snapshot, path, target)
             anywhere.append(time.perf_counter() - start)
             assert len(items) > definitions
-    print(f"project: {definitions} definitions in {len(paths) + 1} files; first analysis {first * 1000:.0f} ms")
+    print(
+        f"project: {definitions} definitions in {len(paths) + 1} files; first analysis {first * 1000:.0f} ms"
+    )
     print(f"diagnostics after an edit ({len(edits)} edits):  {percentiles(edits)}")
     print(f"completion after `where ` ({args.repeat}x):       {percentiles(in_where)}")
     print(f"completion of any name ({args.repeat}x):          {percentiles(anywhere)}")

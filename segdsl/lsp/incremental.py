@@ -4,7 +4,9 @@ The first analysis checks every definition, as `segdsl.semantic.analyze` does, a
 each definition's result and diagnostics. After an edit that leaves the declarations'
 shape alone (same entity, tables and parameters, same definition names in the same
 order), only the edited file's definitions and the ones that (transitively) use them
-are checked again; the others keep their results. Anything else is analysed in full.
+are checked again; the others keep their results. Anything else is analysed in full,
+and so is a project where a definition with errors is used by another (the full
+analysis marks such a user as failing or not depending on the order of checking).
 """
 
 from __future__ import annotations
@@ -65,8 +67,13 @@ def analyse(
     fresh, outside = _by_definition(decls, checker.diagnostics)
     by_definition = dict(fresh)
     if previous is not None and affected is not None:
-        if outside:
-            return analyse(modules, zone, texts)  # e.g. a table's filter: its users are unknown
+        used = {name for names in uses.values() for name in names}
+        if outside or any(
+            checker.checked.get(name) is None and name in used for name in decls.order
+        ):
+            # A table's filter: its users are unknown. A definition with errors that others
+            # use: whether they count as failing depends on which was checked first.
+            return analyse(modules, zone, texts)
         for name in decls.order:
             if name not in to_check:
                 by_definition[name] = previous.by_definition.get(name, ())
@@ -91,7 +98,9 @@ def _affected(previous: Checked, modules: tuple[nodes.Module, ...]) -> set[str] 
         or previous.analysis.decls.entity is None
     ):
         return None
-    changed = [i for i, (a, b) in enumerate(zip(previous.modules, modules, strict=True)) if a is not b]
+    changed = [
+        i for i, (a, b) in enumerate(zip(previous.modules, modules, strict=True)) if a is not b
+    ]
     if not changed:
         return set()
     if len(changed) > 1:
@@ -105,8 +114,7 @@ def _affected(previous: Checked, modules: tuple[nodes.Module, ...]) -> set[str] 
 def _shape(module: nodes.Module) -> tuple[object, ...]:
     """What the declarations of a module are made of, apart from the definitions' bodies."""
     return tuple(
-        ("definition", s.name.text) if isinstance(s, _DEFINITIONS) else s
-        for s in module.statements
+        ("definition", s.name.text) if isinstance(s, _DEFINITIONS) else s for s in module.statements
     )
 
 

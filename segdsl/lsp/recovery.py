@@ -48,13 +48,20 @@ def salvage(source: SourceFile) -> Salvaged:
     blanked: list[tuple[int, int]] = []
     attempt = result
     text = source.text
+    last = -1
     for _ in range(_MAX_ROUNDS):
         if not attempt.diagnostics:
             break
-        region = _statement_around(text, attempt.diagnostics[0].span.start)
+        position = attempt.diagnostics[0].span.start
+        own = position == last  # dropping the statement before did not help: drop this one
+        if own and blanked:
+            blanked.pop()
+            text = _blank(source.text, blanked)
+        region = _statement_around(text, position, cut_short=not own)
         if region in blanked or region[0] == region[1]:
             break
         blanked.append(region)
+        last = position
         text = _blank(source.text, blanked)
         attempt = parse(SourceFile(source.path, text))
         if attempt.module is not None:
@@ -80,13 +87,13 @@ def _salvaged(
     return Salvaged(diagnostics, module, frozenset(names), entity)
 
 
-def _statement_around(text: str, position: int) -> tuple[int, int]:
+def _statement_around(text: str, position: int, *, cut_short: bool = True) -> tuple[int, int]:
     """The statement to drop for an error at `position`: the one holding it, from its
     keyword to the next statement's, or the one before when the error is at the start
     of a statement (a statement cut short swallows the next keyword as a name)."""
     starts = [m.start() for m in _STATEMENT.finditer(text) if m.start() <= position]
     start = starts[-1] if starts else 0
-    if starts and _KEYWORD_AND_NAME.fullmatch(text, start, position):
+    if cut_short and starts and _KEYWORD_AND_NAME.fullmatch(text, start, position):
         previous = starts[-2] if len(starts) > 1 else 0
         return previous, start
     line_end = text.find("\n", position)

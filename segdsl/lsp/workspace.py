@@ -170,7 +170,9 @@ class ProjectState:
         self._checked = checked
         analysis = checked.analysis
         # a copy: the caller adds its own diagnostics in front
-        return Analysis(analysis.decls, analysis.definitions, analysis.params, list(analysis.diagnostics))
+        return Analysis(
+            analysis.decls, analysis.definitions, analysis.params, list(analysis.diagnostics)
+        )
 
     def _analyse_salvaged(self, parsed: dict[str, Salvaged]) -> tuple[Analysis, list[Diagnostic]]:
         """The syntax errors, and what the statements that parsed say about the rest."""
