@@ -355,3 +355,41 @@ async def test_explain_command_gives_words_and_sql(client: LanguageClient, works
     assert result["sql"].startswith("WITH")
     assert any("Moscow" in line for line in result["words"])
     assert result["size"] is None  # no database configured
+
+
+async def test_explain_command_gives_the_size_when_a_database_is_configured(
+    client: LanguageClient, workspace: Path
+) -> None:
+    import duckdb
+
+    root = make_project(
+        workspace / "sized", {"model.seg": MODEL, "measures.seg": MEASURES, "uses.seg": USES}
+    )
+    database = root / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("create schema shop")
+        connection.execute("create table shop.customers (id integer, city varchar)")
+        connection.execute(
+            "insert into shop.customers values (1, 'Moscow'), (2, 'Moscow'), (3, 'Kazan')"
+        )
+        connection.execute(
+            "create table shop.orders (customer_id integer, ordered_at timestamp, amount decimal(10, 2), status varchar)"
+        )
+        connection.execute(
+            "create table shop.events (customer_id integer, occurred_at timestamp, event_name varchar, page_category varchar)"
+        )
+        # two cart additions in the 30 days before the as-of time: only customer 1 in Moscow
+        connection.execute(
+            "insert into shop.events values (1, '2025-06-20', 'add_to_cart', 'x'), "
+            "(1, '2025-06-21', 'add_to_cart', 'x'), (2, '2025-06-21', 'add_to_cart', 'x'), "
+            "(2, '2025-01-01', 'add_to_cart', 'x'), (3, '2025-06-20', 'add_to_cart', 'x'), "
+            "(3, '2025-06-22', 'add_to_cart', 'x')"
+        )
+    (root / "seg.toml").write_text(f'as_of = "2025-07-01"\ndatabase = "duckdb:///{database}"\n')
+    uri = open_file(client, root / "uses.seg")
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="seg.explain", arguments=[uri, {"line": 2, "character": 10}]
+        )
+    )
+    assert (result["name"], result["size"]) == ("carters", 1)

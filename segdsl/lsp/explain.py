@@ -6,6 +6,7 @@ from __future__ import annotations
 from segdsl.diagnostics import CompileError
 from segdsl.lsp.index import at
 from segdsl.lsp.workspace import Snapshot
+from segdsl.timeline import AsOf
 
 
 def definition_at(snap: Snapshot, path: str, offset: int) -> str | None:
@@ -46,11 +47,11 @@ def explain_at(snap: Snapshot, path: str, offset: int) -> dict[str, object] | No
         "size": None,
     }
     if snap.settings.database and report.kind == "segment":
-        result["size"] = _size(compiler, name, snap.settings.database, str(report.as_of))
+        result["size"] = _size(compiler, name, snap.settings.database, report.as_of)
     return result
 
 
-def _size(compiler: object, name: str, url: str, as_of: str) -> int | str:
+def _size(compiler: object, name: str, url: str, as_of: AsOf) -> int | str:
     from segdsl.compiler import Compiler
     from segdsl.engines import EngineError, connect
 

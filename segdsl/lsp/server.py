@@ -59,6 +59,8 @@ class SegLanguageServer(LanguageServer):
         if state.settings_path is not None:
             paths.add(str(state.settings_path))
         for path in sorted(paths):
+            if not Path(path).is_absolute():  # `<parameters>` and the like: no document
+                continue
             source = snap.sources.get(path)
             found = [features.diagnostic(source, d) for d in snap.diagnostics.get(path, [])]
             uri = path_uri(path)
