@@ -373,10 +373,12 @@ async def test_explain_command_gives_the_size_when_a_database_is_configured(
             "insert into shop.customers values (1, 'Moscow'), (2, 'Moscow'), (3, 'Kazan')"
         )
         connection.execute(
-            "create table shop.orders (customer_id integer, ordered_at timestamp, amount decimal(10, 2), status varchar)"
+            "create table shop.orders (customer_id integer, ordered_at timestamp,"
+            " amount decimal(10, 2), status varchar)"
         )
         connection.execute(
-            "create table shop.events (customer_id integer, occurred_at timestamp, event_name varchar, page_category varchar)"
+            "create table shop.events (customer_id integer, occurred_at timestamp,"
+            " event_name varchar, page_category varchar)"
         )
         # two cart additions in the 30 days before the as-of time: only customer 1 in Moscow
         connection.execute(
