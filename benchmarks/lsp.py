@@ -6,7 +6,9 @@
 Measures, in the server's process (no stdio), the time from a keystroke-sized edit of
 one file to the diagnostics of every file ready to publish, and the time to answer a
 completion request (after `where `, and anywhere else). Prints p50 and p95 in ms.
-The edits alternate between breaking a name (a new diagnostic) and fixing it.
+Three kinds of edit, each typed and undone in turn: a number (the project stays
+clean: only the file's definitions and their users are checked again), a typo in a
+definition nobody uses (the same), and a typo in one that others use (a full check).
 """
 
 from __future__ import annotations
@@ -67,14 +69,24 @@ def main() -> None:
         first = time.perf_counter() - start
         definitions = len(snapshot.analysis.definitions)
         text = edited.read_text()
-        middle = text.index("segment", len(text) // 2)
-        target = text.index(" >= 2", middle)  # after the measure's name in that segment
-        edits = []
-        for round_ in range(args.repeat):
-            broken = text[:target] + "x" + text[target:]  # `m123x`: an unknown name
-            edits.append(time_edit(state, path, broken, expect_error=True))
-            edits.append(time_edit(state, path, text, expect_error=False))
-            del round_
+        middle = text.index("measure", len(text) // 2)
+        number = text.index("where amount > ", middle) + len("where amount > ")
+        used = text.index("amount", middle) + len("amount")  # in a measure a segment uses
+        leaf = text.rindex('city = "Moscow"') + len("city")  # the last segment: unused
+        kinds = {
+            "a number (no error)": (number, "1", False),
+            "a typo in a definition nobody uses": (leaf, "x", True),
+            "a typo in a definition others use": (used, "x", True),
+        }
+        timings: dict[str, list[float]] = {}
+        for label, (at, typed, breaks) in kinds.items():
+            changed = text[:at] + typed + text[at:]
+            found = timings[label] = []
+            for _ in range(args.repeat):
+                found.append(time_edit(state, path, changed, expect_error=breaks))
+                found.append(time_edit(state, path, text, expect_error=False))
+        edits = [t for found in timings.values() for t in found]
+        target = text.index(" >= 2", middle)
         snapshot = state.snapshot()
         where = text.index("where amount", middle) + len("where ")
         in_where, anywhere = [], []
@@ -90,7 +102,10 @@ def main() -> None:
     print(
         f"project: {definitions} definitions in {len(paths) + 1} files; first analysis {first * 1000:.0f} ms"
     )
-    print(f"diagnostics after an edit ({len(edits)} edits):  {percentiles(edits)}")
+    for label, found in timings.items():
+        print(f"diagnostics after typing {label} and undoing it ({len(found)} edits):")
+        print(f"    {percentiles(found)}")
+    print(f"diagnostics after any of these ({len(edits)} edits):       {percentiles(edits)}")
     print(f"completion after `where ` ({args.repeat}x):       {percentiles(in_where)}")
     print(f"completion of any name ({args.repeat}x):          {percentiles(anywhere)}")
 

@@ -3,6 +3,7 @@ re-checking after an edit, rename, quick fixes, completion contexts and position
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -16,12 +17,13 @@ from hypothesis import strategies as st
 from lsprotocol import types
 
 from segdsl.lsp import features
+from segdsl.lsp.chunks import PieceCache
 from segdsl.lsp.language import KEYWORDS, keyword_words
 from segdsl.lsp.positions import offset, span_range
 from segdsl.lsp.recovery import salvage
 from segdsl.lsp.server import read_values
 from segdsl.lsp.workspace import Projects, ProjectState
-from segdsl.source import SourceFile
+from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
 from segdsl.syntax.parser import parse
 
@@ -113,6 +115,59 @@ def touched_line(text: str, span: object, position: int) -> bool:
     """True when the edit is on a line of a statement (a `#` there hides the rest)."""
     line = text.count("\n", 0, position) + 1
     return bool(getattr(span, "line", 0) <= line <= getattr(span, "end_line", 0))
+
+
+def exactly(node: object) -> object:
+    """A tree as nested tuples, spans included (node equality ignores spans)."""
+    if isinstance(node, Span):
+        return (
+            node.path,
+            node.line,
+            node.column,
+            node.end_line,
+            node.end_column,
+            node.start,
+            node.end,
+        )
+    if isinstance(node, tuple):
+        return tuple(exactly(item) for item in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return (
+            type(node).__name__,
+            *(exactly(getattr(node, f.name)) for f in dataclasses.fields(node)),
+        )
+    return node
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(EXAMPLE_FILES),
+    st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.integers(0, 30),
+            JUNK | st.sampled_from(["\n", "segment x = 1\n", "  and y > 2", ""]),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_parsing_in_pieces_gives_the_whole_files_parse(
+    file: Path, edits: list[tuple[float, int, str]]
+) -> None:
+    """Generator: edits (text deleted and inserted anywhere) of an example file, parsed
+    after the original by the piece cache: the module, spans included, and the
+    diagnostics are those of a parse of the whole file."""
+    pieces = PieceCache()
+    text = file.read_text()
+    pieces.parse(SourceFile(str(file), text))
+    for where, deleted, inserted in edits:
+        at = int(where * len(text))
+        text = text[:at] + inserted + text[at + deleted :]
+        source = SourceFile(str(file), text)
+        whole, cut = parse(source), pieces.parse(source)
+        assert cut.diagnostics == whole.diagnostics
+        assert exactly(cut.module) == exactly(whole.module)
 
 
 # ------------------------------------------------------------------ incremental checking

@@ -38,6 +38,7 @@ class Checked:
     by_definition: dict[str, tuple[Diagnostic, ...]]  # the checker's, by where they point
     outside: bool  # the checker reported something outside every definition
     uses: dict[str, frozenset[str]]  # definition → names it mentions
+    users: dict[str, set[str]]  # name → definitions that mention it (the reverse)
     checked_again: int = 0  # definitions checked by this analysis (all, or the affected)
 
 
@@ -54,8 +55,9 @@ def analyse(
     values = resolve_params(decls, {}, zone, diagnostics)
     checker = Checker(decls, values, zone)
     uses = _uses(modules, texts, previous)
+    users = _users(uses, previous if affected is not None else None)
     if previous is not None and affected is not None:
-        closure = _with_dependents(affected, uses)
+        closure = _with_dependents(affected, users)
         checker.checked.update(
             {name: previous.checked[name] for name in decls.order if name not in closure}
         )
@@ -67,9 +69,8 @@ def analyse(
     fresh, outside = _by_definition(decls, checker.diagnostics)
     by_definition = dict(fresh)
     if previous is not None and affected is not None:
-        used = {name for names in uses.values() for name in names}
         if outside or any(
-            checker.checked.get(name) is None and name in used for name in decls.order
+            checker.checked.get(name) is None and users.get(name) for name in decls.order
         ):
             # A table's filter: its users are unknown. A definition with errors that others
             # use: whether they count as failing depends on which was checked first.
@@ -86,7 +87,14 @@ def analyse(
     }
     analysis = Analysis(decls, ordered, values, list(dict.fromkeys(diagnostics)))
     return Checked(
-        modules, analysis, dict(checker.checked), by_definition, outside, uses, len(to_check)
+        modules,
+        analysis,
+        dict(checker.checked),
+        by_definition,
+        outside,
+        uses,
+        users,
+        len(to_check),
     )
 
 
@@ -118,11 +126,7 @@ def _shape(module: nodes.Module) -> tuple[object, ...]:
     )
 
 
-def _with_dependents(names: set[str], uses: dict[str, frozenset[str]]) -> set[str]:
-    users: dict[str, set[str]] = defaultdict(set)
-    for user, used in uses.items():
-        for name in used:
-            users[name].add(user)
+def _with_dependents(names: set[str], users: dict[str, set[str]]) -> set[str]:
     closure, todo = set(names), list(names)
     while todo:
         for user in users.get(todo.pop(), ()):
@@ -130,6 +134,29 @@ def _with_dependents(names: set[str], uses: dict[str, frozenset[str]]) -> set[st
                 closure.add(user)
                 todo.append(user)
     return closure
+
+
+def _users(uses: dict[str, frozenset[str]], previous: Checked | None) -> dict[str, set[str]]:
+    """The reverse of `uses`: updated from the previous one where only a few changed.
+
+    The previous analysis is replaced by this one, so its map is updated in place.
+    """
+    if previous is None:
+        users: dict[str, set[str]] = defaultdict(set)
+        for user, used in uses.items():
+            for name in used:
+                users[name].add(user)
+        return users
+    users = previous.users
+    for user in set(uses) | set(previous.uses):
+        old, new = previous.uses.get(user, frozenset()), uses.get(user, frozenset())
+        if old is new:
+            continue
+        for name in old - new:
+            users[name].discard(user)
+        for name in new - old:
+            users.setdefault(name, set()).add(user)
+    return users
 
 
 def _uses(

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from segdsl.diagnostics import Diagnostic
+from segdsl.lsp.chunks import PieceCache
 from segdsl.source import SourceFile
 from segdsl.syntax import nodes
 from segdsl.syntax.parser import STATEMENT_KEYWORDS, parse
@@ -40,9 +41,12 @@ class Salvaged:
         return self.module is not None and not any(d.is_error for d in self.diagnostics)
 
 
-def salvage(source: SourceFile) -> Salvaged:
-    """Parse `source`; on syntax errors, parse it again without the broken statements."""
-    result = parse(source)
+def salvage(source: SourceFile, pieces: PieceCache | None = None) -> Salvaged:
+    """Parse `source`; on syntax errors, parse it again without the broken statements.
+
+    With `pieces`, the statements that did not change since its last parse are re-used.
+    """
+    result = pieces.parse(source) if pieces is not None else parse(source)
     if result.module is not None:
         return Salvaged(result.diagnostics, result.module)
     blanked: list[tuple[int, int]] = []

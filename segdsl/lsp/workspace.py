@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from segdsl.diagnostics import Diagnostic, sort_key
+from segdsl.lsp.chunks import PieceCache
 from segdsl.lsp.incremental import Checked, analyse
 from segdsl.lsp.index import Occurrence, occurrences
 from segdsl.lsp.recovery import Salvaged, salvage
@@ -79,6 +80,7 @@ class ProjectState:
         self.overrides: dict[str, str] = {}
         self.disk: dict[str, str] = {}
         self._parsed: dict[str, tuple[str, Salvaged]] = {}
+        self._pieces: dict[str, PieceCache] = {}
         self._snapshot: Snapshot | None = None
         self._checked: Checked | None = None
         self.rescan()
@@ -130,7 +132,8 @@ class ProjectState:
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == text:
             return cached[1]
-        result = salvage(SourceFile(path, text))
+        pieces = self._pieces.setdefault(path, PieceCache())
+        result = salvage(SourceFile(path, text), pieces)
         self._parsed[path] = (text, result)
         return result
 
@@ -140,6 +143,7 @@ class ProjectState:
         parsed = {path: self._parse(path, text) for path, text in texts.items()}
         for stale in set(self._parsed) - set(texts):
             del self._parsed[stale]
+            self._pieces.pop(stale, None)
         settings = self.settings
         if all(p.complete for p in parsed.values()):
             # exactly what `seg validate` reports
