@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -79,7 +78,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scope="module",
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "segdsl", "lsp"],
-        server_env={**os.environ, "CI": ""},
     ),
 )
 async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[None]:

@@ -339,3 +339,17 @@ def test_seg_starts_without_loading_the_language_server() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_outline_and_folding_follow_the_statements_and_comment_blocks(project: Path) -> None:
+    snap = state_of(project).snapshot()
+    model = str((project / "model.seg").resolve())
+    symbols = features.symbols(snap, model)
+    orders = next(s for s in symbols if s.name == "orders")
+    assert orders.kind == types.SymbolKind.Struct
+    assert [c.name for c in orders.children or []][:3] == ["customer_id", "ordered_at", "id"]
+    text = snap.sources[model].text
+    folds = {(f.start_line, f.end_line) for f in features.folding(snap, model)}
+    head = text.index("table orders")
+    start, end = text.count("\n", 0, head), text.count("\n", 0, text.index("}", head))
+    assert (start, end) in folds
