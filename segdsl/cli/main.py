@@ -55,7 +55,7 @@ app.add_typer(schema_app, name="schema")
 
 @app.command("lsp")
 def lsp() -> None:
-    """Run the language server over stdio, for editors (needs `pip install 'segdsl[lsp]'`)."""
+    """Run the language server over stdio, for editors (needs segdsl's `lsp` extra)."""
     try:
         from segdsl.lsp.server import serve  # pygls loads only when the server starts
     except ModuleNotFoundError as missing:
