@@ -3,6 +3,7 @@ re-checking after an edit, rename, quick fixes, completion contexts and position
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -353,3 +354,48 @@ def test_outline_and_folding_follow_the_statements_and_comment_blocks(project: P
     head = text.index("table orders")
     start, end = text.count("\n", 0, head), text.count("\n", 0, text.index("}", head))
     assert (start, end) in folds
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.sampled_from(EXAMPLE_FILES),
+    st.floats(0, 1),
+    JUNK | st.sampled_from(["", "where ", "sum(", " 30", '= "', "\n"]),
+    st.lists(st.floats(0, 1), min_size=1, max_size=5),
+)
+def test_every_request_anywhere_in_a_half_typed_file_gets_an_answer(
+    tmp_path_factory: pytest.TempPathFactory,
+    file: Path,
+    where: float,
+    junk: str,
+    cursors: list[float],
+) -> None:
+    """Generator: junk typed into an example file, then hover, definition, references,
+    completion, rename, symbols, folding, formatting and code actions at random places:
+    each answers (or refuses a rename) without an exception."""
+    root = tmp_path_factory.mktemp("any") / "examples"
+    shutil.copytree(EXAMPLES, root)
+    state = state_of(root)
+    path = str((root / file.name).resolve())
+    text = file.read_text()
+    at = int(where * len(text))
+    state.set_text(path, text[:at] + junk + text[at:])
+    snap = state.snapshot()
+    source = snap.sources[path]
+    for cursor in cursors:
+        position = int(cursor * len(source.text))
+        features.hover(snap, path, position)
+        features.definition(snap, path, position)
+        features.references(snap, path, position, True)
+        features.completion(snap, path, position)
+        with contextlib.suppress(features.RenameRefused):
+            features.rename(snap, path, position, "renamed")
+    features.symbols(snap, path)
+    features.folding(snap, path)
+    features.formatting(source)
+    diagnostics = [features.diagnostic(source, d) for d in snap.diagnostics.get(path, [])]
+    features.code_actions(snap, path, "file:///x", diagnostics)
