@@ -56,6 +56,17 @@ app.command("diff")(diff)
 app.add_typer(schema_app, name="schema")
 
 
+@app.command("lsp")
+def lsp() -> None:
+    """Run the language server over stdio, for editors (needs segdsl's `lsp` extra)."""
+    try:
+        from segdsl.lsp.server import serve  # pygls loads only when the server starts
+    except ModuleNotFoundError as missing:
+        typer.echo(f"error: `seg lsp` needs {missing.name}: pip install 'segdsl[lsp]'", err=True)
+        raise typer.Exit(2) from None
+    serve()
+
+
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process ended by SIGTERM
 _terminated = False
 
