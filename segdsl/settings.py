@@ -11,7 +11,15 @@ from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
 DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
-KNOWN_KEYS = ("dialect", "time_zone", "database_url_env", "database", "as_of", "statement_timeout")
+KNOWN_KEYS = (
+    "dialect",
+    "time_zone",
+    "database_url_env",
+    "database",
+    "as_of",
+    "statement_timeout",
+    "files",
+)
 
 
 @dataclass(frozen=True)
@@ -25,10 +33,17 @@ class Settings:
     as_of: str | None = None  # pin the as-of time (e.g. for a demo dataset)
     statement_timeout: int = 300  # seconds
     path: Path | None = field(default=None, compare=False)
+    # [files] allow = ["data/parquet"]: folders whose files a definition may read as tables
+    read_folders: tuple[Path, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def root(self) -> Path:
+        """The folder that relative paths in the settings and in `.seg` file sources start from."""
+        return (self.path.parent if self.path is not None else Path.cwd()).resolve()
 
 
 def find_settings(start: Path) -> Path | None:

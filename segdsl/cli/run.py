@@ -107,10 +107,10 @@ def run(
                 typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
                 return
             if output is not None:
-                from segdsl.engines.export import write_batches
+                from segdsl.engines.export import export_query
 
                 with progress(f"writing {output}"):
-                    written = write_batches(engine.query_batches(sql), output)
+                    written = export_query(engine, sql, output)
                 typer.echo(f"{written} rows written to {output}", err=True)
                 return
             _print_rows(engine, sql, output_format)

@@ -1,7 +1,7 @@
 """What every engine offers: the `Engine` base class and `EngineError` (kind + one-line message).
 
-Input: compiled SQL text; output: Arrow record batches, plan text, table
-descriptions, or a clean `EngineError`. Shared pieces live here: the one
+Input: compiled SQL text; output: `Rows` blocks (names + Python values, no
+Arrow), plan text, table descriptions, or a clean `EngineError`. Shared pieces live here: the one
 write statement (`materialize_statement`), the read-only check on a query's
 first keyword, and `run_interruptible` (Ctrl-C / time limit → cancel callback).
 """
@@ -17,10 +17,12 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
 
+from segdsl.engines.rows import Rows, concat
 from segdsl.engines.urls import redact
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    from pathlib import Path
+
     from sqlglot import exp
 
 __all__ = [
@@ -47,7 +49,7 @@ ErrorKind = Literal[
 ]
 ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
 MaterializeKind = Literal["table", "view"]
-Batches = Generator["pa.RecordBatch", None, None]
+Batches = Generator[Rows, None, None]
 """What `Engine.query_batches` returns: close it to end a query early."""
 TableName = str | Sequence[str]
 DialectName = Literal["duckdb", "postgres", "bigquery"]
@@ -307,12 +309,23 @@ class Engine(abc.ABC):
     ) -> Batches:
         """Stream the result of one read-only query as record batches of ≤ ``batch_rows`` rows."""
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
-        """The whole result as one Arrow table (for small results)."""
-        import pyarrow as pa
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> Rows:
+        """The whole result as one `Rows` block (for small results)."""
+        return concat(self.query_batches(sql, params=params))
 
-        batches = list(self.query_batches(sql, params=params))
-        return pa.Table.from_batches(batches, schema=batches[0].schema)
+    def write_parquet(self, sql: str, path: Path) -> int:
+        """Write the query's result to the Parquet file ``path``; return the row count.
+
+        The default streams Arrow batches (`arrow_batches`) into pyarrow's writer;
+        DuckDB writes Parquet itself.
+        """
+        from segdsl.engines.arrow import write_parquet
+
+        return write_parquet(self.arrow_batches(sql), path, engine=self.dialect)
+
+    def arrow_batches(self, sql: str) -> Generator[object, None, None]:
+        """The result as pyarrow record batches (engines that can; needs pyarrow)."""
+        raise EngineError("other", f"{self.dialect}: cannot produce Arrow batches")
 
     @abc.abstractmethod
     def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:

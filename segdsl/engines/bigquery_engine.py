@@ -1,4 +1,4 @@
-"""BigQuery URL + SQL → dry-run estimate, cost guard, then streamed Arrow batches.
+"""BigQuery URL + SQL → dry-run estimate, cost guard, then streamed `Rows` (read as Arrow pages).
 
 Every statement is dry-run first: the dry run's statement type must be SELECT
 (or the CREATE of `materialize`), and its ``total_bytes_processed`` must not
@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import decimal
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
+from segdsl.engines.arrow import rows_from_arrow
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
     Batches,
@@ -295,7 +296,15 @@ class BigQueryEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        return self._batches(sql, params, batch_rows)
+        batches = self._batches(sql, params, batch_rows)
+        try:
+            for batch in batches:
+                yield rows_from_arrow(batch)
+        finally:
+            batches.close()
+
+    def arrow_batches(self, sql: str) -> Generator[object, None, None]:
+        return self._batches(sql, None, DEFAULT_BATCH_ROWS)
 
     def _batches(
         self,
@@ -304,7 +313,7 @@ class BigQueryEngine(Engine):
         batch_rows: int,
         *,
         default_dataset: bool = True,
-    ) -> Batches:
+    ) -> Generator[pa.RecordBatch, None, None]:
         job = self._guarded_job(
             sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
         )
@@ -415,7 +424,7 @@ class BigQueryEngine(Engine):
             # Fully qualified, so no default dataset (the emulator fails on
             # INFORMATION_SCHEMA with both).
             batches = self._batches(sql, {"tables": names}, 10_000, default_dataset=False)
-            for row in pa.Table.from_batches(list(batches)).to_pylist():
+            for row in (item for batch in batches for item in rows_from_arrow(batch).to_pylist()):
                 columns.setdefault(str(row["table_name"]), {})[str(row["column_name"])] = str(
                     row["data_type"]
                 )
