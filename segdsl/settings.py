@@ -11,15 +11,15 @@ from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
 DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
-KNOWN_KEYS = (
+KNOWN_KEYS: tuple[str, ...] = (
     "dialect",
     "time_zone",
     "database_url_env",
     "database",
     "as_of",
     "statement_timeout",
-    "files",
 )
+KNOWN_KEYS += ("files",)  # [files] allow = [...]: see `_read_folders`
 
 
 @dataclass(frozen=True)
@@ -117,4 +117,23 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
         if key in values and not isinstance(values[key], str):
             problems.append(Diagnostic("SEG501", f"`{key}` must be a string", span))
             values.pop(key)
+    # ---- [files]: the folders a definition may read files from
+    if "files" in values:
+        folders, file_problems = _read_folders(values.pop("files"), path, span)
+        problems.extend(file_problems)
+        values["read_folders"] = folders
     return Settings(path=path, **values), problems  # type: ignore[arg-type]
+
+
+def _read_folders(
+    table: object, path: Path, span: Span
+) -> tuple[tuple[Path, ...], list[Diagnostic]]:
+    """``[files] allow = [...]`` → absolute folders (relative ones start at the settings file)."""
+    usage = 'write `[files]` with `allow = ["folder", ...]`, folders relative to this file'
+    if not isinstance(table, dict) or set(table) - {"allow"}:
+        return (), [Diagnostic("SEG501", "`files` takes only `allow`", span, usage)]
+    allowed = table.get("allow", [])
+    if not isinstance(allowed, list) or not all(isinstance(item, str) and item for item in allowed):
+        return (), [Diagnostic("SEG501", "`files.allow` must be a list of folders", span, usage)]
+    root = path.parent.resolve()
+    return tuple((root / Path(item).expanduser()).resolve() for item in allowed), []
