@@ -38,9 +38,14 @@ from segdsl.engines.base import (
     MaterializeKind,
     TableName,
     display_name,
+    effective_timeout,
+    is_own,
+    marker_text,
     materialize_statement,
     parse_query,
+    refuse_replacing,
     table_expression,
+    tables_read,
 )
 from segdsl.engines.urls import BigQueryURL, mask
 
@@ -154,7 +159,7 @@ class BigQueryEngine(Engine):
     ) -> None:
         self._url = url
         self._label = f"bigquery {mask(url.raw)}" if url.raw else "bigquery"
-        self._timeout = statement_timeout
+        self._timeout = effective_timeout(statement_timeout)
         limits = [v for v in (url.maximum_bytes_billed, maximum_bytes_billed) if v is not None]
         self.maximum_bytes_billed: int | None = min(limits) if limits else None
         self.labels: dict[str, str] = dict(DEFAULT_LABELS if labels is None else labels)
@@ -370,8 +375,21 @@ class BigQueryEngine(Engine):
 
     # ------------------------------------------------------------ the one write
 
-    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+    def materialize(
+        self,
+        sql: str,
+        name: TableName,
+        *,
+        kind: MaterializeKind = "table",
+        replace: bool = False,
+    ) -> None:
         statement = materialize_statement(sql, name, kind, "bigquery")
+        target = self._qualified([part.name for part in table_expression(name, "bigquery").parts])
+        if target in {self._qualified(parts) for parts in tables_read(sql, "bigquery")}:
+            raise self._refusal(name, "input")
+        existing = self._existing(target)
+        if existing is not None and not replace and not is_own(existing.description):
+            raise self._refusal(name, "foreign")
         job = self._guarded_job(statement, None, _MATERIALIZE_TYPES, original=sql)
         try:
             job.result(timeout=self._timeout, retry=self._retry, job_retry=self._job_retry)
@@ -388,6 +406,35 @@ class BigQueryEngine(Engine):
             raise EngineError(
                 failure.kind, f"{failure.message} (while materializing {display_name(name)})"
             ) from None
+        self._mark(target, kind)
+
+    def _qualified(self, parts: Sequence[str]) -> str:
+        """``project.dataset.table`` for a written name (the URL's defaults fill in)."""
+        project, dataset = self._dataset_of(tuple(parts[:-1]))
+        return f"{project}.{dataset}.{parts[-1]}"
+
+    def _refusal(self, name: TableName, reason: str) -> EngineError:
+        error = refuse_replacing(name, reason)
+        return EngineError(error.kind, f"{self._label}: {error.message}")
+
+    def _existing(self, target: str) -> bigquery.Table | None:
+        try:
+            return self.client.get_table(target, retry=self._retry, timeout=self._request_timeout)
+        except google_errors.NotFound:
+            return None
+        except Exception as error:
+            raise self._error(error) from None
+
+    def _mark(self, target: str, kind: MaterializeKind) -> None:
+        """Describe the new table or view as segdsl's, so the next run may replace it."""
+        try:
+            table = self.client.get_table(target, retry=self._retry, timeout=self._request_timeout)
+            table.description = marker_text(kind)
+            self.client.update_table(
+                table, ["description"], retry=self._retry, timeout=self._request_timeout
+            )
+        except Exception as error:
+            raise self._error(error) from None
 
     # ------------------------------------------------------------ catalog
 

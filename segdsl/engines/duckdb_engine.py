@@ -15,13 +15,15 @@ no progress bar; and the configuration locked so no statement can undo it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import uuid
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +38,15 @@ from segdsl.engines.base import (
     ErrorKind,
     MaterializeKind,
     TableName,
+    comment_statement,
     display_name,
+    effective_timeout,
+    is_own,
     materialize_statement,
+    refuse_replacing,
     run_interruptible,
+    table_expression,
+    tables_read,
 )
 from segdsl.engines.rows import Rows
 from segdsl.engines.urls import DuckDBURL, mask
@@ -69,10 +77,9 @@ class DuckDBEngine(Engine):
     ) -> None:
         self._url = url
         self._label = f"duckdb {mask(url.raw) if url.raw else ''}".strip()
-        self._timeout = statement_timeout
+        self._timeout = effective_timeout(statement_timeout)
         self._read_folders = tuple(_folder(path) for path in read_folders)
-        self._spool = Path(tempfile.mkdtemp(prefix="segdsl-duckdb-"))
-        self._remove_spool = weakref.finalize(self, shutil.rmtree, self._spool, True)
+        self._spool = _process_spool()
         self._path: Path | None = None if url.path is None else url.path.expanduser().resolve()
         if self._path is not None and not self._path.is_file():
             hint = ""
@@ -94,20 +101,21 @@ class DuckDBEngine(Engine):
         config: dict[str, str | bool | int | float | list[str]] = {
             **dict(self._url.config),
             **_CONNECT_CONFIG,
-            "temp_directory": str(self._spool / "spill"),
+            "temp_directory": str(self._spool / _spill_name(self._path)),
         }
-        try:
-            con = duckdb.connect(database, read_only=read_only, config=config)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            raise self._error(error, default="unreachable") from None
-        except duckdb.Error as error:  # e.g. a bad value for a config option in the URL
-            raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
-        try:
-            self._lock_down(con)
-        except duckdb.Error as error:
-            con.close()
-            raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
-        return con
+        with _OPENING:  # engines of one process share a file's database: lock it down once
+            try:
+                con = duckdb.connect(database, read_only=read_only, config=config)
+            except (duckdb.IOException, duckdb.ConnectionException) as error:
+                raise self._error(error, default="unreachable") from None
+            except duckdb.Error as error:  # e.g. a bad value for a config option in the URL
+                raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
+            try:
+                self._lock_down(con)
+            except duckdb.Error as error:
+                con.close()
+                raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
+            return con
 
     def _lock_down(self, con: duckdb.DuckDBPyConnection) -> None:
         """Shut every door to files, the network and extensions but the allowed folders.
@@ -116,9 +124,19 @@ class DuckDBEngine(Engine):
         ``lock_configuration`` last keeps any later statement from changing them.
         """
         folders = [f"{self._spool}{os.sep}", *self._read_folders]
-        con.execute("SET allowed_directories = $folders", {"folders": folders})
-        for statement in _LOCK_DOWN:
-            con.execute(statement)
+        locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()
+        if locked[0][0]:  # another engine of this process has this file open, locked down
+            allowed = con.execute("SELECT current_setting('allowed_directories')").fetchall()
+            if not set(folders) <= {str(item) for item in allowed[0][0]}:
+                raise EngineError(
+                    "other",
+                    f"{self._label}: the database file is open in this process with other "
+                    "allowed folders; close that connection first",
+                )
+        else:
+            con.execute("SET allowed_directories = $folders", {"folders": folders})
+            for statement in _LOCK_DOWN:
+                con.execute(statement)
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -129,7 +147,6 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self._disconnect()
-        self._remove_spool()
 
     def _disconnect(self) -> None:
         if self._con is not None:
@@ -231,22 +248,81 @@ class DuckDBEngine(Engine):
 
     # ------------------------------------------------------------ the one write
 
-    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
-        statement = materialize_statement(sql, name, kind, "duckdb")
+    def materialize(
+        self,
+        sql: str,
+        name: TableName,
+        *,
+        kind: MaterializeKind = "table",
+        replace: bool = False,
+    ) -> None:
+        statements = [
+            materialize_statement(sql, name, kind, "duckdb"),
+            comment_statement(name, kind, "duckdb"),
+        ]
+        target = tuple(part.name for part in table_expression(name, "duckdb").parts)
+        reads = tables_read(sql, "duckdb")
         if self._path is None:
-            con = self.connection
-            self._run(lambda: con.execute(statement), con)
+            self._write(self.connection, name, target, reads, statements, replace)
             return
         self._disconnect()
-        writer = self._open(read_only=False)
         try:
-            self._run(lambda: writer.execute(statement), writer)
+            writer = self._open(read_only=False)
         except EngineError as error:
+            raise self._busy(error, name) from None
+        try:
+            self._write(writer, name, target, reads, statements, replace)
+        finally:
+            writer.close()
+
+    def _write(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: TableName,
+        target: tuple[str, ...],
+        reads: Sequence[tuple[str, ...]],
+        statements: Sequence[str],
+        replace: bool,
+    ) -> None:
+        """Check the target may be replaced, then create and mark it in one transaction."""
+
+        def write() -> None:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                resolved = _resolve(con, target)
+                if resolved in {_resolve(con, table) for table in reads}:
+                    raise refuse_replacing(name, "input")
+                existing = con.execute(
+                    _EXISTING, dict(zip("dst", resolved, strict=True))
+                ).fetchall()
+                if existing and not replace and not is_own(existing[0][0]):
+                    raise refuse_replacing(name, "foreign")
+                for statement in statements:
+                    con.execute(statement)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+
+        try:
+            self._run(write, con)
+        except EngineError as error:
+            if error.kind == "permission" and error.message.startswith("refusing"):
+                raise EngineError(error.kind, f"{self._label}: {error.message}") from None
             raise EngineError(
                 error.kind, f"{error.message} (while materializing {display_name(name)})"
             ) from None
-        finally:
-            writer.close()
+
+    def _busy(self, error: EngineError, name: TableName) -> EngineError:
+        """A clearer error when another connection in this process holds the file."""
+        if "different configuration" in error.message or "lock" in error.message.lower():
+            return EngineError(
+                "unreachable",
+                f"{self._label}: cannot materialize {display_name(name)}: the database file is "
+                "open elsewhere (another connection or process); try again when it is closed",
+            )
+        return error
 
     # ------------------------------------------------------------ catalog
 
@@ -289,10 +365,51 @@ _CONNECT_CONFIG: dict[str, str] = {
 }
 _LOCK_DOWN: tuple[str, ...] = (
     "SET enable_external_access = false",
-    "SET python_enable_replacements = false",  # FROM some_name must not read a Python variable
+    # FROM some_name must not read a Python variable (external access off blocks
+    # that too, on every connection to the database)
+    "SET python_enable_replacements = false",
     "SET enable_progress_bar = false",  # it writes to stdout, into captured output
     "SET lock_configuration = true",
 )
+
+
+_OPENING = threading.Lock()
+
+
+@functools.cache
+def _process_spool() -> Path:
+    """This process's private folder for Parquet exports and spill files (removed at exit).
+
+    One per process, so every engine on one database file asks DuckDB for the
+    same configuration (DuckDB shares a file's database within a process).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="segdsl-duckdb-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _spill_name(path: Path | None) -> str:
+    """A spill folder per database (DuckDB's spill file names are per database only)."""
+    key = str(path) if path is not None else uuid.uuid4().hex
+    return "spill-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+_EXISTING = (
+    "SELECT comment FROM duckdb_tables() WHERE lower(database_name) = lower($d) "
+    "AND lower(schema_name) = lower($s) AND lower(table_name) = lower($t) "
+    "UNION ALL SELECT comment FROM duckdb_views() WHERE lower(database_name) = lower($d) "
+    "AND lower(schema_name) = lower($s) AND lower(view_name) = lower($t) AND NOT internal"
+)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, parts: Sequence[str]) -> tuple[str, str, str]:
+    """(database, schema, table) of a written table name, lower case, defaults filled in."""
+    database, schema, table = (None,) * (3 - len(parts)) + tuple(parts)
+    row = con.execute(
+        "SELECT coalesce($d, current_database()), coalesce($s, current_schema())",
+        {"d": database, "s": schema},
+    ).fetchall()[0]
+    return (str(row[0]).lower(), str(row[1]).lower(), str(table).lower())
 
 
 def _abandon(con: duckdb.DuckDBPyConnection) -> None:

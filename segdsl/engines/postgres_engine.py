@@ -35,10 +35,16 @@ from segdsl.engines.base import (
     ErrorKind,
     MaterializeKind,
     TableName,
+    comment_statement,
     display_name,
     drop_statement,
+    effective_timeout,
+    is_own,
     materialize_statement,
+    refuse_replacing,
     require_query,
+    table_expression,
+    tables_read,
 )
 from segdsl.engines.rows import Rows
 from segdsl.engines.urls import PostgresURL, mask, secrets_of
@@ -46,12 +52,13 @@ from segdsl.engines.urls import PostgresURL, mask, secrets_of
 __all__ = ["PostgresEngine"]
 
 _cursor_ids = itertools.count(1)
-_MAX_TIMEOUT_MS = 2**31 - 1
 
 _NOT_FOUND = frozenset({"42P01", "42703", "3F000", "3D000"})
 _PERMISSION = frozenset({"42501", "25001", "25006", "28000", "28P01"})
 _UNREACHABLE_PREFIXES = ("08", "57P")
 
+_OID = "SELECT to_regclass(%s)::oid"
+_OWNER = "SELECT to_regclass(%s)::oid, obj_description(to_regclass(%s)::oid, 'pg_class')"
 Block = TypeVar("Block")
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -83,7 +90,7 @@ class PostgresEngine(Engine):
         self._url = url
         self._secrets = secrets_of(url)
         self._label = f"postgres {mask(url.raw)}" if url.raw else "postgres"
-        self._timeout = statement_timeout
+        self._timeout = effective_timeout(statement_timeout)
         kwargs: dict[str, Any] = dict(url.connect_kwargs())
         kwargs.setdefault("connect_timeout", max(1, math.ceil(connect_timeout)))
         kwargs.setdefault("application_name", "segdsl")
@@ -129,8 +136,6 @@ class PostgresEngine(Engine):
 
     def _set_timeout(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         milliseconds = 0 if not self._timeout else max(1, round(self._timeout * 1000))
-        # Postgres takes at most 2^31 - 1 ms (about 24.8 days); longer means no limit
-        milliseconds = 0 if milliseconds > _MAX_TIMEOUT_MS else milliseconds
         _execute(conn, "SELECT set_config('statement_timeout', %s, true)", [f"{milliseconds}ms"])
 
     def _check_idle(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
@@ -214,23 +219,51 @@ class PostgresEngine(Engine):
 
     # ------------------------------------------------------------ the one write
 
-    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+    def materialize(
+        self,
+        sql: str,
+        name: TableName,
+        *,
+        kind: MaterializeKind = "table",
+        replace: bool = False,
+    ) -> None:
+        target = table_expression(name, "postgres").sql("postgres")
         drop = drop_statement(name, kind, "postgres")
         create = materialize_statement(sql, name, kind, "postgres", replace=False)
+        comment = comment_statement(name, kind, "postgres")
+        reads = [pgsql.Identifier(*parts) for parts in tables_read(sql, "postgres")]
         conn = self.connection
         self._check_idle(conn)
         conn.read_only = False
         try:
             with conn.transaction():
                 self._set_timeout(conn)
+                # one materialize of a name at a time: a second one waits here, then
+                # finds the first one's (marked) table and replaces it
+                _execute(conn, "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [target])
+                found = _execute(conn, _OWNER, [target, target]).fetchone()
+                oid, description = found if found is not None else (None, None)
+                if oid is not None:
+                    read_oids = {
+                        row[0]
+                        for item in reads
+                        if (row := _execute(conn, _OID, [item.as_string(conn)]).fetchone())
+                    }
+                    if oid in read_oids:
+                        raise refuse_replacing(name, "input")
+                    if not replace and not is_own(description):
+                        raise refuse_replacing(name, "foreign")
                 _execute(conn, drop)
                 _execute(conn, create)
+                _execute(conn, comment)
         except psycopg.errors.WrongObjectType:
             raise EngineError(
                 "invalid_query",
                 f"{self._label}: {display_name(name)} exists and is not a {kind}; "
                 "drop it or choose another name",
             ) from None
+        except EngineError as error:
+            raise EngineError(error.kind, f"{self._label}: {error.message}") from None
         except psycopg.Error as error:
             failure = self._error(error)
             raise EngineError(
