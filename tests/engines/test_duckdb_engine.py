@@ -238,12 +238,13 @@ def test_ctrl_c_during_materialize_writes_nothing(duckdb_file: Path) -> None:
     out = _run_with_ctrl_c(
         f"""
         from segdsl.engines import connect, EngineError
+        from segdsl.engines.base import tables_read
         engine = connect("duckdb:///{duckdb_file}")
+        slow = "SELECT range AS x FROM range(100000000000) WHERE range % 1000003 = 0"
+        tables_read(slow, "duckdb")  # load sqlglot now: Ctrl-C must land in the query
         arm()
         try:
-            engine.materialize(
-                "SELECT range AS x FROM range(100000000000) WHERE range % 1000003 = 0", "slow"
-            )
+            engine.materialize(slow, "slow")
             print("finished")
         except EngineError as error:
             print(error.kind)

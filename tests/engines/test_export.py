@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv
 import pyarrow.parquet
 import pytest
@@ -330,3 +331,19 @@ def test_memory_stays_flat_as_rows_grow(tmp_path: Path, suffix: str) -> None:
     large = _peak_growth_mib(2_000_000, tmp_path / f"large{suffix}")
     assert large - small < 100, (small, large)
     assert large < 200, (small, large)
+
+
+def test_float_text_matches_pyarrow_on_random_bit_patterns() -> None:
+    import random
+    import struct
+
+    rng = random.Random(17)
+    doubles = [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(20_000)]
+    doubles += [10.0 ** rng.randint(-12, 25) * rng.choice([1, 1.5, -3.25]) for _ in range(5_000)]
+    singles = [struct.unpack("f", struct.pack("I", rng.getrandbits(32)))[0] for _ in range(20_000)]
+    for values, kind, float32 in ((doubles, pa.float64(), False), (singles, pa.float32(), True)):
+        out = io.BytesIO()
+        pyarrow.csv.write_csv(pa.table({"x": pa.array(values, kind)}), out)
+        expected = out.getvalue().decode().split("\n")[1:-1]
+        shown = [format_float(v, float32=float32) for v in values]
+        assert shown == expected
