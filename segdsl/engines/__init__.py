@@ -85,6 +85,12 @@ def connect(
         parsed = parse_url(url)
     except URLError as error:
         raise EngineError("other", str(error)) from None
+    if maximum_bytes_billed is not None and maximum_bytes_billed < 1:
+        raise EngineError(
+            "other",
+            f"the maximum bytes billed (--max-bytes) must be at least 1 byte, "
+            f"not {maximum_bytes_billed}",
+        )
     if isinstance(parsed, DuckDBURL):
         from segdsl.engines.duckdb_engine import DuckDBEngine
 

@@ -15,8 +15,11 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import decimal
+import json
+import os
 import re
 from collections.abc import Generator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
@@ -171,6 +174,13 @@ class BigQueryEngine(Engine):
         credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
         if url.is_local_emulator and url.project is None:
             raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
+        problem = (
+            None
+            if url.is_local_emulator
+            else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
+        )
+        if problem is not None:  # checked first: google-auth crashes on some bad files
+            raise EngineError("permission", f"{self._label}: {problem}")
         try:
             self._client: bigquery.Client | None = bigquery.Client(
                 project=url.project,
@@ -556,10 +566,19 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
             kind = "other"
         return kind, detail
     if isinstance(error, auth_errors.DefaultCredentialsError):
+        named = os.environ.get(CREDENTIALS_VARIABLE)
+        problem = credentials_file_problem(named)
+        if problem is not None:
+            return "permission", problem
+        if named:  # a credentials file the library still refused: say why
+            detail = " ".join(str(error).split())
+            return "permission", f"{CREDENTIALS_VARIABLE} points at {named}: {detail}"
         return "permission", (
             "no Google credentials found: run `gcloud auth application-default login` "
-            "or set GOOGLE_APPLICATION_CREDENTIALS"
+            f"or set {CREDENTIALS_VARIABLE}"
         )
+    if _network_failure(error):
+        return "unreachable", f"cannot reach Google to get an access token: {_short(error)}"
     if isinstance(error, auth_errors.GoogleAuthError):
         return "permission", f"Google authentication failed: {error}"
     if isinstance(error, requests.exceptions.Timeout):
@@ -569,6 +588,68 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
     if isinstance(error, concurrent.futures.TimeoutError):
         return "timeout", "timed out"
     return "other", f"{type(error).__name__}: {error}"
+
+
+CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+_CREDENTIAL_TYPES = frozenset(
+    {
+        "authorized_user",
+        "service_account",
+        "external_account",
+        "external_account_authorized_user",
+        "impersonated_service_account",
+        "gdch_service_account",
+    }
+)
+
+
+def credentials_file_problem(path: str | None) -> str | None:
+    """What is wrong with the key file ``GOOGLE_APPLICATION_CREDENTIALS`` names (None: nothing).
+
+    >>> credentials_file_problem("/no/such/key.json")
+    'GOOGLE_APPLICATION_CREDENTIALS points at /no/such/key.json, which does not exist'
+    """
+    if not path:
+        return None
+    where = f"{CREDENTIALS_VARIABLE} points at {path}"
+    file = Path(path).expanduser()
+    if not file.exists():
+        return f"{where}, which does not exist"
+    if not file.is_file():
+        return f"{where}, which is not a file"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        return f"{where}, which cannot be read: {error.strerror or error}"
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return f"{where}, which is not JSON (expected a Google credentials JSON key file)"
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in _CREDENTIAL_TYPES:
+        shown = "no `type`" if kind is None else f"type {kind!r}"
+        return (
+            f"{where}, which is JSON but not a Google credentials file ({shown}; expected "
+            "a service account key or `gcloud auth application-default login` output)"
+        )
+    return None
+
+
+def _network_failure(error: BaseException) -> bool:
+    """A token request that failed on the network (not a refused credential)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current,
+            auth_errors.TransportError
+            | requests.exceptions.ConnectionError
+            | requests.exceptions.Timeout
+            | ConnectionError
+            | TimeoutError,
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _short(error: BaseException) -> str:

@@ -255,8 +255,11 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
     limit: int | None = None
     if "maximum_bytes_billed" in params:
         text = params["maximum_bytes_billed"].replace("_", "")
-        if not text.isdigit():
-            raise URLError(f"maximum_bytes_billed must be a whole number of bytes in {mask(raw)!r}")
+        if not text.isdigit() or int(text) < 1:
+            raise URLError(
+                f"maximum_bytes_billed must be a whole number of bytes, at least 1, "
+                f"in {mask(raw)!r}"
+            )
         limit = int(text)
     return BigQueryURL(
         project=unquote(project) or None,
