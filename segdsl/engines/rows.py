@@ -68,6 +68,10 @@ class Rows:
         return len(self.rows)
 
     @property
+    def num_columns(self) -> int:
+        return len(self.schema.columns)
+
+    @property
     def column_names(self) -> list[str]:
         return self.schema.names
 

@@ -246,7 +246,10 @@ def test_no_parsed_url_shows_its_password(password: str, form: str) -> None:
         "sslpassword": f"postgres://someone@db.example/shop?sslpassword={encoded}",
         "bigquery-endpoint": f"bigquery://proj/ds?api_endpoint=http://u:{encoded}@127.0.0.1:9050",
     }[form]
-    rest = url.replace(encoded, "")
+    # the text around the password: a password that is part of it cannot be told apart
+    rest = url.replace(encoded, "") + " ".join(
+        ["EngineError('unreachable', 'postgres : cannot connect to ')", "PostgresURL BigQueryURL"]
+    )
     assume(password not in rest and encoded not in rest.replace("***", ""))
     parsed = parse_url(url)
     for shown in (_shown(parsed), _shown([parsed]), _shown({"url": parsed})):
