@@ -132,3 +132,20 @@ def test_a_url_whose_driver_is_missing_names_the_extra(
     assert len(lines) == 1, done.stderr
     assert f"pip install 'segdsl[{extra}]'" in lines[0]
     assert "secret-pw" not in done.stderr
+
+
+def test_parquet_from_postgres_without_pyarrow_names_the_extra(
+    pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segdsl.engines import EngineError, connect
+    from segdsl.engines.export import export_query
+    from tests.engines.conftest import POSTGRES_DSN
+
+    for name in ("pyarrow", "pyarrow.parquet"):
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    with connect(POSTGRES_DSN) as engine, pytest.raises(EngineError) as caught:
+        export_query(engine, "SELECT 1 AS n", tmp_path / "out.parquet")
+    assert caught.value.message == (
+        "writing Parquet from postgres needs pyarrow: pip install 'segdsl[parquet]'"
+    )
+    assert list(tmp_path.iterdir()) == []
