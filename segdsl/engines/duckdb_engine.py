@@ -115,6 +115,9 @@ class DuckDBEngine(Engine):
             except duckdb.Error as error:
                 con.close()
                 raise EngineError("other", f"{self._label}: {_first_lines(str(error))}") from None
+            except EngineError:
+                con.close()
+                raise
             return con
 
     def _lock_down(self, con: duckdb.DuckDBPyConnection) -> None:
