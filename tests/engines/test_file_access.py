@@ -257,3 +257,19 @@ def test_generated_paths_and_urls_never_compile_nor_read(name: str) -> None:
 
 def duckdb_quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def test_engines_of_one_process_share_a_file_only_with_the_same_folders(tmp_path: Path) -> None:
+    database = tmp_path / "w.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    first_folder, other_folder = tmp_path / "a", tmp_path / "b"
+    first_folder.mkdir()
+    other_folder.mkdir()
+    url = f"duckdb:///{database}"
+    with connect(url, read_folders=[first_folder]) as first:
+        with connect(url, read_folders=[first_folder]) as second:  # the same rules: fine
+            assert second.query("SELECT a FROM t").to_pylist() == [{"a": 1}]
+        with pytest.raises(EngineError, match="other allowed folders"):
+            connect(url, read_folders=[other_folder])
+        assert first.query("SELECT a FROM t").to_pylist() == [{"a": 1}]
