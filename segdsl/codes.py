@@ -148,6 +148,19 @@ CODES: dict[str, Code] = _codes(
     ("SEG504", "no files", "No `.seg` files were found at the given paths."),
     ("SEG505", "unknown dialect", "The SQL dialect must be duckdb, postgres or bigquery."),
     (
+        "SEG510",
+        "file outside the allowed folders",
+        "An entity or table reads a file (a path, a glob or a name like `x.csv`). Definitions "
+        'may read files only under the folders seg.toml allows: `[files]` `allow = ["data"]`, '
+        "relative to seg.toml; a relative path in a `.seg` file starts there too.",
+    ),
+    (
+        "SEG511",
+        "URL as a table",
+        "An entity or table names a URL (`s3://…`, `https://…`). Definitions read only the "
+        "tables of the database they run on; load remote data into it first.",
+    ),
+    (
         "SEG520",
         "several projects",
         "The paths lead to more than one project (each seg.toml starts its own). Commands "

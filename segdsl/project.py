@@ -11,6 +11,7 @@ from pathlib import Path
 from segdsl.diagnostics import Diagnostic
 from segdsl.semantic.analyze import Analysis, ParamValue, analyze
 from segdsl.semantic.declarations import Declarations
+from segdsl.semantic.file_sources import check_sources
 from segdsl.settings import Settings, find_settings, load_settings, settings_in
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
@@ -60,8 +61,9 @@ class Project:
         """Check names and types; syntax errors stop before this (names would be missing)."""
         if self.has_syntax_errors:
             return Analysis(Declarations(), {}, {}, list(self.diagnostics))
-        analysis = analyze(self.modules, time_zone=self.settings.zone, params=params)
-        analysis.diagnostics[:0] = self.diagnostics
+        modules, source_problems = check_sources(self.modules, self.settings)
+        analysis = analyze(modules, time_zone=self.settings.zone, params=params)
+        analysis.diagnostics[:0] = [*self.diagnostics, *source_problems]
         return analysis
 
 

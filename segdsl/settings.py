@@ -12,7 +12,7 @@ from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
 DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
-KNOWN_KEYS = (
+KNOWN_KEYS: tuple[str, ...] = (
     "dialect",
     "time_zone",
     "database_url_env",
@@ -22,6 +22,7 @@ KNOWN_KEYS = (
     "include",
     "exclude",
     "format",
+    "files",  # [files] allow = [...]: see `_read_folders`
 )
 DEFAULT_INCLUDE = ("**/*.seg",)
 FORMAT_KEYS = ("line-width",)
@@ -41,10 +42,17 @@ class Settings:
     exclude: tuple[str, ...] = ()
     line_width: int = 100  # `[format] line-width`: where `seg fmt` wraps
     path: Path | None = field(default=None, compare=False)
+    # [files] allow = ["data/parquet"]: folders whose files a definition may read as tables
+    read_folders: tuple[Path, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def root(self) -> Path:
+        """The folder that relative paths in the settings and in `.seg` file sources start from."""
+        return (self.path.parent if self.path is not None else Path.cwd()).resolve()
 
 
 def find_settings(start: Path) -> Path | None:
@@ -161,6 +169,11 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
         problems.extend(format_problems)
         if width is not None:
             values["line_width"] = width
+    # ---- [files]: the folders a definition may read files from
+    if "files" in values:
+        folders, file_problems = _read_folders(values.pop("files"), path, span)
+        problems.extend(file_problems)
+        values["read_folders"] = folders
     return Settings(path=path, **values), problems  # type: ignore[arg-type]
 
 
@@ -184,3 +197,17 @@ def _line_width(table: object, span: Span) -> tuple[int | None, list[Diagnostic]
         )
         return None, problems
     return width, problems
+
+
+def _read_folders(
+    table: object, path: Path, span: Span
+) -> tuple[tuple[Path, ...], list[Diagnostic]]:
+    """``[files] allow = [...]`` → absolute folders (relative ones start at the settings file)."""
+    usage = 'write `[files]` with `allow = ["folder", ...]`, folders relative to this file'
+    if not isinstance(table, dict) or set(table) - {"allow"}:
+        return (), [Diagnostic("SEG501", "`files` takes only `allow`", span, usage)]
+    allowed = table.get("allow", [])
+    if not isinstance(allowed, list) or not all(isinstance(item, str) and item for item in allowed):
+        return (), [Diagnostic("SEG501", "`files.allow` must be a list of folders", span, usage)]
+    root = path.parent.resolve()
+    return tuple((root / Path(item).expanduser()).resolve() for item in allowed), []

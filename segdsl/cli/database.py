@@ -97,4 +97,5 @@ def open_engine(url: str, settings: Settings, *, maximum_bytes_billed: int | Non
         statement_timeout=float(settings.statement_timeout),
         maximum_bytes_billed=maximum_bytes_billed,
         labels={"tool": "segdsl"},
+        read_folders=settings.read_folders,
     )

@@ -53,10 +53,16 @@ def run(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
     materialize: Annotated[
         str | None,
-        typer.Option("--materialize", help="Create or replace this table with the rows."),
+        typer.Option("--materialize", help="Create this table with the rows (or replace its own)."),
     ] = None,
     view: Annotated[
         bool, typer.Option("--view", help="With --materialize: a view instead of a table.")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="With --materialize: replace a table segdsl did not create."
+        ),
     ] = False,
     max_bytes: Annotated[
         int | None,
@@ -111,14 +117,16 @@ def run(
             )
             if materialize is not None:
                 with progress(f"materialising {materialize}"):
-                    engine.materialize(sql, materialize, kind="view" if view else "table")
+                    engine.materialize(
+                        sql, materialize, kind="view" if view else "table", replace=replace
+                    )
                 typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
                 return
             if output is not None:
-                from segdsl.engines.export import write_batches
+                from segdsl.engines.export import export_query
 
                 with progress(f"writing {output}"), _no_leftover_part(output):
-                    written = write_batches(engine.query_batches(sql), output)
+                    written = export_query(engine, sql, output)
                 typer.echo(f"{written} rows written to {output}", err=True)
                 return
             _print_rows(engine, sql, output_format)

@@ -1,19 +1,18 @@
 """Copy the demo warehouse: a DuckDB file's ``shop`` tables → a PostgreSQL schema.
 
-Rows are streamed as Arrow record batches from DuckDB, rendered to CSV batch by batch and
-sent with ``COPY ... FROM STDIN``, so memory does not grow with the table size. The target
-tables are dropped and recreated inside one transaction.
+Rows are fetched from DuckDB batch by batch and sent with ``COPY ... FROM STDIN``
+(psycopg writes each row in COPY's text format), so memory does not grow with the table
+size. The target tables are dropped and recreated inside one transaction. Needs the
+Postgres driver (``segdsl[postgres]``), not pyarrow.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import duckdb
 import psycopg
-import pyarrow.csv as pa_csv
 from psycopg import sql
 
 __all__ = ["copy_to_postgres", "postgres_type"]
@@ -122,22 +121,14 @@ def _copy_table(
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
     cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, col_defs))
 
-    select = f'SELECT * FROM "{SOURCE_SCHEMA}"."{table}"'
-    relation = src.sql(select)
-    # DuckDB 2 renamed fetch_arrow_reader to to_arrow_reader; both stream batch by batch.
-    to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-    reader = to_reader(batch_rows)
-    options = pa_csv.WriteOptions(include_header=False)
+    src.execute(f'SELECT * FROM "{SOURCE_SCHEMA}"."{table}"')
     rows = 0
-    copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FREEZE true)").format(
-        target, col_names
-    )
+    copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN (FREEZE true)").format(target, col_names)
     with cur.copy(copy_stmt) as copy:
-        for batch in reader:
-            buf = io.BytesIO()
-            pa_csv.write_csv(batch, buf, options)
-            copy.write(buf.getbuffer())
-            rows += int(batch.num_rows)
+        while batch := src.fetchmany(batch_rows):
+            for row in batch:
+                copy.write_row(row)
+            rows += len(batch)
     for (pk_columns,) in pk_rows:
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(

@@ -39,7 +39,6 @@ from segdsl.demo._sqlgen import (
     total_weight,
     weighted,
 )
-from segdsl.demo.postgres_copy import copy_to_postgres
 
 __all__ = [
     "DEMO_AS_OF",
@@ -84,6 +83,18 @@ class DemoSummary:
     scale: float
     row_counts: dict[str, int]
     seconds: float
+
+
+def copy_to_postgres(
+    duckdb_path: Path | str, dsn: str, schema: str = "shop", *, batch_rows: int = 100_000
+) -> dict[str, int]:
+    """Copy the demo warehouse into a Postgres schema (see `postgres_copy.copy_to_postgres`).
+
+    Imported on use: the Postgres driver is an extra (``segdsl[postgres]``).
+    """
+    from segdsl.demo import postgres_copy
+
+    return postgres_copy.copy_to_postgres(duckdb_path, dsn, schema, batch_rows=batch_rows)
 
 
 def customers_for_scale(scale: float) -> int:

@@ -1,7 +1,10 @@
-"""Database URL → a connected `Engine` that runs compiled SQL read-only and streams Arrow batches.
+"""Database URL → a connected `Engine` that runs compiled SQL read-only and streams `Rows`.
 
 Importing this package imports no database driver (nor pyarrow): `connect`
-imports only the module of the engine the URL names.
+imports only the module of the engine the URL names. DuckDB is always
+installed; the Postgres and BigQuery drivers come with the extras
+``segdsl[postgres]`` and ``segdsl[bigquery]``, and a URL whose driver is
+missing gets a one-line error naming the extra (`missing_driver`).
 
 >>> with connect("duckdb:///shop.duckdb") as engine:           # doctest: +SKIP
 ...     for batch in engine.query_batches(sql):
@@ -13,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from segdsl.engines.base import Engine, EngineError, ErrorKind
+from segdsl.engines.rows import Rows
 from segdsl.engines.urls import (
     BigQueryURL,
     DuckDBURL,
@@ -23,9 +27,39 @@ from segdsl.engines.urls import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
-__all__ = ["Engine", "EngineError", "ErrorKind", "URLError", "connect", "mask", "parse_url"]
+__all__ = [
+    "Engine",
+    "EngineError",
+    "ErrorKind",
+    "Rows",
+    "URLError",
+    "connect",
+    "mask",
+    "missing_driver",
+    "parse_url",
+]
+
+# URL scheme → (what is missing, the extra that installs it)
+_EXTRAS: dict[str, tuple[str, str]] = {
+    "postgres": ("the Postgres driver", "postgres"),
+    "bigquery": ("the BigQuery client", "bigquery"),
+    "parquet": ("pyarrow", "parquet"),
+}
+
+
+def missing_driver(what: str, need: str, error: ImportError) -> EngineError:
+    """The one-line error for a missing optional package: ``need`` is a key of the extras table.
+
+    >>> print(missing_driver("postgres://…", "postgres", ImportError()))
+    postgres://… needs the Postgres driver: pip install 'segdsl[postgres]'
+    """
+    package, extra = _EXTRAS[need]
+    if need == "postgres" and ("libpq" in str(error) or "pq wrapper" in str(error)):
+        package, extra = "libpq (psycopg is installed but finds no libpq)", "postgres-binary"
+    return EngineError("other", f"{what} needs {package}: pip install 'segdsl[{extra}]'")
 
 
 def connect(
@@ -35,31 +69,47 @@ def connect(
     connect_timeout: float = 15.0,
     maximum_bytes_billed: int | None = None,
     labels: Mapping[str, str] | None = None,
+    read_folders: Sequence[Path] = (),
 ) -> Engine:
     """Open the database ``url`` names.
 
     ``statement_timeout`` (seconds; None for none) bounds each call to the
     database; ``connect_timeout`` bounds connecting (Postgres) or retrying
     transient errors (BigQuery). ``maximum_bytes_billed`` and ``labels`` apply to
-    BigQuery only (the stricter of the URL's and this limit wins). Failures raise
-    `EngineError`; a malformed URL raises it with kind ``other``.
+    BigQuery only (the stricter of the URL's and this limit wins). ``read_folders``
+    (DuckDB only) are the folders whose files a query may read; nothing else
+    outside the database is reachable. Failures raise `EngineError`; a malformed
+    URL, or one whose driver is not installed, raises it with kind ``other``.
     """
     try:
         parsed = parse_url(url)
     except URLError as error:
         raise EngineError("other", str(error)) from None
+    if maximum_bytes_billed is not None and maximum_bytes_billed < 1:
+        raise EngineError(
+            "other",
+            f"the maximum bytes billed (--max-bytes) must be at least 1 byte, "
+            f"not {maximum_bytes_billed}",
+        )
     if isinstance(parsed, DuckDBURL):
         from segdsl.engines.duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine(parsed, statement_timeout=statement_timeout)
+        return DuckDBEngine(parsed, statement_timeout=statement_timeout, read_folders=read_folders)
+    scheme = url.strip().partition("://")[0] + "://…"
     if isinstance(parsed, PostgresURL):
-        from segdsl.engines.postgres_engine import PostgresEngine
+        try:
+            from segdsl.engines.postgres_engine import PostgresEngine
+        except ImportError as error:
+            raise missing_driver(scheme, "postgres", error) from None
 
         return PostgresEngine(
             parsed, statement_timeout=statement_timeout, connect_timeout=connect_timeout
         )
     if isinstance(parsed, BigQueryURL):
-        from segdsl.engines.bigquery_engine import BigQueryEngine
+        try:
+            from segdsl.engines.bigquery_engine import BigQueryEngine
+        except ImportError as error:
+            raise missing_driver(scheme, "bigquery", error) from None
 
         return BigQueryEngine(
             parsed,

@@ -1,7 +1,7 @@
 """What every engine offers: the `Engine` base class and `EngineError` (kind + one-line message).
 
-Input: compiled SQL text; output: Arrow record batches, plan text, table
-descriptions, or a clean `EngineError`. Shared pieces live here: the one
+Input: compiled SQL text; output: `Rows` blocks (names + Python values, no
+Arrow), plan text, table descriptions, or a clean `EngineError`. Shared pieces live here: the one
 write statement (`materialize_statement`), the read-only check on a query's
 first keyword, and `run_interruptible` (Ctrl-C / time limit → cancel callback).
 """
@@ -17,10 +17,12 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
 
+from segdsl.engines.rows import Rows, concat
 from segdsl.engines.urls import redact
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    from pathlib import Path
+
     from sqlglot import exp
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "TableName",
     "materialize_statement",
     "one_line",
+    "tables_read",
 ]
 
 ErrorKind = Literal[
@@ -47,7 +50,7 @@ ErrorKind = Literal[
 ]
 ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
 MaterializeKind = Literal["table", "view"]
-Batches = Generator["pa.RecordBatch", None, None]
+Batches = Generator[Rows, None, None]
 """What `Engine.query_batches` returns: close it to end a query early."""
 TableName = str | Sequence[str]
 DialectName = Literal["duckdb", "postgres", "bigquery"]
@@ -226,6 +229,60 @@ def materialize_statement(
     return create.sql(dialect=_SQLGLOT_DIALECT[dialect])
 
 
+MARKER = "segdsl: materialized"
+"""How a table or view segdsl created is marked (its comment / description starts so)."""
+
+
+def marker_text(kind: MaterializeKind) -> str:
+    return f"{MARKER} {kind}; replaced by the next `seg run --materialize`"
+
+
+def is_own(comment: object) -> bool:
+    """True when a table comment / description says segdsl created the table."""
+    return isinstance(comment, str) and comment.startswith(MARKER)
+
+
+def comment_statement(name: TableName, kind: MaterializeKind, dialect: DialectName) -> str:
+    """``COMMENT ON TABLE|VIEW <name> IS '<marker>'`` (DuckDB and Postgres)."""
+    from sqlglot import exp
+
+    comment = exp.Comment(
+        this=table_expression(name, dialect),
+        kind=kind.upper(),
+        expression=exp.Literal.string(marker_text(kind)),
+    )
+    return comment.sql(dialect=_SQLGLOT_DIALECT[dialect])
+
+
+def tables_read(sql: str, dialect: DialectName) -> list[tuple[str, ...]]:
+    """The tables a query reads, as their written parts (CTE names left out)."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    found: list[tuple[str, ...]] = []
+    for scope in traverse_scope(parse_query(sql, dialect)):
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and source.name:
+                parts = (source.catalog, source.db, source.name)
+                found.append(tuple(part for part in parts if part))
+    return found
+
+
+def refuse_replacing(name: TableName, reason: str) -> EngineError:
+    """The refusal to overwrite ``name``: the model's input, or a table segdsl did not make."""
+    shown = display_name(name)
+    if reason == "input":
+        return EngineError(
+            "permission",
+            f"refusing to replace {shown}: the query reads it (materialize into another table)",
+        )
+    return EngineError(
+        "permission",
+        f"refusing to replace {shown}: it exists and segdsl did not create it "
+        "(choose another name, or pass --replace to replace it anyway)",
+    )
+
+
 def drop_statement(name: TableName, kind: MaterializeKind, dialect: DialectName) -> str:
     """``DROP TABLE|VIEW IF EXISTS <name>`` (for engines without CREATE OR REPLACE TABLE)."""
     from sqlglot import exp
@@ -240,6 +297,25 @@ def display_name(name: TableName) -> str:
 
 
 # ---------------------------------------------------------------- interrupts
+
+MAX_TIMEOUT = (2**31 - 1) / 1000
+"""The longest statement time limit, in seconds (about 24.8 days: Postgres's maximum)."""
+
+
+def effective_timeout(seconds: float | None) -> float | None:
+    """The time limit an engine applies: None (no limit) for None, 0 or past `MAX_TIMEOUT`.
+
+    Longer limits overflow the clocks below (Python's lock waits, Postgres's
+    ``statement_timeout``), so they mean what they say in practice: no limit.
+
+    >>> effective_timeout(100_000_000_000) is None, effective_timeout(30.0)
+    (True, 30.0)
+    """
+    if seconds is None or seconds == 0 or seconds > MAX_TIMEOUT:
+        return None
+    if not seconds > 0:  # negative or NaN
+        raise EngineError("other", f"the statement time limit must be positive, not {seconds!r}")
+    return float(seconds)
 
 
 def run_interruptible(
@@ -307,16 +383,40 @@ class Engine(abc.ABC):
     ) -> Batches:
         """Stream the result of one read-only query as record batches of ≤ ``batch_rows`` rows."""
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
-        """The whole result as one Arrow table (for small results)."""
-        import pyarrow as pa
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> Rows:
+        """The whole result as one `Rows` block (for small results)."""
+        return concat(self.query_batches(sql, params=params))
 
-        batches = list(self.query_batches(sql, params=params))
-        return pa.Table.from_batches(batches, schema=batches[0].schema)
+    def write_parquet(self, sql: str, path: Path) -> int:
+        """Write the query's result to the Parquet file ``path``; return the row count.
+
+        The default streams Arrow batches (`arrow_batches`) into pyarrow's writer;
+        DuckDB writes Parquet itself.
+        """
+        from segdsl.engines.arrow import write_parquet
+
+        return write_parquet(self.arrow_batches(sql), path, engine=self.dialect)
+
+    def arrow_batches(self, sql: str) -> Generator[object, None, None]:
+        """The result as pyarrow record batches (engines that can; needs pyarrow)."""
+        raise EngineError("other", f"{self.dialect}: cannot produce Arrow batches")
 
     @abc.abstractmethod
-    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
-        """Store the query's result as table or view ``name`` (replacing it); the only write."""
+    def materialize(
+        self,
+        sql: str,
+        name: TableName,
+        *,
+        kind: MaterializeKind = "table",
+        replace: bool = False,
+    ) -> None:
+        """Store the query's result as table or view ``name``; the only write.
+
+        The new table or view is marked as segdsl's (a comment / description), and
+        a marked one is replaced. An existing table or view without the mark is
+        replaced only with ``replace=True``; a table the query reads, never.
+        Refusals are ``permission`` errors.
+        """
 
     @abc.abstractmethod
     def explain(self, sql: str) -> str:

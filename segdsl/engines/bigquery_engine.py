@@ -1,4 +1,4 @@
-"""BigQuery URL + SQL → dry-run estimate, cost guard, then streamed Arrow batches.
+"""BigQuery URL + SQL → dry-run estimate, cost guard, then streamed `Rows` (read as Arrow pages).
 
 Every statement is dry-run first: the dry run's statement type must be SELECT
 (or the CREATE of `materialize`), and its ``total_bytes_processed`` must not
@@ -15,8 +15,11 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import decimal
+import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
@@ -28,6 +31,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
+from segdsl.engines.arrow import rows_from_arrow
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
     Batches,
@@ -37,9 +41,14 @@ from segdsl.engines.base import (
     MaterializeKind,
     TableName,
     display_name,
+    effective_timeout,
+    is_own,
+    marker_text,
     materialize_statement,
     parse_query,
+    refuse_replacing,
     table_expression,
+    tables_read,
 )
 from segdsl.engines.urls import BigQueryURL, mask
 
@@ -153,7 +162,7 @@ class BigQueryEngine(Engine):
     ) -> None:
         self._url = url
         self._label = f"bigquery {mask(url.raw)}" if url.raw else "bigquery"
-        self._timeout = statement_timeout
+        self._timeout = effective_timeout(statement_timeout)
         limits = [v for v in (url.maximum_bytes_billed, maximum_bytes_billed) if v is not None]
         self.maximum_bytes_billed: int | None = min(limits) if limits else None
         self.labels: dict[str, str] = dict(DEFAULT_LABELS if labels is None else labels)
@@ -165,6 +174,13 @@ class BigQueryEngine(Engine):
         credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
         if url.is_local_emulator and url.project is None:
             raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
+        problem = (
+            None
+            if url.is_local_emulator
+            else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
+        )
+        if problem is not None:  # checked first: google-auth crashes on some bad files
+            raise EngineError("permission", f"{self._label}: {problem}")
         try:
             self._client: bigquery.Client | None = bigquery.Client(
                 project=url.project,
@@ -295,7 +311,15 @@ class BigQueryEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        return self._batches(sql, params, batch_rows)
+        batches = self._batches(sql, params, batch_rows)
+        try:
+            for batch in batches:
+                yield rows_from_arrow(batch)
+        finally:
+            batches.close()
+
+    def arrow_batches(self, sql: str) -> Generator[object, None, None]:
+        return self._batches(sql, None, DEFAULT_BATCH_ROWS)
 
     def _batches(
         self,
@@ -304,7 +328,7 @@ class BigQueryEngine(Engine):
         batch_rows: int,
         *,
         default_dataset: bool = True,
-    ) -> Batches:
+    ) -> Generator[pa.RecordBatch, None, None]:
         job = self._guarded_job(
             sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
         )
@@ -361,8 +385,21 @@ class BigQueryEngine(Engine):
 
     # ------------------------------------------------------------ the one write
 
-    def materialize(self, sql: str, name: TableName, *, kind: MaterializeKind = "table") -> None:
+    def materialize(
+        self,
+        sql: str,
+        name: TableName,
+        *,
+        kind: MaterializeKind = "table",
+        replace: bool = False,
+    ) -> None:
         statement = materialize_statement(sql, name, kind, "bigquery")
+        target = self._qualified([part.name for part in table_expression(name, "bigquery").parts])
+        if target in {self._qualified(parts) for parts in tables_read(sql, "bigquery")}:
+            raise self._refusal(name, "input")
+        existing = self._existing(target)
+        if existing is not None and not replace and not is_own(existing.description):
+            raise self._refusal(name, "foreign")
         job = self._guarded_job(statement, None, _MATERIALIZE_TYPES, original=sql)
         try:
             job.result(timeout=self._timeout, retry=self._retry, job_retry=self._job_retry)
@@ -379,6 +416,35 @@ class BigQueryEngine(Engine):
             raise EngineError(
                 failure.kind, f"{failure.message} (while materializing {display_name(name)})"
             ) from None
+        self._mark(target, kind)
+
+    def _qualified(self, parts: Sequence[str]) -> str:
+        """``project.dataset.table`` for a written name (the URL's defaults fill in)."""
+        project, dataset = self._dataset_of(tuple(parts[:-1]))
+        return f"{project}.{dataset}.{parts[-1]}"
+
+    def _refusal(self, name: TableName, reason: str) -> EngineError:
+        error = refuse_replacing(name, reason)
+        return EngineError(error.kind, f"{self._label}: {error.message}")
+
+    def _existing(self, target: str) -> bigquery.Table | None:
+        try:
+            return self.client.get_table(target, retry=self._retry, timeout=self._request_timeout)
+        except google_errors.NotFound:
+            return None
+        except Exception as error:
+            raise self._error(error) from None
+
+    def _mark(self, target: str, kind: MaterializeKind) -> None:
+        """Describe the new table or view as segdsl's, so the next run may replace it."""
+        try:
+            table = self.client.get_table(target, retry=self._retry, timeout=self._request_timeout)
+            table.description = marker_text(kind)
+            self.client.update_table(
+                table, ["description"], retry=self._retry, timeout=self._request_timeout
+            )
+        except Exception as error:
+            raise self._error(error) from None
 
     # ------------------------------------------------------------ catalog
 
@@ -415,7 +481,7 @@ class BigQueryEngine(Engine):
             # Fully qualified, so no default dataset (the emulator fails on
             # INFORMATION_SCHEMA with both).
             batches = self._batches(sql, {"tables": names}, 10_000, default_dataset=False)
-            for row in pa.Table.from_batches(list(batches)).to_pylist():
+            for row in (item for batch in batches for item in rows_from_arrow(batch).to_pylist()):
                 columns.setdefault(str(row["table_name"]), {})[str(row["column_name"])] = str(
                     row["data_type"]
                 )
@@ -500,10 +566,19 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
             kind = "other"
         return kind, detail
     if isinstance(error, auth_errors.DefaultCredentialsError):
+        named = os.environ.get(CREDENTIALS_VARIABLE)
+        problem = credentials_file_problem(named)
+        if problem is not None:
+            return "permission", problem
+        if named:  # a credentials file the library still refused: say why
+            detail = " ".join(str(error).split())
+            return "permission", f"{CREDENTIALS_VARIABLE} points at {named}: {detail}"
         return "permission", (
             "no Google credentials found: run `gcloud auth application-default login` "
-            "or set GOOGLE_APPLICATION_CREDENTIALS"
+            f"or set {CREDENTIALS_VARIABLE}"
         )
+    if _network_failure(error):
+        return "unreachable", f"cannot reach Google to get an access token: {_short(error)}"
     if isinstance(error, auth_errors.GoogleAuthError):
         return "permission", f"Google authentication failed: {error}"
     if isinstance(error, requests.exceptions.Timeout):
@@ -513,6 +588,68 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
     if isinstance(error, concurrent.futures.TimeoutError):
         return "timeout", "timed out"
     return "other", f"{type(error).__name__}: {error}"
+
+
+CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+_CREDENTIAL_TYPES = frozenset(
+    {
+        "authorized_user",
+        "service_account",
+        "external_account",
+        "external_account_authorized_user",
+        "impersonated_service_account",
+        "gdch_service_account",
+    }
+)
+
+
+def credentials_file_problem(path: str | None) -> str | None:
+    """What is wrong with the key file ``GOOGLE_APPLICATION_CREDENTIALS`` names (None: nothing).
+
+    >>> credentials_file_problem("/no/such/key.json")
+    'GOOGLE_APPLICATION_CREDENTIALS points at /no/such/key.json, which does not exist'
+    """
+    if not path:
+        return None
+    where = f"{CREDENTIALS_VARIABLE} points at {path}"
+    file = Path(path).expanduser()
+    if not file.exists():
+        return f"{where}, which does not exist"
+    if not file.is_file():
+        return f"{where}, which is not a file"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        return f"{where}, which cannot be read: {error.strerror or error}"
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return f"{where}, which is not JSON (expected a Google credentials JSON key file)"
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in _CREDENTIAL_TYPES:
+        shown = "no `type`" if kind is None else f"type {kind!r}"
+        return (
+            f"{where}, which is JSON but not a Google credentials file ({shown}; expected "
+            "a service account key or `gcloud auth application-default login` output)"
+        )
+    return None
+
+
+def _network_failure(error: BaseException) -> bool:
+    """A token request that failed on the network (not a refused credential)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current,
+            auth_errors.TransportError
+            | requests.exceptions.ConnectionError
+            | requests.exceptions.Timeout
+            | ConnectionError
+            | TimeoutError,
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _short(error: BaseException) -> str:

@@ -1,28 +1,35 @@
-"""Postgres result columns (type OID, precision, scale) + rows → an Arrow schema and record batches.
+"""Postgres result columns + rows → an Arrow schema and record batches (for Parquet; needs pyarrow).
 
 The schema is fixed from the cursor description before the first row arrives,
 so every batch of one result has the same types, including an empty result.
-Type choices: ``numeric(p, s)`` → ``decimal128(p, s)`` (``decimal256`` past 38
-digits); unconstrained ``numeric`` → ``decimal128(38, 9)`` like BigQuery's
-NUMERIC, rounded half-even to 9 places (NaN → null); ``timestamptz`` →
-``timestamp[us, UTC]``; ``interval`` → ``duration[us]`` (a month counts as 30
-days, as psycopg reads it); json/jsonb → JSON text; uuid, enums and any type
-not listed → text.
+Values are converted as in `pg_values` first. Type choices: ``numeric(p, s)`` →
+``decimal128(p, s)`` (``decimal256`` past 38 digits, text past 76);
+unconstrained ``numeric`` → ``decimal128(38, 9)`` like BigQuery's NUMERIC (a
+value past 29 integer digits is a clear error, not a crash); ``timestamptz`` →
+``timestamp[us, UTC]``; ``interval`` → ``duration[us]``; json/jsonb, uuid,
+enums and any type not listed → text.
 """
 
 from __future__ import annotations
 
-import decimal
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["ColumnPlan", "arrow_plan", "rows_to_batch"]
+from segdsl.engines.base import EngineError
+from segdsl.engines.pg_values import (
+    NUMERIC,
+    NUMERIC_PLACES,
+    ColumnDescription,
+    Converter,
+    ValuePlan,
+    text,
+    value_plans,
+)
 
-Converter = Callable[[Any], Any]
+__all__ = ["ColumnPlan", "arrow_plan", "rows_to_batch"]
 
 _SCALARS: dict[int, pa.DataType] = {
     16: pa.bool_(),
@@ -44,44 +51,7 @@ _SCALARS: dict[int, pa.DataType] = {
     1184: pa.timestamp("us", tz="UTC"),
     1186: pa.duration("us"),
 }
-_NUMERIC = 1700
-_JSON = frozenset({114, 3802})
-_ARRAYS: dict[int, int] = {
-    1000: 16,
-    1001: 17,
-    1005: 21,
-    1007: 23,
-    1016: 20,
-    1021: 700,
-    1022: 701,
-    1009: 25,
-    1014: 1042,
-    1015: 1043,
-    1182: 1082,
-    1183: 1083,
-    1115: 1114,
-    1185: 1184,
-    1187: 1186,
-    1231: _NUMERIC,
-    2951: 2950,
-    199: 114,
-    3807: 3802,
-}
-UNCONSTRAINED_NUMERIC = pa.decimal128(38, 9)
-_NINE_PLACES = decimal.Decimal(1).scaleb(-9)
-
-
-class ColumnDescription(Protocol):
-    """The parts of a DB-API / psycopg column description used here."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def type_code(self) -> int: ...
-    @property
-    def precision(self) -> int | None: ...
-    @property
-    def scale(self) -> int | None: ...
+UNCONSTRAINED_NUMERIC = pa.decimal128(38, NUMERIC_PLACES)
 
 
 @dataclass(frozen=True)
@@ -92,67 +62,25 @@ class ColumnPlan:
     convert: Converter | None
 
 
-def _text(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
-def _json_text(value: Any) -> Any:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _round_numeric(value: Any) -> Any:
-    if value is None or (isinstance(value, decimal.Decimal) and not value.is_finite()):
-        return None
-    return decimal.Decimal(value).quantize(_NINE_PLACES, rounding=decimal.ROUND_HALF_EVEN)
-
-
-def _finite_decimal(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal) and not value.is_finite():
-        return None
-    return value
-
-
-def _over_list(convert: Converter) -> Converter:
-    def apply(value: Any) -> Any:
-        return None if value is None else [convert(item) for item in value]
-
-    return apply
-
-
-def _scalar(
-    oid: int, precision: int | None, scale: int | None
-) -> tuple[pa.DataType, Converter | None]:
-    if oid in _SCALARS:
-        return _SCALARS[oid], None
-    if oid == _NUMERIC:
-        if precision is None or scale is None:
-            return UNCONSTRAINED_NUMERIC, _round_numeric
-        if precision <= 38:
-            return pa.decimal128(precision, scale), _finite_decimal
-        if precision <= 76:
-            return pa.decimal256(precision, scale), _finite_decimal
-        return pa.string(), _text
-    if oid in _JSON:
-        return pa.string(), _json_text
-    return pa.string(), _text
+def _arrow_type(plan: ValuePlan) -> tuple[pa.DataType, Converter | None]:
+    if plan.oid == NUMERIC and not plan.is_array:
+        if plan.precision is None or plan.scale is None:
+            return UNCONSTRAINED_NUMERIC, plan.convert
+        if plan.precision <= 38:
+            return pa.decimal128(plan.precision, plan.scale), plan.convert
+        if plan.precision <= 76:
+            return pa.decimal256(plan.precision, plan.scale), plan.convert
+        return pa.string(), text
+    kind = UNCONSTRAINED_NUMERIC if plan.oid == NUMERIC else _SCALARS.get(plan.oid, pa.string())
+    return (pa.list_(kind) if plan.is_array else kind), plan.convert
 
 
 def arrow_plan(description: Sequence[ColumnDescription]) -> list[ColumnPlan]:
     """One `ColumnPlan` per result column."""
     plans: list[ColumnPlan] = []
-    for column in description:
-        oid = column.type_code
-        if oid in _ARRAYS:
-            element, convert = _scalar(_ARRAYS[oid], None, None)
-            plans.append(
-                ColumnPlan(
-                    pa.field(column.name, pa.list_(element)),
-                    _over_list(convert) if convert else None,
-                )
-            )
-        else:
-            kind, convert = _scalar(oid, column.precision, column.scale)
-            plans.append(ColumnPlan(pa.field(column.name, kind), convert))
+    for plan in value_plans(description):
+        kind, convert = _arrow_type(plan)
+        plans.append(ColumnPlan(pa.field(plan.name, kind), convert))
     return plans
 
 
@@ -161,7 +89,10 @@ def schema_of(plans: Sequence[ColumnPlan]) -> pa.Schema:
 
 
 def rows_to_batch(rows: Sequence[Sequence[Any]], plans: Sequence[ColumnPlan]) -> pa.RecordBatch:
-    """Row tuples → one record batch with the planned schema."""
+    """Row tuples → one record batch with the planned schema.
+
+    A value that does not fit its column's Arrow type raises ``invalid_query``.
+    """
     schema = schema_of(plans)
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
@@ -170,5 +101,13 @@ def rows_to_batch(rows: Sequence[Sequence[Any]], plans: Sequence[ColumnPlan]) ->
         values = [row[index] for row in rows]
         if plan.convert is not None:
             values = [plan.convert(value) for value in values]
-        arrays.append(pa.array(values, type=plan.field.type))
+        try:
+            arrays.append(pa.array(values, type=plan.field.type))
+        except (pa.ArrowInvalid, OverflowError) as error:
+            raise EngineError(
+                "invalid_query",
+                f"postgres: column {plan.field.name!r} has a value that does not fit "
+                f"Arrow {plan.field.type} ({' '.join(str(error).split())}); "
+                "cast it to a numeric(p, s) wide enough, or export CSV / JSON lines",
+            ) from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -6,7 +6,8 @@ relative path, four slashes for an absolute one):
 - ``duckdb://``, ``duckdb:///:memory:``, ``duckdb://:memory:`` — an in-memory database;
 - ``duckdb:///relative/file.duckdb`` — relative to the current folder;
 - ``duckdb:////abs/path/file.duckdb`` — absolute; ``?key=value`` become DuckDB config
-  options (e.g. ``memory_limit=2GB``);
+  options, resource limits only (``memory_limit``, ``threads``, ...: `DUCKDB_OPTIONS`);
+  anything that could open files, the network or extensions is refused;
 - ``postgresql://user:pass@host:port/db?sslmode=require`` (also ``postgres://``,
   ``postgresql+psycopg://``); several hosts as ``h1:5432,h2:5433``; every query
   parameter is a libpq connection keyword;
@@ -15,7 +16,8 @@ relative path, four slashes for an absolute one):
   cost guard is never silently ignored).
 
 Percent-encoding is decoded in user names, passwords, database names and paths.
-This module imports no database driver.
+The ``repr``/``str`` of every parsed URL masks its passwords. This module
+imports no database driver.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ __all__ = [
 MASK = "***"
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "pass", "passwd", "secret", "token"})
 _BIGQUERY_PARAMS = frozenset({"location", "maximum_bytes_billed", "api_endpoint"})
+DUCKDB_OPTIONS = frozenset(
+    {
+        "memory_limit",
+        "max_memory",
+        "threads",
+        "worker_threads",
+        "max_temp_directory_size",
+        "preserve_insertion_order",
+    }
+)
+"""The DuckDB settings a URL may set: resources only, never access to files or extensions."""
 _LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 
 
@@ -46,8 +59,19 @@ class URLError(ValueError):
     """A database URL that cannot be used; the message never contains a password."""
 
 
-@dataclass(frozen=True)
-class DuckDBURL:
+class _MaskedRepr:
+    """``repr``/``str`` of a parsed URL: its masked text, never a password."""
+
+    raw: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask(self.raw)!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class DuckDBURL(_MaskedRepr):
     """A DuckDB database: a file path, or ``None`` for an in-memory database."""
 
     path: Path | None
@@ -59,8 +83,8 @@ class DuckDBURL:
         return self.path is None
 
 
-@dataclass(frozen=True)
-class PostgresURL:
+@dataclass(frozen=True, repr=False)
+class PostgresURL(_MaskedRepr):
     """Decoded libpq connection keywords (host, port, user, password, dbname, ...)."""
 
     host: str | None
@@ -85,8 +109,8 @@ class PostgresURL:
         return kwargs
 
 
-@dataclass(frozen=True)
-class BigQueryURL:
+@dataclass(frozen=True, repr=False)
+class BigQueryURL(_MaskedRepr):
     """A BigQuery project (None: the credentials' default) and optional default dataset."""
 
     project: str | None
@@ -147,8 +171,19 @@ def _parse_duckdb(raw: str, rest: str) -> DuckDBURL:
     if host == ":memory:" or not slash or path in ("", ":memory:"):
         if host == ":memory:" and path:
             raise URLError(f"unexpected path after :memory: in {mask(raw)!r}")
-        return DuckDBURL(path=None, config=params, raw=raw)
-    return DuckDBURL(path=Path(unquote(path)), config=params, raw=raw)
+        return DuckDBURL(path=None, config=_duckdb_options(params, raw), raw=raw)
+    return DuckDBURL(path=Path(unquote(path)), config=_duckdb_options(params, raw), raw=raw)
+
+
+def _duckdb_options(params: dict[str, str], raw: str) -> dict[str, str]:
+    """The URL's DuckDB options, if all are resource settings (`DUCKDB_OPTIONS`)."""
+    refused = sorted(key for key in params if key.lower() not in DUCKDB_OPTIONS)
+    if refused:
+        raise URLError(
+            f"duckdb URL option(s) {', '.join(refused)} not allowed in {mask(raw)!r} "
+            f"(a URL may set only {', '.join(sorted(DUCKDB_OPTIONS))})"
+        )
+    return {key.lower(): value for key, value in params.items()}
 
 
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:]*)(?::(?P<port>[^:]*))?$")
@@ -220,8 +255,11 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
     limit: int | None = None
     if "maximum_bytes_billed" in params:
         text = params["maximum_bytes_billed"].replace("_", "")
-        if not text.isdigit():
-            raise URLError(f"maximum_bytes_billed must be a whole number of bytes in {mask(raw)!r}")
+        if not text.isdigit() or int(text) < 1:
+            raise URLError(
+                f"maximum_bytes_billed must be a whole number of bytes, at least 1, "
+                f"in {mask(raw)!r}"
+            )
         limit = int(text)
     return BigQueryURL(
         project=unquote(project) or None,

@@ -115,7 +115,7 @@ def test_pagination_streams_pages_as_batches(engine: BigQueryEngine) -> None:
         engine.query_batches("SELECT event_id FROM events ORDER BY event_id", batch_rows=1000)
     )
     assert [b.num_rows for b in batches] == [1000, 1000, 1000]
-    ids = [i for b in batches for i in b.column("event_id").to_pylist()]
+    ids = [i for b in batches for i in b.column("event_id")]
     assert ids == list(range(1, EVENTS + 1))
 
 
@@ -123,7 +123,7 @@ def test_every_query_is_dry_run_first_and_labelled(
     engine: BigQueryEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = JobSpy(engine, monkeypatch)
-    assert engine.query("SELECT COUNT(*) AS n FROM events").column("n")[0].as_py() == EVENTS
+    assert engine.query("SELECT COUNT(*) AS n FROM events").column("n")[0] == EVENTS
     assert [job.dry_run for job in spy.jobs] == [True, False]
     # the insert response echoes the labels the job was created with (the emulator
     # leaves them out of dry-run responses and of jobs.get)
@@ -176,7 +176,7 @@ def test_writes_are_refused(
         list(engine.query_batches(sql))
     assert caught.value.kind == "permission"
     assert spy.real == []
-    assert engine.query("SELECT COUNT(*) AS n FROM events").column("n")[0].as_py() == EVENTS
+    assert engine.query("SELECT COUNT(*) AS n FROM events").column("n")[0] == EVENTS
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_materialize_table_and_view(engine: BigQueryEngine, dataset: str) -> Non
     engine.materialize(
         "SELECT * FROM event_counts WHERE events > 0", f"{dataset}.busy", kind="view"
     )
-    assert engine.query("SELECT SUM(events) AS n FROM busy").column("n")[0].as_py() == EVENTS
+    assert engine.query("SELECT SUM(events) AS n FROM busy").column("n")[0] == EVENTS
     assert {"event_counts", "busy"} <= set(engine.list_tables())
     with pytest.raises(EngineError) as caught:
         engine.materialize("DELETE FROM events WHERE TRUE", "nope")

@@ -185,3 +185,90 @@ def test_the_client_is_anonymous_only_for_a_local_endpoint() -> None:
     with connect(LOCAL) as engine:
         credentials = engine.client._credentials  # type: ignore[attr-defined]
     assert type(credentials).__name__ == "AnonymousCredentials"
+
+
+# ---------------------------------------------------------------- credentials (issue 18.15)
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from google.auth import exceptions as auth_errors  # noqa: E402
+
+from segdsl.engines import URLError, parse_url  # noqa: E402
+
+
+def _credentials_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None
+) -> EngineError:
+    key = tmp_path / "key.json"
+    if content is not None:
+        key.write_bytes(content)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    with pytest.raises(EngineError) as caught:
+        connect("bigquery://some-project/ds")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "which does not exist"),
+        (b"not json at all {", "which is not JSON"),
+        (b"\xff\xfe\x00binary", "which is not JSON"),
+        (json.dumps({"hello": "world"}).encode(), "not a Google credentials file (no `type`"),
+        (json.dumps({"type": "banana"}).encode(), "not a Google credentials file (type 'banana'"),
+        (json.dumps(["a", "list"]).encode(), "not a Google credentials file"),
+    ],
+)
+def test_a_bad_credentials_file_says_what_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, says: str
+) -> None:
+    error = _credentials_error(tmp_path, monkeypatch, content)
+    assert error.kind == "permission"
+    assert str(tmp_path / "key.json") in error.message and says in error.message
+    assert "set GOOGLE_APPLICATION_CREDENTIALS" not in error.message
+
+
+def test_a_credentials_file_the_library_refuses_shows_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = {"type": "service_account", "client_email": "x@y"}  # no private key
+    error = _credentials_error(tmp_path, monkeypatch, json.dumps(broken).encode())
+    assert error.kind == "permission"
+    assert (
+        "points at" in error.message and "set GOOGLE_APPLICATION_CREDENTIALS" not in error.message
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        auth_errors.TransportError("Failed to retrieve token: connection refused"),
+        auth_errors.RefreshError("token fetch failed"),
+    ],
+)
+def test_a_network_failure_fetching_a_token_is_unreachable(error: Exception) -> None:
+    if isinstance(error, auth_errors.RefreshError):  # refused because the network failed
+        error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    kind, detail = _classify(error)
+    assert kind == "unreachable" and "access token" in detail
+
+
+def test_a_refused_token_is_still_permission() -> None:
+    kind, _ = _classify(auth_errors.RefreshError("invalid_grant: Bad Request"))
+    assert kind == "permission"
+
+
+@pytest.mark.parametrize("limit", [0, -1, -(10**12)])
+def test_max_bytes_must_be_positive(limit: int) -> None:
+    with pytest.raises(EngineError) as caught:
+        connect(LOCAL, maximum_bytes_billed=limit)
+    assert caught.value.kind == "other"
+    assert "--max-bytes" in caught.value.message and str(limit) in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "0_000", "1.5", ""])
+def test_the_url_limit_must_be_positive(value: str) -> None:
+    with pytest.raises(URLError, match="at least 1"):
+        parse_url(f"bigquery://p/d?maximum_bytes_billed={value}")

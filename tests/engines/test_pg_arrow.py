@@ -8,6 +8,7 @@ import uuid
 from typing import NamedTuple
 
 import pyarrow as pa
+import pytest
 
 from segdsl.engines.pg_arrow import arrow_plan, rows_to_batch
 
@@ -76,3 +77,46 @@ def test_empty_rows_keep_the_schema() -> None:
     batch = rows_to_batch([], arrow_plan([Column("n", 23), Column("d", 1082)]))
     assert batch.num_rows == 0
     assert batch.schema == pa.schema([("n", pa.int32()), ("d", pa.date32())])
+
+
+# ---------------------------------------------------------------- huge numerics (issue 18.12)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from segdsl.engines import EngineError  # noqa: E402
+from segdsl.engines.pg_values import convert_rows, value_plans  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1e19", "99999999999999999999", "1e30", "12345678901234567890123456789012345.5", "-1e40"],
+)
+def test_huge_unconstrained_numerics_stay_exact(text: str) -> None:
+    plans = value_plans([Column("n", 1700)])
+    ((value,),) = convert_rows([(decimal.Decimal(text),)], plans)
+    assert value == decimal.Decimal(text)
+    assert value.as_tuple().exponent == -9
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+        lambda d: abs(d.adjusted()) < 60
+    )
+)
+def test_unconstrained_numerics_round_half_even_to_nine_places(value: decimal.Decimal) -> None:
+    ((converted,),) = convert_rows([(value,)], value_plans([Column("n", 1700)]))
+    exact = decimal.Context(prec=200).quantize(value, decimal.Decimal("1e-9"))
+    assert converted == exact
+
+
+def test_a_numeric_too_wide_for_arrow_is_a_clear_error() -> None:
+    plans = arrow_plan([Column("n", 1700)])
+    assert rows_to_batch([(decimal.Decimal("1e19"),)], plans).column(0)[0].as_py() == (
+        decimal.Decimal("10000000000000000000.000000000")
+    )
+    with pytest.raises(EngineError) as caught:
+        rows_to_batch([(decimal.Decimal("1e30"),)], plans)
+    assert caught.value.kind == "invalid_query"
+    assert "'n'" in caught.value.message and "decimal128(38, 9)" in caught.value.message

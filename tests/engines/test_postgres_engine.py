@@ -11,7 +11,6 @@ import textwrap
 from collections.abc import Iterator
 
 import psycopg
-import pyarrow as pa
 import pytest
 
 from segdsl.engines import Engine, EngineError, connect
@@ -33,7 +32,7 @@ def engine(pg_dsn: str) -> Iterator[Engine]:
 
 
 def _scalar(engine: Engine, sql: str) -> object:
-    return engine.query(sql).column(0)[0].as_py()
+    return engine.query(sql).rows[0][0]
 
 
 def test_streams_in_batches(engine: Engine, pg_schema: str) -> None:
@@ -44,7 +43,7 @@ def test_streams_in_batches(engine: Engine, pg_schema: str) -> None:
     assert all(b.schema == batches[0].schema for b in batches)
 
 
-def test_arrow_types_follow_the_cursor_description(engine: Engine, pg_schema: str) -> None:
+def test_types_follow_the_cursor_description(engine: Engine, pg_schema: str) -> None:
     table = engine.query(
         f"SELECT o.order_id, o.amount, o.ordered_at, c.name, c.signed_up, "
         f"sum(o.amount) OVER () AS total, ARRAY[o.order_id, 1] AS ids, "
@@ -53,14 +52,18 @@ def test_arrow_types_follow_the_cursor_description(engine: Engine, pg_schema: st
         f"WHERE o.order_id = %(id)s",
         {"id": 51},
     )
-    assert table.schema.field("order_id").type == pa.int32()
-    assert table.schema.field("amount").type == pa.decimal128(10, 2)
-    assert table.schema.field("ordered_at").type == pa.timestamp("us", tz="UTC")
-    assert table.schema.field("name").type == pa.string()
-    assert table.schema.field("signed_up").type == pa.date32()
-    assert table.schema.field("total").type == pa.decimal128(38, 9)
-    assert table.schema.field("ids").type == pa.list_(pa.int32())
+    assert table.schema.types == [
+        "INTEGER",
+        "NUMERIC(10,2)",
+        "TIMESTAMPTZ",
+        "TEXT",
+        "DATE",
+        "NUMERIC",
+        "INTEGER[]",
+        "JSON",
+    ]
     row = table.to_pylist()[0]
+    assert row["total"] == decimal.Decimal("63.750000000")  # 9 places, like BigQuery
     assert row["amount"] == decimal.Decimal("63.75")
     assert row["ordered_at"] == dt.datetime(2024, 1, 3, 3, tzinfo=dt.UTC)
     assert row["name"] == "customer 1"
@@ -74,7 +77,7 @@ def test_empty_result_still_has_a_schema(engine: Engine, pg_schema: str) -> None
     )
     assert len(batches) == 1
     assert batches[0].num_rows == 0
-    assert batches[0].schema.field("amount").type == pa.decimal128(10, 2)
+    assert batches[0].schema.types == ["INTEGER", "NUMERIC(10,2)"]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +246,7 @@ def test_ctrl_c_cancels_the_server_side_query(pg_dsn: str) -> None:
             print("finished")
         except EngineError as error:
             print(error.kind, time.monotonic() - started < 10)
-        print(engine.query("SELECT 42").column(0)[0].as_py())
+        print(engine.query("SELECT 42").rows[0][0])
         """
     )
     done = subprocess.run(

@@ -207,3 +207,66 @@ def test_redact_replaces_known_secrets_in_any_form() -> None:
 def test_redact_leaves_short_secrets_to_url_masking() -> None:
     assert redact("a table name", ("a",)) == "a table name"
     assert redact("postgresql://u:a@h/db", ("a",)) == "postgresql://u:***@h/db"
+
+
+# ---------------------------------------------------------------- repr/str never show a password
+
+from urllib.parse import quote  # noqa: E402
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from segdsl.engines import EngineError, connect  # noqa: E402
+from segdsl.engines.urls import secrets_of  # noqa: E402
+
+PASSWORDS = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zs")), min_size=6, max_size=24)
+
+
+def _shown(value: object) -> str:
+    return repr(value) + str(value) + f"{value}" + f"{value!r}"
+
+
+def test_the_reported_repr_is_masked() -> None:
+    parsed = parse_url("postgresql://admin:hunter2hunter2@db/shop")
+    assert "hunter2hunter2" not in repr(parsed)
+    assert repr(parsed) == "PostgresURL('postgresql://admin:***@db/shop')"
+    assert "hunter2hunter2" not in str([parsed])  # containers use repr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    password=PASSWORDS,
+    form=st.sampled_from(["userinfo", "query", "sslpassword", "bigquery-endpoint"]),
+)
+def test_no_parsed_url_shows_its_password(password: str, form: str) -> None:
+    encoded = quote(password, safe="")
+    url = {
+        "userinfo": f"postgresql://someone:{encoded}@db.example:5432/shop?sslmode=require",
+        "query": f"postgresql://someone@db.example/shop?password={encoded}",
+        "sslpassword": f"postgres://someone@db.example/shop?sslpassword={encoded}",
+        "bigquery-endpoint": f"bigquery://proj/ds?api_endpoint=http://u:{encoded}@127.0.0.1:9050",
+    }[form]
+    # the text around the password: a password that is part of it cannot be told apart
+    rest = url.replace(encoded, "") + " ".join(
+        ["EngineError('unreachable', 'postgres : cannot connect to ')", "PostgresURL BigQueryURL"]
+    )
+    assume(password not in rest and encoded not in rest.replace("***", ""))
+    parsed = parse_url(url)
+    for shown in (_shown(parsed), _shown([parsed]), _shown({"url": parsed})):
+        assert password not in shown and encoded not in shown
+    secrets = secrets_of(parsed)
+    error = EngineError("unreachable", f"postgres {url}: cannot connect to {url}", secrets=secrets)
+    for shown in (error.message, str(error), repr(error)):
+        assert password not in shown and encoded not in shown
+
+
+@settings(max_examples=25, deadline=None)
+@given(password=PASSWORDS)
+def test_a_failed_connection_does_not_show_the_password(password: str) -> None:
+    encoded = quote(password, safe="")
+    url = f"postgresql://nobody:{encoded}@127.0.0.1:1/shop?connect_timeout=2"
+    assume(password not in url.replace(encoded, "") and "127.0.0.1" not in password)
+    with pytest.raises(EngineError) as caught:
+        connect(url, connect_timeout=2)
+    for shown in (caught.value.message, repr(caught.value)):
+        assert password not in shown and encoded not in shown
