@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
@@ -333,26 +334,45 @@ def run_interruptible(
     ``on_cancel()`` / ``on_timeout()`` is raised. From a non-main thread (where no
     KeyboardInterrupt arrives) only the timeout applies.
     """
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdsl")
-    try:
-        future = executor.submit(call)
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled before it started
         try:
-            return future.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
-            reason = on_timeout
-        except KeyboardInterrupt:
-            reason = on_cancel
-        cancel()
-        _drain(future)
-        raise reason() from None
-    finally:
-        executor.shutdown(wait=False)
+            future.set_result(call())
+        except BaseException as error:
+            future.set_exception(error)
+
+    try:
+        # The future exists before the thread: a Ctrl-C that lands while the thread
+        # starts still finds it (and cancels the call before it runs, or stops it).
+        threading.Thread(target=work, name="segdsl-query").start()
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        reason = on_timeout
+    except KeyboardInterrupt:
+        reason = on_cancel
+    if not future.cancel():  # already running: stop it in the database
+        _cancel_until_done(future, cancel)
+    raise reason() from None
 
 
-def _drain(future: concurrent.futures.Future[T]) -> None:
-    """Wait for a cancelled call to end (a second Ctrl-C stops waiting)."""
+def _cancel_until_done(
+    future: concurrent.futures.Future[T], cancel: Callable[[], object], *, limit: float = 30.0
+) -> None:
+    """Cancel the call and wait for it to end, cancelling again while it still runs.
+
+    An interrupt that lands before the database has started the statement is a no-op
+    there (DuckDB's `interrupt()` stops only a running query), so one cancel can be
+    lost on a busy machine. A second Ctrl-C stops waiting.
+    """
+    deadline = time.monotonic() + limit
     with contextlib.suppress(KeyboardInterrupt):
-        concurrent.futures.wait([future], timeout=30)
+        cancel()
+        while not future.done() and time.monotonic() < deadline:
+            if not concurrent.futures.wait([future], timeout=0.2).done:
+                cancel()
 
 
 def in_main_thread() -> bool:

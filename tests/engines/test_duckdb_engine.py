@@ -195,12 +195,27 @@ def test_statement_timeout_interrupts(duckdb_file: Path) -> None:
 
 
 def _run_with_ctrl_c(script: str) -> list[str]:
-    """Run ``script`` in a fresh interpreter; its ``arm()`` sends it SIGINT 0.7 s later."""
+    """Run ``script`` in a fresh interpreter; its ``arm()`` sends it SIGINT once the
+    engine's worker thread for the next blocking call is running (a readiness signal, not
+    a delay: on a busy machine a timer could fire while the script is still importing)."""
     prelude = textwrap.dedent(
         """
         import os, signal, threading
         def arm():
-            threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            before = {t.ident for t in threading.enumerate()}
+            def worker_started():
+                return any(
+                    t.name.startswith("segdsl") and t.ident not in before
+                    for t in threading.enumerate()
+                )
+            def watch():
+                ready = threading.Event()
+                for _ in range(60_000):  # at most about 60 s
+                    if worker_started():
+                        break
+                    ready.wait(0.001)
+                os.kill(os.getpid(), signal.SIGINT)
+            threading.Thread(target=watch, daemon=True).start()
         """
     )
     done = subprocess.run(

@@ -237,9 +237,25 @@ def test_ctrl_c_cancels_the_server_side_query(pg_dsn: str) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal, threading, time
+        import psycopg
         from segdsl.engines import connect, EngineError
         engine = connect({pg_dsn!r})
-        threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+        def interrupt_once_running():  # a readiness signal, not a delay
+            with psycopg.connect({pg_dsn!r}, autocommit=True) as watcher:
+                for _ in range(60_000):
+                    # the server-side cursor's FETCH runs the query (its DECLARE does not)
+                    (running,) = watcher.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                        "AND query LIKE %s AND pid <> pg_backend_pid()",
+                        [f"FETCH%segdsl_{{os.getpid()}}_%"],
+                    ).fetchone()
+                    if running:
+                        break
+                    threading.Event().wait(0.001)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=interrupt_once_running, daemon=True).start()
         started = time.monotonic()
         try:
             list(engine.query_batches("SELECT pg_sleep(30) AS segdsl_ctrl_c_probe"))
