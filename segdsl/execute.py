@@ -49,11 +49,20 @@ def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
     ]
 
 
+def count_columns(names: Sequence[str]) -> dict[str, str]:
+    """The result column counting each name's members (`c1`, `c2`, …; beside `population`):
+    a user's name is never a column name, so `n` and `N`, a segment named `population`
+    or names alike in their first 63 bytes each keep their own count."""
+    return {name: f"c{index}" for index, name in enumerate(names, start=1)}
+
+
 def sizes_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
-    """One query: the population and the size of every segment in `names`."""
+    """One query: the population and the size of every segment in `names` (columns
+    `population` and, per segment, its `count_columns`)."""
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
+    columns = count_columns(segments)
     outputs: list[tuple[str, ir.Expr]] = [
-        (name, compiler.definition(name).expr) for name in segments
+        (columns[name], compiler.definition(name).expr) for name in segments
     ]
     builder = compiler.builder(outputs, dialect, as_of)
     return builder.dialect.render(builder.counts(outputs))
@@ -71,9 +80,9 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
     table = engine.query(sizes_sql(compiler, names, engine.dialect, as_of))
     row = table.to_pylist()[0]
     sizes = Sizes(population=int(row["population"]))
-    for name in names:
-        if name in row:
-            sizes.segments[name] = int(row[name])
+    segments = [n for n in names if compiler.definition(n).kind == "segment"]
+    for name, column in count_columns(segments).items():
+        sizes.segments[name] = int(row[column])
     for name in names:
         if compiler.definition(name).kind in ("classifier", "split"):
             counts = engine.query(labels_sql(compiler, name, engine.dialect, as_of)).to_pylist()
@@ -130,6 +139,8 @@ def rows_sql(
     """Member rows: for one segment its members; otherwise everyone with a column per name."""
     extra = attribute_outputs(compiler, attributes)
     single = len(names) == 1 and compiler.definition(names[0]).kind == "segment"
+    columns = [name for name, _ in extra] if single else [*names, *(name for name, _ in extra)]
+    _check_columns(compiler, columns, dialect)
     if single:
         condition = compiler.definition(names[0]).expr
         builder = compiler.builder(
@@ -144,6 +155,32 @@ def rows_sql(
         key = exp.column(builder.entity.key.name, quoted=True)
         select = select.order_by(key, copy=False).limit(limit, copy=False)
     return builder.dialect.render(select)
+
+
+def _check_columns(compiler: Compiler, names: Sequence[str], dialect: str) -> None:
+    """SEG410 when two columns of a member table (the key first) would share a name on
+    the engine: it would keep one of them, or refuse the table."""
+    engine = compiler.dialect(dialect)
+    entity = compiler.analysis.entity
+    assert entity is not None
+    seen: dict[str, str] = {engine.column_key(entity.key.name): entity.key.name}
+    spans = compiler.analysis.decls.spans
+    problems = []
+    for name in dict.fromkeys(names):
+        other = seen.setdefault(engine.column_key(name), name)
+        if other != name:
+            problems.append(
+                Diagnostic(
+                    "SEG410",
+                    f"columns `{other}` and `{name}` would get the same name on {engine.name}",
+                    spans.get(name, Span("<columns>", 1, 1, 1, 1)),
+                    "rename one of them (names must differ in more than case on DuckDB and "
+                    "BigQuery, and within their first 63 bytes on Postgres), or ask for "
+                    "fewer columns",
+                )
+            )
+    if problems:
+        raise CompileError(problems, compiler.project.source_map)
 
 
 def demo_database_path() -> Path:
@@ -162,12 +199,15 @@ def demo_url(path: Path) -> str:
 
 
 def overlap_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
-    """One query: the size of every segment and of every pair's intersection."""
-    outputs = [(name, compiler.definition(name).expr) for name in names]
+    """One query: the size of every segment and of every pair's intersection (columns
+    named by `overlap_columns`)."""
+    columns = overlap_columns(names)
+    outputs = [(columns[name, name], compiler.definition(name).expr) for name in names]
     pairs = []
-    for i, (first, first_expr) in enumerate(outputs):
-        for second, second_expr in outputs[i + 1 :]:
-            pairs.append((f"{first}&{second}", ir.And((first_expr, second_expr))))
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            both = ir.And((compiler.definition(first).expr, compiler.definition(second).expr))
+            pairs.append((columns[first, second], both))
     builder = compiler.builder(outputs, dialect, as_of)
     return builder.dialect.render(builder.counts([*outputs, *pairs]))
 
@@ -178,10 +218,16 @@ def run_overlap(
     """Population size and the symmetric matrix of intersections (the diagonal is each size)."""
     row = engine.query(overlap_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
     matrix: dict[str, dict[str, int]] = {name: {} for name in names}
-    for name in names:
-        matrix[name][name] = int(row[name])
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            both = int(row[f"{first}&{second}"])
-            matrix[first][second] = matrix[second][first] = both
+    for (first, second), column in overlap_columns(names).items():
+        matrix[first][second] = matrix[second][first] = int(row[column])
     return int(row["population"]), matrix
+
+
+def overlap_columns(names: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The result column of each segment (`c1`, keyed by (name, name)) and of each pair's
+    intersection (`c1_2`, keyed by the pair in the order of `names`)."""
+    columns = {(name, name): f"c{index}" for index, name in enumerate(names, start=1)}
+    for i, first in enumerate(names, start=1):
+        for j, second in enumerate(names[i:], start=i + 1):
+            columns[first, second] = f"c{i}_{j}"
+    return columns

@@ -284,3 +284,91 @@ def scenarios(draw: st.DrawFn, segments: int = 3) -> Scenario:
     as_of = draw(st.sampled_from(AS_OF_CHOICES))
     tables = draw(datasets(as_of))
     return Scenario(as_of, tables, tuple(draw(conditions()) for _ in range(segments)))
+
+
+# ------------------------------------------------------------------ adversarial names
+# Families of user names that collide in SQL unless the compiler keeps them out of it:
+# twins in case (DuckDB and BigQuery fold it), the query's own names, SQL words, names
+# alike in their first 63 bytes (Postgres cuts there; `ü` is two bytes), unicode.
+NAME_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("n", "N"),
+    ("total", "Total", "TOTAL"),
+    ("Revenue", "REVENUE"),  # twins of the model's own `revenue`
+    ("population", "Population"),
+    ("key", "__key", "ID", "Id"),  # the query's key column and the entity key's twins
+    ("m1", "m_1", "m1_n", "m2_total", "c1", "c1_2", "r2", "t1_orders", "a1_city"),
+    ("label", "members", "value", "position", "at", "groups", "per_group"),
+    ("candidates", "ranked_1", "r2_ranking", "m1_value", "__entity", "entity_rows", "step_1"),
+    ("select", "from", "where", "order", "group", "table", "null", "user"),
+    ("a" * 63 + "x", "a" * 63 + "y", "A" * 63 + "x"),
+    ("ü" * 31 + "ab", "ü" * 31 + "ac", "Ü" * 31 + "ab"),
+    ("größe", "Größe", "naïve", "客户", "ñ"),
+)
+MODEL_NAMES = frozenset(
+    [
+        *("customer", "customers", "orders", "items", "events", "visits", "adds", "buys"),
+        *("orders_n", "revenue", "last_order", "first_order", "avg_amount", "buyers"),
+        *("id", "signed_up_at", "city", "birth_date", "score"),
+    ]
+)
+
+
+@st.composite
+def adversarial_names(draw: st.DrawFn, count: int) -> list[str]:
+    """`count` distinct names (as the language compares them: case-sensitively), most
+    drawn in colliding families, none the model's own."""
+    families = draw(st.lists(st.sampled_from(NAME_FAMILIES), min_size=2, max_size=4))
+    pool = [n for family in families for n in family if n not in MODEL_NAMES]
+    pool += [f"extra_{i}" for i in range(count)]
+    chosen = draw(st.permutations(list(dict.fromkeys(pool))))
+    return chosen[:count]
+
+
+# measure bodies and, for each kind of value, a condition on the measure `{m}`
+NAMED_MEASURES = (
+    ("count orders", "number"),
+    ('sum(amount) of orders where status = "paid"', "number"),
+    ("count events during last 30d", "number"),
+    ("max count events per kind", "number"),
+    ("ntile(2) of score", "number"),
+    ("adds then buys", "boolean"),
+    ("first(status) of orders", "text"),
+    ("last orders", "time"),
+)
+MEASURE_CONDITIONS = {
+    "number": ("{m} > {k}", "{m} >= {k}", "{m} = {k}"),
+    "boolean": ("{m}", "not {m}"),
+    "text": ('{m} = "paid"',),
+    "time": ("{m} in last 90d", "{m} is missing"),
+}
+
+
+def quoted(name: str) -> str:
+    return f"`{name}`"
+
+
+@st.composite
+def named_projects(draw: st.DrawFn) -> tuple[str, list[str], list[str], str]:
+    """A project text over MODEL whose measures, segments and one classifier have
+    adversarial names: (text, segments, measures, classifier)."""
+    names = draw(adversarial_names(9))
+    measures, segments, classifier = names[:4], names[4:8], names[8]
+    lines = [MODEL]
+    kinds = {}
+    for name in measures:
+        body, kind = draw(st.sampled_from(NAMED_MEASURES))
+        kinds[name] = kind
+        lines.append(f"measure {quoted(name)} = {body}")
+    for index, name in enumerate(segments):
+        measure = draw(st.sampled_from(measures))
+        template = draw(st.sampled_from(MEASURE_CONDITIONS[kinds[measure]]))
+        condition = template.format(m=quoted(measure), k=draw(st.integers(0, 2)))
+        if index and draw(st.booleans()):  # on an earlier segment (a twin, maybe)
+            condition = f"({condition}) or {quoted(draw(st.sampled_from(segments[:index])))}"
+        lines.append(f"segment {quoted(name)} = {condition}")
+    first, second = draw(st.permutations(segments))[:2]
+    lines.append(
+        f"classifier {quoted(classifier)} {{\n  a when {quoted(first)}\n"
+        f"  b when {quoted(second)}\n  else c\n}}"
+    )
+    return "\n".join(lines) + "\n", segments, measures, classifier

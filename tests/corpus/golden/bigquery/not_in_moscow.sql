@@ -1,7 +1,7 @@
 WITH `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    `customer`.`city` AS `city`
+    `customer`.`city` AS `a1_city`
   FROM `customers` AS `customer`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
@@ -11,4 +11,4 @@ SELECT
   `__key` AS `id`
 FROM `population`
 WHERE
-  NOT COALESCE(`city` = 'Moscow', FALSE)
+  NOT COALESCE(`a1_city` = 'Moscow', FALSE)

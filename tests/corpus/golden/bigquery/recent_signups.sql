@@ -1,7 +1,7 @@
 WITH `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    DATETIME(`customer`.`signed_up_at`, 'UTC') AS `signed_up_at`
+    DATETIME(`customer`.`signed_up_at`, 'UTC') AS `a1_signed_up_at`
   FROM `customers` AS `customer`
   WHERE
     `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
@@ -11,5 +11,5 @@ SELECT
   `__key` AS `id`
 FROM `population`
 WHERE
-  `signed_up_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
-  AND `signed_up_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+  `a1_signed_up_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
+  AND `a1_signed_up_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)

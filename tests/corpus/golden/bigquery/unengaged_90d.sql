@@ -1,7 +1,7 @@
 WITH `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    FALSE AS `_events_1`
+    FALSE AS `m1_events`
   FROM `customers` AS `customer`
   WHERE
     (
@@ -23,4 +23,4 @@ SELECT
   `__key` AS `id`
 FROM `population`
 WHERE
-  NOT `_events_1`
+  NOT `m1_events`

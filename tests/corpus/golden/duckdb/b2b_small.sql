@@ -1,7 +1,7 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."company_size" AS "company_size"
+    "customer"."company_size" AS "a1_company_size"
   FROM "customers" AS "customer"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -11,4 +11,4 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "company_size" < 50
+  "a1_company_size" < 50

@@ -1,7 +1,7 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    0 AS "paid_orders"
+    0 AS "m1_paid_orders"
   FROM "customers" AS "customer"
   WHERE
     (
@@ -22,4 +22,4 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "paid_orders" = 0
+  "m1_paid_orders" = 0

@@ -1,7 +1,7 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."source" AS "source"
+    "customer"."source" AS "a1_source"
   FROM "customers" AS "customer"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -11,4 +11,4 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "source" = 'instagram_ads'
+  "a1_source" = 'instagram_ads'

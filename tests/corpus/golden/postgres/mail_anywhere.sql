@@ -1,7 +1,7 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."email" AS "email"
+    "customer"."email" AS "a1_email"
   FROM "customers" AS "customer"
   WHERE
     "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -11,4 +11,4 @@ SELECT
   "__key" AS "id"
 FROM "population"
 WHERE
-  STRPOS("email", 'mail') > 0
+  STRPOS("a1_email", 'mail') > 0
