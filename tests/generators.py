@@ -5,6 +5,7 @@ generated segment conditions and as-of times that sit on awkward boundaries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,6 +80,23 @@ BOUNDARY_OFFSETS = [
 ]
 
 
+# scores: exact halves of several magnitudes and signs, which `round` takes away from
+# zero on every engine (Postgres' ROUND of a double took them to even), and a double
+# just below one half
+SCORES = [
+    0.5,
+    1.0,
+    2.5,
+    -1.0,
+    -0.5,
+    -2.5,
+    1234567.5,
+    -1234567.5,
+    4503599627370495.5,  # 2**52 - 0.5: the largest double with a fraction of .5
+    0.49999999999999994,
+]
+
+
 @dataclass(frozen=True)
 class Scenario:
     as_of: dt.datetime
@@ -121,7 +139,7 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
                 signed.replace(tzinfo=dt.UTC) if signed else None,
                 draw(st.none() | st.sampled_from(["A", "B", "C"])),
                 birth,
-                draw(st.none() | st.sampled_from([0.5, 1.0, 2.5, -1.0])),
+                draw(st.none() | st.sampled_from(SCORES)),
             )
         )
     orders = []
@@ -135,7 +153,13 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
                 draw(
                     st.none()
                     | st.sampled_from(
-                        [Decimal("10.00"), Decimal("99.99"), Decimal("250.50"), Decimal("0")]
+                        [
+                            Decimal("10.00"),
+                            Decimal("99.99"),
+                            Decimal("250.50"),
+                            Decimal("0"),
+                            Decimal("-0.50"),
+                        ]
                     )
                 ),
                 draw(st.none() | st.sampled_from(["paid", "cancelled"])),
@@ -157,6 +181,20 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
     for _ in range(draw(st.integers(min_value=0, max_value=8))):
         moment = draw(moments(as_of))
         visits.append((draw(st.sampled_from(customer_ids)), moment.date()))
+    return shop_tables(customers, orders, items, events, visits)
+
+
+def shop_tables(
+    customers: Sequence[tuple[object, ...]],
+    orders: Sequence[tuple[object, ...]] = (),
+    items: Sequence[tuple[object, ...]] = (),
+    events: Sequence[tuple[object, ...]] = (),
+    visits: Sequence[tuple[object, ...]] = (),
+) -> tuple[TableSpec, ...]:
+    """MODEL's five tables with these rows: customers (id, signed_up_at, city,
+    birth_date, score), orders (customer_id, ordered_at, id, amount, status), items
+    (order_id, category), events (customer_id, occurred_at, kind), visits
+    (customer_id, visit_date)."""
     return (
         table(
             "customers",
@@ -211,6 +249,7 @@ WINDOWS = [
     "since previous month",
     "after 1d ago",
 ]
+ROUNDED_SCORES = ["-3", "-1", "0", "1", "3", "1234568", "-1234568", "4503599627370496"]
 DURATIONS = ["1s", "2h", "1d", "30d", "1mo", "1y"]
 COMPARE = ["=", "!=", "<", "<=", ">", ">="]
 
@@ -220,6 +259,7 @@ def atoms(draw: st.DrawFn) -> str:
     window = draw(st.sampled_from(WINDOWS))
     op = draw(st.sampled_from(COMPARE))
     n = draw(st.integers(min_value=0, max_value=3))
+    rounded_amount = draw(st.sampled_from(["251", "-1", "0"]))  # 250.50, -0.50
     options = [
         f"count orders during {window} {op} {n}",
         f'(count orders during {window} where status = "paid") {op} {n}',
@@ -249,6 +289,9 @@ def atoms(draw: st.DrawFn) -> str:
         f"age(birth_date) {op} {draw(st.sampled_from(['29', '30', '31']))}",
         f"birth_date in {window}",
         f"score {op} 1",
+        f"round(score) {op} {draw(st.sampled_from(ROUNDED_SCORES))}",
+        f"round(score * 5) {op} {draw(st.sampled_from(['-13', '-3', '3', '13']))}",
+        f"(count orders where round(amount) = {rounded_amount}) {op} {n}",
         f"ntile(3) of revenue among buyers {op} {draw(st.integers(min_value=1, max_value=3))}",
         f"ntile(2) of score {op} 2",
         f"revenue in top {draw(st.sampled_from(['1', '2', '40%', '50%']))} among buyers",

@@ -26,7 +26,7 @@ from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError
 from segdsl.project import Project
 from segdsl.sql.dialects import get_dialect
-from tests.generators import AS_OF_CHOICES, MODEL, datasets, named_projects
+from tests.generators import AS_OF_CHOICES, MODEL, datasets, named_projects, shop_tables
 from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members, evaluate_values, population_keys
 from tests.support.runner_engine import RunnerEngine
@@ -157,45 +157,13 @@ def test_reported_name_collisions(definitions: str, segments: list[str]) -> None
 
 
 def _shop(as_of: dt.datetime) -> tuple[TableSpec, ...]:
-    """Customers 1–3 with 0, 2 and 3 paid orders of 60 each (the one dataset drawn by
-    hand: sizes 2/1 for `> 0`/`> 1`, revenue over 100 for customers 2 and 3)."""
-    from tests.support.tables import table
-
+    """Customers 1–3 with 0, 2 and 3 paid orders of 60 each (sizes 2/1 for `> 0`/`> 1`,
+    revenue over 100 for customers 2 and 3)."""
     signed = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     customers = [(key, signed, "A", None, 1.0) for key in (1, 2, 3)]
     when = as_of - dt.timedelta(days=3)
     orders = [(key, when, 10 * key + i, Decimal(60), "paid") for key in (2, 3) for i in range(key)]
-    return (
-        table(
-            "customers",
-            {
-                "id": "integer",
-                "signed_up_at": "timestamptz",
-                "city": "string",
-                "birth_date": "date",
-                "score": "number",
-            },
-            customers,
-        ),
-        table(
-            "orders",
-            {
-                "customer_id": "integer",
-                "ordered_at": "timestamp",
-                "id": "integer",
-                "amount": "decimal",
-                "status": "string",
-            },
-            orders,
-        ),
-        table("items", {"order_id": "integer", "category": "string"}, []),
-        table(
-            "events",
-            {"customer_id": "integer", "occurred_at": "timestamptz", "kind": "string"},
-            [],
-        ),
-        table("visits", {"customer_id": "integer", "visit_date": "date"}, []),
-    )
+    return shop_tables(customers, orders)
 
 
 def test_member_table_with_case_twins_is_refused_where_they_collide() -> None:

@@ -1041,7 +1041,7 @@ class QueryBuilder:
                     "ceil": exp.Ceil,
                 }
                 if name == "round":
-                    return exp.Round(this=rendered[0])
+                    return self.dialect.round_half_away(_paren(rendered[0]))
                 return functions[name](this=rendered[0])
             case ir.Elapsed(start=start, end=end):
                 return self.dialect.seconds_between(self.sql(start, source), self.sql(end, source))
