@@ -142,6 +142,13 @@ CODES: dict[str, Code] = _codes(
         "Postgres keeps only their first 63 bytes. Rename one, or ask for fewer columns.",
     ),
     (
+        "SEG411",
+        "entity keys not unique",
+        "The entity table has rows whose key is NULL or repeats another row's. Members "
+        "are the distinct non-NULL keys; such rows are not counted twice, but the data "
+        "probably does not mean what the declaration says.",
+    ),
+    (
         "SEG501",
         "settings problem",
         "seg.toml or [tool.segdsl] contains an unknown key or an invalid value.",

@@ -56,36 +56,55 @@ def count_columns(names: Sequence[str]) -> dict[str, str]:
     return {name: f"c{index}" for index, name in enumerate(names, start=1)}
 
 
-def sizes_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
-    """One query: the population and the size of every segment in `names` (columns
-    `population` and, per segment, its `count_columns`)."""
+def sizes_sql(
+    compiler: Compiler,
+    names: Sequence[str],
+    dialect: str,
+    as_of: AsOfInput,
+    *,
+    distinct: bool = False,
+) -> str:
+    """One query: the population, its distinct keys (`keys`) and the size of every
+    segment in `names` (columns `population` and, per segment, its `count_columns`);
+    with `distinct`, each a count of distinct keys (see `QueryBuilder.counts`)."""
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
     columns = count_columns(segments)
     outputs: list[tuple[str, ir.Expr]] = [
         (columns[name], compiler.definition(name).expr) for name in segments
     ]
     builder = compiler.builder(outputs, dialect, as_of)
-    return builder.dialect.render(builder.counts(outputs))
+    return builder.dialect.render(builder.counts(outputs, distinct=distinct))
 
 
-def labels_sql(compiler: Compiler, name: str, dialect: str, as_of: AsOfInput) -> str:
-    """One query: how many members carry each label of a classifier or split."""
+def labels_sql(
+    compiler: Compiler, name: str, dialect: str, as_of: AsOfInput, *, distinct: bool = False
+) -> str:
+    """One query: how many members (with `distinct`: distinct keys) carry each label of
+    a classifier or split."""
     expr = compiler.definition(name).expr
     builder = compiler.builder([(name, expr)], dialect, as_of)
-    return builder.dialect.render(builder.distribution(expr))
+    return builder.dialect.render(builder.distribution(expr, distinct=distinct))
 
 
 def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput) -> Sizes:
-    """Sizes of segments (one query) and label counts of classifiers and splits."""
-    table = engine.query(sizes_sql(compiler, names, engine.dialect, as_of))
-    row = table.to_pylist()[0]
+    """Sizes of segments (one query) and label counts of classifiers and splits.
+
+    Sizes count members, distinct keys: where the entity table repeats a key (SEG411),
+    the counts are taken again as distinct keys; for unique keys the cheaper count of
+    rows is the same."""
+    row = engine.query(sizes_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    repeated = row["keys"] != row["population"]
+    if repeated:
+        sql = sizes_sql(compiler, names, engine.dialect, as_of, distinct=True)
+        row = engine.query(sql).to_pylist()[0]
     sizes = Sizes(population=int(row["population"]))
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
     for name, column in count_columns(segments).items():
         sizes.segments[name] = int(row[column])
     for name in names:
         if compiler.definition(name).kind in ("classifier", "split"):
-            counts = engine.query(labels_sql(compiler, name, engine.dialect, as_of)).to_pylist()
+            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=repeated)
+            counts = engine.query(sql).to_pylist()
             ordered = _label_order(compiler.definition(name).expr.type.labels)
             sizes.labels[name] = dict(
                 sorted(
@@ -198,7 +217,14 @@ def demo_url(path: Path) -> str:
     return f"duckdb:///{path.resolve()}"
 
 
-def overlap_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
+def overlap_sql(
+    compiler: Compiler,
+    names: Sequence[str],
+    dialect: str,
+    as_of: AsOfInput,
+    *,
+    distinct: bool = False,
+) -> str:
     """One query: the size of every segment and of every pair's intersection (columns
     named by `overlap_columns`)."""
     columns = overlap_columns(names)
@@ -209,7 +235,7 @@ def overlap_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: A
             both = ir.And((compiler.definition(first).expr, compiler.definition(second).expr))
             pairs.append((columns[first, second], both))
     builder = compiler.builder(outputs, dialect, as_of)
-    return builder.dialect.render(builder.counts([*outputs, *pairs]))
+    return builder.dialect.render(builder.counts([*outputs, *pairs], distinct=distinct))
 
 
 def run_overlap(
@@ -217,6 +243,9 @@ def run_overlap(
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """Population size and the symmetric matrix of intersections (the diagonal is each size)."""
     row = engine.query(overlap_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    if row["keys"] != row["population"]:  # the entity table repeats keys (see run_sizes)
+        sql = overlap_sql(compiler, names, engine.dialect, as_of, distinct=True)
+        row = engine.query(sql).to_pylist()[0]
     matrix: dict[str, dict[str, int]] = {name: {} for name in names}
     for (first, second), column in overlap_columns(names).items():
         matrix[first][second] = matrix[second][first] = int(row[column])

@@ -268,7 +268,12 @@ class QueryBuilder:
         remaining = [part for part in _conjuncts(condition) if part not in enforced]
         if remaining:
             select = select.where(_and([self.condition(part) for part in remaining]), copy=False)
-        return self._with(select)
+        return self._with(self._once_per_key(select))
+
+    def _once_per_key(self, select: exp.Select) -> exp.Select:
+        """`select` without repeated rows, where an entity table repeating a key (SEG411)
+        can repeat them: a population read from a table grouped by key has each once."""
+        return select if self.stand_in is not None else select.distinct(copy=False)
 
     def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
         """One row per entity: its key and every output (booleans two-valued)."""
@@ -282,27 +287,37 @@ class QueryBuilder:
         )
         if where is not None:
             select = select.where(self.condition(where), copy=False)
-        return self._with(select)
+        return self._with(self._once_per_key(select))
 
-    def counts(self, outputs: list[tuple[str, ir.Expr]]) -> exp.Select:
-        """The population size and how many entities satisfy each condition."""
+    def counts(self, outputs: list[tuple[str, ir.Expr]], *, distinct: bool = False) -> exp.Select:
+        """The population size and how many entities satisfy each condition, and the
+        number of distinct keys (`keys`: below `population` when the entity table repeats
+        keys). With `distinct`, every count is of distinct keys (a key counts when one of
+        its rows does); a count of rows costs less, and is the same for unique keys."""
+        population = exp.Count(this=exp.Distinct(expressions=[_col(KEY)])) if distinct else None
         columns: list[exp.Expr] = [
-            exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True, copy=False)
+            exp.alias_(population or exp.Count(this=exp.Star()), "population", quoted=True),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col(KEY)])), "keys", quoted=True),
         ]
         for name, condition in outputs:
             counted = exp.Count(this=_case(self.condition(condition), _num(1)))
+            if distinct:
+                keys = _case(self.condition(condition), _col(KEY))
+                counted = exp.Count(this=exp.Distinct(expressions=[keys]))
             columns.append(exp.alias_(counted, name, quoted=True, copy=False))
         return self._with(
             exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True), copy=False)
         )
 
-    def distribution(self, label: ir.Expr) -> exp.Select:
-        """How many entities carry each label (missing labels counted under NULL)."""
+    def distribution(self, label: ir.Expr, *, distinct: bool = False) -> exp.Select:
+        """How many entities carry each label (missing labels counted under NULL); with
+        `distinct`, how many distinct keys (see `counts`)."""
         value = self.value(label)
+        counted = exp.Count(this=exp.Distinct(expressions=[_col(KEY)]) if distinct else exp.Star())
         select = (
             exp.select(
                 exp.alias_(value, "label", quoted=True, copy=False),
-                exp.alias_(exp.Count(this=exp.Star()), "members", quoted=True, copy=False),
+                exp.alias_(counted, "members", quoted=True, copy=False),
             )
             .from_(exp.to_identifier(self.relation, quoted=True), copy=False)
             .group_by(_num(1), copy=False)
@@ -735,10 +750,15 @@ class QueryBuilder:
             key: exp.Expr = exp.cast(_col(KEY, stand_in_cte), key_type, copy=False)
             select = exp.select().from_(exp.to_identifier(stand_in_cte, quoted=True), copy=False)
             joined = {stand_in_cte, NOT_JOINED}
+            stored_key = _col(KEY, stand_in_cte)
         else:
             key = _col(entity.key.name, alias)
             select = exp.select().from_(table_ref(entity.source, alias), copy=False)
             joined = {NOT_JOINED}
+            stored_key = key.copy()
+        # an entity is a key: a row without one (SEG411; for rows read instead of the
+        # entity, one without a link, which `rely` rules out) makes no member
+        select = select.where(exp.Not(this=exp.Is(this=stored_key, expression=exp.Null())))
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             if name in self.late_attributes:

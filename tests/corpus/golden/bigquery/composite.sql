@@ -109,8 +109,11 @@ WITH `candidates` AS (
     ON `t2_events`.`__key` = `customer`.`id`
   WHERE
     (
-      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-      OR `customer`.`signed_up_at` IS NULL
+      NOT `customer`.`id` IS NULL
+      AND (
+        `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+        OR `customer`.`signed_up_at` IS NULL
+      )
     )
     AND `customer`.`id` IN (
       SELECT
@@ -118,7 +121,7 @@ WITH `candidates` AS (
       FROM `candidates`
     )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`
 WHERE

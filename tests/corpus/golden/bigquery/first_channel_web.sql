@@ -25,10 +25,13 @@ WITH `m1_orders_value` AS (
   INNER JOIN `m1_orders_value`
     ON `m1_orders_value`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`
 WHERE

@@ -21,9 +21,12 @@ WITH `t1_order_items` AS (
   INNER JOIN `t1_order_items`
     ON `t1_order_items`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`

@@ -18,8 +18,11 @@ WITH "t1_orders" AS (
   INNER JOIN "t1_orders"
     ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 ), "r3_ranking" AS (
   SELECT
     AVG("m1_avg_check") AS "value"
@@ -33,7 +36,7 @@ WITH "t1_orders" AS (
   FROM "population"
   CROSS JOIN "r3_ranking"
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
 WHERE

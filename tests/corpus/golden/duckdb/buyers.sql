@@ -16,9 +16,12 @@ WITH "t1_orders" AS (
   INNER JOIN "t1_orders"
     ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -99,8 +99,11 @@ WITH "candidates" AS (
   WHERE
     (
       (
-        "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        OR "customer"."signed_up_at" IS NULL
+        NOT "customer"."id" IS NULL
+        AND (
+          "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          OR "customer"."signed_up_at" IS NULL
+        )
       )
       AND "customer"."id" IN (
         SELECT
@@ -120,7 +123,7 @@ WITH "candidates" AS (
         AND "order_items"."category" = 'carpets'
     )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE

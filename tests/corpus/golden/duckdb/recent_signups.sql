@@ -4,10 +4,13 @@ WITH "population" AS (
     "customer"."signed_up_at" AT TIME ZONE 'UTC' AS "a1_signed_up_at"
   FROM "customers" AS "customer"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE

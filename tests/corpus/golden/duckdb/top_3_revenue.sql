@@ -16,8 +16,11 @@ WITH "t1_orders" AS (
   LEFT JOIN "t1_orders"
     ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 ), "r2_ranking" AS (
   SELECT
     "__key",
@@ -29,7 +32,7 @@ WITH "t1_orders" AS (
     COALESCE("r2_ranking"."r2", FALSE) AS "r2"
   FROM "r2_ranking"
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
 WHERE

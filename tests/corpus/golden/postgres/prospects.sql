@@ -5,8 +5,11 @@ WITH "population" AS (
   FROM "customers" AS "customer"
   WHERE
     (
-      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      OR "customer"."signed_up_at" IS NULL
+      NOT "customer"."id" IS NULL
+      AND (
+        "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        OR "customer"."signed_up_at" IS NULL
+      )
     )
     AND NOT EXISTS(
       SELECT
@@ -18,7 +21,7 @@ WITH "population" AS (
         AND "orders"."status" = 'paid'
     )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE

@@ -38,10 +38,13 @@ WITH "q1_sequence" AS (
   INNER JOIN "q1_sequence"
     ON "q1_sequence"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE

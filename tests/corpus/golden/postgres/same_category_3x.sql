@@ -27,9 +27,12 @@ WITH "m1_events_groups" AS (
   INNER JOIN "m1_events_groups"
     ON "m1_events_groups"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
