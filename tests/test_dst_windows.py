@@ -3,11 +3,14 @@
 project time zone (23 or 25 real hours on the day clocks change). Rows sit exactly on
 the bounds and one second either side; the members expected are worked out here from
 zoneinfo alone, and every engine (DuckDB, Postgres, GoogleSQL) must select them.
+
+SEGDSL_DST_EXAMPLES sets the number of generated cases (default 40).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -32,6 +35,7 @@ CHANGES = {
     "new_york_autumn": ("America/New_York", dt.datetime(2025, 11, 2, 1, 0)),
 }
 ELAPSED = {"s": 1, "min": 60, "h": 3600}
+EXAMPLES = int(os.environ.get("SEGDSL_DST_EXAMPLES", "40"))
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ def dst_cases(draw: st.DrawFn) -> tuple[str, dt.datetime, list[Window], list[dt.
 
 
 @settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
