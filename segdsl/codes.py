@@ -135,6 +135,20 @@ CODES: dict[str, Code] = _codes(
         "than their parent. Members would then be wrong: fix the rows or remove `rely`.",
     ),
     (
+        "SEG410",
+        "output columns collide",
+        "Two output columns (segments, classifiers, attributes or the key) would get the "
+        "same name on this engine: DuckDB and BigQuery ignore the case of column names, "
+        "Postgres keeps only their first 63 bytes. Rename one, or ask for fewer columns.",
+    ),
+    (
+        "SEG411",
+        "entity keys not unique",
+        "The entity table has rows whose key is NULL or repeats another row's. Members "
+        "are the distinct non-NULL keys; such rows are not counted twice, but the data "
+        "probably does not mean what the declaration says.",
+    ),
+    (
         "SEG501",
         "settings problem",
         "seg.toml or [tool.segdsl] contains an unknown key or an invalid value.",

@@ -49,34 +49,62 @@ def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
     ]
 
 
-def sizes_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
-    """One query: the population and the size of every segment in `names`."""
+def count_columns(names: Sequence[str]) -> dict[str, str]:
+    """The result column counting each name's members (`c1`, `c2`, …; beside `population`):
+    a user's name is never a column name, so `n` and `N`, a segment named `population`
+    or names alike in their first 63 bytes each keep their own count."""
+    return {name: f"c{index}" for index, name in enumerate(names, start=1)}
+
+
+def sizes_sql(
+    compiler: Compiler,
+    names: Sequence[str],
+    dialect: str,
+    as_of: AsOfInput,
+    *,
+    distinct: bool = False,
+) -> str:
+    """One query: the population, its distinct keys (`keys`) and the size of every
+    segment in `names` (columns `population` and, per segment, its `count_columns`);
+    with `distinct`, each a count of distinct keys (see `QueryBuilder.counts`)."""
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
+    columns = count_columns(segments)
     outputs: list[tuple[str, ir.Expr]] = [
-        (name, compiler.definition(name).expr) for name in segments
+        (columns[name], compiler.definition(name).expr) for name in segments
     ]
     builder = compiler.builder(outputs, dialect, as_of)
-    return builder.dialect.render(builder.counts(outputs))
+    return builder.dialect.render(builder.counts(outputs, distinct=distinct))
 
 
-def labels_sql(compiler: Compiler, name: str, dialect: str, as_of: AsOfInput) -> str:
-    """One query: how many members carry each label of a classifier or split."""
+def labels_sql(
+    compiler: Compiler, name: str, dialect: str, as_of: AsOfInput, *, distinct: bool = False
+) -> str:
+    """One query: how many members (with `distinct`: distinct keys) carry each label of
+    a classifier or split."""
     expr = compiler.definition(name).expr
     builder = compiler.builder([(name, expr)], dialect, as_of)
-    return builder.dialect.render(builder.distribution(expr))
+    return builder.dialect.render(builder.distribution(expr, distinct=distinct))
 
 
 def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput) -> Sizes:
-    """Sizes of segments (one query) and label counts of classifiers and splits."""
-    table = engine.query(sizes_sql(compiler, names, engine.dialect, as_of))
-    row = table.to_pylist()[0]
+    """Sizes of segments (one query) and label counts of classifiers and splits.
+
+    Sizes count members, distinct keys: where the entity table repeats a key (SEG411),
+    the counts are taken again as distinct keys; for unique keys the cheaper count of
+    rows is the same."""
+    row = engine.query(sizes_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    repeated = row["keys"] != row["population"]
+    if repeated:
+        sql = sizes_sql(compiler, names, engine.dialect, as_of, distinct=True)
+        row = engine.query(sql).to_pylist()[0]
     sizes = Sizes(population=int(row["population"]))
-    for name in names:
-        if name in row:
-            sizes.segments[name] = int(row[name])
+    segments = [n for n in names if compiler.definition(n).kind == "segment"]
+    for name, column in count_columns(segments).items():
+        sizes.segments[name] = int(row[column])
     for name in names:
         if compiler.definition(name).kind in ("classifier", "split"):
-            counts = engine.query(labels_sql(compiler, name, engine.dialect, as_of)).to_pylist()
+            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=repeated)
+            counts = engine.query(sql).to_pylist()
             ordered = _label_order(compiler.definition(name).expr.type.labels)
             sizes.labels[name] = dict(
                 sorted(
@@ -130,6 +158,8 @@ def rows_sql(
     """Member rows: for one segment its members; otherwise everyone with a column per name."""
     extra = attribute_outputs(compiler, attributes)
     single = len(names) == 1 and compiler.definition(names[0]).kind == "segment"
+    columns = [name for name, _ in extra] if single else [*names, *(name for name, _ in extra)]
+    _check_columns(compiler, columns, dialect)
     if single:
         condition = compiler.definition(names[0]).expr
         builder = compiler.builder(
@@ -144,6 +174,32 @@ def rows_sql(
         key = exp.column(builder.entity.key.name, quoted=True)
         select = select.order_by(key, copy=False).limit(limit, copy=False)
     return builder.dialect.render(select)
+
+
+def _check_columns(compiler: Compiler, names: Sequence[str], dialect: str) -> None:
+    """SEG410 when two columns of a member table (the key first) would share a name on
+    the engine: it would keep one of them, or refuse the table."""
+    engine = compiler.dialect(dialect)
+    entity = compiler.analysis.entity
+    assert entity is not None
+    seen: dict[str, str] = {engine.column_key(entity.key.name): entity.key.name}
+    spans = compiler.analysis.decls.spans
+    problems = []
+    for name in dict.fromkeys(names):
+        other = seen.setdefault(engine.column_key(name), name)
+        if other != name:
+            problems.append(
+                Diagnostic(
+                    "SEG410",
+                    f"columns `{other}` and `{name}` would get the same name on {engine.name}",
+                    spans.get(name, Span("<columns>", 1, 1, 1, 1)),
+                    "rename one of them (names must differ in more than case on DuckDB and "
+                    "BigQuery, and within their first 63 bytes on Postgres), or ask for "
+                    "fewer columns",
+                )
+            )
+    if problems:
+        raise CompileError(problems, compiler.project.source_map)
 
 
 def demo_database_path() -> Path:
@@ -161,15 +217,25 @@ def demo_url(path: Path) -> str:
     return f"duckdb:///{path.resolve()}"
 
 
-def overlap_sql(compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput) -> str:
-    """One query: the size of every segment and of every pair's intersection."""
-    outputs = [(name, compiler.definition(name).expr) for name in names]
+def overlap_sql(
+    compiler: Compiler,
+    names: Sequence[str],
+    dialect: str,
+    as_of: AsOfInput,
+    *,
+    distinct: bool = False,
+) -> str:
+    """One query: the size of every segment and of every pair's intersection (columns
+    named by `overlap_columns`)."""
+    columns = overlap_columns(names)
+    outputs = [(columns[name, name], compiler.definition(name).expr) for name in names]
     pairs = []
-    for i, (first, first_expr) in enumerate(outputs):
-        for second, second_expr in outputs[i + 1 :]:
-            pairs.append((f"{first}&{second}", ir.And((first_expr, second_expr))))
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            both = ir.And((compiler.definition(first).expr, compiler.definition(second).expr))
+            pairs.append((columns[first, second], both))
     builder = compiler.builder(outputs, dialect, as_of)
-    return builder.dialect.render(builder.counts([*outputs, *pairs]))
+    return builder.dialect.render(builder.counts([*outputs, *pairs], distinct=distinct))
 
 
 def run_overlap(
@@ -177,11 +243,20 @@ def run_overlap(
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """Population size and the symmetric matrix of intersections (the diagonal is each size)."""
     row = engine.query(overlap_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    if row["keys"] != row["population"]:  # the entity table repeats keys (see run_sizes)
+        sql = overlap_sql(compiler, names, engine.dialect, as_of, distinct=True)
+        row = engine.query(sql).to_pylist()[0]
     matrix: dict[str, dict[str, int]] = {name: {} for name in names}
-    for name in names:
-        matrix[name][name] = int(row[name])
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            both = int(row[f"{first}&{second}"])
-            matrix[first][second] = matrix[second][first] = both
+    for (first, second), column in overlap_columns(names).items():
+        matrix[first][second] = matrix[second][first] = int(row[column])
     return int(row["population"]), matrix
+
+
+def overlap_columns(names: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The result column of each segment (`c1`, keyed by (name, name)) and of each pair's
+    intersection (`c1_2`, keyed by the pair in the order of `names`)."""
+    columns = {(name, name): f"c{index}" for index, name in enumerate(names, start=1)}
+    for i, first in enumerate(names, start=1):
+        for j, second in enumerate(names[i:], start=i + 1):
+            columns[first, second] = f"c{i}_{j}"
+    return columns

@@ -9,6 +9,7 @@ over another ranking's result comes one layer later).
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,22 @@ from typing import Any
 from segdsl import ir
 
 KEY = "__key"
+SLUG_LENGTH = 24
+
+
+def slug(name: str) -> str:
+    """`name` as lowercase ASCII letters, digits and underscores, at most 24 characters:
+    the readable part of a generated SQL name, which no engine folds or truncates."""
+    return re.sub(r"[^a-z0-9_]+", "", name.lower())[:SLUG_LENGTH]
+
+
+def internal_name(prefix: str, number: int, name: str | None = None) -> str:
+    """A generated name `m3_revenue` (prefix, a number unique in its query, the slug of
+    the user's name): user names never become SQL names, so two of them cannot collide
+    on an engine that folds case (`n`, `N`) or truncates (Postgres, 63 bytes), nor with
+    the query's own names (`population`)."""
+    part = slug(name) if name else ""
+    return f"{prefix}{number}_{part}" if part else f"{prefix}{number}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +54,7 @@ class Plan:
     grouped: list[tuple[str, ir.Aggregation]] = field(default_factory=list)  # with `per`
     sequences: list[tuple[str, ir.SequenceSpec]] = field(default_factory=list)
     layers: list[list[tuple[str, ir.PopulationSpec]]] = field(default_factory=list)
-    aliases: dict[object, str] = field(default_factory=dict)
+    aliases: dict[object, str] = field(default_factory=dict)  # generated (`internal_name`)
 
     def groups(self) -> list[object]:
         """The row groups with a CTE of their own: first/last values, grouped
@@ -56,18 +73,14 @@ def build_plan(entity: ir.Entity, outputs: list[Output]) -> Plan:
 class _Planner:
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.used: set[str] = {KEY}
+        self.count = 0
         self.depths: dict[ir.PopulationSpec, int] = {}
 
-    def alias(self, preferred: str | None, fallback: str) -> str:
-        base = preferred or fallback
-        candidate = base
-        counter = 1
-        while candidate in self.used:
-            counter += 1
-            candidate = f"{base}_{counter}"
-        self.used.add(candidate)
-        return candidate
+    def alias(self, prefix: str, name: str | None) -> str:
+        """A column name of the query: a for attributes, m for aggregates, q for
+        sequences, r for rankings (see `internal_name`)."""
+        self.count += 1
+        return internal_name(prefix, self.count, name)
 
     def visit(self, expr: ir.Expr, name: str | None) -> int:
         """Register what `expr` needs; return its ranking depth (0 = no ranking inside)."""
@@ -76,7 +89,7 @@ class _Planner:
                 return self.visit(inner, expr.name if expr.kind == "measure" else None)
             case ir.EntityColumn(column=column, attribute=attribute):
                 if attribute not in self.plan.aliases:
-                    alias = self.alias(attribute, "attribute")
+                    alias = self.alias("a", attribute)
                     self.plan.aliases[attribute] = alias
                     self.plan.attributes[alias] = column
                 return 0
@@ -85,7 +98,7 @@ class _Planner:
                 return 0
             case ir.SequenceRef(sequence=sequence):
                 if sequence not in self.plan.aliases:
-                    alias = self.alias(name, f"_seq{len(self.plan.sequences) + 1}")
+                    alias = self.alias("q", name)
                     self.plan.aliases[sequence] = alias
                     self.plan.sequences.append((alias, sequence))
                 return 0
@@ -98,14 +111,14 @@ class _Planner:
         if aggregation in self.plan.aliases:
             return
         if aggregation.group is not None:
-            alias = self.alias(name, f"_grouped{len(self.plan.grouped) + 1}")
+            alias = self.alias("m", name or aggregation.source.name)
             self.plan.grouped.append((alias, aggregation))
         elif aggregation.func in ("first_value", "last_value", "nth_value"):
-            alias = self.alias(name, f"_ordered{len(self.plan.ordered) + 1}")
+            alias = self.alias("m", name or aggregation.source.name)
             self.plan.ordered.append((alias, aggregation))
         else:
             group = self.plan.aggregations.setdefault(aggregation.source, [])
-            alias = self.alias(name, f"_{aggregation.source.name}_{len(group) + 1}")
+            alias = self.alias("m", name or aggregation.source.name)
             group.append((alias, aggregation))
         self.plan.aliases[aggregation] = alias
 
@@ -118,7 +131,7 @@ class _Planner:
         depth = inner + 1
         while len(self.plan.layers) < depth:
             self.plan.layers.append([])
-        alias = self.alias(name, f"_rank{sum(len(layer) for layer in self.plan.layers) + 1}")
+        alias = self.alias("r", name)
         self.plan.layers[depth - 1].append((alias, spec))
         self.plan.aliases[spec] = alias
         self.depths[spec] = depth

@@ -1,9 +1,11 @@
 """The as-of moment and calendar arithmetic on wall-clock times.
 
 All times the compiler reasons about are wall-clock times in the project's time
-zone (naive `datetime`s). Days and weeks step the calendar (so `1d` across a
-daylight-saving change is 23 or 25 real hours), months and years clamp to the
-end of shorter months (Mar 31 − 1mo = Feb 28/29), hours and smaller units are exact.
+zone (naive `datetime`s; `fold` tells the two occurrences of a repeated hour apart).
+Days and weeks step the calendar (so `1d` across a daylight-saving change is 23 or 25
+real hours), months and years clamp to the end of shorter months (Mar 31 − 1mo =
+Feb 28/29); hours, minutes and seconds are elapsed time (`24h` before 12:00 on the
+day clocks went forward is 11:00 the day before).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class AsOf:
         """The wall-clock time an anchor stands for at this as-of moment."""
         match anchor:
             case ir.AsOfOffset(duration):
+                if duration.unit in ELAPSED_UNITS:
+                    return self.elapsed(self.wall, -duration.seconds)
                 return shift(self.wall, duration, -1)
             case ir.PeriodStart(unit, offset):
                 return shift_periods(period_start(self.wall, unit), unit, offset)
@@ -55,11 +59,20 @@ class AsOf:
                 return add_months(period_start(self.wall, "day"), -12 * years)
 
     def instant(self, wall: dt.datetime) -> dt.datetime:
-        """A wall-clock time as an aware UTC instant (the earlier one in a repeated hour)."""
+        """A wall-clock time as an aware UTC instant (in a repeated hour, the one `fold`
+        picks: the earlier unless the time was made from the later)."""
         return wall.replace(tzinfo=self.zone).astimezone(dt.UTC)
+
+    def elapsed(self, wall: dt.datetime, seconds: int) -> dt.datetime:
+        """The wall-clock time `seconds` of real time after `wall` (before if negative)."""
+        moment = self.instant(wall) + dt.timedelta(seconds=seconds)
+        return moment.astimezone(self.zone).replace(tzinfo=None)
 
     def __str__(self) -> str:
         return f"{self.wall.isoformat(sep=' ')} {self.zone.key}"
+
+
+ELAPSED_UNITS = ("s", "min", "h")  # the rest step the calendar
 
 
 def add_months(value: dt.datetime, months: int) -> dt.datetime:

@@ -5,6 +5,7 @@ generated segment conditions and as-of times that sit on awkward boundaries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,6 +80,23 @@ BOUNDARY_OFFSETS = [
 ]
 
 
+# scores: exact halves of several magnitudes and signs, which `round` takes away from
+# zero on every engine (Postgres' ROUND of a double took them to even), and a double
+# just below one half
+SCORES = [
+    0.5,
+    1.0,
+    2.5,
+    -1.0,
+    -0.5,
+    -2.5,
+    1234567.5,
+    -1234567.5,
+    4503599627370495.5,  # 2**52 - 0.5: the largest double with a fraction of .5
+    0.49999999999999994,
+]
+
+
 @dataclass(frozen=True)
 class Scenario:
     as_of: dt.datetime
@@ -121,7 +139,7 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
                 signed.replace(tzinfo=dt.UTC) if signed else None,
                 draw(st.none() | st.sampled_from(["A", "B", "C"])),
                 birth,
-                draw(st.none() | st.sampled_from([0.5, 1.0, 2.5, -1.0])),
+                draw(st.none() | st.sampled_from(SCORES)),
             )
         )
     orders = []
@@ -135,7 +153,13 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
                 draw(
                     st.none()
                     | st.sampled_from(
-                        [Decimal("10.00"), Decimal("99.99"), Decimal("250.50"), Decimal("0")]
+                        [
+                            Decimal("10.00"),
+                            Decimal("99.99"),
+                            Decimal("250.50"),
+                            Decimal("0"),
+                            Decimal("-0.50"),
+                        ]
                     )
                 ),
                 draw(st.none() | st.sampled_from(["paid", "cancelled"])),
@@ -157,6 +181,20 @@ def datasets(draw: st.DrawFn, as_of: dt.datetime) -> tuple[TableSpec, ...]:
     for _ in range(draw(st.integers(min_value=0, max_value=8))):
         moment = draw(moments(as_of))
         visits.append((draw(st.sampled_from(customer_ids)), moment.date()))
+    return shop_tables(customers, orders, items, events, visits)
+
+
+def shop_tables(
+    customers: Sequence[tuple[object, ...]],
+    orders: Sequence[tuple[object, ...]] = (),
+    items: Sequence[tuple[object, ...]] = (),
+    events: Sequence[tuple[object, ...]] = (),
+    visits: Sequence[tuple[object, ...]] = (),
+) -> tuple[TableSpec, ...]:
+    """MODEL's five tables with these rows: customers (id, signed_up_at, city,
+    birth_date, score), orders (customer_id, ordered_at, id, amount, status), items
+    (order_id, category), events (customer_id, occurred_at, kind), visits
+    (customer_id, visit_date)."""
     return (
         table(
             "customers",
@@ -211,6 +249,7 @@ WINDOWS = [
     "since previous month",
     "after 1d ago",
 ]
+ROUNDED_SCORES = ["-3", "-1", "0", "1", "3", "1234568", "-1234568", "4503599627370496"]
 DURATIONS = ["1s", "2h", "1d", "30d", "1mo", "1y"]
 COMPARE = ["=", "!=", "<", "<=", ">", ">="]
 
@@ -220,6 +259,7 @@ def atoms(draw: st.DrawFn) -> str:
     window = draw(st.sampled_from(WINDOWS))
     op = draw(st.sampled_from(COMPARE))
     n = draw(st.integers(min_value=0, max_value=3))
+    rounded_amount = draw(st.sampled_from(["251", "-1", "0"]))  # 250.50, -0.50
     options = [
         f"count orders during {window} {op} {n}",
         f'(count orders during {window} where status = "paid") {op} {n}',
@@ -249,6 +289,9 @@ def atoms(draw: st.DrawFn) -> str:
         f"age(birth_date) {op} {draw(st.sampled_from(['29', '30', '31']))}",
         f"birth_date in {window}",
         f"score {op} 1",
+        f"round(score) {op} {draw(st.sampled_from(ROUNDED_SCORES))}",
+        f"round(score * 5) {op} {draw(st.sampled_from(['-13', '-3', '3', '13']))}",
+        f"(count orders where round(amount) = {rounded_amount}) {op} {n}",
         f"ntile(3) of revenue among buyers {op} {draw(st.integers(min_value=1, max_value=3))}",
         f"ntile(2) of score {op} 2",
         f"revenue in top {draw(st.sampled_from(['1', '2', '40%', '50%']))} among buyers",
@@ -284,3 +327,91 @@ def scenarios(draw: st.DrawFn, segments: int = 3) -> Scenario:
     as_of = draw(st.sampled_from(AS_OF_CHOICES))
     tables = draw(datasets(as_of))
     return Scenario(as_of, tables, tuple(draw(conditions()) for _ in range(segments)))
+
+
+# ------------------------------------------------------------------ adversarial names
+# Families of user names that collide in SQL unless the compiler keeps them out of it:
+# twins in case (DuckDB and BigQuery fold it), the query's own names, SQL words, names
+# alike in their first 63 bytes (Postgres cuts there; `ü` is two bytes), unicode.
+NAME_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("n", "N"),
+    ("total", "Total", "TOTAL"),
+    ("Revenue", "REVENUE"),  # twins of the model's own `revenue`
+    ("population", "Population"),
+    ("key", "__key", "ID", "Id"),  # the query's key column and the entity key's twins
+    ("m1", "m_1", "m1_n", "m2_total", "c1", "c1_2", "r2", "t1_orders", "a1_city"),
+    ("label", "members", "value", "position", "at", "groups", "per_group"),
+    ("candidates", "ranked_1", "r2_ranking", "m1_value", "__entity", "entity_rows", "step_1"),
+    ("select", "from", "where", "order", "group", "table", "null", "user"),
+    ("a" * 63 + "x", "a" * 63 + "y", "A" * 63 + "x"),
+    ("ü" * 31 + "ab", "ü" * 31 + "ac", "Ü" * 31 + "ab"),
+    ("größe", "Größe", "naïve", "客户", "ñ"),
+)
+MODEL_NAMES = frozenset(
+    [
+        *("customer", "customers", "orders", "items", "events", "visits", "adds", "buys"),
+        *("orders_n", "revenue", "last_order", "first_order", "avg_amount", "buyers"),
+        *("id", "signed_up_at", "city", "birth_date", "score"),
+    ]
+)
+
+
+@st.composite
+def adversarial_names(draw: st.DrawFn, count: int) -> list[str]:
+    """`count` distinct names (as the language compares them: case-sensitively), most
+    drawn in colliding families, none the model's own."""
+    families = draw(st.lists(st.sampled_from(NAME_FAMILIES), min_size=2, max_size=4))
+    pool = [n for family in families for n in family if n not in MODEL_NAMES]
+    pool += [f"extra_{i}" for i in range(count)]
+    chosen = draw(st.permutations(list(dict.fromkeys(pool))))
+    return chosen[:count]
+
+
+# measure bodies and, for each kind of value, a condition on the measure `{m}`
+NAMED_MEASURES = (
+    ("count orders", "number"),
+    ('sum(amount) of orders where status = "paid"', "number"),
+    ("count events during last 30d", "number"),
+    ("max count events per kind", "number"),
+    ("ntile(2) of score", "number"),
+    ("adds then buys", "boolean"),
+    ("first(status) of orders", "text"),
+    ("last orders", "time"),
+)
+MEASURE_CONDITIONS = {
+    "number": ("{m} > {k}", "{m} >= {k}", "{m} = {k}"),
+    "boolean": ("{m}", "not {m}"),
+    "text": ('{m} = "paid"',),
+    "time": ("{m} in last 90d", "{m} is missing"),
+}
+
+
+def quoted(name: str) -> str:
+    return f"`{name}`"
+
+
+@st.composite
+def named_projects(draw: st.DrawFn) -> tuple[str, list[str], list[str], str]:
+    """A project text over MODEL whose measures, segments and one classifier have
+    adversarial names: (text, segments, measures, classifier)."""
+    names = draw(adversarial_names(9))
+    measures, segments, classifier = names[:4], names[4:8], names[8]
+    lines = [MODEL]
+    kinds = {}
+    for name in measures:
+        body, kind = draw(st.sampled_from(NAMED_MEASURES))
+        kinds[name] = kind
+        lines.append(f"measure {quoted(name)} = {body}")
+    for index, name in enumerate(segments):
+        measure = draw(st.sampled_from(measures))
+        template = draw(st.sampled_from(MEASURE_CONDITIONS[kinds[measure]]))
+        condition = template.format(m=quoted(measure), k=draw(st.integers(0, 2)))
+        if index and draw(st.booleans()):  # on an earlier segment (a twin, maybe)
+            condition = f"({condition}) or {quoted(draw(st.sampled_from(segments[:index])))}"
+        lines.append(f"segment {quoted(name)} = {condition}")
+    first, second = draw(st.permutations(segments))[:2]
+    lines.append(
+        f"classifier {quoted(classifier)} {{\n  a when {quoted(first)}\n"
+        f"  b when {quoted(second)}\n  else c\n}}"
+    )
+    return "\n".join(lines) + "\n", segments, measures, classifier

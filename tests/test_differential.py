@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from segdsl.compiler import Compiler
 from segdsl.project import Project
-from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios
+from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios, shop_tables
 from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members
 from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
@@ -84,6 +84,15 @@ ADJACENT_WINDOWS = (
 )
 
 
+# `round` of exact halves (away from zero), of a double just below a half, and of money
+ROUNDING = (
+    "round(score) = 3 or round(score) = -3",
+    "round(score) = 1 or round(score) = -1 or round(score) = 1234568",
+    "round(score * 5) >= 3 and round(score) != 0",
+    "(count orders where round(amount) = 251) > 0 or (count orders where round(amount) = -1) > 0",
+)
+
+
 @st.composite
 def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
     as_of = draw(st.sampled_from(AS_OF_CHOICES))
@@ -91,7 +100,9 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
 
 
 @pytest.mark.parametrize(
-    "conditions", [SHARED_RANKINGS, ADJACENT_WINDOWS], ids=["shared_rankings", "adjacent_windows"]
+    "conditions",
+    [SHARED_RANKINGS, ADJACENT_WINDOWS, ROUNDING],
+    ids=["shared_rankings", "adjacent_windows", "rounding"],
 )
 @settings(
     max_examples=max(EXAMPLES // 5, 20),
@@ -227,5 +238,37 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
             expr = compiler.definition(f"s{index}").expr
             reference = evaluate_members(compiler, expr, scenario.tables, as_of)
             assert results["duckdb"][index] == reference, condition
+    finally:
+        close_all(runners)
+
+
+def test_round_takes_halves_away_from_zero() -> None:
+    """Issue 18.10: Postgres' ROUND of a double took 2.5 to 2 (halves to even); every
+    engine now gives the integer nearest, halves away from zero, as written here."""
+    require_postgres()
+    rounded = {  # score → round(score), by hand
+        0.5: 1,
+        2.5: 3,
+        -0.5: -1,
+        -2.5: -3,
+        1234567.5: 1234568,
+        -1234567.5: -1234568,
+        4503599627370495.5: 4503599627370496,
+        0.49999999999999994: 0,
+        -1.0: -1,
+    }
+    as_of = dt.datetime(2025, 7, 1)
+    tables = shop_tables([(key, None, None, None, s) for key, s in enumerate(rounded, start=1)])
+    targets = sorted(set(rounded.values()))
+    conditions = tuple(f"round(score) = {value}" for value in targets)
+    scenario = Scenario(as_of, tables, conditions)
+    compiler = Compiler(Project.from_text(project_text(scenario)))
+    runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+    try:
+        for runner in runners:
+            for index, value in enumerate(targets):
+                want = {k for k, s in enumerate(rounded, start=1) if rounded[s] == value}
+                got = members(compiler, runner, f"s{index}", as_of)
+                assert got == want, (runner.name, value)
     finally:
         close_all(runners)

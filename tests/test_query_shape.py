@@ -42,7 +42,8 @@ def test_last_ranking_layer_joins_back_only_for_what_members_need(
     ctes = {cte.alias: cte.this for cte in query.ctes}
     assert (ctes["ranked_1"].find(exp.From).this.name == "population") is joins_back
     if "city" in condition and not joins_back:
-        assert "city" in ctes["_rank1_ranking"].named_selects
+        (ranking,) = [cte for name, cte in ctes.items() if name.endswith("_ranking")]
+        assert any(name.endswith("_city") for name in ranking.named_selects)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +234,7 @@ def test_rows_of_adjacent_windows_are_not_filtered_window_by_window(
     condition: str, filters_each_window: bool
 ) -> None:
     query = sqlglot.parse_one(members_sql(condition, "postgres"), read="postgres")
-    (orders,) = [cte.this for cte in query.ctes if cte.alias == "orders_per_customer"]
+    (orders,) = [cte.this for cte in query.ctes if cte.alias == "t1_orders"]
     assert (orders.args["where"].find(exp.Or) is not None) is filters_each_window
 
 

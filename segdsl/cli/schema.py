@@ -91,6 +91,7 @@ def warehouse_diagnostics(
         if check_data and not any(d.is_error for d in problems):
             with progress("checking the rows of `rely` links"):
                 problems += rely_diagnostics(engine, analysis, project.settings.time_zone)
+            problems += key_diagnostics(engine, analysis)
     return problems
 
 
@@ -124,6 +125,19 @@ def rely_diagnostics(engine: Engine, analysis: Analysis, zone: str) -> list[Diag
                 )
             )
     return problems
+
+
+def key_diagnostics(engine: Engine, analysis: Analysis) -> list[Diagnostic]:
+    """SEG411 when the entity table has rows without a key or repeating one."""
+    from segdsl.sql.dialects import get_dialect
+    from segdsl.sql.rely_checks import key_check, key_diagnostic
+
+    check = key_check(analysis.decls)
+    if check is None:
+        return []
+    sql = get_dialect(engine.dialect).render(check.query, pretty=False)
+    found = key_diagnostic(check, engine.query(sql).to_pylist()[0])
+    return [] if found is None else [found]
 
 
 __all__ = ["app", "warehouse_diagnostics"]

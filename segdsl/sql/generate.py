@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import assert_never
@@ -34,9 +35,11 @@ from segdsl.plan import (
     Plan,
     always_ranked,
     extreme_row_time,
+    internal_name,
     relied_on,
     rows_forbidden,
     rows_required,
+    slug,
 )
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
@@ -47,6 +50,12 @@ UP_TO_AS_OF = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), Tr
 NOT_JOINED = ""  # the "CTE" of a table anti-joined instead of aggregated
 # entity key types a table's link can stand in for, as SQL types (see `stand_in`)
 KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TEXT}
+# the query's own relation names: CTEs (generated ones start like `t1_`, `m3_`; see
+# `internal_name`), subqueries and the late-attribute entity; a table alias is never one
+_OWN_NAMES = re.compile(
+    r"[a-z][0-9]+(_.*)?|ranked_[0-9]+|population|candidates|entity_rows|ranked_rows|groups"
+    r"|first_step|then_step|__entity|members|before|after"
+)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -232,6 +241,8 @@ class QueryBuilder:
         self.dialect = dialect
         self.as_of = as_of
         self.entity = plan.entity
+        self.table_aliases: dict[str, str] = {}  # declared table name → its SQL alias
+        self.entity_alias = self._table_alias(plan.entity.name)
         self.ctes: list[tuple[str, exp.Select]] = []
         self.materialized_layers: set[str] = set()  # layers joining several rankings
         self.source_ctes: dict[ir.RowSource, str] = {}
@@ -257,7 +268,12 @@ class QueryBuilder:
         remaining = [part for part in _conjuncts(condition) if part not in enforced]
         if remaining:
             select = select.where(_and([self.condition(part) for part in remaining]), copy=False)
-        return self._with(select)
+        return self._with(self._once_per_key(select))
+
+    def _once_per_key(self, select: exp.Select) -> exp.Select:
+        """`select` without repeated rows, where an entity table repeating a key (SEG411)
+        can repeat them: a population read from a table grouped by key has each once."""
+        return select if self.stand_in is not None else select.distinct(copy=False)
 
     def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
         """One row per entity: its key and every output (booleans two-valued)."""
@@ -271,27 +287,37 @@ class QueryBuilder:
         )
         if where is not None:
             select = select.where(self.condition(where), copy=False)
-        return self._with(select)
+        return self._with(self._once_per_key(select))
 
-    def counts(self, outputs: list[tuple[str, ir.Expr]]) -> exp.Select:
-        """The population size and how many entities satisfy each condition."""
+    def counts(self, outputs: list[tuple[str, ir.Expr]], *, distinct: bool = False) -> exp.Select:
+        """The population size and how many entities satisfy each condition, and the
+        number of distinct keys (`keys`: below `population` when the entity table repeats
+        keys). With `distinct`, every count is of distinct keys (a key counts when one of
+        its rows does); a count of rows costs less, and is the same for unique keys."""
+        population = exp.Count(this=exp.Distinct(expressions=[_col(KEY)])) if distinct else None
         columns: list[exp.Expr] = [
-            exp.alias_(exp.Count(this=exp.Star()), "population", quoted=True, copy=False)
+            exp.alias_(population or exp.Count(this=exp.Star()), "population", quoted=True),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col(KEY)])), "keys", quoted=True),
         ]
         for name, condition in outputs:
             counted = exp.Count(this=_case(self.condition(condition), _num(1)))
+            if distinct:
+                keys = _case(self.condition(condition), _col(KEY))
+                counted = exp.Count(this=exp.Distinct(expressions=[keys]))
             columns.append(exp.alias_(counted, name, quoted=True, copy=False))
         return self._with(
             exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True), copy=False)
         )
 
-    def distribution(self, label: ir.Expr) -> exp.Select:
-        """How many entities carry each label (missing labels counted under NULL)."""
+    def distribution(self, label: ir.Expr, *, distinct: bool = False) -> exp.Select:
+        """How many entities carry each label (missing labels counted under NULL); with
+        `distinct`, how many distinct keys (see `counts`)."""
         value = self.value(label)
+        counted = exp.Count(this=exp.Distinct(expressions=[_col(KEY)]) if distinct else exp.Star())
         select = (
             exp.select(
                 exp.alias_(value, "label", quoted=True, copy=False),
-                exp.alias_(exp.Count(this=exp.Star()), "members", quoted=True, copy=False),
+                exp.alias_(counted, "members", quoted=True, copy=False),
             )
             .from_(exp.to_identifier(self.relation, quoted=True), copy=False)
             .group_by(_num(1), copy=False)
@@ -343,12 +369,12 @@ class QueryBuilder:
         anyone else need not be read (a semi-join)."""
         entity = self.entity
         columns: list[exp.Expr] = [
-            exp.alias_(_col(entity.key.name, entity.name), KEY, quoted=True, copy=False)
+            exp.alias_(_col(entity.key.name, self.entity_alias), KEY, quoted=True, copy=False)
         ]
         for name, column in self.plan.attributes.items():
-            value = self.canonical(_col(column.name, entity.name), column)
+            value = self.canonical(_col(column.name, self.entity_alias), column)
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
-        rows = exp.select(*columns).from_(table_ref(entity.source, entity.name), copy=False)
+        rows = exp.select(*columns).from_(table_ref(entity.source, self.entity_alias), copy=False)
         conditions = [self.condition(part) for part in self.candidate_conditions]
         key = _col(KEY, "entity_rows")
         if self.dialect.anti_join_in_candidates:
@@ -364,27 +390,40 @@ class QueryBuilder:
         return exp.In(this=key.copy(), query=keys.subquery(copy=False))
 
     def _source_cte_name(self, source: ir.RowSource) -> str:
-        names = [name for name, _ in self.ctes]
-        base = f"{source.name}_per_{self.entity.name}"
-        candidate, counter = base, 1
-        while candidate in names:
-            counter += 1
-            candidate = f"{base}_{counter}"
-        return candidate
+        return internal_name("t", len(self.source_ctes) + 1, source.name)
+
+    def _table_alias(self, table: str) -> str:
+        """The SQL alias of a declared table: its slug, unless that is taken (case twins,
+        long names sharing a prefix) or one of the query's own names."""
+        if table not in self.table_aliases:
+            base = slug(table) or "table"
+            if _OWN_NAMES.fullmatch(base):
+                base = f"x_{base}"
+            taken = set(self.table_aliases.values())
+            candidate, counter = base, 1
+            while candidate in taken:
+                counter += 1
+                candidate = f"{base}_{counter}"
+            self.table_aliases[table] = candidate
+        return self.table_aliases[table]
+
+    def _hop_alias(self, source: ir.RowSource, hop: int) -> str:
+        return self._table_alias(source.hops[hop].table)
 
     def _from_source(self, source: ir.RowSource) -> tuple[exp.Select, exp.Expr]:
         """SELECT … FROM the joined hops; returns it and the entity key expression."""
         hops = source.hops
-        select = exp.select().from_(table_ref(hops[0].source, hops[0].table), copy=False)
+        alias = self._table_alias
+        select = exp.select().from_(table_ref(hops[0].source, alias(hops[0].table)), copy=False)
         for child, parent in itertools.pairwise(hops):
             assert child.parent_key is not None
             on = exp.EQ(
-                this=_col(child.link, child.table), expression=_col(child.parent_key, parent.table)
+                this=_col(child.link, alias(child.table)),
+                expression=_col(child.parent_key, alias(parent.table)),
             )
-            select.append(
-                "joins", exp.Join(this=table_ref(parent.source, parent.table), on=on, kind="INNER")
-            )
-        return select, _col(hops[-1].link, hops[-1].table)
+            parent_table = table_ref(parent.source, alias(parent.table))
+            select.append("joins", exp.Join(this=parent_table, on=on, kind="INNER"))
+        return select, _col(hops[-1].link, alias(hops[-1].table))
 
     def _cap(self, source: ir.RowSource) -> exp.Expr | None:
         """Rows at or before the as-of time (rows without a time are never counted)."""
@@ -548,7 +587,8 @@ class QueryBuilder:
         assert aggregation.value is not None
         if extreme_row_time(aggregation) and isinstance(aggregation.value, ir.RowColumn):
             # aggregate the stored value, convert once per entity (the conversion is monotonic)
-            raw = _col(aggregation.value.column.name, source.hops[aggregation.value.hop].table)
+            value_column = aggregation.value
+            raw = _col(value_column.column.name, self._hop_alias(source, value_column.hop))
             node = exp.Min(this=when(raw)) if func == "min" else exp.Max(this=when(raw))
             return self.canonical(node, aggregation.value.column)
         value = self.value(aggregation.value, source)
@@ -676,7 +716,7 @@ class QueryBuilder:
 
     def _population_cte(self) -> exp.Select:
         entity = self.entity
-        alias = entity.name
+        alias = self.entity_alias
         # one row per entity from each CTE: (output name, CTE, value there, row group)
         per_entity: list[tuple[str, str, exp.Expr, object]] = []
         for source, aggregations in self.plan.aggregations.items():
@@ -710,10 +750,15 @@ class QueryBuilder:
             key: exp.Expr = exp.cast(_col(KEY, stand_in_cte), key_type, copy=False)
             select = exp.select().from_(exp.to_identifier(stand_in_cte, quoted=True), copy=False)
             joined = {stand_in_cte, NOT_JOINED}
+            stored_key = _col(KEY, stand_in_cte)
         else:
             key = _col(entity.key.name, alias)
             select = exp.select().from_(table_ref(entity.source, alias), copy=False)
             joined = {NOT_JOINED}
+            stored_key = key.copy()
+        # an entity is a key: a row without one (SEG411; for rows read instead of the
+        # entity, one without a link, which `rely` rules out) makes no member
+        select = select.where(exp.Not(this=exp.Is(this=stored_key, expression=exp.Null())))
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
         for name, column in self.plan.attributes.items():
             if name in self.late_attributes:
@@ -934,7 +979,7 @@ class QueryBuilder:
     # -------------------------------------------------------------- expressions
     def row(self, source: ir.RowSource, column: ir.RowColumn) -> exp.Expr:
         """A row-level column as a language value (times as wall-clock)."""
-        raw = _col(column.column.name, source.hops[column.hop].table)
+        raw = _col(column.column.name, self._hop_alias(source, column.hop))
         return self.canonical(raw, column.column)
 
     def canonical(self, raw: exp.Expr, column: ir.Column) -> exp.Expr:
@@ -1016,7 +1061,7 @@ class QueryBuilder:
                     "ceil": exp.Ceil,
                 }
                 if name == "round":
-                    return exp.Round(this=rendered[0])
+                    return self.dialect.round_half_away(_paren(rendered[0]))
                 return functions[name](this=rendered[0])
             case ir.Elapsed(start=start, end=end):
                 return self.dialect.seconds_between(self.sql(start, source), self.sql(end, source))
@@ -1145,7 +1190,7 @@ class QueryBuilder:
             and isinstance(inner, ir.RowColumn)
             and inner.column.storage is not None
         ):
-            raw = _col(inner.column.name, source.hops[inner.hop].table)
+            raw = _col(inner.column.name, self._hop_alias(source, inner.hop))
             return self._raw_window(raw, inner.column, bounds)
         return self.window(self.sql(operand, source), operand, bounds)
 

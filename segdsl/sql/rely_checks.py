@@ -1,4 +1,5 @@
-"""Queries that count the rows breaking a `link … rely` promise (`seg validate --check-data`).
+"""Queries that count the rows breaking a `link … rely` promise, and the entity rows
+without a key or repeating one (`seg validate --check-data`).
 
 `rely` promises that every row has its parent and is not older than it; the generator
 then reads such a table instead of the entity (see `plan.relied_on`). Each query here
@@ -14,12 +15,14 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segdsl import ir
+from segdsl.diagnostics import Diagnostic, Severity
 from segdsl.semantic.declarations import Declarations
 from segdsl.source import Span
 from segdsl.sql.dialects import Dialect
 from segdsl.sql.generate import table_ref
 
 ROWS, ORPHANS, OLDER = "rows", "orphans", "older"
+KEYED, KEYS = "keyed", "keys"
 
 
 @dataclass(frozen=True)
@@ -108,3 +111,47 @@ def _wall(raw: exp.Expr, column: ir.Column, dialect: Dialect, zone: str) -> exp.
     if column.storage == "date":
         return dialect.date_to_wall(raw)
     return raw
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    entity: str
+    span: Span  # the entity's declaration
+    query: exp.Select  # one row: ROWS, KEYED (rows with a key), KEYS (distinct keys)
+
+
+def key_check(decls: Declarations) -> KeyCheck | None:
+    """The entity table's rows, rows with a key and distinct keys (None without an entity)."""
+    entity = decls.entity
+    if entity is None or decls.entity_span is None:
+        return None
+    key = _col(entity.key.name, "entity")
+    query = exp.select(
+        exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True),
+        exp.alias_(exp.Count(this=key.copy()), KEYED, quoted=True),
+        exp.alias_(exp.Count(this=exp.Distinct(expressions=[key])), KEYS, quoted=True),
+    ).from_(table_ref(entity.source, "entity"))
+    return KeyCheck(entity.name, decls.entity_span, query)
+
+
+def key_diagnostic(check: KeyCheck, counts: dict[str, object]) -> Diagnostic | None:
+    """SEG411 (a warning) when the entity table has rows without a key or repeating one."""
+    rows, keyed, keys = (int(str(counts[name])) for name in (ROWS, KEYED, KEYS))
+    missing, repeated = rows - keyed, keyed - keys
+    if not missing and not repeated:
+        return None
+    parts = []
+    if missing:
+        parts.append(f"{missing:,} {'has' if missing == 1 else 'have'} no key")
+    if repeated:
+        parts.append(f"{repeated:,} {'repeats' if repeated == 1 else 'repeat'} another row's key")
+    return Diagnostic(
+        "SEG411",
+        f"the entity `{check.entity}` has {rows:,} rows for {keys:,} distinct keys: of them, "
+        + " and ".join(parts),
+        check.span,
+        "members are distinct keys: a row without a key is no member, and a repeated key "
+        "counts once (a member when one of its rows qualifies); give the entity one row "
+        "per key",
+        Severity.WARNING,
+    )

@@ -1,8 +1,8 @@
-WITH `orders_per_customer` AS (
+WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(`orders`.`amount`) AS `revenue`,
-    COUNT(*) AS `paid_orders`
+    SUM(`orders`.`amount`) AS `m1_revenue`,
+    COUNT(*) AS `m2_paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -12,32 +12,35 @@ WITH `orders_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`,
-    COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`
+    COALESCE(`t1_orders`.`m1_revenue`, 0) AS `m1_revenue`,
+    COALESCE(`t1_orders`.`m2_paid_orders`, 0) AS `m2_paid_orders`
   FROM `customers` AS `customer`
-  INNER JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
-), `revenue_share_ranking` AS (
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
+), `r3_revenue_share_ranking` AS (
   SELECT
     `__key`,
-    CAST(SUM(`revenue`) OVER (
-      ORDER BY `revenue` DESC, `__key` ASC
+    CAST(SUM(`m1_revenue`) OVER (
+      ORDER BY `m1_revenue` DESC, `__key` ASC
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS FLOAT64) / NULLIF(CAST(SUM(`revenue`) OVER () AS FLOAT64), 0) AS `revenue_share`
+    ) AS FLOAT64) / NULLIF(CAST(SUM(`m1_revenue`) OVER () AS FLOAT64), 0) AS `r3_revenue_share`
   FROM `population`
   WHERE
-    `paid_orders` > 0
+    `m2_paid_orders` > 0
 ), `ranked_1` AS (
   SELECT
-    `revenue_share_ranking`.`__key`,
-    `revenue_share_ranking`.`revenue_share` AS `revenue_share`
-  FROM `revenue_share_ranking`
+    `r3_revenue_share_ranking`.`__key`,
+    `r3_revenue_share_ranking`.`r3_revenue_share` AS `r3_revenue_share`
+  FROM `r3_revenue_share_ranking`
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `ranked_1`
 WHERE
-  `revenue_share` <= 0.8
+  `r3_revenue_share` <= 0.8

@@ -4,16 +4,16 @@ WITH `candidates` AS (
   FROM (
     SELECT
       `customer`.`id` AS `__key`,
-      `customer`.`gender` AS `gender`,
-      `customer`.`birth_date` AS `birth_date`,
-      `customer`.`city` AS `city`
+      `customer`.`gender` AS `a1_gender`,
+      `customer`.`birth_date` AS `a2_birth_date`,
+      `customer`.`city` AS `a3_city`
     FROM `customers` AS `customer`
   ) AS `entity_rows`
   WHERE
-    `gender` = 'female'
-    AND `birth_date` <= CAST('1990-07-01' AS DATE)
-    AND `birth_date` >= CAST('1979-07-02' AS DATE)
-    AND `city` = 'Moscow'
+    `a1_gender` = 'female'
+    AND `a2_birth_date` <= CAST('1990-07-01' AS DATE)
+    AND `a2_birth_date` >= CAST('1979-07-02' AS DATE)
+    AND `a3_city` = 'Moscow'
     AND NOT EXISTS(
       SELECT
         1
@@ -25,10 +25,10 @@ WITH `candidates` AS (
         AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
         AND `order_items`.`category` = 'carpets'
     )
-), `orders_per_customer` AS (
+), `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    COUNT(*) AS `_orders_1`
+    COUNT(*) AS `m4_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -43,7 +43,7 @@ WITH `candidates` AS (
     `orders`.`customer_id`
   HAVING
     COUNT(*) >= 2
-), `events_per_customer` AS (
+), `t2_events` AS (
   SELECT
     `events`.`customer_id` AS `__key`,
     COUNT(
@@ -51,7 +51,7 @@ WITH `candidates` AS (
         WHEN `events`.`name` = 'add_to_cart' AND `events`.`page_category` = 'carpets'
         THEN 1
       END
-    ) > 0 AS `_events_1`,
+    ) > 0 AS `m5_events`,
     COUNT(
       CASE
         WHEN `events`.`name` = 'email_open'
@@ -59,7 +59,7 @@ WITH `candidates` AS (
         AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
         THEN 1
       END
-    ) AS `_events_2`
+    ) AS `m7_events`
   FROM `events` AS `events`
   WHERE
     `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
@@ -95,22 +95,25 @@ WITH `candidates` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    `customer`.`gender` AS `gender`,
-    `customer`.`birth_date` AS `birth_date`,
-    `customer`.`city` AS `city`,
-    COALESCE(`orders_per_customer`.`_orders_1`, 0) AS `_orders_1`,
-    COALESCE(`events_per_customer`.`_events_1`, FALSE) AS `_events_1`,
-    COALESCE(`events_per_customer`.`_events_2`, 0) AS `_events_2`,
-    FALSE AS `_order_items_1`
+    `customer`.`gender` AS `a1_gender`,
+    `customer`.`birth_date` AS `a2_birth_date`,
+    `customer`.`city` AS `a3_city`,
+    COALESCE(`t1_orders`.`m4_orders`, 0) AS `m4_orders`,
+    COALESCE(`t2_events`.`m5_events`, FALSE) AS `m5_events`,
+    COALESCE(`t2_events`.`m7_events`, 0) AS `m7_events`,
+    FALSE AS `m6_order_items`
   FROM `customers` AS `customer`
-  INNER JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
-  INNER JOIN `events_per_customer`
-    ON `events_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
+  INNER JOIN `t2_events`
+    ON `t2_events`.`__key` = `customer`.`id`
   WHERE
     (
-      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-      OR `customer`.`signed_up_at` IS NULL
+      NOT `customer`.`id` IS NULL
+      AND (
+        `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+        OR `customer`.`signed_up_at` IS NULL
+      )
     )
     AND `customer`.`id` IN (
       SELECT
@@ -118,8 +121,8 @@ WITH `candidates` AS (
       FROM `candidates`
     )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`
 WHERE
-  NOT `_order_items_1`
+  NOT `m6_order_items`

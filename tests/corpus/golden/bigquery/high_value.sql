@@ -1,8 +1,8 @@
-WITH `orders_per_customer` AS (
+WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(`orders`.`amount`) AS `revenue`,
-    COUNT(*) AS `paid_orders`
+    SUM(`orders`.`amount`) AS `m1_revenue`,
+    COUNT(*) AS `m2_paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -12,31 +12,34 @@ WITH `orders_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`,
-    COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`
+    COALESCE(`t1_orders`.`m1_revenue`, 0) AS `m1_revenue`,
+    COALESCE(`t1_orders`.`m2_paid_orders`, 0) AS `m2_paid_orders`
   FROM `customers` AS `customer`
-  INNER JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
-), `_rank1_ranking` AS (
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
+), `r3_ranking` AS (
   SELECT
     `__key`,
     (
-      ROW_NUMBER() OVER (ORDER BY `revenue` DESC, `__key` ASC) - 1
-    ) * 10 < 1 * COUNT(*) OVER () AS `_rank1`
+      ROW_NUMBER() OVER (ORDER BY `m1_revenue` DESC, `__key` ASC) - 1
+    ) * 10 < 1 * COUNT(*) OVER () AS `r3`
   FROM `population`
   WHERE
-    `paid_orders` > 0
+    `m2_paid_orders` > 0
 ), `ranked_1` AS (
   SELECT
-    `_rank1_ranking`.`__key`,
-    COALESCE(`_rank1_ranking`.`_rank1`, FALSE) AS `_rank1`
-  FROM `_rank1_ranking`
+    `r3_ranking`.`__key`,
+    COALESCE(`r3_ranking`.`r3`, FALSE) AS `r3`
+  FROM `r3_ranking`
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `ranked_1`
 WHERE
-  `_rank1`
+  `r3`

@@ -1,8 +1,8 @@
-WITH `orders_per_customer` AS (
+WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(`orders`.`amount`) AS `revenue`,
-    COUNT(*) AS `paid_orders`
+    SUM(`orders`.`amount`) AS `m1_revenue`,
+    COUNT(*) AS `m2_paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -12,29 +12,32 @@ WITH `orders_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`,
-    COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`
+    COALESCE(`t1_orders`.`m1_revenue`, 0) AS `m1_revenue`,
+    COALESCE(`t1_orders`.`m2_paid_orders`, 0) AS `m2_paid_orders`
   FROM `customers` AS `customer`
-  INNER JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
-), `m_score_ranking` AS (
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
+), `r3_m_score_ranking` AS (
   SELECT
     `__key`,
-    NTILE(5) OVER (ORDER BY `revenue` ASC, `__key` ASC) AS `m_score`
+    NTILE(5) OVER (ORDER BY `m1_revenue` ASC, `__key` ASC) AS `r3_m_score`
   FROM `population`
   WHERE
-    `paid_orders` > 0
+    `m2_paid_orders` > 0
 ), `ranked_1` AS (
   SELECT
-    `m_score_ranking`.`__key`,
-    `m_score_ranking`.`m_score` AS `m_score`
-  FROM `m_score_ranking`
+    `r3_m_score_ranking`.`__key`,
+    `r3_m_score_ranking`.`r3_m_score` AS `r3_m_score`
+  FROM `r3_m_score_ranking`
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `ranked_1`
 WHERE
-  `m_score` = 1
+  `r3_m_score` = 1

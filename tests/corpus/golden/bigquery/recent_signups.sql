@@ -1,15 +1,18 @@
 WITH `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    DATETIME(`customer`.`signed_up_at`, 'UTC') AS `signed_up_at`
+    DATETIME(`customer`.`signed_up_at`, 'UTC') AS `a1_signed_up_at`
   FROM `customers` AS `customer`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`
 WHERE
-  `signed_up_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
-  AND `signed_up_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
+  `a1_signed_up_at` > CAST('2025-06-01 00:00:00' AS DATETIME)
+  AND `a1_signed_up_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)

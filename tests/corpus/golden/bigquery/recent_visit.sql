@@ -1,7 +1,7 @@
-WITH `visits_per_customer` AS (
+WITH `t1_visits` AS (
   SELECT
     `visits`.`customer_id` AS `__key`,
-    COUNT(*) > 0 AS `_visits_1`
+    COUNT(*) > 0 AS `m1_visits`
   FROM `visits` AS `visits`
   WHERE
     `visits`.`visit_date` <= CAST('2025-07-01' AS DATE)
@@ -11,14 +11,17 @@ WITH `visits_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`visits_per_customer`.`_visits_1`, FALSE) AS `_visits_1`
+    COALESCE(`t1_visits`.`m1_visits`, FALSE) AS `m1_visits`
   FROM `customers` AS `customer`
-  INNER JOIN `visits_per_customer`
-    ON `visits_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_visits`
+    ON `t1_visits`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`

@@ -1,7 +1,7 @@
-WITH `orders_per_customer` AS (
+WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    COUNT(*) AS `paid_orders`
+    COUNT(*) AS `m1_paid_orders`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -13,14 +13,17 @@ WITH `orders_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`orders_per_customer`.`paid_orders`, 0) AS `paid_orders`
+    COALESCE(`t1_orders`.`m1_paid_orders`, 0) AS `m1_paid_orders`
   FROM `customers` AS `customer`
-  INNER JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`

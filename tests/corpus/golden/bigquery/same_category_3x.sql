@@ -1,7 +1,7 @@
-WITH `_grouped1_groups` AS (
+WITH `m1_events_groups` AS (
   SELECT
     `__key`,
-    MAX(`per_group`) AS `_grouped1`
+    MAX(`per_group`) AS `m1_events`
   FROM (
     SELECT
       `events`.`customer_id` AS `__key`,
@@ -22,14 +22,17 @@ WITH `_grouped1_groups` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    `_grouped1_groups`.`_grouped1` AS `_grouped1`
+    `m1_events_groups`.`m1_events` AS `m1_events`
   FROM `customers` AS `customer`
-  INNER JOIN `_grouped1_groups`
-    ON `_grouped1_groups`.`__key` = `customer`.`id`
+  INNER JOIN `m1_events_groups`
+    ON `m1_events_groups`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`

@@ -1,7 +1,7 @@
-WITH `_ordered1_value` AS (
+WITH `m1_orders_value` AS (
   SELECT
     `__key`,
-    `value` AS `_ordered1`
+    `value` AS `m1_orders`
   FROM (
     SELECT
       `orders`.`customer_id` AS `__key`,
@@ -20,16 +20,19 @@ WITH `_ordered1_value` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    `_ordered1_value`.`_ordered1` AS `_ordered1`
+    `m1_orders_value`.`m1_orders` AS `m1_orders`
   FROM `customers` AS `customer`
-  INNER JOIN `_ordered1_value`
-    ON `_ordered1_value`.`__key` = `customer`.`id`
+  INNER JOIN `m1_orders_value`
+    ON `m1_orders_value`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `population`
 WHERE
-  `_ordered1` = 300
+  `m1_orders` = 300

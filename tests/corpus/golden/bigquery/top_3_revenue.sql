@@ -1,7 +1,7 @@
-WITH `orders_per_customer` AS (
+WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    SUM(`orders`.`amount`) AS `revenue`
+    SUM(`orders`.`amount`) AS `m1_revenue`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS DATETIME)
@@ -11,26 +11,29 @@ WITH `orders_per_customer` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    COALESCE(`orders_per_customer`.`revenue`, 0) AS `revenue`
+    COALESCE(`t1_orders`.`m1_revenue`, 0) AS `m1_revenue`
   FROM `customers` AS `customer`
-  LEFT JOIN `orders_per_customer`
-    ON `orders_per_customer`.`__key` = `customer`.`id`
+  LEFT JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
   WHERE
-    `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
-    OR `customer`.`signed_up_at` IS NULL
-), `_rank1_ranking` AS (
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
+), `r2_ranking` AS (
   SELECT
     `__key`,
-    ROW_NUMBER() OVER (ORDER BY `revenue` DESC, `__key` ASC) <= 3 AS `_rank1`
+    ROW_NUMBER() OVER (ORDER BY `m1_revenue` DESC, `__key` ASC) <= 3 AS `r2`
   FROM `population`
 ), `ranked_1` AS (
   SELECT
-    `_rank1_ranking`.`__key`,
-    COALESCE(`_rank1_ranking`.`_rank1`, FALSE) AS `_rank1`
-  FROM `_rank1_ranking`
+    `r2_ranking`.`__key`,
+    COALESCE(`r2_ranking`.`r2`, FALSE) AS `r2`
+  FROM `r2_ranking`
 )
-SELECT
+SELECT DISTINCT
   `__key` AS `id`
 FROM `ranked_1`
 WHERE
-  `_rank1`
+  `r2`

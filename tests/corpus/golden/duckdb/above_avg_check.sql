@@ -1,8 +1,8 @@
-WITH "orders_per_customer" AS (
+WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    AVG("orders"."amount") AS "avg_check",
-    COUNT(*) AS "paid_orders"
+    AVG("orders"."amount") AS "m1_avg_check",
+    COUNT(*) AS "m2_paid_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
@@ -12,29 +12,32 @@ WITH "orders_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "orders_per_customer"."avg_check" AS "avg_check",
-    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
+    "t1_orders"."m1_avg_check" AS "m1_avg_check",
+    COALESCE("t1_orders"."m2_paid_orders", 0) AS "m2_paid_orders"
   FROM "customers" AS "customer"
-  INNER JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
-), "_rank1_ranking" AS (
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
+), "r3_ranking" AS (
   SELECT
-    AVG("avg_check") AS "value"
+    AVG("m1_avg_check") AS "value"
   FROM "population"
   WHERE
-    "paid_orders" > 0 AND NOT "avg_check" IS NULL
+    "m2_paid_orders" > 0 AND NOT "m1_avg_check" IS NULL
 ), "ranked_1" AS (
   SELECT
     "population".*,
-    "_rank1_ranking"."value" AS "_rank1"
+    "r3_ranking"."value" AS "r3"
   FROM "population"
-  CROSS JOIN "_rank1_ranking"
+  CROSS JOIN "r3_ranking"
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
 WHERE
-  "avg_check" > "_rank1"
+  "m1_avg_check" > "r3"

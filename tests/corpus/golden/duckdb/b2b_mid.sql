@@ -1,14 +1,17 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."company_size" AS "company_size"
+    "customer"."company_size" AS "a1_company_size"
   FROM "customers" AS "customer"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "company_size" >= 50 AND "company_size" <= 500
+  "a1_company_size" >= 50 AND "a1_company_size" <= 500

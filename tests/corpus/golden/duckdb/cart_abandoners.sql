@@ -1,8 +1,8 @@
-WITH "events_per_customer" AS (
+WITH "t1_events" AS (
   SELECT
     "events"."customer_id" AS "__key",
-    MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "_events_1",
-    MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "_events_2"
+    MAX(CASE WHEN "events"."name" = 'add_to_cart' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "m1_events",
+    MAX(CASE WHEN "events"."name" = 'purchase' THEN "events"."occurred_at" END) AT TIME ZONE 'UTC' AS "m2_events"
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -20,15 +20,18 @@ WITH "events_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "events_per_customer"."_events_1" AS "_events_1",
-    "events_per_customer"."_events_2" AS "_events_2"
+    "t1_events"."m1_events" AS "m1_events",
+    "t1_events"."m2_events" AS "m2_events"
   FROM "customers" AS "customer"
-  INNER JOIN "events_per_customer"
-    ON "events_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_events"
+    ON "t1_events"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -1,4 +1,4 @@
-WITH "_seq1_sequence" AS (
+WITH "q1_sequence" AS (
   SELECT DISTINCT
     "first_step"."__key"
   FROM (
@@ -33,16 +33,19 @@ WITH "_seq1_sequence" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    NOT "_seq1_sequence"."__key" IS NULL AS "_seq1"
+    NOT "q1_sequence"."__key" IS NULL AS "q1"
   FROM "customers" AS "customer"
-  INNER JOIN "_seq1_sequence"
-    ON "_seq1_sequence"."__key" = "customer"."id"
+  INNER JOIN "q1_sequence"
+    ON "q1_sequence"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "_seq1"
+  "q1"

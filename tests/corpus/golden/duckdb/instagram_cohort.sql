@@ -1,14 +1,17 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."source" AS "source"
+    "customer"."source" AS "a1_source"
   FROM "customers" AS "customer"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "source" = 'instagram_ads'
+  "a1_source" = 'instagram_ads'

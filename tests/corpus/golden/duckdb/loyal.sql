@@ -1,8 +1,8 @@
-WITH "orders_per_customer" AS (
+WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders",
-    MAX("orders"."ordered_at") AS "_orders_2"
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "m1_paid_orders",
+    MAX("orders"."ordered_at") AS "m2_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
@@ -14,15 +14,18 @@ WITH "orders_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders",
-    "orders_per_customer"."_orders_2" AS "_orders_2"
+    COALESCE("t1_orders"."m1_paid_orders", 0) AS "m1_paid_orders",
+    "t1_orders"."m2_orders" AS "m2_orders"
   FROM "customers" AS "customer"
-  INNER JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -1,12 +1,15 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    0 AS "paid_orders"
+    0 AS "m1_paid_orders"
   FROM "customers" AS "customer"
   WHERE
     (
-      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      OR "customer"."signed_up_at" IS NULL
+      NOT "customer"."id" IS NULL
+      AND (
+        "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        OR "customer"."signed_up_at" IS NULL
+      )
     )
     AND NOT EXISTS(
       SELECT
@@ -18,8 +21,8 @@ WITH "population" AS (
         AND "orders"."status" = 'paid'
     )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "paid_orders" = 0
+  "m1_paid_orders" = 0

@@ -1,7 +1,7 @@
-WITH "order_items_per_customer" AS (
+WITH "t1_order_items" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    MAX("orders"."ordered_at") AS "last_dog_food"
+    MAX("orders"."ordered_at") AS "m1_last_dog_food"
   FROM "order_items" AS "order_items"
   INNER JOIN "orders" AS "orders"
     ON "order_items"."order_id" = "orders"."id"
@@ -16,14 +16,17 @@ WITH "order_items_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "order_items_per_customer"."last_dog_food" AS "last_dog_food"
+    "t1_order_items"."m1_last_dog_food" AS "m1_last_dog_food"
   FROM "customers" AS "customer"
-  INNER JOIN "order_items_per_customer"
-    ON "order_items_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_order_items"
+    ON "t1_order_items"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -1,4 +1,4 @@
-WITH "events_per_customer" AS (
+WITH "t1_events" AS (
   SELECT
     "events"."customer_id" AS "__key",
     COUNT(
@@ -6,8 +6,8 @@ WITH "events_per_customer" AS (
         WHEN "events"."name" = 'page_view' AND "events"."page_category" = 'services'
         THEN 1
       END
-    ) > 0 AS "_events_1",
-    COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0 AS "_events_2"
+    ) > 0 AS "m1_events",
+    COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0 AS "m2_events"
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -29,15 +29,18 @@ WITH "events_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("events_per_customer"."_events_1", FALSE) AS "_events_1",
-    COALESCE("events_per_customer"."_events_2", FALSE) AS "_events_2"
+    COALESCE("t1_events"."m1_events", FALSE) AS "m1_events",
+    COALESCE("t1_events"."m2_events", FALSE) AS "m2_events"
   FROM "customers" AS "customer"
-  INNER JOIN "events_per_customer"
-    ON "events_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_events"
+    ON "t1_events"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

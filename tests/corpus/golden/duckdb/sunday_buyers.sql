@@ -1,7 +1,7 @@
-WITH "orders_per_customer" AS (
+WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    COUNT(*) > 0 AS "_orders_1"
+    COUNT(*) > 0 AS "m1_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
@@ -11,14 +11,17 @@ WITH "orders_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("orders_per_customer"."_orders_1", FALSE) AS "_orders_1"
+    COALESCE("t1_orders"."m1_orders", FALSE) AS "m1_orders"
   FROM "customers" AS "customer"
-  INNER JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -1,4 +1,4 @@
-WITH "orders_per_customer" AS (
+WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
     COUNT(
@@ -7,8 +7,8 @@ WITH "orders_per_customer" AS (
         AND "orders"."ordered_at" < CAST('2025-07-01 00:00:00' AS TIMESTAMP)
         THEN CAST(DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP)) AS DATE)
       END
-    ) AS "_orders_1",
-    AVG(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) AS "avg_check"
+    ) AS "m1_orders",
+    AVG(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) AS "m2_avg_check"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
@@ -31,15 +31,18 @@ WITH "orders_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("orders_per_customer"."_orders_1", 0) AS "_orders_1",
-    "orders_per_customer"."avg_check" AS "avg_check"
+    COALESCE("t1_orders"."m1_orders", 0) AS "m1_orders",
+    "t1_orders"."m2_avg_check" AS "m2_avg_check"
   FROM "customers" AS "customer"
-  INNER JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

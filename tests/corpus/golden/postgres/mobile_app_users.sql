@@ -1,7 +1,7 @@
-WITH "events_per_customer" AS (
+WITH "t1_events" AS (
   SELECT
     "events"."customer_id" AS "__key",
-    COUNT(*) AS "_events_1"
+    COUNT(*) AS "m1_events"
   FROM "events" AS "events"
   WHERE
     "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -15,14 +15,17 @@ WITH "events_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("events_per_customer"."_events_1", 0) AS "_events_1"
+    COALESCE("t1_events"."m1_events", 0) AS "m1_events"
   FROM "customers" AS "customer"
-  INNER JOIN "events_per_customer"
-    ON "events_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_events"
+    ON "t1_events"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

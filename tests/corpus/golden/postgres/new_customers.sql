@@ -1,8 +1,8 @@
-WITH "orders_per_customer" AS (
+WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    MIN("orders"."ordered_at") AS "first_order_at",
-    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "paid_orders"
+    MIN("orders"."ordered_at") AS "m1_first_order_at",
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "m2_paid_orders"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
@@ -14,15 +14,18 @@ WITH "orders_per_customer" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "orders_per_customer"."first_order_at" AS "first_order_at",
-    COALESCE("orders_per_customer"."paid_orders", 0) AS "paid_orders"
+    "t1_orders"."m1_first_order_at" AS "m1_first_order_at",
+    COALESCE("t1_orders"."m2_paid_orders", 0) AS "m2_paid_orders"
   FROM "customers" AS "customer"
-  INNER JOIN "orders_per_customer"
-    ON "orders_per_customer"."__key" = "customer"."id"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"

@@ -1,15 +1,18 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "customer"."signed_up_at" AT TIME ZONE 'UTC' AS "signed_up_at"
+    "customer"."signed_up_at" AT TIME ZONE 'UTC' AS "a1_signed_up_at"
   FROM "customers" AS "customer"
   WHERE
-    "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-    OR "customer"."signed_up_at" IS NULL
+    NOT "customer"."id" IS NULL
+    AND (
+      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+      OR "customer"."signed_up_at" IS NULL
+    )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  "signed_up_at" > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
-  AND "signed_up_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
+  "a1_signed_up_at" > CAST('2025-06-01 00:00:00' AS TIMESTAMP)
+  AND "a1_signed_up_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)

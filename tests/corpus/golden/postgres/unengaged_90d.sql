@@ -1,12 +1,15 @@
 WITH "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    FALSE AS "_events_1"
+    FALSE AS "m1_events"
   FROM "customers" AS "customer"
   WHERE
     (
-      "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      OR "customer"."signed_up_at" IS NULL
+      NOT "customer"."id" IS NULL
+      AND (
+        "customer"."signed_up_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        OR "customer"."signed_up_at" IS NULL
+      )
     )
     AND NOT EXISTS(
       SELECT
@@ -19,8 +22,8 @@ WITH "population" AS (
         AND "events"."name" IN ('email_open', 'email_click')
     )
 )
-SELECT
+SELECT DISTINCT
   "__key" AS "id"
 FROM "population"
 WHERE
-  NOT "_events_1"
+  NOT "m1_events"
