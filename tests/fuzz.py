@@ -252,7 +252,9 @@ class SegmentFuzzer:
             column = self.pick(list(table.strings))
             options.append(f"count distinct({column}) of {table.name}")
             options.append(f"{self.pick(['max', 'min'])} count {table.name} per {column}")
-        text = self.pick(options) + (during if " per " not in options[-1] else "")
+        text = self.pick(options)
+        if " per " not in text:
+            text += during
         if " per " in text:
             return text
         if self.chance(0.4):
@@ -260,6 +262,8 @@ class SegmentFuzzer:
         return text
 
     def numeric(self, depth: int) -> str:
+        if self.chance(0.4):
+            return self.aggregate()
         options = [
             lambda: self.number(),
             lambda: self.pick(NUMBER_MEASURES),

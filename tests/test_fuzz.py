@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -40,11 +41,20 @@ def example_sources(schema: str = "shop") -> list[SourceFile]:
     ]
 
 
-def compiler_for(condition: str, sources: list[SourceFile]) -> Compiler:
-    project = Project.from_sources(
-        [*sources, SourceFile("fuzz.seg", f"segment fuzz = {condition}\n")],
-        load_project(EXAMPLES).settings,
-        [],
+@cache
+def parsed_examples(schema: str) -> Project:
+    return Project.from_sources(example_sources(schema), load_project(EXAMPLES).settings, [])
+
+
+def compiler_for(condition: str, schema: str = "shop") -> Compiler:
+    """The example project with `segment fuzz = <condition>` added (examples parsed once)."""
+    examples = parsed_examples(schema)
+    added = Project.from_text(f"segment fuzz = {condition}\n", "fuzz.seg")
+    project = Project(
+        [*examples.sources, *added.sources],
+        examples.settings,
+        [*examples.diagnostics, *added.diagnostics],
+        [*examples.modules, *added.modules],
     )
     return Compiler(project)
 
@@ -61,12 +71,12 @@ def duck(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
-def run_case(seed: int, sources: list[SourceFile], duck: duckdb.DuckDBPyConnection) -> str | None:
+def run_case(seed: int, duck: duckdb.DuckDBPyConnection) -> str | None:
     """None if the case went well, else what went wrong."""
     fuzzer = SegmentFuzzer(seed)
     condition = fuzzer.condition()
     try:
-        compiler = compiler_for(condition, sources)
+        compiler = compiler_for(condition)
         if not compiler.analysis.ok:
             codes = [d.code for d in compiler.diagnostics if d.is_error]
             if not fuzzer.edgy or "SEG901" in codes:
@@ -88,8 +98,7 @@ def run_case(seed: int, sources: list[SourceFile], duck: duckdb.DuckDBPyConnecti
 def test_random_segments_compile_for_every_dialect_and_run(
     duck: duckdb.DuckDBPyConnection,
 ) -> None:
-    sources = example_sources()
-    failures = [f for seed in range(CASES) if (f := run_case(seed, sources, duck)) is not None]
+    failures = [f for seed in range(CASES) if (f := run_case(seed, duck)) is not None]
     assert not failures, f"{len(failures)} of {CASES} cases failed:\n" + "\n".join(failures[:10])
 
 
@@ -144,14 +153,13 @@ def test_duckdb_and_postgres_select_the_same_members(
     duck: duckdb.DuckDBPyConnection, postgres_schema: str
 ) -> None:
     """The same random segments over the same data: the same members on both engines."""
-    on_duckdb, on_postgres = example_sources(), example_sources(postgres_schema)
     mismatches: list[str] = []
     checked = 0
     with psycopg.connect(require_postgres(), autocommit=True) as connection:
         for seed in range(max(CASES // 3, 20)):
             fuzzer = SegmentFuzzer(seed)
             condition = fuzzer.condition()
-            duck_compiler = compiler_for(condition, on_duckdb)
+            duck_compiler = compiler_for(condition)
             if fuzzer.edgy and not duck_compiler.analysis.ok:
                 continue
             try:
@@ -161,7 +169,7 @@ def test_duckdb_and_postgres_select_the_same_members(
                     continue
                 raise
             expected = {row[0] for row in duck.execute(duck_sql).fetchall()}
-            pg_sql = compiler_for(condition, on_postgres).members_sql(
+            pg_sql = compiler_for(condition, postgres_schema).members_sql(
                 "fuzz", dialect="postgres", as_of=AS_OF
             )
             with connection.cursor() as cursor:

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import Diagnostic, did_you_mean
-from segdsl.semantic.checker import ENTITY, CheckedDefinition, Checker
+from segdsl.semantic import time_range
+from segdsl.semantic.checker import CheckedDefinition, Checker
 from segdsl.semantic.declarations import Declarations, collect
 from segdsl.source import Span
 from segdsl.syntax import nodes
@@ -48,6 +49,8 @@ def analyze(
     decls, diagnostics = collect(modules)
     values = resolve_params(decls, params or {}, time_zone, diagnostics)
     checker = Checker(decls, values, time_zone)
+    if decls.order:  # every definition is about the entity's members, even `true`
+        checker.require_entity(decls.spans[decls.order[0]])
     for name in decls.order:
         checker.definition(name)
     diagnostics.extend(checker.diagnostics)
@@ -121,6 +124,10 @@ def resolve_params(
                 )
             )
             continue
+        problem = time_range.value_problem(converted.value)
+        if problem is not None:
+            diagnostics.append(Diagnostic("SEG211", f"`{name}`: {problem}", where, time_range.HELP))
+            continue
         values[name] = converted
     literal_checker.diagnostics.clear()
     return values
@@ -169,8 +176,7 @@ def _literal(node: nodes.Expr | tuple[nodes.Expr, ...], checker: Checker) -> ir.
     inner = node.operand if isinstance(node, nodes.Negate) else node
     if not isinstance(inner, nodes.Literal_):
         return None
-    const = checker.expr(inner, ENTITY)
-    assert isinstance(const, ir.Const)
+    const = checker.literal(inner)
     if negate:
         if not isinstance(const.value, Decimal):
             return None

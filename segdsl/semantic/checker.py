@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import Diagnostic, did_you_mean
-from segdsl.semantic import windows
+from segdsl.semantic import time_range, windows
 from segdsl.semantic.declarations import Declarations, TableInfo
 from segdsl.source import NO_SPAN, Span
 from segdsl.syntax import nodes
@@ -269,23 +269,16 @@ class Checker:
 
     def expr(self, node: nodes.Expr, scope: Scope) -> ir.Expr:
         match node:
-            case nodes.NumberLit():
-                integral = node.value == node.value.to_integral_value()
-                return ir.Const(node.value, t.INTEGER if integral else t.DECIMAL, span=node.span)
-            case nodes.PercentLit():
-                return ir.Const(node.value / 100, t.DECIMAL, span=node.span)
-            case nodes.StringLit():
-                return ir.Const(node.value, t.STRING, span=node.span)
-            case nodes.BoolLit():
-                return ir.Const(node.value, t.BOOLEAN, span=node.span)
-            case nodes.DateLit():
-                return ir.Const(node.value, t.DATE, span=node.span)
-            case nodes.TimestampLit():
-                return ir.Const(self.wall_clock(node.value), t.TIMESTAMP, span=node.span)
-            case nodes.DurationLit():
-                return ir.Const(
-                    ir.DurationValue(node.amount, node.unit), t.DURATION, span=node.span
-                )
+            case (
+                nodes.NumberLit()
+                | nodes.PercentLit()
+                | nodes.StringLit()
+                | nodes.BoolLit()
+                | nodes.DateLit()
+                | nodes.TimestampLit()
+                | nodes.DurationLit()
+            ):
+                return self.in_range(self.literal(node))
             case nodes.Name():
                 return self.name(node, scope)
             case nodes.Call():
@@ -373,6 +366,35 @@ class Checker:
                 return self.sequence(node)
             case _:
                 assert_never(node)
+
+    def literal(self, node: nodes.Literal_) -> ir.Const:
+        """A literal's value and type (dates and durations not yet checked for range)."""
+        match node:
+            case nodes.NumberLit():
+                integral = node.value == node.value.to_integral_value()
+                return ir.Const(node.value, t.INTEGER if integral else t.DECIMAL, span=node.span)
+            case nodes.PercentLit():
+                return ir.Const(node.value / 100, t.DECIMAL, span=node.span)
+            case nodes.StringLit():
+                return ir.Const(node.value, t.STRING, span=node.span)
+            case nodes.BoolLit():
+                return ir.Const(node.value, t.BOOLEAN, span=node.span)
+            case nodes.DateLit():
+                return ir.Const(node.value, t.DATE, span=node.span)
+            case nodes.TimestampLit():
+                return ir.Const(self.wall_clock(node.value), t.TIMESTAMP, span=node.span)
+            case nodes.DurationLit():
+                duration = ir.DurationValue(node.amount, node.unit)
+                return ir.Const(duration, t.DURATION, span=node.span)
+            case _:
+                assert_never(node)
+
+    def in_range(self, const: ir.Const) -> ir.Expr:
+        """The literal, or an error if it is a time or duration out of range."""
+        problem = time_range.value_problem(const.value)
+        if problem is None:
+            return const
+        return self.error("SEG211", problem, const.span, time_range.HELP)
 
     def wall_clock(self, value: dt.datetime) -> dt.datetime:
         """A timestamp literal as wall-clock time in the project's time zone."""
@@ -608,7 +630,7 @@ class Checker:
         years = right.value
         if birth.type.kind is not t.Kind.DATE or not isinstance(years, Decimal):
             return None
-        if years != years.to_integral_value():
+        if years != years.to_integral_value() or abs(years) > time_range.MAX_YEARS:
             return None
         n = int(years)
 
@@ -719,6 +741,14 @@ class Checker:
                     dt.datetime.combine(item.value, dt.time()), t.TIMESTAMP, span=item.span
                 )
             items.append(item)
+        if not node.items:
+            return self.error(
+                "SEG210",
+                "an empty list: `in []` never holds",
+                node.span,
+                "list at least one value, or leave the condition out",
+                t.BOOLEAN,
+            )
         if not items:
             return ir.Invalid(t.BOOLEAN, span=node.span)
         if operand.type.kind is t.Kind.DATE and any(i.type.kind is t.Kind.TIMESTAMP for i in items):
@@ -767,7 +797,12 @@ class Checker:
     # -------------------------------------------------------------- windows
     def duration(self, node: nodes.Duration) -> ir.DurationValue | None:
         if isinstance(node, nodes.DurationLit):
-            return ir.DurationValue(node.amount, node.unit)
+            duration = ir.DurationValue(node.amount, node.unit)
+            problem = time_range.duration_problem(duration)
+            if problem is not None:
+                self.error("SEG211", problem, node.span, time_range.HELP)
+                return None
+            return duration
         const = self.params.get(node.text)
         if const is not None and isinstance(const.value, ir.DurationValue):
             return const.value
@@ -798,9 +833,14 @@ class Checker:
     def point(self, node: nodes.Point) -> windows.PointSpan | None:
         match node:
             case nodes.DatePoint():
+                if self.in_range(ir.Const(node.value, t.DATE, span=node.span)).type.is_error:
+                    return None
                 return windows.date_point(node.value)
             case nodes.TimestampPoint():
-                return windows.instant_point(ir.FixedTime(self.wall_clock(node.value)))
+                wall = self.wall_clock(node.value)
+                if self.in_range(ir.Const(wall, t.TIMESTAMP, span=node.span)).type.is_error:
+                    return None
+                return windows.instant_point(ir.FixedTime(wall))
             case nodes.AgoPoint():
                 duration = self.duration(node.duration)
                 return windows.instant_point(windows.ago(duration)) if duration else None
@@ -844,7 +884,13 @@ class Checker:
                         "SEG209", "the number of calendar periods must be at least 1", node.span
                     )
                     return None
-                return windows.last_calendar(node.count, unit) if unit else None
+                if unit is None:
+                    return None
+                problem = time_range.periods_problem(node.count, unit)
+                if problem is not None:
+                    self.error("SEG211", problem, node.span, time_range.HELP)
+                    return None
+                return windows.last_calendar(node.count, unit)
             case nodes.PeriodWindow():
                 unit = self.unit(node.unit)
                 if unit is None:
