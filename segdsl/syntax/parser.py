@@ -24,6 +24,7 @@ from segdsl.diagnostics import Diagnostic
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
 from segdsl.syntax.lark_loops import inlined, use_lean_loops
+from segdsl.syntax.nesting import nesting_problems
 from segdsl.syntax.transformer import AstValue, Reduced, ToAst
 
 LANGUAGE_VERSION = 1
@@ -147,6 +148,10 @@ def parse(source: SourceFile) -> ParseResult:
     if module is not None:
         diagnostics.extend(literal_problems)
         diagnostics.extend(_version_problems(module, source))
+        too_deep = nesting_problems(module)
+        diagnostics.extend(too_deep)
+        if too_deep:
+            return ParseResult(None, tuple(diagnostics))
     return ParseResult(None if literal_problems else module, tuple(diagnostics))
 
 
