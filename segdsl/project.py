@@ -10,7 +10,7 @@ from segdsl.diagnostics import Diagnostic
 from segdsl.semantic.analyze import Analysis, ParamValue, analyze
 from segdsl.semantic.declarations import Declarations
 from segdsl.settings import Settings, find_settings, load_settings
-from segdsl.source import SourceFile, Span
+from segdsl.source import SourceFile, Span, read_source
 from segdsl.syntax import nodes
 from segdsl.syntax.parser import parse
 
@@ -101,12 +101,9 @@ def load_project(
         problems.extend(setting_problems)
     sources: list[SourceFile] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(
-                Diagnostic("SEG504", f"cannot read {file}: {error}", Span(str(file), 1, 1, 1, 1))
-            )
-            continue
-        sources.append(SourceFile(str(file), text))
+        source = read_source(file)
+        if isinstance(source, Diagnostic):
+            problems.append(source)
+        else:
+            sources.append(source)
     return Project.from_sources(sources, settings or Settings(), problems)

@@ -14,7 +14,7 @@ import typer
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, print_diagnostics
 from segdsl.diagnostics import Diagnostic
 from segdsl.project import seg_files
-from segdsl.source import SourceFile
+from segdsl.source import SourceFile, read_source
 from segdsl.syntax.parser import parse
 from segdsl.syntax.printer import format_module
 
@@ -36,8 +36,11 @@ def fmt(
     sources: dict[str, SourceFile] = {}
     changed: list[str] = []
     for file in files:
-        text = file.read_text(encoding="utf-8")
-        source = SourceFile(str(file), text)
+        source = read_source(file)
+        if isinstance(source, Diagnostic):
+            problems.append(source)
+            continue
+        text = source.text
         result = parse(source)
         if result.module is None:
             problems.extend(result.diagnostics)
