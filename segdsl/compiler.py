@@ -214,8 +214,8 @@ def check(
     """All diagnostics for a project folder, a file, or `.seg` text, including what
     `dialect` (default: the project's) cannot express.
 
-    >>> check("segment s = cart_adds > 0")[0].code
-    'SEG101'
+    >>> [d.code for d in check("segment s = cart_adds > 0")]  # no entity, unknown name
+    ['SEG107', 'SEG101']
     """
     project = _project(source)
     compiler = Compiler(project, params)

@@ -264,6 +264,8 @@ class SegmentFuzzer:
     def numeric(self, depth: int) -> str:
         if self.chance(0.4):
             return self.aggregate()
+        if depth > 0 and self.chance(0.25):
+            return self.long_sum()
         options = [
             lambda: self.number(),
             lambda: self.pick(NUMBER_MEASURES),
@@ -293,6 +295,7 @@ class SegmentFuzzer:
         ]
         if depth > 0:
             options += [
+                lambda: self.long_sum(),
                 lambda: (
                     f"{self.numeric(depth - 1)} {self.pick(['+', '-', '*', '/'])} "
                     f"{self.numeric(depth - 1)}"
@@ -301,6 +304,14 @@ class SegmentFuzzer:
                 lambda: f"({self.numeric(depth - 1)})",
             ]
         return self.pick(options)()
+
+    def long_sum(self) -> str:
+        """Four to seven terms: long enough for the checker to regroup them."""
+        text = self.pick(NUMBER_MEASURES)
+        for _ in range(self.random.randint(3, 6)):
+            operand = self.pick([*NUMBER_MEASURES, "1", "2.5"])
+            text += f" {self.pick(['+', '-', '*', '+', '-'])} {operand}"
+        return text
 
     def time_value(self) -> str:
         table = self.pick(TIMED_TABLES)

@@ -126,6 +126,7 @@ def test_the_generator_reaches_every_kind_of_condition() -> None:
         "time since",
         " where ",
         " contains ",
+        " - ",
     ):
         assert construct in text, construct
     assert any(_edgy(seed) for seed in range(CASES))
