@@ -451,3 +451,12 @@ def test_an_as_of_time_past_the_range_is_reported(as_of: str) -> None:
     with pytest.raises(CompileError) as raised:
         compiler.members_sql("s", as_of=as_of)
     assert [d.code for d in raised.value.diagnostics] == ["SEG503"]
+
+
+def test_explain_reports_a_window_out_of_range_instead_of_crashing() -> None:
+    from segdsl.explain.report import explain
+
+    compiler, _ = analyse("segment s = exists orders during last 30d")
+    with pytest.raises(CompileError) as raised:
+        explain(compiler, "s", as_of="0001-01-02")
+    assert [d.code for d in raised.value.diagnostics] == ["SEG211"]
