@@ -4,10 +4,7 @@ RecursionError; checked on every dialect and run on DuckDB."""
 
 from __future__ import annotations
 
-import inspect
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from random import Random
 
 import pytest
@@ -18,6 +15,7 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from segdsl.syntax.nesting import MAX_DEPTH
 from tests.support.runners import DuckDBRunner
+from tests.support.stack import python_default_stack
 from tests.support.tables import TableSpec, table
 
 MODEL = """entity customer from customers {
@@ -173,15 +171,3 @@ def test_any_nesting_compiles_or_is_seg006(depth: int, random: Random) -> None:
             return
         for dialect in DIALECTS:
             compiler.members_sql("s", dialect=dialect, as_of="2025-07-01")
-
-
-@contextmanager
-def python_default_stack() -> Iterator[None]:
-    """The stack a command has: Python's default 1,000 frames with about 100 in use
-    (hypothesis raises the limit while it runs a test)."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(len(inspect.stack(0)) + 900)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)

@@ -22,7 +22,7 @@ from segdsl.syntax import parser as parser_module
 from segdsl.syntax.parser import parse
 from segdsl.syntax.printer import format_module, format_text
 from tests import strategies
-from tests.test_limits import python_default_stack
+from tests.support.stack import python_default_stack
 
 CORPUS_TEXTS = [p.read_text() for p in sorted((Path(__file__).parent / "corpus").glob("*.seg"))]
 
