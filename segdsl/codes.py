@@ -37,6 +37,12 @@ CODES: dict[str, Code] = _codes(
     ),
     ("SEG005", "unterminated input", "The file ended in the middle of a definition."),
     (
+        "SEG006",
+        "nesting too deep",
+        "An expression nests more than 200 levels of parentheses, `not`, signs or "
+        "aggregates. Long chains of `and`, `or`, `+` or `*` are fine: they do not nest.",
+    ),
+    (
         "SEG101",
         "unknown name",
         "A name that is not a declared measure, segment, attribute, parameter or table.",
@@ -108,6 +114,14 @@ CODES: dict[str, Code] = _codes(
     ),
     ("SEG208", "invalid split", "Split buckets must be positive and add up to exactly 100%."),
     ("SEG209", "invalid number", "A count, size or percentage outside its allowed range."),
+    ("SEG210", "empty list", "`x in []` can never hold: a list needs at least one value."),
+    (
+        "SEG211",
+        "time out of range",
+        "A date, timestamp, duration or window that leaves the supported range of times, "
+        "0001-01-02 to 9999-12-30 (what Python and BigQuery can hold), either as written "
+        "or at the as-of time.",
+    ),
     (
         "SEG301",
         "not expressible in dialect",
@@ -161,6 +175,17 @@ CODES: dict[str, Code] = _codes(
     ("SEG503", "invalid as-of time", "The as-of time must be a date or an ISO timestamp."),
     ("SEG504", "no files", "No `.seg` files were found at the given paths."),
     ("SEG505", "unknown dialect", "The SQL dialect must be duckdb, postgres or bigquery."),
+    (
+        "SEG506",
+        "file too large",
+        "A `.seg` file is larger than 1 MB (1,048,576 bytes); split it into several files.",
+    ),
+    (
+        "SEG507",
+        "not a regular file",
+        "A `.seg` path names a pipe, a device or a socket; only regular files are read.",
+    ),
+    ("SEG508", "not UTF-8", "A `.seg` file must be UTF-8 text (a byte-order mark is allowed)."),
     (
         "SEG510",
         "file outside the allowed folders",

@@ -14,6 +14,7 @@ from segdsl import ir
 from segdsl.diagnostics import CompileError, Diagnostic, did_you_mean
 from segdsl.plan import Output, build_plan
 from segdsl.project import Project, load_project
+from segdsl.semantic import time_range
 from segdsl.semantic.analyze import Analysis, ParamValue
 from segdsl.semantic.checker import CheckedDefinition
 from segdsl.settings import DIALECT_NAMES
@@ -72,19 +73,19 @@ class Compiler:
         """The as-of moment: given, else pinned in the settings, else now."""
         zone = self.project.settings.zone
         if isinstance(value, AsOf):
-            return value
+            return _in_range(value, "<as-of>")
         if isinstance(value, dt.datetime):
             wall = value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
-            return AsOf(wall, zone)
+            return _in_range(AsOf(wall, zone), "<as-of>")
         if isinstance(value, dt.date):
-            return AsOf(dt.datetime.combine(value, dt.time()), zone)
+            return _in_range(AsOf(dt.datetime.combine(value, dt.time()), zone), "<as-of>")
         text = value or self.project.settings.as_of
         if not text:
             return AsOf.now(zone)
+        where = str(self.project.settings.path) if value is None else "<as-of>"
         try:
-            return AsOf.parse(text, zone)
-        except ValueError:
-            where = str(self.project.settings.path) if value is None else "<as-of>"
+            parsed = AsOf.parse(text, zone)
+        except (ValueError, OverflowError):  # an offset can move a time out of range
             raise CompileError(
                 [
                     Diagnostic(
@@ -97,6 +98,7 @@ class Compiler:
                 ],
                 {},
             ) from None
+        return _in_range(parsed, where)
 
     def dialect(self, name: str | None = None) -> Dialect:
         """The named dialect, or the project's default one."""
@@ -136,8 +138,12 @@ class Compiler:
             raise CompileError(unsupported, self.project.source_map)
         entity = self.analysis.entity
         assert entity is not None  # a definition exists, so the entity does
+        moment = self.as_of(as_of)
+        out_of_range = time_range.as_of_problems([expr for _, expr in outputs], moment)
+        if out_of_range:
+            raise CompileError(out_of_range, self.project.source_map)
         plan = build_plan(entity, [Output(name, expr) for name, expr in outputs])
-        return QueryBuilder(plan, chosen, self.as_of(as_of), members_of=members_of)
+        return QueryBuilder(plan, chosen, moment, members_of=members_of)
 
     def members_sql(
         self, segment: str, *, dialect: str | None = None, as_of: AsOfInput = None
@@ -163,6 +169,15 @@ class Compiler:
         outputs = [(name, _as_condition(self.definition(name))) for name in names]
         builder = self.builder(outputs, dialect, as_of)
         return builder.dialect.render(builder.counts(outputs))
+
+
+def _in_range(as_of: AsOf, where: str) -> AsOf:
+    problem = time_range.as_of_problem(as_of)
+    if problem is None:
+        return as_of
+    raise CompileError(
+        [Diagnostic("SEG503", problem, Span(where, 1, 1, 1, 1), time_range.HELP)], {}
+    )
 
 
 def _as_condition(definition: CheckedDefinition) -> ir.Expr:
@@ -199,8 +214,8 @@ def check(
     """All diagnostics for a project folder, a file, or `.seg` text, including what
     `dialect` (default: the project's) cannot express.
 
-    >>> check("segment s = cart_adds > 0")[0].code
-    'SEG101'
+    >>> [d.code for d in check("segment s = cart_adds > 0")]  # no entity, unknown name
+    ['SEG107', 'SEG101']
     """
     project = _project(source)
     compiler = Compiler(project, params)

@@ -13,7 +13,7 @@ from segdsl.semantic.analyze import Analysis, ParamValue, analyze
 from segdsl.semantic.declarations import Declarations
 from segdsl.semantic.file_sources import check_sources
 from segdsl.settings import Settings, find_settings, load_settings, settings_in
-from segdsl.source import SourceFile, Span
+from segdsl.source import SourceFile, Span, read_source
 from segdsl.syntax import nodes
 from segdsl.syntax.parser import parse
 
@@ -292,14 +292,11 @@ def _load(selection: Selection, settings: Settings, problems: list[Diagnostic]) 
     files = selection.files
     sources: list[SourceFile] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(
-                Diagnostic("SEG504", f"cannot read {file}: {error}", Span(str(file), 1, 1, 1, 1))
-            )
-            continue
-        sources.append(SourceFile(str(file), text))
+        source = read_source(file)
+        if isinstance(source, Diagnostic):
+            problems.append(source)
+        else:
+            sources.append(source)
     project = Project.from_sources(sources, settings, problems)
     project.root = selection.root
     project.named = frozenset(str(file) for file in selection.named)

@@ -232,6 +232,53 @@ CASES = [
         "exactly one bucket",
     ),
     ("bad ntile", "measure m = ntile(1) of cart_adds", "SEG209", 1, 19, "from 2 to 1000", None),
+    ("empty list", "segment s = country in []", "SEG210", 1, 13, "empty list", "at least one"),
+    ("empty list negated", "segment s = country not in []", "SEG210", 1, 13, "`in []`", None),
+    (
+        "duration past the range",
+        "segment s = exists orders during last 9999y",
+        "SEG211",
+        1,
+        39,
+        "`9999y` is longer than 9998 years",
+        "0001-01-02 and 9999-12-30",
+    ),
+    (
+        "window point past the range",
+        "segment s = exists orders during since 9999-12-31",
+        "SEG211",
+        1,
+        40,
+        "`9999-12-31` is outside",
+        "9999-12-30",
+    ),
+    (
+        "calendar periods past the range",
+        "segment s = count orders during last 99999999 calendar months > 1",
+        "SEG211",
+        1,
+        33,
+        "99999999 calendar months",
+        None,
+    ),
+    (
+        "compared duration past the range",
+        "segment s = recency > 999999999d",
+        "SEG211",
+        1,
+        23,
+        "`999999999d`",
+        None,
+    ),
+    (
+        "timestamp past the range",
+        "segment s = (exists orders where ordered_at < 0001-01-01T00:00:00)",
+        "SEG211",
+        1,
+        47,
+        "`0001-01-01T00:00:00` is outside",
+        None,
+    ),
 ]
 
 
@@ -358,3 +405,58 @@ def test_unregistered_codes_are_bugs() -> None:
 
     with pytest.raises(AssertionError):
         Diagnostic("SEG999", "nope", NO_SPAN)
+
+
+def test_a_project_without_an_entity_is_reported_when_checked() -> None:
+    compiler = Compiler(Project.from_text("segment s = true\nsegment t = not s\n", "e.seg"))
+    (problem,) = compiler.diagnostics
+    assert (problem.code, problem.span.line, problem.span.column) == ("SEG107", 1, 9)
+
+
+def test_a_parameter_override_past_the_range_is_reported() -> None:
+    text = MODEL + "param window: duration = 30d\nsegment s = exists orders during last window\n"
+    compiler = Compiler(Project.from_text(text, "case.seg"), params={"window": "9999y"})
+    assert [d.code for d in compiler.diagnostics] == ["SEG211"]
+    assert "`window`" in compiler.diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    ("condition", "as_of", "column", "words"),
+    [
+        # the span is the aggregate's: the IR keeps no span for its window
+        ("exists orders during last 30d", "0001-01-02", 13, "`30d ago`"),
+        ("exists orders during last 5000y", "2025-07-01", 13, "`5000y ago`"),
+        ("exists orders during this year", "0001-01-02", 13, "start of the year"),
+        ("count orders during last 5000 calendar years > 1", "2025-07-01", 13, "5000 years"),
+        ("age(birth_date) >= 9000", "2025-07-01", 13, "9000 years before"),
+        ("orders then no orders within 3000y", "2025-07-01", 13, "`3000y` before"),
+    ],
+)
+def test_windows_that_leave_the_range_at_the_as_of_time(
+    condition: str, as_of: str, column: int, words: str
+) -> None:
+    compiler, _ = analyse(f"segment s = {condition}")
+    assert compiler.analysis.ok
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        with pytest.raises(CompileError) as raised:
+            compiler.members_sql("s", dialect=dialect, as_of=as_of)
+        (problem,) = raised.value.diagnostics
+        assert problem.code == "SEG211" and words in problem.message, problem
+        assert (problem.span.line, problem.span.column) == (BASE_LINES + 1, column)
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+05:00"])
+def test_an_as_of_time_past_the_range_is_reported(as_of: str) -> None:
+    compiler, _ = analyse("segment s = cart_adds > 1")
+    with pytest.raises(CompileError) as raised:
+        compiler.members_sql("s", as_of=as_of)
+    assert [d.code for d in raised.value.diagnostics] == ["SEG503"]
+
+
+def test_explain_reports_a_window_out_of_range_instead_of_crashing() -> None:
+    from segdsl.explain.report import explain
+
+    compiler, _ = analyse("segment s = exists orders during last 30d")
+    with pytest.raises(CompileError) as raised:
+        explain(compiler, "s", as_of="0001-01-02")
+    assert [d.code for d in raised.value.diagnostics] == ["SEG211"]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from segdsl.compiler import Compiler
+from segdsl.diagnostics import CompileError
 from segdsl.project import Project
 from segdsl.source import SourceFile
 from segdsl.syntax import lark_loops, nodes
@@ -21,6 +22,7 @@ from segdsl.syntax import parser as parser_module
 from segdsl.syntax.parser import parse
 from segdsl.syntax.printer import format_module, format_text
 from tests import strategies
+from tests.support.stack import python_default_stack
 
 CORPUS_TEXTS = [p.read_text() for p in sorted((Path(__file__).parent / "corpus").glob("*.seg"))]
 
@@ -45,16 +47,77 @@ def test_formatting_is_idempotent(module: nodes.Module) -> None:
     assert format_text(once) == once
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300))
+ADVERSARIAL_MODEL = (
+    "entity customer from customers {\n  key id\n  x: integer\n  d: date\n}\n"
+    "table orders from orders {\n  link customer_id to customer\n  time at\n  amount: money\n}\n"
+)
+# pieces of the inputs that crashed or hung the compiler once (docs/testing.md)
+ADVERSARIAL_PIECES = [
+    "not ",
+    "(",
+    ")",
+    " and ",
+    " or ",
+    " + ",
+    " - ",
+    " / ",
+    "-",
+    "x > 1",
+    "x in []",
+    "x in [1, 2]",
+    "exists orders during last 9999y",
+    "exists orders during since 9999-12-31",
+    "exists orders during last 99999999 calendar months",
+    "d < 0001-01-01",
+    "age(d) > 99999999999999999999",
+    "time since d > 999999999d",
+    "(count orders where amount > ",
+    '"\\x00"',
+    '"unterminated',
+    "\ufeff",
+    "\x00",
+    "segment ",
+    "s",
+    " = ",
+    "\n",
+    "#",
+    "`",
+]
+
+
+@st.composite
+def adversarial_texts(draw: st.DrawFn) -> str:
+    """The model, then a segment made of pieces of known attacks, some repeated many times."""
+    parts = []
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        piece = draw(st.sampled_from(ADVERSARIAL_PIECES))
+        parts.append(piece * draw(st.sampled_from([1, 1, 2, 5, 150, 400])))
+    return ADVERSARIAL_MODEL + "segment s = " + "".join(parts) + "\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=300), adversarial_texts()))
 @example("segment s = (((")
 @example('segment s = "unterminated')
 @example("measure m = count orders where")
 @example("segdsl 99\nsegment s = x")
 @example("segment s = 2025-02-30 < x")
+@example(ADVERSARIAL_MODEL + "segment s = " + "not " * 500 + "x > 1")
+@example(ADVERSARIAL_MODEL + "segment s = " + " and ".join(["x > 1"] * 600))
+@example(ADVERSARIAL_MODEL + "segment s = " + " + ".join(["x"] * 600) + " > 1")
+@example(ADVERSARIAL_MODEL + "segment s = x in []")
+@example("segment s = true")
+@example(ADVERSARIAL_MODEL + 'segment s = "\\x00" = "a"')
 def test_arbitrary_text_never_crashes_the_compiler(text: str) -> None:
-    compiler = Compiler(Project.from_text(text))
-    assert all(d.code.startswith("SEG") for d in compiler.diagnostics)
+    with python_default_stack():
+        compiler = Compiler(Project.from_text(text))
+        if compiler.analysis.ok and "s" in compiler.analysis.definitions:
+            for dialect in ("duckdb", "postgres", "bigquery"):
+                try:
+                    compiler.members_sql("s", dialect=dialect, as_of="2025-07-01")
+                except CompileError as error:
+                    assert "SEG901" not in {d.code for d in error.diagnostics}
+    assert all(d.code.startswith("SEG") and d.code != "SEG901" for d in compiler.diagnostics)
 
 
 def _children(node: object) -> Iterator[object]:

@@ -17,7 +17,7 @@ from segdsl.cli.jsonout import emit
 from segdsl.diagnostics import Diagnostic
 from segdsl.project import find_projects
 from segdsl.settings import find_settings, load_settings
-from segdsl.source import SourceFile, Span
+from segdsl.source import SourceFile, Span, read_source
 from segdsl.syntax.parser import parse
 from segdsl.syntax.printer import format_module
 
@@ -53,11 +53,11 @@ def fmt(
     for selection, settings, setting_problems in selections:
         problems.extend(setting_problems)
         for file in selection.named:
-            text = read_text(file)
-            if isinstance(text, Diagnostic):
-                problems.append(text)
+            source = read_source(file)
+            if isinstance(source, Diagnostic):
+                problems.append(source)
                 continue
-            source = SourceFile(str(file), text)
+            text = source.text
             result = parse(source)
             if result.module is None:
                 problems.extend(result.diagnostics)
@@ -77,17 +77,6 @@ def fmt(
     _report(changed, problems, sources, output, dry)
     if problems or (dry and changed):
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def read_text(path: Path) -> str | Diagnostic:
-    """A file's text, or SEG504 when it is not readable UTF-8 text (one place to read)."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        message = f"cannot read {path}: not UTF-8 text (byte {error.start})"
-        return _file_problem(path, message, "save the file as UTF-8")
-    except OSError as error:
-        return _file_problem(path, f"cannot read {path}: {error.strerror or error}")
 
 
 def _file_problem(path: Path, message: str, help_: str | None = None) -> Diagnostic:

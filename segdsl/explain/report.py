@@ -50,12 +50,13 @@ def explain(
     definition = compiler.definition(name)
     decl = compiler.analysis.decls.definitions[name]
     moment = compiler.as_of(as_of)
-    describer = Describer(checker_for(compiler), moment)
-    body, words = _definition_words(decl, describer)
+    # the SQL first: it reports the times the as-of moment puts out of range (SEG211)
     if definition.kind == "segment":
         sql = compiler.members_sql(name, dialect=dialect, as_of=moment)
     else:
         sql = compiler.table_sql([name], dialect=dialect, as_of=moment)
+    describer = Describer(checker_for(compiler), moment)
+    body, words = _definition_words(decl, describer)
     return Explanation(
         name=name,
         kind=definition.kind,
@@ -133,9 +134,11 @@ def funnel_sql(
 
 
 def _and_chain(node: nodes.Expr) -> list[nodes.Expr]:
-    if isinstance(node, nodes.And):
-        return [*_and_chain(node.left), node.right]
-    return [node]
+    parts: list[nodes.Expr] = []
+    while isinstance(node, nodes.And):  # a loop: a chain may be hundreds of `and`s long
+        parts.append(node.right)
+        node = node.left
+    return [node, *reversed(parts)]
 
 
 # ------------------------------------------------------------------ why

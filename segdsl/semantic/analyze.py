@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import Diagnostic, did_you_mean
-from segdsl.semantic.checker import ENTITY, CheckedDefinition, Checker
+from segdsl.semantic import time_range
+from segdsl.semantic.checker import CheckedDefinition, Checker
 from segdsl.semantic.declarations import Declarations, collect
 from segdsl.source import Span
 from segdsl.syntax import nodes
@@ -48,14 +50,104 @@ def analyze(
     decls, diagnostics = collect(modules)
     values = resolve_params(decls, params or {}, time_zone, diagnostics)
     checker = Checker(decls, values, time_zone)
-    for name in decls.order:
+    if decls.order:  # every definition is about the entity's members, even `true`
+        checker.require_entity(decls.spans[decls.order[0]])
+    for name in [*dependencies_first(decls), *decls.order]:  # memoised: each checked once
         checker.definition(name)
     diagnostics.extend(checker.diagnostics)
     definitions = {name: d for name, d in checker.checked.items() if d is not None}
+    depths: dict[int, int] = {}
+    for name, definition in list(definitions.items()):
+        if ir_depth(definition.expr, depths) > MAX_IR_DEPTH:
+            del definitions[name]
+            diagnostics.append(
+                Diagnostic(
+                    "SEG006",
+                    f"`{name}` nests more than {MAX_IR_DEPTH} levels deep with the measures "
+                    "and segments it uses",
+                    decls.spans[name],
+                    "shorten the chain of definitions that build on each other",
+                )
+            )
     ordered = {name: definitions[name] for name in decls.order if name in definitions}
     # one source construct may be checked twice (`x between a and b` is two comparisons)
     unique = list(dict.fromkeys(diagnostics))
     return Analysis(decls, ordered, values, unique)
+
+
+# How deep the plan and SQL stages, which recurse, can follow an expression (with the
+# measures and segments it uses inlined); tests/test_fuzz.py checks one at the limit.
+MAX_IR_DEPTH = 250
+
+
+def ir_depth(root: object, depths: dict[int, int]) -> int:
+    """How deeply `root`'s nodes nest, without recursing; `depths` memoises shared nodes."""
+    pending: list[tuple[object, bool]] = [(root, False)]
+    while pending:
+        node, expanded = pending.pop()
+        if id(node) in depths:
+            continue
+        children = _ir_children(node)
+        if expanded or not children:
+            depths[id(node)] = 1 + max((depths[id(child)] for child in children), default=0)
+            continue
+        pending.append((node, True))
+        pending.extend((child, False) for child in children if id(child) not in depths)
+    return depths[id(root)]
+
+
+def dependencies_first(decls: Declarations) -> list[str]:
+    """The definitions in source order, each after those it names (found without
+    recursing), so checking one never recurses through a long chain of others."""
+    position = {name: index for index, name in enumerate(decls.order)}
+    uses = {
+        name: sorted(set(_names_in(decl, decls)) - {name}, key=position.__getitem__)
+        for name, decl in decls.definitions.items()
+    }
+    ordered: dict[str, None] = {}
+    tainted: set[str] = set()  # in a cycle, or using one: left to source order
+    for root in decls.order:
+        pending: list[tuple[str, bool]] = [(root, False)]
+        path: list[str] = []
+        while pending:
+            name, expanded = pending.pop()
+            if expanded:
+                path.pop()
+                ordered[name] = None
+                if any(used in tainted for used in uses[name]):
+                    tainted.add(name)
+                continue
+            if name in ordered:
+                continue
+            if name in path:
+                tainted.update(path[path.index(name) :])
+                continue
+            path.append(name)
+            pending.append((name, True))
+            pending.extend((used, False) for used in reversed(uses[name]) if used not in ordered)
+    return [name for name in ordered if name not in tainted]
+
+
+def _names_in(decl: object, decls: Declarations) -> list[str]:
+    """The definitions a declaration may name (any identifier spelled like one)."""
+    found: dict[str, None] = {}
+    pending = [decl]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, nodes.Ident) and node.text in decls.definitions:
+            found[node.text] = None
+        pending.extend(_ir_children(node))
+    return list(found)
+
+
+def _ir_children(node: object) -> list[object]:
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        return []
+    found: list[object] = []
+    for item in (getattr(node, f.name) for f in dataclasses.fields(node)):
+        values = item if isinstance(item, tuple) else (item,)
+        found.extend(v for v in values if dataclasses.is_dataclass(v) and not isinstance(v, type))
+    return found
 
 
 OVERRIDE_SPAN = Span("<parameters>", 1, 1, 1, 1)
@@ -121,6 +213,10 @@ def resolve_params(
                 )
             )
             continue
+        problem = time_range.value_problem(converted.value)
+        if problem is not None:
+            diagnostics.append(Diagnostic("SEG211", f"`{name}`: {problem}", where, time_range.HELP))
+            continue
         values[name] = converted
     literal_checker.diagnostics.clear()
     return values
@@ -169,8 +265,7 @@ def _literal(node: nodes.Expr | tuple[nodes.Expr, ...], checker: Checker) -> ir.
     inner = node.operand if isinstance(node, nodes.Negate) else node
     if not isinstance(inner, nodes.Literal_):
         return None
-    const = checker.expr(inner, ENTITY)
-    assert isinstance(const, ir.Const)
+    const = checker.literal(inner)
     if negate:
         if not isinstance(const.value, Decimal):
             return None

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import Diagnostic, did_you_mean
-from segdsl.semantic import windows
+from segdsl.semantic import time_range, windows
 from segdsl.semantic.declarations import Declarations, TableInfo
 from segdsl.source import NO_SPAN, Span
 from segdsl.syntax import nodes
@@ -124,6 +124,15 @@ class Checker:
         if name in self.checked:
             return self.checked[name]
         decl = self.decls.definitions[name]
+        if len(self.in_progress) >= MAX_CHAIN:  # a long cycle: checked in order, chains are short
+            self.error(
+                "SEG006",
+                f"`{name}` is reached through more than {MAX_CHAIN} definitions using each other",
+                decl.name.span,
+                "definitions that refer to each other in a loop cannot be computed",
+            )
+            self.checked[name] = None
+            return None
         self.in_progress.append(name)
         try:
             result = self._check_definition(decl)
@@ -269,23 +278,16 @@ class Checker:
 
     def expr(self, node: nodes.Expr, scope: Scope) -> ir.Expr:
         match node:
-            case nodes.NumberLit():
-                integral = node.value == node.value.to_integral_value()
-                return ir.Const(node.value, t.INTEGER if integral else t.DECIMAL, span=node.span)
-            case nodes.PercentLit():
-                return ir.Const(node.value / 100, t.DECIMAL, span=node.span)
-            case nodes.StringLit():
-                return ir.Const(node.value, t.STRING, span=node.span)
-            case nodes.BoolLit():
-                return ir.Const(node.value, t.BOOLEAN, span=node.span)
-            case nodes.DateLit():
-                return ir.Const(node.value, t.DATE, span=node.span)
-            case nodes.TimestampLit():
-                return ir.Const(self.wall_clock(node.value), t.TIMESTAMP, span=node.span)
-            case nodes.DurationLit():
-                return ir.Const(
-                    ir.DurationValue(node.amount, node.unit), t.DURATION, span=node.span
-                )
+            case (
+                nodes.NumberLit()
+                | nodes.PercentLit()
+                | nodes.StringLit()
+                | nodes.BoolLit()
+                | nodes.DateLit()
+                | nodes.TimestampLit()
+                | nodes.DurationLit()
+            ):
+                return self.in_range(self.literal(node))
             case nodes.Name():
                 return self.name(node, scope)
             case nodes.Call():
@@ -339,13 +341,11 @@ class Checker:
                         )
                 return ir.TextMatch(node.op, operand, pattern, span=node.span)
             case nodes.And():
-                return _and(
-                    self.condition(node.left, scope), self.condition(node.right, scope), node.span
-                )
+                parts = [self.condition(part, scope) for part in _chain(node, nodes.And)]
+                return ir.And(_flat(parts, ir.And), span=node.span)
             case nodes.Or():
-                return _or(
-                    self.condition(node.left, scope), self.condition(node.right, scope), node.span
-                )
+                parts = [self.condition(part, scope) for part in _chain(node, nodes.Or)]
+                return ir.Or(_flat(parts, ir.Or), span=node.span)
             case nodes.Not():
                 return ir.Not(self.condition(node.operand, scope), span=node.span)
             case nodes.TimeSince():
@@ -373,6 +373,35 @@ class Checker:
                 return self.sequence(node)
             case _:
                 assert_never(node)
+
+    def literal(self, node: nodes.Literal_) -> ir.Const:
+        """A literal's value and type (dates and durations not yet checked for range)."""
+        match node:
+            case nodes.NumberLit():
+                integral = node.value == node.value.to_integral_value()
+                return ir.Const(node.value, t.INTEGER if integral else t.DECIMAL, span=node.span)
+            case nodes.PercentLit():
+                return ir.Const(node.value / 100, t.DECIMAL, span=node.span)
+            case nodes.StringLit():
+                return ir.Const(node.value, t.STRING, span=node.span)
+            case nodes.BoolLit():
+                return ir.Const(node.value, t.BOOLEAN, span=node.span)
+            case nodes.DateLit():
+                return ir.Const(node.value, t.DATE, span=node.span)
+            case nodes.TimestampLit():
+                return ir.Const(self.wall_clock(node.value), t.TIMESTAMP, span=node.span)
+            case nodes.DurationLit():
+                duration = ir.DurationValue(node.amount, node.unit)
+                return ir.Const(duration, t.DURATION, span=node.span)
+            case _:
+                assert_never(node)
+
+    def in_range(self, const: ir.Const) -> ir.Expr:
+        """The literal, or an error if it is a time or duration out of range."""
+        problem = time_range.value_problem(const.value)
+        if problem is None:
+            return const
+        return self.error("SEG211", problem, const.span, time_range.HELP)
 
     def wall_clock(self, value: dt.datetime) -> dt.datetime:
         """A timestamp literal as wall-clock time in the project's time zone."""
@@ -520,8 +549,27 @@ class Checker:
 
     # -------------------------------------------------------------- operators
     def arith(self, node: nodes.Arith, scope: Scope) -> ir.Expr:
-        left = self.expr(node.left, scope)
-        right = self.expr(node.right, scope)
+        """A chain `a + b - c …` (or `*`, `/`), checked term by term without recursing.
+
+        A long chain of numbers becomes a balanced tree, so the stages after this
+        one recurse only as deep as its logarithm.
+        """
+        spine: list[nodes.Arith] = []  # the chain's nodes, innermost first
+        current: nodes.Expr = node
+        while isinstance(current, nodes.Arith) and _precedence(current.op) == _precedence(node.op):
+            spine.append(current)
+            current = current.left
+        spine.reverse()
+        result = self.expr(current, scope)
+        terms = [result, *(self.expr(link.right, scope) for link in spine)]
+        ops = [link.op for link in spine]
+        if len(spine) > 2 and all(term.type.is_numeric for term in terms):
+            return _regrouped(terms, ops, node.span)
+        for link, right in zip(spine, terms[1:], strict=True):
+            result = self.arith_pair(link, result, right)
+        return result
+
+    def arith_pair(self, node: nodes.Arith, left: ir.Expr, right: ir.Expr) -> ir.Expr:
         if left.type.is_error or right.type.is_error:
             return ir.Invalid(t.ERROR, span=node.span)
         if left.type.is_numeric and right.type.is_numeric:
@@ -608,7 +656,7 @@ class Checker:
         years = right.value
         if birth.type.kind is not t.Kind.DATE or not isinstance(years, Decimal):
             return None
-        if years != years.to_integral_value():
+        if years != years.to_integral_value() or abs(years) > time_range.MAX_YEARS:
             return None
         n = int(years)
 
@@ -719,6 +767,14 @@ class Checker:
                     dt.datetime.combine(item.value, dt.time()), t.TIMESTAMP, span=item.span
                 )
             items.append(item)
+        if not node.items:
+            return self.error(
+                "SEG210",
+                "an empty list: `in []` never holds",
+                node.span,
+                "list at least one value, or leave the condition out",
+                t.BOOLEAN,
+            )
         if not items:
             return ir.Invalid(t.BOOLEAN, span=node.span)
         if operand.type.kind is t.Kind.DATE and any(i.type.kind is t.Kind.TIMESTAMP for i in items):
@@ -767,7 +823,12 @@ class Checker:
     # -------------------------------------------------------------- windows
     def duration(self, node: nodes.Duration) -> ir.DurationValue | None:
         if isinstance(node, nodes.DurationLit):
-            return ir.DurationValue(node.amount, node.unit)
+            duration = ir.DurationValue(node.amount, node.unit)
+            problem = time_range.duration_problem(duration)
+            if problem is not None:
+                self.error("SEG211", problem, node.span, time_range.HELP)
+                return None
+            return duration
         const = self.params.get(node.text)
         if const is not None and isinstance(const.value, ir.DurationValue):
             return const.value
@@ -798,9 +859,14 @@ class Checker:
     def point(self, node: nodes.Point) -> windows.PointSpan | None:
         match node:
             case nodes.DatePoint():
+                if self.in_range(ir.Const(node.value, t.DATE, span=node.span)).type.is_error:
+                    return None
                 return windows.date_point(node.value)
             case nodes.TimestampPoint():
-                return windows.instant_point(ir.FixedTime(self.wall_clock(node.value)))
+                wall = self.wall_clock(node.value)
+                if self.in_range(ir.Const(wall, t.TIMESTAMP, span=node.span)).type.is_error:
+                    return None
+                return windows.instant_point(ir.FixedTime(wall))
             case nodes.AgoPoint():
                 duration = self.duration(node.duration)
                 return windows.instant_point(windows.ago(duration)) if duration else None
@@ -844,7 +910,13 @@ class Checker:
                         "SEG209", "the number of calendar periods must be at least 1", node.span
                     )
                     return None
-                return windows.last_calendar(node.count, unit) if unit else None
+                if unit is None:
+                    return None
+                problem = time_range.periods_problem(node.count, unit)
+                if problem is not None:
+                    self.error("SEG211", problem, node.span, time_range.HELP)
+                    return None
+                return windows.last_calendar(node.count, unit)
             case nodes.PeriodWindow():
                 unit = self.unit(node.unit)
                 if unit is None:
@@ -1266,6 +1338,75 @@ class Checker:
 
 
 # ------------------------------------------------------------------ helpers
+MAX_CHAIN = 40  # definitions checked inside one another; each takes a dozen stack frames
+
+
+def _chain(node: nodes.And | nodes.Or, kind: type[nodes.And | nodes.Or]) -> list[nodes.Expr]:
+    """The operands of a chain of `and` (or of `or`), left to right, found without recursing."""
+    operands: list[nodes.Expr] = []
+    pending: list[nodes.Expr] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, kind):
+            pending += (current.right, current.left)
+        else:
+            operands.append(current)
+    return operands
+
+
+def _flat(parts: list[ir.Expr], kind: type[ir.And | ir.Or]) -> tuple[ir.Expr, ...]:
+    items: list[ir.Expr] = []
+    for part in parts:
+        items.extend(part.items if isinstance(part, kind) else (part,))
+    return tuple(items)
+
+
+def _precedence(op: str) -> int:
+    return 1 if op in "+-" else 2
+
+
+_FLIPPED_SIGN: dict[nodes.ArithOp, nodes.ArithOp] = {"+": "-", "-": "+", "*": "*"}
+
+
+def _regrouped(terms: list[ir.Expr], ops: list[nodes.ArithOp], span: Span) -> ir.Expr:
+    """`t0 op1 t1 …` (evaluated left to right) with each run of `+`/`-` or of `*`
+    balanced: `a * b / c * d * e` = `((a * b) / c) * (d * e)`."""
+    divisions = [index for index, op in enumerate(ops) if op == "/"]
+    if not divisions:
+        return _balanced(terms, ops, span)
+    result = _balanced(terms[: divisions[0] + 1], ops[: divisions[0]], span)
+    for number, division in enumerate(divisions):
+        result = _numeric("/", result, terms[division + 1], span)
+        end = divisions[number + 1] if number + 1 < len(divisions) else len(ops)
+        run = terms[division + 2 : end + 1]
+        if run:
+            result = _numeric("*", result, _balanced(run, ops[division + 2 : end], span), span)
+    return result
+
+
+def _balanced(terms: list[ir.Expr], ops: list[nodes.ArithOp], span: Span) -> ir.Expr:
+    """`t0 op1 t1 op2 t2 …` (evaluated left to right) as a balanced tree of numbers.
+
+    Split before the middle operator: `a - b + c` = `a - (b - c)`, so the right half's
+    signs flip when the split is at a `-`. No divisions here (`a / b * c` is not
+    `a / (b * c)`): `_regrouped` keeps them in their place.
+    """
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(ops) // 2
+    op = ops[middle]
+    right_ops = ops[middle + 1 :]
+    if op == "-":
+        right_ops = [_FLIPPED_SIGN[o] for o in right_ops]
+    left = _balanced(terms[: middle + 1], ops[:middle], span)
+    right = _balanced(terms[middle + 1 :], right_ops, span)
+    return _numeric(op, left, right, span)
+
+
+def _numeric(op: nodes.ArithOp, left: ir.Expr, right: ir.Expr, span: Span) -> ir.Expr:
+    return ir.Arith(op, left, right, t.numeric_result(left.type, right.type, op), span=span)
+
+
 def _and(left: ir.Expr, right: ir.Expr, span: Span) -> ir.Expr:
     items: list[ir.Expr] = []
     for side in (left, right):

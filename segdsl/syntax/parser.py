@@ -7,11 +7,13 @@ Lark types stay inside `segdsl.syntax`: callers get a `ParseResult` holding a
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import re
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,12 +27,14 @@ from lark.grammar import Rule
 
 from segdsl.cache import ensure_cache_folder
 from segdsl.diagnostics import Diagnostic
-from segdsl.source import SourceFile, Span
+from segdsl.source import MAX_SOURCE_BYTES, SourceFile, Span, too_large
 from segdsl.syntax import nodes
 from segdsl.syntax.lark_loops import inlined, use_lean_loops
+from segdsl.syntax.nesting import nesting_problems
 from segdsl.syntax.transformer import AstValue, Reduced, ToAst
 
 LANGUAGE_VERSION = 1
+MAX_SYNTAX_ERRORS = 50
 STATEMENT_KEYWORDS = ("entity", "table", "param", "measure", "segment", "classifier", "split")
 _STATEMENT_START = re.compile(r"^(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.MULTILINE)
 
@@ -126,10 +130,23 @@ def _parse_with_lark(
 ) -> tuple[AstValue, list[Diagnostic]]:
     """The AST of `text` (all of `source`, or the rest of it when resynchronising) and
     the literals in it that do not exist."""
-    with _PARSING:
+    with _PARSING, _no_garbage_collection():
         _BUILDER.reset(source)
         reduced = cast(Reduced, _lark().parse(text, start=start))  # what the callbacks return
         return reduced.value, _BUILDER.literal_problems
+
+
+@contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """A parse only allocates (the AST holds no cycles), but each full collection walks
+    every node built so far: on a 1 MB file that was 40% of the time, growing with size."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @cache
@@ -148,12 +165,15 @@ class ParseResult:
 
 
 def parse(source: SourceFile) -> ParseResult:
-    """Parse one file. On syntax errors, every error found by resynchronising is reported."""
+    """Parse one file. On syntax errors, the errors found by resynchronising are reported
+    (up to MAX_SYNTAX_ERRORS: each one parses the rest of the file again)."""
+    if len(source.text) > MAX_SOURCE_BYTES:  # text given directly: a character per byte
+        return ParseResult(None, (too_large(source.path),))
     diagnostics: list[Diagnostic] = []
     literal_problems: list[Diagnostic] = []
     module: nodes.Module | None = None
     offset: int | None = 0
-    while offset is not None:
+    while offset is not None and len(diagnostics) < MAX_SYNTAX_ERRORS:
         text = source.text[offset:]
         try:
             value, problems = _parse_with_lark(source, text, "start")
@@ -165,13 +185,17 @@ def parse(source: SourceFile) -> ParseResult:
         if offset == 0:  # after a resynchronisation, the offsets of the rest are off
             assert isinstance(value, nodes.Module)
             module = _with_comments(value, source)
-            literal_problems = problems
+            literal_problems = problems + _escape_problems(source)
         offset = None
     if diagnostics:
         return ParseResult(None, tuple(diagnostics))
     if module is not None:
         diagnostics.extend(literal_problems)
         diagnostics.extend(_version_problems(module, source))
+        too_deep = nesting_problems(module)
+        diagnostics.extend(too_deep)
+        if too_deep:
+            return ParseResult(None, tuple(diagnostics))
     return ParseResult(None if literal_problems else module, tuple(diagnostics))
 
 
@@ -184,6 +208,7 @@ def parse_value(
         value, problems = _parse_with_lark(source, text, "param_value")
     except UnexpectedInput as error:
         return None, _syntax_diagnostic(error, source, _error_offset(error, text), text)
+    problems = problems + _escape_problems(source)
     if problems:
         return None, problems[0]
     assert not isinstance(value, nodes.Module)
@@ -205,9 +230,34 @@ def _comments(source: SourceFile) -> list[nodes.Comment]:
     return found
 
 
+def _escape_problems(source: SourceFile) -> list[Diagnostic]:
+    """An error for each backslash in a string that starts no escape of the language."""
+    problems: list[Diagnostic] = []
+    for match in _COMMENT_SCAN.finditer(source.text):
+        literal = match.group("string")
+        if literal is None or "\\" not in literal or literal.startswith("`"):
+            continue
+        for escape in _ESCAPE.finditer(literal):
+            if escape.group(1) not in ESCAPES:
+                start = match.start() + escape.start()
+                problems.append(
+                    Diagnostic(
+                        "SEG004",
+                        f"unknown escape `{escape.group()}` in a string",
+                        source.span(start, start + 2),
+                        help="the escapes are \\\\, \\\", \\', \\n and \\t; "
+                        "write a backslash as \\\\",
+                    )
+                )
+    return problems
+
+
 _COMMENT_SCAN = re.compile(
-    r"""(?P<string>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`[^`\n]*`)|(?P<comment>\#[^\n]*)"""
+    r"""(?P<string>"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'|`[^`\n]*`)"""
+    r"""|(?P<comment>\#[^\n]*)"""
 )
+_ESCAPE = re.compile(r"\\(.)")
+ESCAPES = ("\\", '"', "'", "n", "t")
 
 
 def _version_problems(module: nodes.Module, source: SourceFile) -> list[Diagnostic]:
@@ -308,8 +358,9 @@ def _expected_help(expected: Collection[str]) -> str | None:
 
 
 def _token_help(token: Token, error: UnexpectedToken, text: str) -> str | None:
-    previous = text[: token.start_pos].rstrip()
-    if token.type == "NAME" and re.search(r"\d$", text[: token.start_pos]):
+    start = token.start_pos or 0
+    previous = text[max(0, start - 80) : start].rstrip()  # a token's worth is enough
+    if token.type == "NAME" and start > 0 and text[start - 1].isdigit():
         return (
             "durations are a number and a unit with no space: s, min, h, d, w, mo, y "
             "(e.g. `30d`, `45min`, `6mo`)"
