@@ -59,7 +59,6 @@ from tests.support.console import (
     Command,
     clean,
     console_blocks,
-    fenced_blocks,
     is_gap,
     matches,
     regenerate,
@@ -107,6 +106,11 @@ SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\$SEG_DATABASE_URL\b", ("database_url_env",)),
     (r"--schema warehouse\.json\b", ("schema_file_here",)),
     (r"^pre-commit run\b", ("pre_commit_project",)),
+    (r"^seg compile \. ", ("stray_file",)),
+    (r"^seg validate examples --format sarif\b", ("promo_file", "git_repository")),
+    (r"^seg validate examples/lifecycle\.seg$", ("promo_file",)),
+    (r"^seg run shop ", ("unpinned_shop",)),
+    (r"^seg run examples --db postgresql://postgres@127\.0\.0\.1/shop$", ("no_postgres_driver",)),
 )
 
 # Fixed identities and dates: the commits of the `seg diff` history get the same ids on
@@ -421,13 +425,12 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _shown_file(name: str) -> str:
-    """The content of a file the doc shows in a plain ``` block after naming it in backticks."""
+    """The content of a file the doc shows in a plain ``` block right after "`name`:"."""
     text = CLI_DOC.read_text(encoding="utf-8")
-    named = text.index(f"`{name}`")
-    for _line, start, _end, body in fenced_blocks(text, ""):
-        if start > named:
-            return body
-    raise LookupError(f"docs/cli.md shows no file {name}")
+    shown = re.search(rf"`{re.escape(name)}`:\s*\n```\n(.*?)^```", text, re.M | re.S)
+    if shown is None:
+        raise LookupError(f"docs/cli.md shows no file {name}")
+    return shown.group(1)
 
 
 def _setup_postgres(box: Sandbox) -> None:
@@ -464,6 +467,28 @@ def _setup_schema_file_here(box: Sandbox) -> None:
 
 def _setup_promo_file(box: Sandbox) -> None:
     (box.repo / "examples" / "promo.seg").write_text(_shown_file("examples/promo.seg"))
+
+
+def _setup_stray_file(box: Sandbox) -> None:
+    """A `.seg` file outside any project beside examples/ (as tests/corpus/ in the repository)."""
+    (box.repo / "notes.seg").write_text("segdsl 1\n")
+
+
+def _setup_unpinned_shop(box: Sandbox) -> None:
+    """A project without a pinned as-of time, and a copy of a warehouse whose data stops
+    at 2025-07-01."""
+    shop = box.repo / "shop"
+    shutil.copytree(box.repo / "examples", shop)
+    (shop / "seg.toml").write_text('dialect = "duckdb"\n')
+    shutil.copyfile(box.tmp / "demo.duckdb", box.repo / "old-copy.duckdb")
+
+
+def _setup_no_postgres_driver(box: Sandbox) -> None:
+    """A machine with the base install only: importing psycopg fails."""
+    hidden = box.root / "no-driver" / "psycopg"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text('raise ImportError("psycopg is not installed")\n')
+    box.env["PYTHONPATH"] = str(hidden.parent)
 
 
 def _setup_drifted_model(box: Sandbox) -> None:
@@ -595,6 +620,9 @@ SETUP_FUNCTIONS: dict[str, Callable[[Sandbox], None]] = {
     "working_tree_change": _setup_working_tree_change,
     "database_url_env": _setup_database_url_env,
     "pre_commit_project": _setup_pre_commit_project,
+    "stray_file": _setup_stray_file,
+    "unpinned_shop": _setup_unpinned_shop,
+    "no_postgres_driver": _setup_no_postgres_driver,
 }
 
 
