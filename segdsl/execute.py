@@ -209,8 +209,9 @@ def demo_database_path() -> Path:
     configured = os.environ.get(DEMO_ENV)
     if configured:
         return Path(configured).expanduser().resolve()
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return (cache / "segdsl" / "demo.duckdb").resolve()
+    from segdsl.cache import cache_folder
+
+    return cache_folder() / "demo.duckdb"
 
 
 def demo_url(path: Path) -> str:

@@ -75,17 +75,23 @@ class _Group:
     settings_path: Path | None
     settings: Settings
     problems: list[Diagnostic]
-    files: dict[Path, Path] = field(default_factory=dict)  # resolved → as the user wrote it
-    named: dict[Path, None] = field(default_factory=dict)  # resolved
+    files: dict[Path, Path] = field(default_factory=dict)  # located → as the user wrote it
+    named: dict[Path, None] = field(default_factory=dict)  # located
     collected: bool = False
 
     def add(self, file: Path) -> None:
-        self.files.setdefault(file.resolve(), file)
+        self.files.setdefault(_located(file), file)
 
     def name(self, file: Path) -> None:
         """Mark `file` as asked about, written the way the user wrote it."""
-        self.files[file.resolve()] = file
-        self.named.setdefault(file.resolve(), None)
+        self.files[_located(file)] = file
+        self.named.setdefault(_located(file), None)
+
+
+def _located(file: Path) -> Path:
+    """One spelling per file: its folder resolved, the file itself not (a link stays the
+    link, so a link to a device or out of the project is still found and refused)."""
+    return file.parent.resolve() / file.name
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ class _Finder:
                 for resolved in list(group.files):
                     if resolved.is_relative_to(folder):
                         group.name(path / resolved.relative_to(folder))
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():  # a pipe or a device: read_source refuses it
             settings = find_settings(path)
             if settings is None:
                 group = self._group(None, path.parent)
@@ -188,10 +194,8 @@ class _Finder:
                     self._collect_project(self._group(nested, entry))
                 else:
                     self._collect(entry, group)
-            elif (
-                entry.suffix == ".seg"
-                and entry.is_file()
-                and (relative is None or _matches(relative, group.settings.include))
+            elif entry.suffix == ".seg" and (  # not only regular files: read_source says why
+                relative is None or _matches(relative, group.settings.include)
             ):
                 group.add(entry)
 

@@ -66,7 +66,7 @@ def test_a_file_that_is_not_utf8_is_a_diagnostic_not_a_crash(tmp_path: Path) -> 
     (tmp_path / "ok.seg").write_text(MESSY)
     result = runner.invoke(app, ["fmt", str(tmp_path)])
     assert result.exit_code == 1
-    assert "error[SEG504]: cannot read" in result.stderr and "not UTF-8" in result.stderr
+    assert "error[SEG508]" in result.stderr and "is not UTF-8 text" in result.stderr
     assert (tmp_path / "ok.seg").read_text() == TIDY  # the other files are still formatted
 
 

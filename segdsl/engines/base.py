@@ -348,7 +348,7 @@ def run_interruptible(
         # The future exists before the thread: a Ctrl-C that lands while the thread
         # starts still finds it (and cancels the call before it runs, or stops it).
         threading.Thread(target=work, name="segdsl-query").start()
-        return future.result(timeout=timeout)
+        return _result(future, timeout)
     except concurrent.futures.TimeoutError:
         reason = on_timeout
     except KeyboardInterrupt:
@@ -356,6 +356,25 @@ def run_interruptible(
     if not future.cancel():  # already running: stop it in the database
         _cancel_until_done(future, cancel)
     raise reason() from None
+
+
+def _result(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+    """The call's result, waiting in short steps.
+
+    A process-directed SIGINT may be delivered to another thread (the worker, or one of
+    the database's own); Python then runs its handler only when the main thread next
+    executes, so a wait that never wakes up would never see the Ctrl-C.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = _WAKE_UP if deadline is None else min(_WAKE_UP, deadline - time.monotonic())
+        if step <= 0:
+            raise concurrent.futures.TimeoutError
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            return future.result(timeout=step)
+
+
+_WAKE_UP = 0.1  # seconds between two looks at pending signals while a query runs
 
 
 def _cancel_until_done(

@@ -313,13 +313,16 @@ class DuckDBEngine(Engine):
         except EngineError as error:
             if error.kind == "permission" and error.message.startswith("refusing"):
                 raise EngineError(error.kind, f"{self._label}: {error.message}") from None
+            if "write-write conflict" in error.message:  # another connection wrote it first
+                raise self._busy(error, name) from None
             raise EngineError(
                 error.kind, f"{error.message} (while materializing {display_name(name)})"
             ) from None
 
     def _busy(self, error: EngineError, name: TableName) -> EngineError:
         """A clearer error when another connection in this process holds the file."""
-        if "different configuration" in error.message or "lock" in error.message.lower():
+        message = error.message.lower()
+        if any(word in message for word in ("different configuration", "lock", "conflict")):
             return EngineError(
                 "unreachable",
                 f"{self._label}: cannot materialize {display_name(name)}: the database file is "
