@@ -200,3 +200,131 @@ def test_windows_near_daylight_saving_changes(
     case: tuple[str, dt.datetime, list[Window], list[dt.datetime]],
 ) -> None:
     check(*case)
+
+
+# ---------------------------------------------------------------- sequences and durations
+SEQUENCE_SEGMENTS = """
+table carts = orders where status = "cart"
+table paid = orders where status = "paid"
+segment carts_paid = carts then paid within 2h
+segment carts_unpaid = carts then no paid within 2h
+segment adds_bought = adds then buys within 2h
+segment adds_unbought = adds then no buys within 2h
+segment orders_recent = time since last orders < 3h
+segment events_recent = time since last events < 3h
+segment orders_quick = time between first orders and last orders < 2h
+segment events_quick = time between first events and last events < 2h
+"""
+LIMIT = dt.timedelta(hours=2)
+
+
+def instant_of(wall: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A wall-clock time's instant: the earlier in a repeated hour, the offset before
+    the change for a skipped time (02:30 is 03:30), as documented."""
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def sequence_expectations(
+    tz: ZoneInfo, as_of: dt.datetime, pairs: list[tuple[dt.datetime, dt.datetime]]
+) -> dict[str, set[int]]:
+    """The members of SEQUENCE_SEGMENTS for one customer per (first, then) pair of
+    instants: events at the instants, cart and paid orders at their wall-clock times."""
+    as_of_wall = as_of.astimezone(tz).replace(tzinfo=None)
+    recent_lower = (as_of - dt.timedelta(hours=3)).astimezone(tz).replace(tzinfo=None)
+    expected: dict[str, set[int]] = {name: set() for name in SEGMENT_NAMES}
+    for key, pair in enumerate(pairs, start=1):
+        walls = [m.astimezone(tz).replace(tzinfo=None, fold=0) for m in pair]
+        views = {  # per table: (instants of first and then, which of the two are visible)
+            "events": (pair, [m <= as_of for m in pair], ("adds_bought", "adds_unbought")),
+            "orders": (
+                [instant_of(w, tz) for w in walls],
+                [w <= as_of_wall for w in walls],
+                ("carts_paid", "carts_unpaid"),
+            ),
+        }
+        for table, ((a, b), (a_seen, b_seen), (followed_name, unfollowed_name)) in views.items():
+            if not a_seen:
+                continue
+            if b_seen and a < b <= a + LIMIT:
+                expected[followed_name].add(key)
+            elif a + LIMIT <= as_of:
+                expected[unfollowed_name].add(key)
+            # durations of aggregates compare wall-clock times (the language's view of
+            # every time; the latest time of two in a repeated hour is either)
+            seen = [w for w, visible in zip(walls, (a_seen, b_seen), strict=True) if visible]
+            if max(seen) > recent_lower:
+                expected[f"{table}_recent"].add(key)
+            shifted = (instant_of(min(seen), tz) + LIMIT).astimezone(tz).replace(tzinfo=None)
+            if max(seen) < shifted:
+                expected[f"{table}_quick"].add(key)
+    return expected
+
+
+SEGMENT_NAMES = [line.split()[1] for line in SEQUENCE_SEGMENTS.splitlines() if "segment" in line]
+
+
+def check_sequences(
+    zone: str, as_of: dt.datetime, pairs: list[tuple[dt.datetime, dt.datetime]]
+) -> int:
+    require_postgres()
+    tz = ZoneInfo(zone)
+    keys = range(1, len(pairs) + 1)
+    orders, events = [], []
+    for key, (first, then) in zip(keys, pairs, strict=True):
+        for moment, status, kind in ((first, "cart", "add"), (then, "paid", "buy")):
+            wall = moment.astimezone(tz).replace(tzinfo=None, fold=0)
+            orders.append((key, wall, key, Decimal(1), status))
+            events.append((key, moment, kind))
+    tables = shop_tables(
+        [(key, None, None, None, None) for key in keys], orders=orders, events=events
+    )
+    text = MODEL + SEQUENCE_SEGMENTS
+    compiler = Compiler(Project.from_text(text, settings=Settings(time_zone=zone)))
+    expected = sequence_expectations(tz, as_of, pairs)
+    runners: list[Runner] = []
+    compared = 0
+    try:
+        runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+        for runner in runners:
+            for segment, want in expected.items():
+                sql = compiler.members_sql(segment, dialect=runner.name, as_of=as_of.isoformat())
+                got = {row[0] for row in runner.query(sql)}
+                assert got == want, (runner.name, zone, as_of.isoformat(), segment)
+                compared += 1
+    finally:
+        close_all(runners)
+    return compared
+
+
+def straddling_pairs(
+    tz: ZoneInfo, as_of: dt.datetime, change: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """First rows every 30 minutes from 2 hours before the change to an hour after,
+    and on the `then no` deadline (as-of − 2h) and a second either side; each followed
+    by a row 1h, 2h − 1s, 2h, 2h + 1s and 3h of real time later, and 2h − 1s, 2h and
+    2h + 1s later on the wall clock (the old, wrong limit)."""
+    second = dt.timedelta(seconds=1)
+    firsts = [change + dt.timedelta(minutes=30 * k) for k in range(-4, 3)]
+    firsts += [as_of - LIMIT + s * second for s in (-1, 0, 1)]
+    pairs = []
+    for first in firsts:
+        offsets = [dt.timedelta(hours=1), LIMIT - second, LIMIT, LIMIT + second, 3 * LIMIT / 2]
+        thens = [first + offset for offset in offsets]
+        wall = first.astimezone(tz).replace(tzinfo=None)
+        thens += [instant_of(wall + LIMIT + s * second, tz) for s in (-1, 0, 1)]
+        pairs += [(first, then) for then in thens]
+    return pairs
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_sequence_limits_and_durations_are_elapsed(change: str) -> None:
+    """`A then B within 2h` and `then no B within 2h` with rows straddling the change,
+    on a wall-clock table (orders) and a timestamptz one (events); `time since last X
+    < 3h` and `time between first X and last X < 2h` on the same rows."""
+    zone, first_after = CHANGES[change]
+    tz = ZoneInfo(zone)
+    change_at = first_after.replace(tzinfo=tz).astimezone(UTC)
+    as_of = change_at + dt.timedelta(hours=2, minutes=30)  # in UTC: Python steps an
+    # aware time's wall clock
+    pairs = straddling_pairs(tz, as_of, change_at)
+    assert check_sequences(zone, as_of, pairs) == 3 * len(SEGMENT_NAMES)

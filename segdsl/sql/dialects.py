@@ -104,6 +104,20 @@ class Dialect:
         """A TIMESTAMPTZ column as wall-clock time in `zone`."""
         return exp.AtTimeZone(this=column, zone=_string(zone))
 
+    def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        """A wall-clock time in `zone` as an instant (TIMESTAMPTZ; TIMESTAMP on BigQuery).
+        A time the clocks skipped counts with the offset before the change (02:30 is
+        03:30), as every engine does; in a repeated hour, the earlier of the two instants
+        (BigQuery's choice; DuckDB and Postgres pick the later, so step back the hour
+        every zone but Lord Howe and Troll repeats and keep it when it shows `wall`)."""
+        later = exp.AtTimeZone(this=wall.copy(), zone=_string(zone))
+        if zone == "UTC":
+            return later
+        hour = exp.Interval(this=_string("1 hour"))
+        earlier = exp.Paren(this=exp.Sub(this=later.copy(), expression=hour))
+        same = exp.EQ(this=self.wall_clock(earlier.copy(), zone), expression=wall.copy())
+        return exp.Case(ifs=[exp.If(this=same, true=earlier)], default=later)
+
     def date_to_wall(self, value: exp.Expr) -> exp.Expr:
         """A DATE as the wall-clock time of its midnight."""
         return exp.cast(value, exp.DataType.Type.TIMESTAMP, copy=False)
@@ -218,6 +232,9 @@ class BigQuery(Dialect):
 
     def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
         return _fn("DATETIME", column, _string(zone))
+
+    def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        return _fn("TIMESTAMP", wall, _string(zone))
 
     def date_to_wall(self, value: exp.Expr) -> exp.Expr:
         return _fn("DATETIME", value)

@@ -42,7 +42,7 @@ from segdsl.plan import (
     slug,
 )
 from segdsl.sql.dialects import Dialect
-from segdsl.timeline import AsOf
+from segdsl.timeline import ELAPSED_UNITS, AsOf
 
 TRUE = exp.true()
 FALSE = exp.false()
@@ -669,24 +669,28 @@ class QueryBuilder:
             .group_by(_col(KEY), copy=False)
         )
 
-    def _event_rows(self, events: ir.EventSetSpec) -> exp.Select:
+    def _event_rows(self, events: ir.EventSetSpec, *, elapsed: bool = False) -> exp.Select:
+        """Key and time of the rows; with `elapsed`, times as UTC wall clock (instants)."""
         source = events.source
         assert source.time is not None
         select, key = self._from_source(source)
         filters = self._row_filters(source, key)
         if events.filter is not None:
             filters.append(self.condition(events.filter, source))
+        at = self._instant_wall(source.time, source) if elapsed else self.row(source, source.time)
         select = select.select(
             exp.alias_(key, KEY, quoted=True, copy=False),
-            exp.alias_(self.row(source, source.time), "at", quoted=True, copy=False),
+            exp.alias_(at, "at", quoted=True, copy=False),
             copy=False,
         )
         return select.where(_and_once(filters), copy=False) if filters else select
 
     def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
         """Members with a `first` row that is (not) followed by a `then` row in time."""
-        first = self._event_rows(sequence.first).subquery("first_step", copy=False)
-        then = self._event_rows(sequence.then).subquery("then_step", copy=False)
+        # an hours/minutes/seconds limit is elapsed time: compare the rows' instants
+        elapsed = sequence.within is not None and self._is_elapsed(sequence.within)
+        first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
+        then = self._event_rows(sequence.then, elapsed=elapsed).subquery("then_step", copy=False)
         follows: list[exp.Expr] = [
             exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
             exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
@@ -703,6 +707,11 @@ class QueryBuilder:
             if sequence.within is not None:
                 # the time limit must have passed by the as-of time to know nothing followed
                 deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
+                if elapsed:
+                    moment = self.as_of.instant(self.as_of.wall) - dt.timedelta(
+                        seconds=sequence.within.seconds
+                    )
+                    deadline = self.dialect.wall_literal(moment.replace(tzinfo=None))
                 conditions.insert(0, exp.LTE(this=_col("at", "first_step"), expression=deadline))
         return (
             exp.select(_col(KEY, "first_step"))
@@ -713,6 +722,30 @@ class QueryBuilder:
 
     def _shift_as_of(self, duration: ir.DurationValue) -> dt.datetime:
         return self.as_of.resolve(ir.AsOfOffset(duration))
+
+    def _is_elapsed(self, duration: ir.DurationValue) -> bool:
+        """Whether adding `duration` to a wall-clock time must go through its instant:
+        hours and smaller in a zone whose clocks change (in UTC the SQL stays plain)."""
+        return duration.unit in ELAPSED_UNITS and not _FIXED_ZONE.fullmatch(self.as_of.zone.key)
+
+    def _instant_wall(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expr:
+        """A time as the UTC wall-clock time of its instant (differences are elapsed)."""
+        inner = ir.unwrap(expr)
+        if isinstance(inner, ir.TimePoint):
+            moment = self.as_of.instant(self.as_of.resolve(inner.anchor))
+            return self.dialect.wall_literal(moment.replace(tzinfo=None))
+        if isinstance(inner, ir.RowColumn) and source is not None:
+            raw: exp.Expr = _col(inner.column.name, self._hop_alias(source, inner.hop))
+            if inner.column.storage == "timestamptz":  # an instant already: keep its fold
+                return self.dialect.wall_clock(raw, "UTC")
+            if inner.column.storage == "date":
+                raw = self.dialect.date_to_wall(raw)
+            return self._utc_wall(raw)
+        return self._utc_wall(self.sql(expr, source))
+
+    def _utc_wall(self, wall: exp.Expr) -> exp.Expr:
+        zone = self.as_of.zone.key
+        return self.dialect.wall_clock(self.dialect.to_instant(wall, zone), "UTC")
 
     def _population_cte(self) -> exp.Select:
         entity = self.entity
@@ -1064,9 +1097,21 @@ class QueryBuilder:
                     return self.dialect.round_half_away(_paren(rendered[0]))
                 return functions[name](this=rendered[0])
             case ir.Elapsed(start=start, end=end):
-                return self.dialect.seconds_between(self.sql(start, source), self.sql(end, source))
+                if not self._is_elapsed(ir.DurationValue(1, "s")):
+                    return self.dialect.seconds_between(
+                        self.sql(start, source), self.sql(end, source)
+                    )
+                return self.dialect.seconds_between(
+                    self._instant_wall(start, source), self._instant_wall(end, source)
+                )
             case ir.AddDuration(operand=operand, duration=duration):
-                return self.dialect.add_duration(_paren(self.sql(operand, source)), duration)
+                if not self._is_elapsed(duration):
+                    return self.dialect.add_duration(_paren(self.sql(operand, source)), duration)
+                utc = _paren(self._instant_wall(operand, source))
+                instant = self.dialect.to_instant(
+                    _paren(self.dialect.add_duration(utc, duration)), "UTC"
+                )
+                return self.dialect.wall_clock(instant, self.as_of.zone.key)
             case ir.Case(whens=whens, default=default):
                 case = exp.Case(
                     ifs=[
@@ -1250,6 +1295,10 @@ class QueryBuilder:
                 last_day -= dt.timedelta(days=1)
             parts.append(exp.LTE(this=value.copy(), expression=self.dialect.date_literal(last_day)))
         return _and(parts) if parts else exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+
+
+# zones whose clocks never change: wall-clock arithmetic is elapsed time there
+_FIXED_ZONE = re.compile(r"(Etc/)?(UTC|UCT|GMT|GMT[+-]\d+|Zulu|Universal|Greenwich)")
 
 
 def _never_null(expr: ir.Expr) -> bool:
