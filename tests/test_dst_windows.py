@@ -24,6 +24,7 @@ from segdsl.project import Project
 from segdsl.settings import Settings
 from tests.generators import MODEL, shop_tables
 from tests.support.availability import require_postgres
+from tests.support.reference import evaluate_members
 from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
 
 UTC = dt.UTC
@@ -281,6 +282,10 @@ def check_sequences(
     text = MODEL + SEQUENCE_SEGMENTS
     compiler = Compiler(Project.from_text(text, settings=Settings(time_zone=zone)))
     expected = sequence_expectations(tz, as_of, pairs)
+    resolved = compiler.as_of(as_of.isoformat())
+    for segment, want in expected.items():  # the reference evaluator follows the same rule
+        expr = compiler.definition(segment).expr
+        assert evaluate_members(compiler, expr, tables, resolved) == want, ("reference", segment)
     runners: list[Runner] = []
     compared = 0
     try:

@@ -34,7 +34,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from segdsl import ir
-from segdsl.timeline import AsOf, shift
+from segdsl.timeline import ELAPSED_UNITS, AsOf, shift
 from tests.support.tables import TableSpec
 
 Key = Any
@@ -278,12 +278,18 @@ class ReferenceEvaluator:
             case ir.Function(name=name, args=args):
                 return _function(name, [self.eval(arg, scope) for arg in args])
             case ir.Elapsed(start=start, end=end):
-                first = _as_time(self.eval(start, scope))
-                second = _as_time(self.eval(end, scope))
+                first = self._instant(start, scope)
+                second = self._instant(end, scope)
                 if first is None or second is None:
                     return None
                 return (second - first).total_seconds()
             case ir.AddDuration(operand=operand, duration=duration):
+                if duration.unit in ELAPSED_UNITS:
+                    moment = self._instant(operand, scope)
+                    if moment is None:
+                        return None
+                    later = moment + dt.timedelta(seconds=duration.seconds)
+                    return later.astimezone(self.as_of.zone).replace(tzinfo=None)
                 value = _as_time(self.eval(operand, scope))
                 return None if value is None else shift(value, duration, 1)
             case ir.Case(whens=whens, default=default):
@@ -302,6 +308,23 @@ class ReferenceEvaluator:
             case ir.Invalid():
                 raise ReferenceError("cannot evaluate an expression that has a diagnostic")
         raise ReferenceError(f"unhandled IR node {expr!r}")
+
+    def _instant(self, expr: ir.Expr, scope: _Scope) -> dt.datetime | None:
+        """A time's instant: durations are elapsed time. The as-of time and a
+        timestamptz row's time are exact; any other wall-clock time in a repeated hour
+        is its earlier instant (a skipped time counts with the offset before the change)."""
+        value = _as_time(self.eval(expr, scope))
+        if value is None:
+            return None
+        inner = ir.unwrap(expr)
+        exact = isinstance(inner, ir.TimePoint) or (
+            isinstance(inner, ir.RowColumn) and inner.column.storage == "timestamptz"
+        )
+        return self._moment(value if exact else value.replace(fold=0))
+
+    def _moment(self, wall: dt.datetime) -> dt.datetime:
+        """A wall-clock time (its `fold` picks the occurrence of a repeated hour) as UTC."""
+        return wall.replace(tzinfo=self.as_of.zone).astimezone(dt.UTC)
 
     def _entity_value(
         self, node: Any, scope: _Scope, compute: Callable[[Any], dict[Key, object]]
@@ -410,21 +433,52 @@ class ReferenceEvaluator:
         firsts = self._event_times(spec.first)
         thens = self._event_times(spec.then)
         within = spec.within
+        if within is not None and within.unit in ELAPSED_UNITS:
+            # an elapsed limit: compare the rows' instants (a timestamptz row keeps its
+            # fold; a wall-clock row in a repeated hour is the earlier instant)
+            limit = dt.timedelta(seconds=within.seconds)
+            now = self._moment(self.as_of.wall)
+            firsts = {key: [self._moment(a) for a in times] for key, times in firsts.items()}
+            thens = {key: [self._moment(b) for b in times] for key, times in thens.items()}
+            return self._sequence_members(
+                spec.negated,
+                firsts,
+                thens,
+                lambda a, b: a < b <= a + limit,
+                lambda a: a + limit <= now,
+            )
 
         def follows(a: dt.datetime, b: dt.datetime) -> bool:
             return a < b and (within is None or b <= shift(a, within, 1))
+
+        return self._sequence_members(
+            spec.negated,
+            firsts,
+            thens,
+            follows,
+            lambda a: within is None or shift(a, within, 1) <= self.now,
+        )
+
+    def _sequence_members(
+        self,
+        negated: bool,
+        firsts: dict[Key, list[dt.datetime]],
+        thens: dict[Key, list[dt.datetime]],
+        follows: Callable[[dt.datetime, dt.datetime], bool],
+        over: Callable[[dt.datetime], bool],
+    ) -> dict[Key, object]:
+        """Per member: some first time followed by a then time (`negated`: some first
+        time whose limit is `over` at the as-of time and that nothing follows)."""
 
         result: dict[Key, object] = {}
         for key in self.population:
             a_times = firsts.get(key, [])
             b_times = thens.get(key, [])
-            if not spec.negated:
+            if not negated:
                 result[key] = any(follows(a, b) for a in a_times for b in b_times)
             else:
                 result[key] = any(
-                    (within is None or shift(a, within, 1) <= self.now)
-                    and not any(follows(a, b) for b in b_times)
-                    for a in a_times
+                    over(a) and not any(follows(a, b) for b in b_times) for a in a_times
                 )
         return result
 
@@ -530,7 +584,8 @@ def _column(row: Row, name: str) -> object:
 def _cell(value: object, zone: dt.tzinfo) -> object:
     """A stored value as the language sees it: instants become wall-clock times in `zone`."""
     if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return value.astimezone(zone).replace(tzinfo=None, fold=0)
+        # the fold tells a repeated hour's two apart (naive comparisons ignore it)
+        return value.astimezone(zone).replace(tzinfo=None)
     return value
 
 
