@@ -333,3 +333,38 @@ def test_sequence_limits_and_durations_are_elapsed(change: str) -> None:
     # aware time's wall clock
     pairs = straddling_pairs(tz, as_of, change_at)
     assert check_sequences(zone, as_of, pairs) == 3 * len(SEGMENT_NAMES)
+
+
+@st.composite
+def sequence_cases(
+    draw: st.DrawFn,
+) -> tuple[str, dt.datetime, list[tuple[dt.datetime, dt.datetime]]]:
+    """An as-of near a change and (first, then) pairs around it: then a few seconds
+    either side of 1h, 2h or 3h of real or of wall-clock time after first."""
+    zone, change = CHANGES[draw(st.sampled_from(sorted(CHANGES)))]
+    tz = ZoneInfo(zone)
+    change_at = change.replace(tzinfo=tz).astimezone(UTC)
+    as_of = change_at + dt.timedelta(minutes=draw(st.integers(-60, 6 * 60)))
+    pairs = []
+    for _ in range(draw(st.integers(1, 12))):
+        first = change_at + dt.timedelta(minutes=draw(st.integers(-4 * 60, 3 * 60)))
+        gap = dt.timedelta(hours=draw(st.sampled_from([1, 2, 3])))
+        gap += dt.timedelta(seconds=draw(st.integers(-2, 2)))
+        if draw(st.booleans()):  # real time
+            then = first + gap
+        else:  # wall-clock time
+            then = instant_of(first.astimezone(tz).replace(tzinfo=None) + gap, tz)
+        pairs.append((first, then))
+    return zone, as_of, pairs
+
+
+@settings(
+    max_examples=max(EXAMPLES // 2, 1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(sequence_cases())
+def test_sequences_near_daylight_saving_changes(
+    case: tuple[str, dt.datetime, list[tuple[dt.datetime, dt.datetime]]],
+) -> None:
+    check_sequences(*case)

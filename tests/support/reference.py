@@ -205,11 +205,18 @@ class ReferenceEvaluator:
         if cached is not None:
             return cached[1]
         result: dict[Key, list[TimedRow]] = {}
+        as_of = self._moment(self.as_of.wall)
         for key, joined in self._joined(source):
             time: dt.datetime | None = None
             if source.time is not None:
                 time = _as_time(self.eval(source.time, _Scope(row=joined)))
-                if time is None or time > self.now:
+                if time is None:
+                    continue
+                # an instant is seen by its own instant (in a repeated hour too)
+                if source.time.column.storage == "timestamptz":
+                    if self._moment(time) > as_of:
+                        continue
+                elif time > self.now:
                     continue
             result.setdefault(key, []).append((time, joined))
         self._visible[id(source)] = (source, result)
