@@ -107,9 +107,11 @@ class Dialect:
     def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """A wall-clock time in `zone` as an instant (TIMESTAMPTZ; TIMESTAMP on BigQuery).
         A time the clocks skipped counts with the offset before the change (02:30 is
-        03:30), as every engine does; in a repeated hour, the earlier of the two instants
-        (BigQuery's choice; DuckDB and Postgres pick the later, so step back the hour
-        every zone but Lord Howe and Troll repeats and keep it when it shows `wall`)."""
+        03:30), as every engine does; in a repeated hour, the earlier of the two instants,
+        as on BigQuery and in Python (fold 0)."""
+        # DuckDB and Postgres pick the later: take the instant an hour before when it
+        # shows the same wall-clock time (a repeated hour is one hour long in every zone
+        # but Australia/Lord_Howe and Antarctica/Troll, where the engines may differ)
         later = exp.AtTimeZone(this=wall.copy(), zone=_string(zone))
         if zone == "UTC":
             return later

@@ -723,10 +723,15 @@ class QueryBuilder:
     def _shift_as_of(self, duration: ir.DurationValue) -> dt.datetime:
         return self.as_of.resolve(ir.AsOfOffset(duration))
 
+    def _clocks_change(self) -> bool:
+        """Whether wall-clock differences in the project zone can differ from elapsed
+        time (not in UTC or a fixed offset, whose SQL stays plain)."""
+        return not _FIXED_ZONE.fullmatch(self.as_of.zone.key)
+
     def _is_elapsed(self, duration: ir.DurationValue) -> bool:
         """Whether adding `duration` to a wall-clock time must go through its instant:
-        hours and smaller in a zone whose clocks change (in UTC the SQL stays plain)."""
-        return duration.unit in ELAPSED_UNITS and not _FIXED_ZONE.fullmatch(self.as_of.zone.key)
+        hours and smaller where the clocks change."""
+        return duration.unit in ELAPSED_UNITS and self._clocks_change()
 
     def _instant_wall(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expr:
         """A time as the UTC wall-clock time of its instant (differences are elapsed)."""
@@ -1097,7 +1102,7 @@ class QueryBuilder:
                     return self.dialect.round_half_away(_paren(rendered[0]))
                 return functions[name](this=rendered[0])
             case ir.Elapsed(start=start, end=end):
-                if not self._is_elapsed(ir.DurationValue(1, "s")):
+                if not self._clocks_change():
                     return self.dialect.seconds_between(
                         self.sql(start, source), self.sql(end, source)
                     )
