@@ -390,81 +390,38 @@ def completion(
                     )
                     for v in found
                 ]
+    kinds = types.CompletionItemKind
     items: list[types.CompletionItem] = []
     decls = snap.analysis.decls
     if table is not None:
         for (qualifier, name), (hop, column) in sorted(table.columns.items()):
-            if qualifier:
-                continue
-            owner = table.source.hops[hop].table
-            items.append(
-                types.CompletionItem(
-                    label=name,
-                    kind=types.CompletionItemKind.Field,
-                    detail=f"{column.type} — column of {owner}",
-                    sort_text="0" + name,
-                )
-            )
+            if not qualifier:
+                owner = table.source.hops[hop].table
+                items.append(_ranked(0, name, kinds.Field, f"{column.type} — column of {owner}"))
     else:
         for name, decl in decls.definitions.items():
             checked = snap.analysis.definitions.get(name)
             kind = type(decl).__name__.removesuffix("Decl").lower()
-            items.append(
-                types.CompletionItem(
-                    label=name,
-                    kind=types.CompletionItemKind.Function
-                    if kind == "measure"
-                    else types.CompletionItemKind.Variable,
-                    detail=f"{kind}: {checked.type}" if checked else kind,
-                    sort_text="1" + name,
-                )
-            )
-        for name, column in decls.attributes.items():
-            items.append(
-                types.CompletionItem(
-                    label=name,
-                    kind=types.CompletionItemKind.Field,
-                    detail=f"{column.type} — attribute",
-                    sort_text="1" + name,
-                )
-            )
-        for name in decls.tables:
-            items.append(
-                types.CompletionItem(
-                    label=name,
-                    kind=types.CompletionItemKind.Class,
-                    detail="table",
-                    sort_text="2" + name,
-                )
-            )
-        for name in FUNCTION_NAMES:
-            items.append(
-                types.CompletionItem(
-                    label=name,
-                    kind=types.CompletionItemKind.Method,
-                    detail="function",
-                    sort_text="3" + name,
-                )
-            )
+            detail = f"{kind}: {checked.type}" if checked else kind
+            icon = kinds.Function if kind == "measure" else kinds.Variable
+            items.append(_ranked(1, name, icon, detail))
+        for name, attribute in decls.attributes.items():
+            items.append(_ranked(1, name, kinds.Field, f"{attribute.type} — attribute"))
+        items += [_ranked(2, name, kinds.Class, "table") for name in decls.tables]
+        items += [_ranked(3, name, kinds.Method, "function") for name in FUNCTION_NAMES]
     for name, type_ in decls.param_types.items():
-        items.append(
-            types.CompletionItem(
-                label=name,
-                kind=types.CompletionItemKind.Constant,
-                detail=f"param: {type_}",
-                sort_text="1" + name,
-            )
-        )
+        items.append(_ranked(1, name, kinds.Constant, f"param: {type_}"))
     for word in keyword_words():
-        items.append(
-            types.CompletionItem(
-                label=word,
-                kind=types.CompletionItemKind.Keyword,
-                detail=KEYWORDS[word].split(" — ")[-1][:80],
-                sort_text="4" + word,
-            )
-        )
+        items.append(_ranked(4, word, kinds.Keyword, KEYWORDS[word].split(" — ")[-1][:80]))
     return items
+
+
+def _ranked(
+    rank: int, label: str, kind: types.CompletionItemKind, detail: str
+) -> types.CompletionItem:
+    """A completion item listed in groups: columns (0) before definitions, attributes and
+    parameters (1), tables (2), functions (3) and keywords (4)."""
+    return types.CompletionItem(label=label, kind=kind, detail=detail, sort_text=f"{rank}{label}")
 
 
 def _unit_items(
