@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,7 +26,8 @@ from segdsl.settings import Settings
 from tests.generators import MODEL, shop_tables
 from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
+from tests.support.runners import all_runners, close_all
+from tests.support.tables import TableSpec
 
 UTC = dt.UTC
 # the changes of 2025: (zone, the first wall-clock time after the change, spring?)
@@ -95,15 +97,29 @@ def check(zone: str, as_of: dt.datetime, windows: list[Window], moments: list[dt
         expected[f"orders_{index}"] = {
             k for k, w in zip(keys, walls, strict=True) if lower_wall < w <= as_of_wall
         }
-    runners: list[Runner] = []
+    return members_on_every_engine(
+        compiler, tables, expected, as_of_text, context=(zone, str(windows))
+    )
+
+
+def members_on_every_engine(
+    compiler: Compiler,
+    tables: tuple[TableSpec, ...],
+    expected: Mapping[str, set[int]],
+    as_of: str,
+    *,
+    context: tuple[object, ...],
+) -> int:
+    """Each segment's members on DuckDB, Postgres and GoogleSQL equal `expected`; the number
+    of (engine, segment) pairs compared."""
+    runners = all_runners(tables)
     compared = 0
     try:
-        runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
         for runner in runners:
             for segment, want in expected.items():
-                sql = compiler.members_sql(segment, dialect=runner.name, as_of=as_of_text)
+                sql = compiler.members_sql(segment, dialect=runner.name, as_of=as_of)
                 got = {row[0] for row in runner.query(sql)}
-                assert got == want, (runner.name, zone, as_of_text, segment, str(windows))
+                assert got == want, (runner.name, *context, as_of, segment)
                 compared += 1
     finally:
         close_all(runners)
@@ -286,19 +302,7 @@ def check_sequences(
     for segment, want in expected.items():  # the reference evaluator follows the same rule
         expr = compiler.definition(segment).expr
         assert evaluate_members(compiler, expr, tables, resolved) == want, ("reference", segment)
-    runners: list[Runner] = []
-    compared = 0
-    try:
-        runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
-        for runner in runners:
-            for segment, want in expected.items():
-                sql = compiler.members_sql(segment, dialect=runner.name, as_of=as_of.isoformat())
-                got = {row[0] for row in runner.query(sql)}
-                assert got == want, (runner.name, zone, as_of.isoformat(), segment)
-                compared += 1
-    finally:
-        close_all(runners)
-    return compared
+    return members_on_every_engine(compiler, tables, expected, as_of.isoformat(), context=(zone,))
 
 
 def straddling_pairs(
