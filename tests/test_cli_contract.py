@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from segdsl.codes import CODES
 from segdsl.demo import build_demo_database
+from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -33,15 +34,6 @@ def seg(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.Co
         cwd=cwd,
         input=stdin,
         check=False,
-    )
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
     )
 
 

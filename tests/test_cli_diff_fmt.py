@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -13,18 +12,10 @@ from typer.testing import CliRunner
 
 from segdsl.cli.main import app
 from segdsl.demo import build_demo_database
+from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")
