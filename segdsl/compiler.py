@@ -16,7 +16,7 @@ from segdsl.plan import Output, build_plan
 from segdsl.project import Project, load_project
 from segdsl.semantic import time_range
 from segdsl.semantic.analyze import Analysis, ParamValue
-from segdsl.semantic.checker import CheckedDefinition
+from segdsl.semantic.check import CheckedDefinition
 from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
 from segdsl.sql.dialects import Dialect, get_dialect

@@ -14,7 +14,7 @@ from segdsl.compiler import AsOfInput, Compiler
 from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.explain.dependencies import dependency_tree, render_tree
 from segdsl.explain.words import Describer
-from segdsl.semantic.checker import ENTITY, Checker
+from segdsl.semantic.check import ENTITY, Checker
 from segdsl.source import Span
 from segdsl.syntax import nodes
 from segdsl.syntax.printer import NOT, body_text, expr_text

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from segdsl import ir
-from segdsl.semantic.checker import Checker
+from segdsl.semantic.check import Checker
 from segdsl.syntax import nodes
 from segdsl.syntax.printer import duration_text, expr_text, window_text
 from segdsl.timeline import AsOf

@@ -26,7 +26,7 @@ from segdsl.lsp.language import (
 )
 from segdsl.lsp.positions import offset_range, path_uri, span_range
 from segdsl.lsp.workspace import Snapshot
-from segdsl.semantic.checker import Checker
+from segdsl.semantic.check import Checker
 from segdsl.semantic.declarations import TableInfo
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes

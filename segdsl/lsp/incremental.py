@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from segdsl.diagnostics import Diagnostic
 from segdsl.semantic.analyze import Analysis, resolve_params
-from segdsl.semantic.checker import CheckedDefinition, Checker
+from segdsl.semantic.check import CheckedDefinition, Checker
 from segdsl.semantic.declarations import Declarations, collect
 from segdsl.syntax import nodes
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segdsl.semantic.checker import FUNCTIONS
+from segdsl.semantic.check import FUNCTIONS
 from segdsl.semantic.windows import CALENDAR_UNITS
 from segdsl.syntax.printer import keywords
 from segdsl.types import COLUMN_TYPES, PARAM_TYPES

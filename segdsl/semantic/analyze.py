@@ -13,7 +13,7 @@ from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.semantic import time_range
-from segdsl.semantic.checker import CheckedDefinition, Checker
+from segdsl.semantic.check import CheckedDefinition, Checker
 from segdsl.semantic.declarations import Declarations, collect
 from segdsl.source import Span
 from segdsl.syntax import nodes
