@@ -206,6 +206,29 @@ CODES: dict[str, Code] = _codes(
         "that compile or run need one: name that project's folder or one of its files.",
     ),
     (
+        "SEG580",
+        "bad test file",
+        "A segment test file (TOML in the project's `tests/` folder) is not valid TOML or a "
+        "case lacks its name, its definition (segment, classifier or split), or `expect`.",
+    ),
+    (
+        "SEG581",
+        "bad test rows",
+        "A test case gives rows for a table the model does not declare, a column the table "
+        "does not have, or a value that is not of the column's type.",
+    ),
+    (
+        "SEG582",
+        "wrong definition kind in a test",
+        "A test case names a definition as a segment but it is a classifier or a split "
+        "(or the other way round): segments expect `members`, the others `labels`.",
+    ),
+    (
+        "SEG583",
+        "segment test failed",
+        "A definition gave other members or labels than its test case expects.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",

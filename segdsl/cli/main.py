@@ -18,6 +18,7 @@ from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
+from segdsl.cli.test import test_command
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ app.command("demo")(demo)
 app.command("explain")(explain)
 app.command("why")(why)
 app.command("diff")(diff)
+app.command("test")(test_command)
 app.add_typer(schema_app, name="schema")
 
 
