@@ -111,6 +111,7 @@ SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"^seg validate examples/lifecycle\.seg$", ("promo_file",)),
     (r"^seg run shop ", ("unpinned_shop",)),
     (r"^seg run examples --db postgresql://postgres@127\.0\.0\.1/shop$", ("no_postgres_driver",)),
+    (r"^seg test examples -s cart_reminder_2h\b", ("wrong_test",)),
 )
 
 # Fixed identities and dates: the commits of the `seg diff` history get the same ids on
@@ -469,6 +470,11 @@ def _setup_promo_file(box: Sandbox) -> None:
     (box.repo / "examples" / "promo.seg").write_text(_shown_file("examples/promo.seg"))
 
 
+def _setup_wrong_test(box: Sandbox) -> None:
+    path = "examples/tests/wrong.toml"
+    (box.repo / path).write_text(_shown_file(path))
+
+
 def _setup_stray_file(box: Sandbox) -> None:
     """A `.seg` file outside any project beside examples/ (as tests/corpus/ in the repository)."""
     (box.repo / "notes.seg").write_text("segdsl 1\n")
@@ -623,6 +629,7 @@ SETUP_FUNCTIONS: dict[str, Callable[[Sandbox], None]] = {
     "stray_file": _setup_stray_file,
     "unpinned_shop": _setup_unpinned_shop,
     "no_postgres_driver": _setup_no_postgres_driver,
+    "wrong_test": _setup_wrong_test,
 }
 
 

@@ -110,7 +110,8 @@ def test_command(
                 "diagnostics": [d.to_dict() for d in problems],
                 "passed": passed,
                 "failed": len(failures),
-                "errors": len(problems),
+                "errors": sum(1 for d in problems if d.is_error),
+                "warnings": sum(1 for d in problems if not d.is_error),
             }
         )
     elif output is TestFormat.github:

@@ -27,7 +27,7 @@ from segdsl.semantic.declarations import Declarations
 from segdsl.source import Span
 from segdsl.syntax import nodes
 
-TEST_SCHEMA = "segdsl_test"
+TEST_SCHEMA = "segdsl_case"
 
 Value = str | int | float | bool | Decimal | dt.date | dt.datetime | None
 

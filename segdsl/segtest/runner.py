@@ -239,7 +239,7 @@ def _rows_of(
         for row in rows.get(path, ()):
             if row.get(link) is not None and _key(row[link]) == key:
                 shown: dict[str, Value] = {
-                    declared.get(n, n): value for n, value in row.items() if value is not None
+                    declared.get(n, n): row[n] for n in table.columns if row.get(n) is not None
                 }
                 out.append((table.name, shown))
     return out
