@@ -96,7 +96,7 @@ def test_a_wrong_expectation_fails_with_the_key_its_conditions_and_rows(
     assert "2 should be a member of cart_reminder_2h but is not" in lines[1]
     assert any("✗ cart_add_events during last 7d then no purchase_events" in x for x in lines)
     assert any(
-        "row of events: customer_id = 2, name = \"purchase\", occurred_at = 2025-06-30 12:30:00"
+        'row of events: customer_id = 2, name = "purchase", occurred_at = 2025-06-30 12:30:00'
         in line
         for line in lines
     )
@@ -160,28 +160,28 @@ labels = { 1 = "prospect", 2 = "active" }
             "evnts = [{ customer_id = 1 }]\n[test.expect]\nmembers = []\n",
             "SEG581",
             "no table or entity called `evnts`",
-            1,
+            5,
         ),
         (
             '[[test]]\nname = "x"\nsegment = "buyers"\n[test.given]\n'
             'orders = [{ customer_id = 1, amount = "lots" }]\n[test.expect]\nmembers = []\n',
             "SEG581",
             "`orders.amount`: 'lots' is not a decimal",
-            1,
+            5,
         ),
         (
             '[[test]]\nname = "x"\nsegment = "buyers"\n[test.given]\n'
             "orders = [{ customer_id = 1, amont = 5 }]\n[test.expect]\nmembers = []\n",
             "SEG581",
             "`orders` has no column `amont`",
-            1,
+            5,
         ),
         (
             '[[test]]\nname = "x"\nsegment = "buyers"\n[test.given]\n'
             "email_activity = [{ customer_id = 1 }]\n[test.expect]\nmembers = []\n",
             "SEG581",
             "filters `events` by more than equalities",
-            1,
+            5,
         ),
         (
             '\n\n[[test]]\nname = "x"\nsegment = "lifecycle"\n[test.expect]\nmembers = []\n',

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +41,16 @@ class TestCase:
     members: list[object] | None = None  # segments: the expected members' keys
     labels: dict[str, str] | None = None  # classifiers and splits: key → label
     span: Span = field(default_factory=lambda: Span("<test>", 1, 1, 1, 1))
+    text: str = field(default="", repr=False, compare=False)  # the file's text, for `place`
 
     __test__ = False  # not a pytest test class
+
+    def place(self, table: str, column: str | None = None) -> Span:
+        """Where a given table (or a column of its rows) is written, else the case's header."""
+        found = _find(self.text, table, self.span.line, self.span.path)
+        if found is not None and column is not None:
+            found = _find(self.text, column, found.line, self.span.path) or found
+        return found or self.span
 
 
 @dataclass
@@ -180,6 +188,7 @@ def _case(
         members,
         labels,
         span,
+        text,
     )
 
 
@@ -199,15 +208,6 @@ def _find(text: str, word: str, after_line: int, where: str) -> Span | None:
     return None
 
 
-def find_in(case: TestCase, text: str, word: str) -> Span:
-    """Where `word` (a table or column name) appears in `case`, else the case's header."""
-    return _find(text, word, case.span.line, case.span.path) or case.span
-
-
 def _position(message: str) -> tuple[int, int]:
     match = re.search(r"line (\d+), column (\d+)", message)
     return (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-
-
-def all_cases(files: Sequence[TestFile]) -> list[TestCase]:
-    return [case for file in files for case in file.cases]

@@ -13,7 +13,7 @@ never read or written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -128,21 +128,24 @@ class Layout:
     # ------------------------------------------------------------ rows
 
     def rows(
-        self, given: Mapping[str, Sequence[Mapping[str, object]]], where: Span
+        self,
+        given: Mapping[str, Sequence[Mapping[str, object]]],
+        place: Callable[[str, str | None], Span],
     ) -> tuple[dict[tuple[str, ...], list[dict[str, Value]]], list[Diagnostic]]:
-        """The case's rows per warehouse table (physical columns, typed values), and problems."""
+        """The case's rows per warehouse table (physical columns, typed values), and problems
+        (at `place(table, column)`)."""
         out: dict[tuple[str, ...], list[dict[str, Value]]] = {path: [] for path in self.tables}
         problems: list[Diagnostic] = []
         for name, rows in given.items():
             if name in self.derived:
-                problems.append(_problem(where, self.derived[name], None))
+                problems.append(_problem(place(name, None), self.derived[name], None))
                 continue
             table = self.names.get(name)
             if table is None:
                 known = sorted(self.names)
                 problems.append(
                     _problem(
-                        where,
+                        place(name, None),
                         f"no table or entity called `{name}` in the model",
                         did_you_mean(name, known) or "tables: " + ", ".join(known),
                     )
@@ -157,7 +160,7 @@ class Layout:
                     if target is None:
                         problems.append(
                             _problem(
-                                where,
+                                place(name, column_name),
                                 f"`{name}` has no column `{column_name}`",
                                 did_you_mean(column_name, table.declared)
                                 or "columns: " + ", ".join(sorted(table.declared)),
@@ -167,7 +170,11 @@ class Layout:
                     try:
                         physical[target] = self._value(table.columns[target], value)
                     except _BadValue as error:
-                        problems.append(_problem(where, f"`{name}.{column_name}`: {error}", None))
+                        problems.append(
+                            _problem(
+                                place(name, column_name), f"`{name}.{column_name}`: {error}", None
+                            )
+                        )
                 out[table.source].append(physical)
         if not given.get(self.entity.name):
             self._fill_entity(out)

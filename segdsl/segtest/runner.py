@@ -18,8 +18,8 @@ from sqlglot import exp
 from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.engines import EngineError, parse_url
-from segdsl.engines.duckdb_engine import DuckDBEngine
 from segdsl.engines.base import parse_query
+from segdsl.engines.duckdb_engine import DuckDBEngine
 from segdsl.engines.urls import DuckDBURL, PostgresURL
 from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
 from segdsl.segtest.cases import TestCase
@@ -176,7 +176,7 @@ def run_case(compiler: Compiler, case: TestCase, db: _Database) -> Outcome:
         compiler.project.settings.zone,
         schema=f"{TEST_SCHEMA}_{uuid.uuid4().hex[:12]}",
     )
-    rows, problems = layout.rows(case.given, case.span)
+    rows, problems = layout.rows(case.given, case.place)
     if problems:
         outcome.problems = problems
         return outcome
