@@ -156,6 +156,21 @@ def test_overlap_explain_why(demo: str) -> None:
     assert why["member"] is True and why["key"] == key
 
 
+def test_why_reasons_json(demo: str) -> None:
+    """A classifier's label, a sequence's steps and a ranking's standing conform."""
+    args = ("examples", "--db", demo, "--format", "json")
+    adder = seg("run", "examples", "--db", demo, "-s", "cart_discount_3d", "--members")
+    key = adder.stdout.splitlines()[1]
+    steps = json_document(seg("why", key, *args, "-s", "cart_discount_3d"), "why")
+    assert steps["member"] is True and any(s["matches"] for s in steps["steps"])
+    label = json_document(seg("why", key, *args, "-s", "lifecycle"), "why")
+    assert label["label"] in ("prospect", "new", "active", "at_risk", "churned")
+    top = seg("run", "examples", "--db", demo, "-s", "high_value", "--members", "--limit", "1")
+    ranked = json_document(seg("why", top.stdout.splitlines()[1], *args, "-s", "high_value"), "why")
+    standing = ranked["standing"]
+    assert ranked["member"] is True and standing["position"] <= standing["cut_off"]
+
+
 def test_diff_json(tmp_path: Path, demo: str) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     git(tmp_path, "init", "-q")

@@ -140,8 +140,11 @@ def why(
     param: ParamOption = None,
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
-    """For one member: every condition of the segment, its values, and whether it passed."""
-    from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
+    """For one member: every condition of a segment (or rule of a classifier), its values,
+    and whether it passed; the rows behind a sequence, the standing in a ranking."""
+    from segdsl.explain.reasons import add_reasons
+    from segdsl.explain.report import fill_why, why_sql, why_tree
+    from segdsl.explain.why_render import why_dict, why_lines
 
     project = load_project(path)
     url = database_url(db, project.settings)
@@ -155,42 +158,39 @@ def why(
                 warn_if_stale(engine, compiler, [segment], moment)
             sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
+            if rows:
+                fill_why(tree, columns, rows[0])
+                add_reasons(
+                    compiler,
+                    tree,
+                    key,
+                    lambda text: engine.query(text).to_pylist(),
+                    engine.dialect,
+                    moment,
+                )
     if not rows:
         typer.echo(
             f"{key} is not in the population as of {moment} (no such key, or joined later)",
             err=True,
         )
         raise typer.Exit(1)
-    fill_why(tree, columns, rows[0])
-
-    def as_dict(node: WhyNode) -> dict[str, object]:
-        return {
-            "condition": node.text,
-            "passed": node.result,
-            "values": {label: value for label, value in node.shown},
-            "children": [as_dict(child) for child in node.children],
-        }
-
+    classifier = bool(tree.expr.type.labels)
     if output_format is DataFormat.json:
         payload = {
             "key": key,
             "segment": segment,
             "as_of": iso_time(moment),
             "member": tree.result,
-            **as_dict(tree),
+            **({"label": tree.label} if classifier else {}),
+            **why_dict(tree),
         }
         emit(payload)
         return
-    verdict = "IN" if tree.result else "NOT in"
-    typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")
-
-    def show(node: WhyNode, depth: int) -> None:
-        mark = "✓" if node.result else "✗"
-        values = ", ".join(
-            f"{label} = {'missing' if value is None else value}" for label, value in node.shown
-        )
-        typer.echo(f"{'  ' * depth}{mark} {node.text}" + (f"    [{values}]" if values else ""))
-        for child in node.children:
-            show(child, depth + 1)
-
-    show(tree, 0)
+    if classifier:
+        label = "no label" if tree.label is None else f"labelled {tree.label}"
+        typer.echo(f"{key} is {label} by {segment} (as of {moment})\n")
+    else:
+        verdict = "IN" if tree.result else "NOT in"
+        typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")
+    for line in why_lines(tree):
+        typer.echo(line)

@@ -159,6 +159,7 @@ def _label(label: str | None) -> str:
 
 
 def _show(outcome: object) -> None:
+    from segdsl.explain.why_render import why_lines
     from segdsl.segtest.runner import Outcome
 
     assert isinstance(outcome, Outcome)
@@ -168,23 +169,11 @@ def _show(outcome: object) -> None:
     for difference in outcome.differences:
         typer.echo(f"      {_difference_line(case.definition, difference)} (as of {outcome.as_of})")
         if difference.why is not None:
-            _show_why(difference.why, 4)
+            for line in why_lines(difference.why):
+                typer.echo(f"        {line}")
         for table, row in difference.rows:
             values = ", ".join(f"{name} = {_value(value)}" for name, value in row.items())
             typer.echo(f"        row of {table}: {values}")
-
-
-def _show_why(node: object, depth: int) -> None:
-    from segdsl.explain.report import WhyNode
-
-    assert isinstance(node, WhyNode)
-    mark = "✓" if node.result else "✗"
-    values = ", ".join(
-        f"{label} = {'missing' if value is None else value}" for label, value in node.shown
-    )
-    typer.echo(f"{'  ' * depth}{mark} {node.text}" + (f"    [{values}]" if values else ""))
-    for child in node.children:
-        _show_why(child, depth + 1)
 
 
 def _value(value: object) -> str:

@@ -155,26 +155,72 @@ class WhyNode:
     children: list[WhyNode] = field(default_factory=list)
     result: bool | None = None
     shown: list[tuple[str, object]] = field(default_factory=list)
+    # a classifier's root: the label the member got; one of its rules: the label it gives
+    label: str | None = None
+    sequence: ir.SequenceSpec | None = None  # a sequence condition: its steps are shown
+    step_tables: tuple[str, str] = ("", "")  # the tables of its two steps, as written
+    steps: list[SequenceStep] = field(default_factory=list)
+    ranking: ir.PopulationSpec | None = None  # a ranking condition: the member's standing
+    score: object = None  # the value ranked, for the member
+    standing: Standing | None = None
+
+
+@dataclass(frozen=True)
+class SequenceStep:
+    """One row of a sequence's first step for the member, and what followed it."""
+
+    at: object  # the row's time
+    next_at: object  # the first row of the next step after it (within the limit), or None
+    decided: bool  # the time limit has passed by the as-of time (always, without a limit)
+    matches: bool  # this row makes the condition true
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the member stands in a ranking's population."""
+
+    position: int  # 1 = first in the ranking's order (descending for top and shares)
+    members: int  # members of the ranking's population with a value
+    cut_off: int | None  # top/bottom N or N%: how many are in
 
 
 def why_tree(compiler: Compiler, name: str) -> WhyNode:
+    """The conditions of a segment (or the rules of a classifier) as a tree to fill in."""
     definition = compiler.definition(name)
     decl = compiler.analysis.decls.definitions[name]
+    checker = checker_for(compiler)
+    if isinstance(decl, nodes.ClassifierDecl):
+        rules = [_rule(rule, checker, compiler) for rule in decl.rules]
+        fallback = WhyNode(f"else {decl.else_label.text}", ir.Const(True, t.BOOLEAN))
+        fallback.label = decl.else_label.text
+        return WhyNode(
+            f"{name}: the first rule that holds", definition.expr, children=[*rules, fallback]
+        )
     if not isinstance(decl, nodes.SegmentDecl):
         raise CompileError(
             [
                 Diagnostic(
                     "SEG502",
-                    f"`{name}` is a {definition.kind}; `seg why` explains segments",
+                    f"`{name}` is a {definition.kind}; `seg why` explains segments and "
+                    "classifiers (a split's label comes from a hash of the key)",
                     decl.span,
                 )
             ],
             {},
         )
-    checker = checker_for(compiler)
     root = _why(decl.condition, checker, compiler, set())
     root.text = f"{name}: {root.text}" if root.children else root.text
     return root
+
+
+def _rule(rule: nodes.Rule, checker: Checker, compiler: Compiler) -> WhyNode:
+    node = _why(rule.condition, checker, compiler, set())
+    if node.children:
+        node = WhyNode(f"{rule.label.text} when", node.expr, children=[node])
+    else:
+        node.text = f"{rule.label.text} when {node.text}"
+    node.label = rule.label.text
+    return node
 
 
 def _why(node: nodes.Expr, checker: Checker, compiler: Compiler, expanded: set[str]) -> WhyNode:
@@ -193,6 +239,10 @@ def _why(node: nodes.Expr, checker: Checker, compiler: Compiler, expanded: set[s
             child = _why(decl.condition, checker, compiler, expanded | {name})
             return WhyNode(f"{name} (segment)", expr, children=[child])
     result = WhyNode(text, expr)
+    result.sequence = _sequence_in(expr)
+    if isinstance(node, nodes.Sequence):
+        result.step_tables = (node.first.table.text, node.then.table.text)
+    result.ranking = _ranking_in(expr)
     for operand in _operands(node):
         if _is_literal(operand):
             continue
@@ -200,6 +250,28 @@ def _why(node: nodes.Expr, checker: Checker, compiler: Compiler, expanded: set[s
         if value.type.kind is not t.Kind.ERROR:
             result.values.append((expr_text(operand), value))
     return result
+
+
+def _sequence_in(expr: ir.Expr) -> ir.SequenceSpec | None:
+    while isinstance(expr, ir.Named):
+        expr = expr.expr
+    return expr.sequence if isinstance(expr, ir.SequenceRef) else None
+
+
+def _ranking_in(expr: ir.Expr) -> ir.PopulationSpec | None:
+    """The ranking a condition tests (`x in top 10%`, `ntile(5) of x = 5`), if it is one."""
+    while isinstance(expr, ir.Named):
+        expr = expr.expr
+    if isinstance(expr, ir.Compare):
+        found = [_ranking_in(side) for side in (expr.left, expr.right)]
+        return next((spec for spec in found if spec is not None), None)
+    if isinstance(expr, ir.PopulationRef) and expr.spec.func not in _AGGREGATE_FUNCS:
+        return expr.spec
+    return None
+
+
+# population figures (`avg x among buyers`): the same for everyone, nothing to rank
+_AGGREGATE_FUNCS = ("sum", "avg", "min", "max", "count")
 
 
 def _chain(node: nodes.Expr, kind: type[nodes.And] | type[nodes.Or]) -> list[nodes.Expr]:
@@ -226,10 +298,11 @@ def _is_literal(node: nodes.Expr) -> bool:
     return isinstance(node, nodes.Literal_)
 
 
-def _flatten(root: WhyNode) -> list[WhyNode]:
+def walk(root: WhyNode) -> list[WhyNode]:
+    """The node and all below it, depth first."""
     out = [root]
     for child in root.children:
-        out.extend(_flatten(child))
+        out.extend(walk(child))
     return out
 
 
@@ -246,7 +319,7 @@ def why_sql(
     assert entity is not None
     outputs: list[tuple[str, ir.Expr]] = []
     columns: list[tuple[WhyNode, str | None, str]] = []
-    for index, node in enumerate(_flatten(root)):
+    for index, node in enumerate(walk(root)):
         column = f"c{index}"
         outputs.append((column, node.expr))
         columns.append((node, None, column))
@@ -254,13 +327,16 @@ def why_sql(
             value_column = f"c{index}_{position}"
             outputs.append((value_column, value))
             columns.append((node, label, value_column))
-    key_value = _key_const(key, entity.key.type)
+        if node.ranking is not None:
+            outputs.append((f"c{index}_score", node.ranking.value))
+            columns.append((node, _SCORE, f"c{index}_score"))
+    key_value = key_const(key, entity.key.type)
     where = ir.Compare("=", ir.EntityColumn(entity.key, entity.key.name), key_value)
     builder = compiler.builder(outputs, dialect, as_of)
     return builder.dialect.render(builder.table(outputs, where=where)), columns
 
 
-def _key_const(key: object, type_: t.Type) -> ir.Const:
+def key_const(key: object, type_: t.Type) -> ir.Const:
     if type_.is_numeric:
         try:
             return ir.Const(Decimal(str(key)), type_)
@@ -279,6 +355,9 @@ def _key_const(key: object, type_: t.Type) -> ir.Const:
     return ir.Const(str(key), t.STRING)
 
 
+_SCORE = ""  # the column of a ranking's score (no condition's text is empty)
+
+
 def fill_why(
     root: WhyNode, columns: list[tuple[WhyNode, str | None, str]], row: dict[str, object]
 ) -> None:
@@ -286,7 +365,12 @@ def fill_why(
     for node, label, column in columns:
         value = row[column]
         if label is None:
-            node.result = bool(value)
+            if node.expr.type.labels:  # a classifier: the label the member got
+                node.label = None if value is None else str(value)
+            node.result = value is not None if node.expr.type.labels else bool(value)
+            continue
+        if label == _SCORE:
+            node.score = value
             continue
         kind = dict(node.values)[label].type.kind
         node.shown.append(

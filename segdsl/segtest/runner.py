@@ -21,6 +21,7 @@ from segdsl.engines import EngineError, parse_url
 from segdsl.engines.base import parse_query
 from segdsl.engines.duckdb_engine import DuckDBEngine
 from segdsl.engines.urls import DuckDBURL, PostgresURL
+from segdsl.explain.reasons import add_reasons
 from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
 from segdsl.segtest.cases import TestCase
 from segdsl.segtest.fixtures import TEST_SCHEMA, Layout, Value
@@ -216,14 +217,20 @@ def run_case(compiler: Compiler, case: TestCase, db: _Database) -> Outcome:
 def _why(
     compiler: Compiler, name: str, key: object, moment: AsOf, layout: Layout, db: _Database
 ) -> WhyNode | None:
-    """The segment's conditions for one key, run on the case's tables."""
+    """The segment's conditions for one key (with a sequence's rows and a ranking's
+    standing), run on the case's tables."""
+
+    def run(sql: str) -> list[dict[str, object]]:
+        query = layout.retarget(parse_query(sql, db.dialect))  # type: ignore[arg-type]
+        return db.query(get_dialect(db.dialect).render(query))
+
     tree = why_tree(compiler, name)
     sql, columns = why_sql(compiler, tree, key, dialect=db.dialect, as_of=moment)
-    query = layout.retarget(parse_query(sql, db.dialect))  # type: ignore[arg-type]
-    found = db.query(get_dialect(db.dialect).render(query))
+    found = run(sql)
     if not found:
         return None
     fill_why(tree, columns, found[0])
+    add_reasons(compiler, tree, key, run, db.dialect, moment)
     return tree
 
 

@@ -65,3 +65,36 @@ class Sequences(Reading):
             .from_(first, copy=False)
             .where(_and(conditions), copy=False)
         )
+
+    def steps_in_utc(self, sequence: ir.SequenceSpec) -> bool:
+        """Whether the sequence compares its rows' instants (an h/min/s limit where clocks
+        change): then `sequence_steps` gives times as UTC wall clock."""
+        return sequence.within is not None and self._is_elapsed(sequence.within)
+
+    def sequence_steps(self, sequence: ir.SequenceSpec, key: exp.Expr, limit: int) -> exp.Select:
+        """For `seg why`: one member's rows of the first step (newest first, at most `limit`),
+        each with the time of the first row of the next step after it within the limit
+        (`next_at`, NULL if none)."""
+        elapsed = self.steps_in_utc(sequence)
+        first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
+        then = self._event_rows(sequence.then, elapsed=elapsed).subquery("then_step", copy=False)
+        follows: list[exp.Expr] = [
+            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
+            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
+        ]
+        if sequence.within is not None:
+            limit_at = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
+            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit_at))
+        at = _col("at", "first_step")
+        return (
+            exp.select(
+                exp.alias_(at, "at", quoted=True),
+                exp.alias_(exp.Min(this=_col("at", "then_step")), "next_at", quoted=True),
+            )
+            .from_(first, copy=False)
+            .join(then, on=_and(follows), join_type="LEFT", copy=False)
+            .where(exp.EQ(this=_col(KEY, "first_step"), expression=key), copy=False)
+            .group_by(at.copy(), copy=False)
+            .order_by(exp.Ordered(this=at.copy(), desc=True), copy=False)
+            .limit(_num(limit), copy=False)
+        )
