@@ -66,14 +66,14 @@ def postgres() -> str:
 def test_the_examples_tests_pass_on_duckdb() -> None:
     result = invoke("test", str(EXAMPLES))
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("PASS") == 5
-    assert "5 tests: 5 passed, 0 failed" in result.stderr
+    assert result.stdout.count("PASS") == 7
+    assert "7 tests: 7 passed, 0 failed" in result.stderr
 
 
 def test_the_examples_tests_pass_on_postgres(postgres: str) -> None:
     result = invoke("test", str(EXAMPLES), "--db", postgres)
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("PASS") == 5
+    assert result.stdout.count("PASS") == 7
 
 
 def test_rows_of_a_derived_table_get_its_filter_values(project: Path) -> None:
@@ -275,7 +275,7 @@ def test_postgres_is_left_as_it_was(project: Path, postgres: str) -> None:
 def test_select_runs_only_the_named_definitions_tests() -> None:
     result = invoke("test", str(EXAMPLES), "-s", "cart_*")
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("PASS") == 2
+    assert result.stdout.count("PASS") == 3
     assert invoke("test", str(EXAMPLES), "-s", "nothing_like_it").exit_code == 1
 
 
