@@ -140,8 +140,10 @@ def why(
     param: ParamOption = None,
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
-    """For one member: every condition of a segment (or rule of a classifier), its values,
-    and whether it passed; the rows behind a sequence, the standing in a ranking."""
+    """For one member: every condition of a segment (or rule of a classifier) and its values.
+
+    A sequence shows the member's rows behind it, a ranking the member's position.
+    """
     from segdsl.explain.reasons import add_reasons
     from segdsl.explain.report import fill_why, why_sql, why_tree
     from segdsl.explain.why_render import why_dict, why_lines
