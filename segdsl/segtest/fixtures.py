@@ -204,7 +204,9 @@ class Layout:
                     return value
             elif kind in (t.Kind.NUMBER, t.Kind.DECIMAL):
                 if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                    return Decimal(str(value))
+                    number = Decimal(str(value))
+                    if number.is_finite():
+                        return number
             elif kind is t.Kind.BOOLEAN:
                 if isinstance(value, bool):
                     return value
