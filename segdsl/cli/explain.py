@@ -21,7 +21,6 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, iso_time
-from segdsl.project import load_project
 
 
 def explain(
@@ -46,12 +45,14 @@ def explain(
     """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
     from segdsl.explain.report import explain as build
     from segdsl.explain.report import funnel_sql
+    from segdsl.project import load_project
 
     if plan and db is None:
         usage_error("--plan needs --db")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
+        segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
         chosen = dialect or (engine.dialect if engine else None)
@@ -142,11 +143,13 @@ def why(
 ) -> None:
     """For one member: every condition of the segment, its values, and whether it passed."""
     from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
+    from segdsl.project import load_project
 
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
+        segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:

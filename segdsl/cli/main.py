@@ -6,7 +6,7 @@ import gc
 import signal
 import sys
 from types import FrameType
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -16,8 +16,10 @@ from segdsl.cli.demo import demo
 from segdsl.cli.diff import diff
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
+from segdsl.cli.listing import list_command
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
+from segdsl.cli.terminal import ColorMode, set_color_mode
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -40,8 +42,13 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    color: Annotated[
+        ColorMode,
+        typer.Option("--color", help="Tables and colour: auto (on a terminal), always or never."),
+    ] = ColorMode.auto,
 ) -> None:
     """Customer segments as code."""
+    set_color_mode(color)
 
 
 app.command("validate")(validate)
@@ -53,6 +60,7 @@ app.command("demo")(demo)
 app.command("explain")(explain)
 app.command("why")(why)
 app.command("diff")(diff)
+app.command("list")(list_command)
 app.add_typer(schema_app, name="schema")
 
 

@@ -6,7 +6,7 @@ import contextlib
 import glob
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,8 +24,9 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, emit_line, iso_time
-from segdsl.project import load_project
-from segdsl.timeline import AsOf
+
+if TYPE_CHECKING:
+    from segdsl.timeline import AsOf
 
 
 def run(
@@ -75,6 +76,8 @@ def run(
         usage_error("--view goes with --materialize")
     if all_ and segment:
         usage_error("use either --all or --segment")
+    from segdsl.project import load_project
+
     project = load_project(path)
     url = database_url(db, project.settings)
     wants_rows = members or output is not None or materialize is not None or attributes is not None
@@ -214,6 +217,7 @@ def overlap(
 ) -> None:
     """How many members every pair of segments shares, from one pass over the data."""
     from segdsl import execute
+    from segdsl.project import load_project
 
     project = load_project(path)
     url = database_url(db, project.settings)
