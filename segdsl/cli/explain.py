@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,13 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, iso_time
+from segdsl.cli.terminal import bar, rich_layout, share_text, show, show_lines
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from segdsl.explain.dependencies import Dependency
+    from segdsl.explain.report import Explanation, WhyNode
 
 
 def explain(
@@ -98,6 +105,9 @@ def explain(
         }
         emit(payload)
         return
+    if rich_layout():
+        _show_explanation(report, funnel, plan_text)
+        return
     title = f"{report.kind} {report.name}" + (
         f" — {report.description}" if report.description else ""
     )
@@ -142,7 +152,7 @@ def why(
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """For one member: every condition of the segment, its values, and whether it passed."""
-    from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
+    from segdsl.explain.report import fill_why, why_sql, why_tree
     from segdsl.project import load_project
 
     project = load_project(path)
@@ -185,6 +195,9 @@ def why(
         emit(payload)
         return
     verdict = "IN" if tree.result else "NOT in"
+    if rich_layout():
+        _show_why(tree, f"{key} is {verdict} {segment} (as of {moment})")
+        return
     typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")
 
     def show(node: WhyNode, depth: int) -> None:
@@ -197,3 +210,95 @@ def why(
             show(child, depth + 1)
 
     show(tree, 0)
+
+
+def _show_explanation(
+    report: Explanation, funnel: list[tuple[str, int]], plan_text: str | None
+) -> None:
+    """`seg explain` on a terminal: the same sections, the dependencies as a tree and the
+    funnel as a table with a bar per step."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    title = Text(f"{report.kind} {report.name}", style="bold")
+    if report.description:
+        title.append(f" — {report.description}")
+    show(title)
+    meta = [f"defined at {report.location}"]
+    if report.owner:
+        meta.append(f"owner {report.owner}")
+    if report.tags:
+        meta.append("tags " + ", ".join(report.tags))
+    show_lines([" · ".join(meta), f"as of {report.as_of}", ""])
+    show(Text("Definition", style="bold"))
+    show_lines([report.definition, ""])
+    show(Text("In words", style="bold"))
+    show_lines([*report.words, ""])
+    if report.dependency_tree is not None:
+        show(Text("Depends on", style="bold"))
+        show(_dependency_tree(report.dependency_tree), indent=2)
+        show_lines([""])
+    show(Text(f"SQL ({report.dialect})", style="bold"))
+    show_lines(report.sql.splitlines())
+    if funnel:
+        population = funnel[0][1]
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+        table.add_column("step")
+        table.add_column("members", justify="right", no_wrap=True)
+        table.add_column("share", justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True)
+        for label, count in funnel:
+            share = count / population if population else 0.0
+            table.add_row(label, f"{count:,}", share_text(count, population), bar(share))
+        show(Text("\nFunnel", style="bold"))
+        show(table, indent=2)
+    if plan_text:
+        show(Text("\nPlan", style="bold"))
+        show_lines(plan_text.splitlines())
+
+
+def _dependency_tree(root: Dependency) -> RenderableType:
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from segdsl.explain.dependencies import label
+
+    def styled(node: Dependency) -> Text:
+        style = "bold" if node.kind in ("segment", "measure", "classifier", "split") else ""
+        return Text(label(node), style=style)
+
+    def grow(tree: Tree, node: Dependency) -> None:
+        for child in node.children:
+            grow(tree.add(styled(child)), child)
+
+    tree = Tree(styled(root), guide_style="dim")
+    grow(tree, root)
+    return tree
+
+
+def _show_why(root: WhyNode, heading: str) -> None:
+    """`seg why` on a terminal: the conditions as a tree, passed green and failed red."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    def styled(node: WhyNode) -> Text:
+        text = Text()
+        text.append("✓ " if node.result else "✗ ", style="green" if node.result else "red")
+        text.append(node.text)
+        values = ", ".join(
+            f"{label} = {'missing' if value is None else value}" for label, value in node.shown
+        )
+        if values:
+            text.append(f"    [{values}]", style="dim")
+        return text
+
+    def grow(tree: Tree, node: WhyNode) -> None:
+        for child in node.children:
+            grow(tree.add(styled(child)), child)
+
+    show(Text(heading, style="bold"))
+    show(Text(""))
+    tree = Tree(styled(root), guide_style="dim")
+    grow(tree, root)
+    show(tree)

@@ -24,8 +24,10 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, emit_line, iso_time
+from segdsl.cli.terminal import bar, rich_layout, share_text, show
 
 if TYPE_CHECKING:
+    from segdsl.execute import Sizes
     from segdsl.timeline import AsOf
 
 
@@ -170,6 +172,9 @@ def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataF
         emit(payload)
         return
     total = sizes.population
+    if rich_layout():
+        _show_sizes(sizes, f"as of {moment} on {dialect}: population {total:,}")
+        return
     typer.echo(f"as of {moment} on {dialect}: population {total:,}")
     width = max([len(n) for n in [*sizes.segments, *sizes.labels]] + [7])
     if sizes.segments:
@@ -184,7 +189,37 @@ def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataF
 
 
 def _share(count: int, total: int) -> str:
-    return f"{100 * count / total:.1f}%" if total else "-"
+    return share_text(count, total)
+
+
+def _show_sizes(sizes: Sizes, heading: str) -> None:
+    """Sizes as rich tables: one for the segments, one per classifier or split, each
+    row with a bar for its share of the population."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    total = sizes.population
+    show(Text(heading, style="bold"))
+    groups: list[tuple[str, list[tuple[str, int]]]] = []
+    if sizes.segments:
+        groups.append(("segment", list(sizes.segments.items())))
+    for name, counts in sizes.labels.items():
+        rows = [
+            ("(none)" if label is None else str(label), count) for label, count in counts.items()
+        ]
+        groups.append((name, rows))
+    for title, rows in groups:
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+        table.add_column(title, no_wrap=True)
+        table.add_column("members", justify="right", no_wrap=True)
+        table.add_column("share", justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True)
+        for name, count in rows:
+            share = count / total if total else 0.0
+            table.add_row(name, f"{count:,}", share_text(count, total), bar(share))
+        show(Text(""))
+        show(table)
 
 
 def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
@@ -241,7 +276,11 @@ def overlap(
     if output_format is DataFormat.json:
         emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return
-    typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
+    heading = f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)"
+    if rich_layout():
+        _show_overlap(heading, names, matrix)
+        return
+    typer.echo(heading + "\n")
     width = max(len(n) for n in names)
     cells = [max(len(n), 8) for n in names]
     typer.echo(
@@ -252,3 +291,35 @@ def overlap(
             f"{matrix[name][other]:>{w},}" for other, w in zip(names, cells, strict=True)
         )
         typer.echo(f"{name:<{width}}  {row}")
+
+
+def _show_overlap(heading: str, names: list[str], matrix: dict[str, dict[str, int]]) -> None:
+    """The overlap matrix as a rich table; a cell is shaded by the share of the row's
+    segment it holds, the diagonal (the sizes) in bold."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    show(Text(heading, style="bold"))
+    show(Text(""))
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True, style="bold")
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in names:
+        size = matrix[row][row]
+        cells = []
+        for column in names:
+            count = matrix[row][column]
+            if column == row:
+                cells.append(Text(f"{count:,}", style="bold"))
+                continue
+            share = count / size if size else 0.0
+            cells.append(Text(f"{count:,}", style=_shade(share)))
+        table.add_row(row, *cells)
+    show(table)
+
+
+def _shade(share: float) -> str:
+    """Darker for a larger share of the row's members (four steps)."""
+    return ("dim", "", "cyan", "bold cyan")[min(int(share * 4), 3)]

@@ -86,9 +86,20 @@ def console(stream: TextIO | None = None) -> Console:
     )
 
 
-def show(renderable: RenderableType) -> None:
-    """Print one rich renderable on standard output."""
+def show(renderable: RenderableType, *, indent: int = 0) -> None:
+    """Print one rich renderable on standard output (indented by `indent` columns)."""
+    if indent:
+        from rich.padding import Padding
+
+        renderable = Padding(renderable, (0, 0, 0, indent), expand=False)
     console().print(renderable)
+
+
+def show_lines(lines: Sequence[str], *, indent: int = 2) -> None:
+    """Lines of text as they are (long lines wrap in the terminal, not here), indented."""
+    out = console()
+    for line in lines:
+        out.print(" " * indent + line, soft_wrap=True, markup=False)
 
 
 def bar(share: float, width: int = 20) -> RenderableType:
