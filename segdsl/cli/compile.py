@@ -21,7 +21,9 @@ def compile_command(
     segment: Annotated[
         list[str],
         typer.Option(
-            "--segment", "-s", help="A segment, classifier, split or measure (repeatable)."
+            "--segment",
+            "-s",
+            help="Definitions: a name, a glob (`cart_*`), tag:T, owner:O or kind:K (repeatable).",
         ),
     ],
     dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,

@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 def explain(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        str, typer.Option("--segment", "-s", help="The segment (or measure, classifier, split).")
+        str,
+        typer.Option(
+            "--segment",
+            "-s",
+            help="The definition: a name, or a glob or tag:/owner: selecting one.",
+        ),
     ],
     db: Annotated[
         str | None, typer.Option("--db", help="Also count how many pass each condition here.")
@@ -145,7 +150,10 @@ def explain(
 def why(
     key: Annotated[str, typer.Argument(help="The member's key (e.g. a customer id).")],
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    segment: Annotated[str, typer.Option("--segment", "-s", help="The segment.")],
+    segment: Annotated[
+        str,
+        typer.Option("--segment", "-s", help="The segment: a name, or a selector selecting one."),
+    ],
     db: DatabaseOption = None,
     as_of: AsOfOption = None,
     param: ParamOption = None,

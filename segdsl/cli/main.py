@@ -44,7 +44,12 @@ def _root(
     ),
     color: Annotated[
         ColorMode,
-        typer.Option("--color", help="Tables and colour: auto (on a terminal), always or never."),
+        typer.Option(
+            "--color",
+            metavar="WHEN",
+            show_default=False,
+            help="auto (tables and colour on a terminal), always or never.",
+        ),
     ] = ColorMode.auto,
 ) -> None:
     """Customer segments as code."""

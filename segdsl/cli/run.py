@@ -35,7 +35,11 @@ def run(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
         list[str] | None,
-        typer.Option("--segment", "-s", help="Segment, classifier, split or measure (repeatable)."),
+        typer.Option(
+            "--segment",
+            "-s",
+            help="Definitions: a name, a glob (`cart_*`), tag:T, owner:O or kind:K (repeatable).",
+        ),
     ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")
@@ -243,7 +247,10 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
 def overlap(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")
+        list[str] | None,
+        typer.Option(
+            "--segment", "-s", help="Segments: names, globs, tag:T, owner:O (default: all)."
+        ),
     ] = None,
     db: DatabaseOption = None,
     as_of: AsOfOption = None,
