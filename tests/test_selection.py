@@ -139,3 +139,18 @@ def test_unknown_tag_is_a_usage_error_on_the_command_line() -> None:
     assert result.returncode == 2 and result.stdout == ""
     assert "error[SEG535]: no definition has tag `lifecylce`" in result.stderr
     assert "did you mean `lifecycle`?" in result.stderr
+
+
+def test_overlap_takes_the_segments_a_selector_brings(tmp_path: Path) -> None:
+    """`owner:crm` brings a split and a classifier too: overlap leaves them out, while a
+    classifier named as such is still a usage error."""
+    from segdsl.demo import build_demo_database
+
+    build_demo_database(tmp_path / "demo.duckdb", scale=0.02)
+    db = f"duckdb:///{tmp_path / 'demo.duckdb'}"
+    by_owner = seg("overlap", "examples", "--db", db, "-s", "owner:crm", "-s", "loyal")
+    assert by_owner.returncode == 0, by_owner.stderr
+    header = by_owner.stdout.splitlines()[2].split()
+    assert header == ["new_customers", "loyal"]
+    named = seg("overlap", "examples", "--db", db, "-s", "lifecycle", "-s", "loyal")
+    assert named.returncode == 2 and "`lifecycle` is a classifier" in named.stderr

@@ -268,8 +268,9 @@ def overlap(
         moment = compiler.as_of(as_of)
         resolved = execute.resolve_names(compiler, segment or [])
         names = [n for n in resolved if compiler.definition(n).kind == "segment"]
-        others = [n for n in resolved if n not in names]
-        if segment and others:
+        # a name given as such must be a segment; a glob, tag or owner may bring others
+        others = [n for n in resolved if n not in names and n in (segment or [])]
+        if others:
             kind = compiler.definition(others[0]).kind
             usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
