@@ -39,6 +39,7 @@ METHODS = ("tag", "owner", "kind")
 KINDS = ("measure", "segment", "classifier", "split")
 REQUEST = Span("<request>", 1, 1, 1, 1)  # the command line, not a file
 GLOB_CHARACTERS = frozenset("*?[")
+FORMS = "a name, a glob like `cart_*`, tag:NAME, owner:NAME or kind:KIND"
 
 
 class Selectable(Protocol):
@@ -116,20 +117,12 @@ def _matches(definitions: Mapping[str, Selectable], selector: str) -> list[str] 
     method, colon, value = selector.partition(":")
     if colon:
         if method not in METHODS:
+            near = did_you_mean(method, METHODS)
             return Diagnostic(
                 "SEG536",
                 f"unknown selector method `{method}:` in `{selector}`",
                 REQUEST,
-                " ".join(
-                    filter(
-                        None,
-                        [
-                            did_you_mean(method, METHODS),
-                            "selectors: a name, a glob like "
-                            "`cart_*`, tag:NAME, owner:NAME or kind:KIND",
-                        ],
-                    )
-                ),
+                f"{near} (selectors: {FORMS})" if near else f"selectors: {FORMS}",
             )
         test, values = _method(method, value, definitions)
         found = [name for name, d in definitions.items() if test(d)]

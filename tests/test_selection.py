@@ -70,7 +70,15 @@ def test_selectors(
 
 def test_selecting_nothing_is_an_error_with_a_suggestion(definitions: dict[str, object]) -> None:
     found = problems(
-        definitions, "tag:emial", "owner:nobody", "kart_*", "*_loyl", "*qqq", "team:crm", "loyl"
+        definitions,
+        "tag:emial",
+        "owner:nobody",
+        "kart_*",
+        "*_loyl",
+        "*qqq",
+        "team:crm",
+        "tags:email",
+        "loyl",
     )
     assert found == [
         (
@@ -86,6 +94,12 @@ def test_selecting_nothing_is_an_error_with_a_suggestion(definitions: dict[str, 
             "SEG536",
             "unknown selector method `team:` in `team:crm`",
             "selectors: a name, a glob like `cart_*`, tag:NAME, owner:NAME or kind:KIND",
+        ),
+        (
+            "SEG536",
+            "unknown selector method `tags:` in `tags:email`",
+            "did you mean `tag`? (selectors: a name, a glob like `cart_*`, tag:NAME, "
+            "owner:NAME or kind:KIND)",
         ),
         (
             "SEG502",
