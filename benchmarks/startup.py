@@ -9,8 +9,9 @@ Two measures per command, each against the same measure of the baseline:
 - **process**: the wall time of a whole fresh process (`python -m segdsl ARGS`, output
   discarded), median over the rounds; every round runs the baseline and each command once,
   in turn, so a change in the machine's load affects them alike;
-- **imports**: the total of the self times `python -X importtime` reports (every module
-  the process imports), median over the rounds.
+- **imports**: the total of the self times `python -X importtime` reports for the modules
+  the process imports beyond those of a bare interpreter (`python -c pass`: site, os,
+  typing, …), median over the rounds.
 
 The commands: `--help`, `--version`, `validate examples`, and `compile examples -s loyal`
 (the parser, the checker and, for compile, sqlglot). Prints one table of ratios.
@@ -37,7 +38,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "seg validate examples": ("validate", "examples"),
     "seg compile examples -s loyal": ("compile", "examples", "-s", "loyal"),
 }
-IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|", re.MULTILINE)
+IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+\d+\s+\|\s+(\S+)$", re.MULTILINE)
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
 
 
@@ -55,13 +56,20 @@ def wall(args: tuple[str, ...], tree: Path) -> float:
     return time.perf_counter() - start
 
 
-def import_seconds(args: tuple[str, ...], tree: Path) -> float:
-    """The sum of the self times of every import (`-X importtime`), in seconds."""
-    done = subprocess.run(
-        argv(args, imports=True), cwd=tree, env=env(tree), capture_output=True, text=True
-    )
+def self_times(command: list[str], tree: Path) -> dict[str, int]:
+    """Module → its import's self time in µs (`-X importtime`)."""
+    done = subprocess.run(command, cwd=tree, env=env(tree), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    return sum(int(us) for us in IMPORT_LINE.findall(done.stderr)) / 1e6
+    return {name: int(us) for us, name in IMPORT_LINE.findall(done.stderr)}
+
+
+INTERPRETER: set[str] = set()  # what `python -c pass` imports, filled in by main()
+
+
+def import_seconds(args: tuple[str, ...], tree: Path) -> float:
+    """The import time of the modules beyond a bare interpreter's, in seconds."""
+    times = self_times(argv(args, imports=True), tree)
+    return sum(us for name, us in times.items() if name not in INTERPRETER) / 1e6
 
 
 def env(tree: Path) -> dict[str, str]:
@@ -80,6 +88,7 @@ def main() -> None:
             runs[f"{name} (against)"] = (args, options.against.resolve())
     walls: dict[str, list[float]] = {name: [] for name in runs}
     imports: dict[str, list[float]] = {name: [] for name in runs}
+    INTERPRETER.update(self_times([sys.executable, "-Ximporttime", "-c", "pass"], ROOT))
     for args, tree in runs.values():  # warm the file cache and the .pyc files first
         wall(args, tree)
     for _ in range(options.repeat):
