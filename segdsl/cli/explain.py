@@ -21,7 +21,7 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, iso_time
-from segdsl.cli.terminal import bar, rich_layout, share_text, show, show_lines
+from segdsl.cli.terminal import rich_layout, share_table, show, show_lines
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -225,8 +225,6 @@ def _show_explanation(
 ) -> None:
     """`seg explain` on a terminal: the same sections, the dependencies as a tree and the
     funnel as a table with a bar per step."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     title = Text(f"{report.kind} {report.name}", style="bold")
@@ -250,17 +248,8 @@ def _show_explanation(
     show(Text(f"SQL ({report.dialect})", style="bold"))
     show_lines(report.sql.splitlines())
     if funnel:
-        population = funnel[0][1]
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
-        table.add_column("step")
-        table.add_column("members", justify="right", no_wrap=True)
-        table.add_column("share", justify="right", no_wrap=True)
-        table.add_column("", no_wrap=True)
-        for label, count in funnel:
-            share = count / population if population else 0.0
-            table.add_row(label, f"{count:,}", share_text(count, population), bar(share))
         show(Text("\nFunnel", style="bold"))
-        show(table, indent=2)
+        show(share_table("step", funnel, funnel[0][1]), indent=2)
     if plan_text:
         show(Text("\nPlan", style="bold"))
         show_lines(plan_text.splitlines())

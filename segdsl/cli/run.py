@@ -24,7 +24,7 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, emit_line, iso_time
-from segdsl.cli.terminal import bar, rich_layout, share_text, show
+from segdsl.cli.terminal import rich_layout, share_table, share_text, show, table
 
 if TYPE_CHECKING:
     from segdsl.execute import Sizes
@@ -184,46 +184,27 @@ def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataF
     if sizes.segments:
         typer.echo(f"\n{'segment':<{width}}  {'members':>10}  {'share':>6}")
         for name, count in sizes.segments.items():
-            typer.echo(f"{name:<{width}}  {count:>10,}  {_share(count, total):>6}")
+            typer.echo(f"{name:<{width}}  {count:>10,}  {share_text(count, total):>6}")
     for name, counts in sizes.labels.items():
         typer.echo(f"\n{name:<{width}}  {'members':>10}  {'share':>6}")
         for label, count in counts.items():
             shown = "(none)" if label is None else str(label)
-            typer.echo(f"  {shown:<{width - 2}}  {count:>10,}  {_share(count, total):>6}")
-
-
-def _share(count: int, total: int) -> str:
-    return share_text(count, total)
+            typer.echo(f"  {shown:<{width - 2}}  {count:>10,}  {share_text(count, total):>6}")
 
 
 def _show_sizes(sizes: Sizes, heading: str) -> None:
     """Sizes as rich tables: one for the segments, one per classifier or split, each
     row with a bar for its share of the population."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
-    total = sizes.population
     show(Text(heading, style="bold"))
-    groups: list[tuple[str, list[tuple[str, int]]]] = []
     if sizes.segments:
-        groups.append(("segment", list(sizes.segments.items())))
-    for name, counts in sizes.labels.items():
-        rows = [
-            ("(none)" if label is None else str(label), count) for label, count in counts.items()
-        ]
-        groups.append((name, rows))
-    for title, rows in groups:
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
-        table.add_column(title, no_wrap=True)
-        table.add_column("members", justify="right", no_wrap=True)
-        table.add_column("share", justify="right", no_wrap=True)
-        table.add_column("", no_wrap=True)
-        for name, count in rows:
-            share = count / total if total else 0.0
-            table.add_row(name, f"{count:,}", share_text(count, total), bar(share))
         show(Text(""))
-        show(table)
+        show(share_table("segment", list(sizes.segments.items()), sizes.population))
+    for name, counts in sizes.labels.items():
+        rows = [("(none)" if label is None else str(label), n) for label, n in counts.items()]
+        show(Text(""))
+        show(share_table(name, rows, sizes.population))
 
 
 def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
@@ -304,16 +285,14 @@ def overlap(
 def _show_overlap(heading: str, names: list[str], matrix: dict[str, dict[str, int]]) -> None:
     """The overlap matrix as a rich table; a cell is shaded by the share of the row's
     segment it holds, the diagonal (the sizes) in bold."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     show(Text(heading, style="bold"))
     show(Text(""))
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("", no_wrap=True, style="bold")
+    matrix_table = table()
+    matrix_table.add_column("", no_wrap=True, style="bold")
     for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
+        matrix_table.add_column(name, justify="right", no_wrap=True)
     for row in names:
         size = matrix[row][row]
         cells = []
@@ -324,8 +303,8 @@ def _show_overlap(heading: str, names: list[str], matrix: dict[str, dict[str, in
                 continue
             share = count / size if size else 0.0
             cells.append(Text(f"{count:,}", style=_shade(share)))
-        table.add_row(row, *cells)
-    show(table)
+        matrix_table.add_row(row, *cells)
+    show(matrix_table)
 
 
 def _shade(share: float) -> str:

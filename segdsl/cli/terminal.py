@@ -25,6 +25,7 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.table import Table
 
 
 class ColorMode(StrEnum):
@@ -114,6 +115,27 @@ def share_text(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
 
 
+def table() -> Table:
+    """An empty rich table in the one style of `seg`: a bold header over a rule."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+
+
+def share_table(header: str, rows: Sequence[tuple[str, int]], total: int) -> Table:
+    """Counts with their share of `total` and a bar: sizes, labels, funnel steps."""
+    shares = table()
+    shares.add_column(header)
+    shares.add_column("members", justify="right", no_wrap=True)
+    shares.add_column("share", justify="right", no_wrap=True)
+    shares.add_column("", no_wrap=True)
+    for name, count in rows:
+        share = count / total if total else 0.0
+        shares.add_row(name, f"{count:,}", share_text(count, total), bar(share))
+    return shares
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -124,20 +146,17 @@ class Column:
 def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> None:
     """A table: rich on a terminal; plain columns separated by two spaces otherwise."""
     if rich_layout():
-        from rich import box
-        from rich.table import Table
-
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+        rich_table = table()
         for column in columns:
-            table.add_column(
+            rich_table.add_column(
                 column.header,
                 justify="right" if column.numeric else "left",
                 no_wrap=not column.wrap,
                 overflow="fold" if column.wrap else "ellipsis",
             )
         for row in rows:
-            table.add_row(*row)
-        show(table)
+            rich_table.add_row(*row)
+        show(rich_table)
         return
     widths = [max([len(c.header), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     for cells in [[c.header for c in columns], *rows]:
