@@ -206,6 +206,25 @@ CODES: dict[str, Code] = _codes(
         "that compile or run need one: name that project's folder or one of its files.",
     ),
     (
+        "SEG535",
+        "selector selects nothing",
+        "A `-s` selector (a glob like `cart_*`, `tag:NAME`, `owner:NAME` or `kind:KIND`) "
+        "matched no definition of the project. `seg list` shows every definition with its "
+        "kind, owner and tags.",
+    ),
+    (
+        "SEG536",
+        "unknown selector method",
+        "A `-s` selector has the form METHOD:VALUE with a method other than `tag`, `owner` "
+        "or `kind`. Names and globs have no colon.",
+    ),
+    (
+        "SEG537",
+        "selector selects several definitions",
+        "`seg explain` and `seg why` take one definition, but the `-s` selector (a glob, a "
+        "tag, an owner or a kind) selects several. Name one of them.",
+    ),
+    (
         "SEG580",
         "bad test file",
         "A segment test file (TOML in the project's `tests/` folder) is not valid TOML or a "

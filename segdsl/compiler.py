@@ -55,19 +55,27 @@ class Compiler:
         self.raise_for_errors()
         found = self.analysis.definitions.get(name)
         if found is None:
-            known = self.analysis.definitions
+            from segdsl.selection import unknown_name
+
             raise CompileError(
-                [
-                    Diagnostic(
-                        "SEG502",
-                        f"no segment, classifier, split or measure called `{name}`",
-                        Span("<request>", 1, 1, 1, 1),
-                        did_you_mean(name, known) or "defined: " + ", ".join(sorted(known)),
-                    )
-                ],
-                self.project.source_map,
+                [unknown_name(name, self.analysis.definitions)], self.project.source_map
             )
         return found
+
+    def select(self, selectors: Sequence[str]) -> list[str]:
+        """The definitions `-s` selectors select: names, globs, `tag:`, `owner:`, `kind:`
+        (see segdsl.selection); a CompileError if one selects nothing."""
+        from segdsl.selection import select
+
+        self.raise_for_errors()
+        return select(self.analysis.definitions, selectors, self.project.source_map)
+
+    def select_one(self, selector: str) -> str:
+        """The one definition a selector selects (SEG537 if several)."""
+        from segdsl.selection import select_one
+
+        self.raise_for_errors()
+        return select_one(self.analysis.definitions, selector, self.project.source_map)
 
     def as_of(self, value: AsOfInput = None) -> AsOf:
         """The as-of moment: given, else pinned in the settings, else now."""

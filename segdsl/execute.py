@@ -36,11 +36,10 @@ class Sizes:
 
 
 def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
-    """The requested definitions (all segments, classifiers and splits when none given)."""
+    """The definitions the `-s` selectors select (names, globs, tags, owners, kinds; see
+    segdsl.selection), else all segments, classifiers and splits."""
     if names:
-        for name in names:
-            compiler.definition(name)  # raises SEG502 for unknown names
-        return list(names)
+        return compiler.select(names)
     compiler.raise_for_errors()
     return [
         name

@@ -171,6 +171,17 @@ def test_why_reasons_json(demo: str) -> None:
     assert ranked["member"] is True and standing["position"] <= standing["cut_off"]
 
 
+def test_list_json_every_definition_and_a_selection() -> None:
+    everything = json_document(seg("list", "examples", "--format", "json"), "list")
+    names = [d["name"] for d in everything["definitions"]]  # type: ignore[union-attr, index]
+    assert {"loyal", "lifecycle", "reminder_test", "revenue"} <= set(names)
+    crm = json_document(seg("list", "examples", "-s", "owner:crm", "--format", "json"), "list")
+    assert crm["definitions"] and all(
+        d["owner"] == "crm"
+        for d in crm["definitions"]  # type: ignore[union-attr]
+    )
+
+
 def test_diff_json(tmp_path: Path, demo: str) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     git(tmp_path, "init", "-q")

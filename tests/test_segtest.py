@@ -290,7 +290,9 @@ def test_select_runs_only_the_named_definitions_tests() -> None:
     result = invoke("test", str(EXAMPLES), "-s", "cart_*")
     assert result.exit_code == 0, result.output
     assert result.stdout.count("PASS") == 3
-    assert invoke("test", str(EXAMPLES), "-s", "nothing_like_it").exit_code == 1
+    assert invoke("test", str(EXAMPLES), "-s", "owner:crm").stdout.count("PASS") == 1
+    nothing = invoke("test", str(EXAMPLES), "-s", "nothing_like_*")
+    assert nothing.exit_code == 2 and "SEG535" in nothing.stderr  # a usage error
 
 
 def test_a_project_without_tests_says_where_they_go(project: Path) -> None:

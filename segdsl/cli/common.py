@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from segdsl.cli.terminal import use_color
 from segdsl.diagnostics import Diagnostic, render_github, render_text
 from segdsl.source import SourceFile
 
@@ -21,7 +21,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 # a bad name, as-of or set of paths on the command line
-USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520"})
+USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520", "SEG535", "SEG536", "SEG537"})
 
 
 class OutputFormat(StrEnum):
@@ -41,16 +41,18 @@ AsOfOption = Annotated[
 ]
 ParamOption = Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE")]
 DataFormatOption = Annotated[DataFormat, typer.Option("--format", help="text or json.")]
+SelectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        "-s",
+        help="A name, a glob (`cart_*`), tag:NAME, owner:NAME or kind:KIND (repeatable).",
+    ),
+]
 DatabaseOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (default: the settings, else the demo)."),
 ]
-
-
-def use_color(stream: object = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set."""
-    target = stream or sys.stdout
-    return bool(getattr(target, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
 def parse_params(values: Sequence[str] | None) -> dict[str, str]:

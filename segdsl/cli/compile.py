@@ -14,8 +14,6 @@ from segdsl.cli.common import (
     fail_on_compile_error,
     parse_params,
 )
-from segdsl.project import load_project
-from segdsl.settings import DIALECT_NAMES
 
 
 def compile_command(
@@ -23,7 +21,9 @@ def compile_command(
     segment: Annotated[
         list[str],
         typer.Option(
-            "--segment", "-s", help="A segment, classifier, split or measure (repeatable)."
+            "--segment",
+            "-s",
+            help="Definitions: a name, a glob (`cart_*`), tag:T, owner:O or kind:K (repeatable).",
         ),
     ],
     dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
@@ -31,6 +31,9 @@ def compile_command(
     param: ParamOption = None,
 ) -> None:
     """Print the SQL for one segment's members, or a membership table for several names."""
+    from segdsl.project import load_project
+    from segdsl.settings import DIALECT_NAMES
+
     if dialect is not None and dialect not in DIALECT_NAMES:
         from segdsl.cli.common import usage_error
 
@@ -39,9 +42,10 @@ def compile_command(
     with fail_on_compile_error(project):
         compiler = compiler_for(project, parse_params(param))
         compiler.as_of(as_of)  # validates the as-of text before compiling
-        single = len(segment) == 1 and compiler.definition(segment[0]).kind == "segment"
+        names = compiler.select(segment)
+        single = len(names) == 1 and compiler.definition(names[0]).kind == "segment"
         if single:
-            sql = compiler.members_sql(segment[0], dialect=dialect, as_of=as_of)
+            sql = compiler.members_sql(names[0], dialect=dialect, as_of=as_of)
         else:
-            sql = compiler.table_sql(segment, dialect=dialect, as_of=as_of)
+            sql = compiler.table_sql(names, dialect=dialect, as_of=as_of)
     typer.echo(sql + ";")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from segdsl.cli.common import EXIT_FINDINGS
-from segdsl.settings import Settings
 
 if TYPE_CHECKING:
     from segdsl.engines import Engine
+    from segdsl.settings import Settings
 
 
 def database_url(option: str | None, settings: Settings, *, allow_demo: bool = True) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,13 +21,25 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, iso_time
-from segdsl.project import load_project
+from segdsl.cli.terminal import rich_layout, share_table, show, show_lines
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from segdsl.explain.dependencies import Dependency
+    from segdsl.explain.report import Explanation, WhyNode
+    from segdsl.explain.why_render import WhyLine
 
 
 def explain(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        str, typer.Option("--segment", "-s", help="The segment (or measure, classifier, split).")
+        str,
+        typer.Option(
+            "--segment",
+            "-s",
+            help="The definition: a name, or a glob or tag:/owner: selecting one.",
+        ),
     ],
     db: Annotated[
         str | None, typer.Option("--db", help="Also count how many pass each condition here.")
@@ -46,12 +58,14 @@ def explain(
     """A segment in plain words, its dependencies, windows at the as-of time, its SQL and funnel."""
     from segdsl.explain.report import explain as build
     from segdsl.explain.report import funnel_sql
+    from segdsl.project import load_project
 
     if plan and db is None:
         usage_error("--plan needs --db")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
+        segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
         chosen = dialect or (engine.dialect if engine else None)
@@ -97,6 +111,9 @@ def explain(
         }
         emit(payload)
         return
+    if rich_layout():
+        _show_explanation(report, funnel, plan_text)
+        return
     title = f"{report.kind} {report.name}" + (
         f" — {report.description}" if report.description else ""
     )
@@ -134,7 +151,10 @@ def explain(
 def why(
     key: Annotated[str, typer.Argument(help="The member's key (e.g. a customer id).")],
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    segment: Annotated[str, typer.Option("--segment", "-s", help="The segment.")],
+    segment: Annotated[
+        str,
+        typer.Option("--segment", "-s", help="The segment: a name, or a selector selecting one."),
+    ],
     db: DatabaseOption = None,
     as_of: AsOfOption = None,
     param: ParamOption = None,
@@ -147,11 +167,13 @@ def why(
     from segdsl.explain.reasons import add_reasons
     from segdsl.explain.report import fill_why, why_sql, why_tree
     from segdsl.explain.why_render import why_dict, why_lines
+    from segdsl.project import load_project
 
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
+        segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
         tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:
@@ -190,9 +212,95 @@ def why(
         return
     if classifier:
         label = "no label" if tree.label is None else f"labelled {tree.label}"
-        typer.echo(f"{key} is {label} by {segment} (as of {moment})\n")
+        heading = f"{key} is {label} by {segment} (as of {moment})"
     else:
         verdict = "IN" if tree.result else "NOT in"
-        typer.echo(f"{key} is {verdict} {segment} (as of {moment})\n")
+        heading = f"{key} is {verdict} {segment} (as of {moment})"
+    if rich_layout():
+        _show_why(tree, heading)
+        return
+    typer.echo(f"{heading}\n")
     for line in why_lines(tree):
         typer.echo(line)
+
+
+def _show_explanation(
+    report: Explanation, funnel: list[tuple[str, int]], plan_text: str | None
+) -> None:
+    """`seg explain` on a terminal: the same sections, the dependencies as a tree and the
+    funnel as a table with a bar per step."""
+    from rich.text import Text
+
+    title = Text(f"{report.kind} {report.name}", style="bold")
+    if report.description:
+        title.append(f" — {report.description}")
+    show(title)
+    meta = [f"defined at {report.location}"]
+    if report.owner:
+        meta.append(f"owner {report.owner}")
+    if report.tags:
+        meta.append("tags " + ", ".join(report.tags))
+    show_lines([" · ".join(meta), f"as of {report.as_of}", ""])
+    show(Text("Definition", style="bold"))
+    show_lines([report.definition, ""])
+    show(Text("In words", style="bold"))
+    show_lines([*report.words, ""])
+    if report.dependency_tree is not None:
+        show(Text("Depends on", style="bold"))
+        show(_dependency_tree(report.dependency_tree), indent=2)
+        show_lines([""])
+    show(Text(f"SQL ({report.dialect})", style="bold"))
+    show_lines(report.sql.splitlines())
+    if funnel:
+        show(Text("\nFunnel", style="bold"))
+        show(share_table("step", funnel, funnel[0][1]), indent=2)
+    if plan_text:
+        show(Text("\nPlan", style="bold"))
+        show_lines(plan_text.splitlines())
+
+
+def _dependency_tree(root: Dependency) -> RenderableType:
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from segdsl.explain.dependencies import label
+
+    def styled(node: Dependency) -> Text:
+        style = "bold" if node.kind in ("segment", "measure", "classifier", "split") else ""
+        return Text(label(node), style=style)
+
+    def grow(tree: Tree, node: Dependency) -> None:
+        for child in node.children:
+            grow(tree.add(styled(child)), child)
+
+    tree = Tree(styled(root), guide_style="dim")
+    grow(tree, root)
+    return tree
+
+
+def _show_why(root: WhyNode, heading: str) -> None:
+    """`seg why` on a terminal: the conditions as a tree, passed green and failed red (a
+    sequence's rows and rules not reached dim)."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from segdsl.explain.why_render import why_rows
+
+    def styled(line: WhyLine) -> Text:
+        colour = {True: "green", False: "red", None: "dim"}[line.passed]
+        text = Text()
+        text.append(f"{line.mark} ", style=colour)
+        text.append(line.text, style="dim" if line.passed is None else "")
+        if line.note:
+            text.append(line.note, style="dim")
+        return text
+
+    rows = why_rows(root)
+    tree = Tree(styled(rows[0]), guide_style="dim")
+    parents = [tree]  # the branch at each depth
+    for line in rows[1:]:
+        del parents[line.depth :]
+        parents.append(parents[-1].add(styled(line)))
+    show(Text(heading, style="bold"))
+    show(Text(""))
+    show(tree)

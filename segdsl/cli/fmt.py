@@ -15,11 +15,8 @@ import typer
 from segdsl.cli.common import EXIT_FINDINGS, OutputFormat, print_diagnostics, usage_error
 from segdsl.cli.jsonout import emit
 from segdsl.diagnostics import Diagnostic
-from segdsl.project import find_projects
 from segdsl.settings import find_settings, load_settings
 from segdsl.source import SourceFile, Span, read_source
-from segdsl.syntax.parser import parse
-from segdsl.syntax.printer import format_module
 
 STDIN = Path("-")
 
@@ -41,6 +38,10 @@ def fmt(
     ] = OutputFormat.text,
 ) -> None:
     """Format .seg files: one canonical layout, comments kept."""
+    from segdsl.project import find_projects
+    from segdsl.syntax.parser import parse
+    from segdsl.syntax.printer import format_module
+
     if paths and STDIN in paths:
         if len(paths) > 1 or output is not OutputFormat.text:
             usage_error("`-` (standard input) goes alone, with --format text")
@@ -113,6 +114,9 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 def _format_stdin(*, check: bool, diff: bool) -> None:
     """`seg fmt -`: standard input to standard output (for editors), with the width of
     the settings found from the current folder."""
+    from segdsl.syntax.parser import parse
+    from segdsl.syntax.printer import format_module
+
     settings, _ = load_settings(find_settings(Path(".")))
     path = "<stdin>"
     try:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from segdsl.cli.jsonout import iso_time
-from segdsl.settings import Settings
-from segdsl.timeline import AsOf
 
 if TYPE_CHECKING:
     from segdsl.compiler import Compiler
     from segdsl.engines import Engine
+    from segdsl.settings import Settings
+    from segdsl.timeline import AsOf
 
 
 def is_pinned(option: str | None, settings: Settings) -> bool:

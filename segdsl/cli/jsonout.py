@@ -12,10 +12,12 @@ import datetime as dt
 import decimal
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import typer
 
-from segdsl.timeline import AsOf
+if TYPE_CHECKING:
+    from segdsl.timeline import AsOf
 
 JSON_VERSION = 1
 

@@ -6,7 +6,7 @@ import gc
 import signal
 import sys
 from types import FrameType
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -16,8 +16,10 @@ from segdsl.cli.demo import demo
 from segdsl.cli.diff import diff
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
+from segdsl.cli.listing import list_command
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
+from segdsl.cli.terminal import ColorMode, set_color_mode
 from segdsl.cli.test import test_command
 from segdsl.cli.validate import validate
 
@@ -41,8 +43,18 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    color: Annotated[
+        ColorMode,
+        typer.Option(
+            "--color",
+            metavar="WHEN",
+            show_default=False,
+            help="auto (tables and colour on a terminal), always or never.",
+        ),
+    ] = ColorMode.auto,
 ) -> None:
     """Customer segments as code."""
+    set_color_mode(color)
 
 
 app.command("validate")(validate)
@@ -55,6 +67,7 @@ app.command("explain")(explain)
 app.command("why")(why)
 app.command("diff")(diff)
 app.command("test")(test_command)
+app.command("list")(list_command)
 app.add_typer(schema_app, name="schema")
 
 

@@ -6,7 +6,7 @@ import contextlib
 import glob
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,15 +24,22 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
 from segdsl.cli.jsonout import emit, emit_line, iso_time
-from segdsl.project import load_project
-from segdsl.timeline import AsOf
+from segdsl.cli.terminal import rich_layout, share_table, share_text, show, table
+
+if TYPE_CHECKING:
+    from segdsl.execute import Sizes
+    from segdsl.timeline import AsOf
 
 
 def run(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
         list[str] | None,
-        typer.Option("--segment", "-s", help="Segment, classifier, split or measure (repeatable)."),
+        typer.Option(
+            "--segment",
+            "-s",
+            help="Definitions: a name, a glob (`cart_*`), tag:T, owner:O or kind:K (repeatable).",
+        ),
     ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Every segment, classifier and split, in one pass.")
@@ -75,6 +82,8 @@ def run(
         usage_error("--view goes with --materialize")
     if all_ and segment:
         usage_error("use either --all or --segment")
+    from segdsl.project import load_project
+
     project = load_project(path)
     url = database_url(db, project.settings)
     wants_rows = members or output is not None or materialize is not None or attributes is not None
@@ -167,21 +176,35 @@ def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataF
         emit(payload)
         return
     total = sizes.population
+    if rich_layout():
+        _show_sizes(sizes, f"as of {moment} on {dialect}: population {total:,}")
+        return
     typer.echo(f"as of {moment} on {dialect}: population {total:,}")
     width = max([len(n) for n in [*sizes.segments, *sizes.labels]] + [7])
     if sizes.segments:
         typer.echo(f"\n{'segment':<{width}}  {'members':>10}  {'share':>6}")
         for name, count in sizes.segments.items():
-            typer.echo(f"{name:<{width}}  {count:>10,}  {_share(count, total):>6}")
+            typer.echo(f"{name:<{width}}  {count:>10,}  {share_text(count, total):>6}")
     for name, counts in sizes.labels.items():
         typer.echo(f"\n{name:<{width}}  {'members':>10}  {'share':>6}")
         for label, count in counts.items():
             shown = "(none)" if label is None else str(label)
-            typer.echo(f"  {shown:<{width - 2}}  {count:>10,}  {_share(count, total):>6}")
+            typer.echo(f"  {shown:<{width - 2}}  {count:>10,}  {share_text(count, total):>6}")
 
 
-def _share(count: int, total: int) -> str:
-    return f"{100 * count / total:.1f}%" if total else "-"
+def _show_sizes(sizes: Sizes, heading: str) -> None:
+    """Sizes as rich tables: one for the segments, one per classifier or split, each
+    row with a bar for its share of the population."""
+    from rich.text import Text
+
+    show(Text(heading, style="bold"))
+    if sizes.segments:
+        show(Text(""))
+        show(share_table("segment", list(sizes.segments.items()), sizes.population))
+    for name, counts in sizes.labels.items():
+        rows = [("(none)" if label is None else str(label), n) for label, n in counts.items()]
+        show(Text(""))
+        show(share_table(name, rows, sizes.population))
 
 
 def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
@@ -205,7 +228,10 @@ def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
 def overlap(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
-        list[str] | None, typer.Option("--segment", "-s", help="Segments (default: all).")
+        list[str] | None,
+        typer.Option(
+            "--segment", "-s", help="Segments: names, globs, tag:T, owner:O (default: all)."
+        ),
     ] = None,
     db: DatabaseOption = None,
     as_of: AsOfOption = None,
@@ -214,6 +240,7 @@ def overlap(
 ) -> None:
     """How many members every pair of segments shares, from one pass over the data."""
     from segdsl import execute
+    from segdsl.project import load_project
 
     project = load_project(path)
     url = database_url(db, project.settings)
@@ -222,8 +249,9 @@ def overlap(
         moment = compiler.as_of(as_of)
         resolved = execute.resolve_names(compiler, segment or [])
         names = [n for n in resolved if compiler.definition(n).kind == "segment"]
-        others = [n for n in resolved if n not in names]
-        if segment and others:
+        # a name given as such must be a segment; a glob, tag or owner may bring others
+        others = [n for n in resolved if n not in names and n in (segment or [])]
+        if others:
             kind = compiler.definition(others[0]).kind
             usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
@@ -237,7 +265,11 @@ def overlap(
     if output_format is DataFormat.json:
         emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return
-    typer.echo(f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)\n")
+    heading = f"as of {moment}: population {population:,}; row ∩ column (diagonal: size)"
+    if rich_layout():
+        _show_overlap(heading, names, matrix)
+        return
+    typer.echo(heading + "\n")
     width = max(len(n) for n in names)
     cells = [max(len(n), 8) for n in names]
     typer.echo(
@@ -248,3 +280,33 @@ def overlap(
             f"{matrix[name][other]:>{w},}" for other, w in zip(names, cells, strict=True)
         )
         typer.echo(f"{name:<{width}}  {row}")
+
+
+def _show_overlap(heading: str, names: list[str], matrix: dict[str, dict[str, int]]) -> None:
+    """The overlap matrix as a rich table; a cell is shaded by the share of the row's
+    segment it holds, the diagonal (the sizes) in bold."""
+    from rich.text import Text
+
+    show(Text(heading, style="bold"))
+    show(Text(""))
+    matrix_table = table()
+    matrix_table.add_column("", no_wrap=True, style="bold")
+    for name in names:
+        matrix_table.add_column(name, justify="right", no_wrap=True)
+    for row in names:
+        size = matrix[row][row]
+        cells = []
+        for column in names:
+            count = matrix[row][column]
+            if column == row:
+                cells.append(Text(f"{count:,}", style="bold"))
+                continue
+            share = count / size if size else 0.0
+            cells.append(Text(f"{count:,}", style=_shade(share)))
+        matrix_table.add_row(row, *cells)
+    show(matrix_table)
+
+
+def _shade(share: float) -> str:
+    """Darker for a larger share of the row's members (four steps)."""
+    return ("dim", "", "cyan", "bold cyan")[min(int(share * 4), 3)]

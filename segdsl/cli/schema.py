@@ -10,12 +10,11 @@ import typer
 from segdsl.cli.common import fail
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.diagnostics import Diagnostic
-from segdsl.project import Project, load_project
-from segdsl.schema import WarehouseSchema, declared_sources, schema_diagnostics
 from segdsl.source import Span
 
 if TYPE_CHECKING:
     from segdsl.engines.base import Engine
+    from segdsl.project import Project
     from segdsl.semantic.analyze import Analysis
 
 app = typer.Typer(help="Warehouse schemas for validation without a database.", no_args_is_help=True)
@@ -37,6 +36,9 @@ def pull(
     ] = None,
 ) -> None:
     """Print tables, columns and types as JSON: `seg schema pull --db URL > warehouse.json`."""
+    from segdsl.project import load_project
+    from segdsl.schema import WarehouseSchema, declared_sources
+
     project = load_project(path or [Path(".")])
     url = database_url(db, project.settings, allow_demo=False)
     with (
@@ -73,6 +75,8 @@ def warehouse_diagnostics(
 ) -> list[Diagnostic]:
     """Check the project against a recorded schema file, or against a live database's
     catalog (and, with `check_data`, its rows against every `link … rely`)."""
+    from segdsl.schema import WarehouseSchema, declared_sources, schema_diagnostics
+
     if schema_file is not None:
         try:
             recorded = WarehouseSchema.load(schema_file)

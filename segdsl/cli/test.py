@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from segdsl.cli.common import (
     OutputFormat,
     compiler_for,
     fail,
+    fail_on_compile_error,
     parse_params,
     print_diagnostics,
     usage_error,
@@ -39,7 +39,11 @@ def test_command(
     ),
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", "-s", help="Only the tests of these definitions (globs allowed)."),
+        typer.Option(
+            "--select",
+            "-s",
+            help="Only the tests of these definitions: names, globs, tag:NAME, owner:NAME.",
+        ),
     ] = None,
     db: Annotated[
         str | None,
@@ -80,9 +84,13 @@ def test_command(
         fail(f"no test files in {project.root / 'tests'} (write tests/*.toml; see docs/cli.md)")
     cases = [case for file in files for case in file.cases]
     if select:
-        cases = [c for c in cases if any(fnmatch.fnmatchcase(c.definition, p) for p in select)]
+        from segdsl.selection import select as selected
+
+        with fail_on_compile_error(project):
+            chosen = set(selected(compiler.analysis.definitions, select, sources))
+        cases = [case for case in cases if case.definition in chosen]
         if not cases:
-            fail("no test case is for " + ", ".join(select))
+            fail("no test case is for " + ", ".join(sorted(chosen)))
     outcomes: list[Outcome] = []
     if not problems:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,10 @@ from segdsl.cli.common import (
 )
 from segdsl.cli.jsonout import dumps, emit
 from segdsl.diagnostics import Diagnostic, sort_key
-from segdsl.project import Project, load_projects
 from segdsl.source import SourceFile
-from segdsl.sql.support import project_diagnostics
+
+if TYPE_CHECKING:
+    from segdsl.project import Project
 
 
 class ValidateFormat(StrEnum):
@@ -63,6 +64,8 @@ def validate(
     """
     if check_data and (db is None or schema is not None):
         usage_error("--check-data reads the warehouse's rows: give --db URL, not --schema")
+    from segdsl.project import load_projects
+
     params = parse_params(param)
     diagnostics: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
@@ -120,6 +123,8 @@ def _check(
     db: str | None,
     check_data: bool,
 ) -> list[Diagnostic]:
+    from segdsl.sql.support import project_diagnostics
+
     analysis = project.analyze(params)
     diagnostics = project_diagnostics(project, analysis, project.settings.dialect)
     if (schema is not None or db is not None) and analysis.ok:

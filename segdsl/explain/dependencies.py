@@ -186,6 +186,11 @@ def render_tree(root: Dependency) -> list[str]:
     return lines
 
 
+def label(node: Dependency) -> str:
+    """`name (kind) — detail`: one node as `render_tree` shows it."""
+    return _label(node)
+
+
 def _label(node: Dependency) -> str:
     detail = f" — {node.detail}" if node.detail else ""
     return f"{node.name} ({node.kind}){detail}"

@@ -12,7 +12,7 @@ from segdsl import ir
 from segdsl import types as t
 from segdsl.compiler import AsOfInput, Compiler
 from segdsl.diagnostics import CompileError, Diagnostic
-from segdsl.explain.dependencies import dependency_tree, render_tree
+from segdsl.explain.dependencies import Dependency, dependency_tree, render_tree
 from segdsl.explain.words import Describer
 from segdsl.semantic.check import ENTITY, Checker
 from segdsl.source import Span
@@ -35,6 +35,7 @@ class Explanation:
     words: list[str]
     dependencies: list[str]
     sql: str
+    dependency_tree: Dependency | None = None  # what `dependencies` draws, for other layouts
 
 
 def checker_for(compiler: Compiler) -> Checker:
@@ -57,6 +58,7 @@ def explain(
         sql = compiler.table_sql([name], dialect=dialect, as_of=moment)
     describer = Describer(checker_for(compiler), moment)
     body, words = _definition_words(decl, describer)
+    tree = dependency_tree(compiler.analysis.decls, name)
     return Explanation(
         name=name,
         kind=definition.kind,
@@ -68,8 +70,9 @@ def explain(
         tags=definition.tags,
         definition=body,
         words=words,
-        dependencies=render_tree(dependency_tree(compiler.analysis.decls, name)),
+        dependencies=render_tree(tree),
         sql=sql,
+        dependency_tree=tree,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from segdsl.explain.report import SequenceStep, Standing, WhyNode
 
@@ -29,39 +30,57 @@ def why_dict(node: WhyNode) -> dict[str, object]:
     return out
 
 
-def why_lines(root: WhyNode) -> list[str]:
-    """A why tree as indented text: ✓/✗, the condition, its values; a classifier's deciding
-    rule marked; a sequence's rows and a ranking's standing below their condition."""
-    lines: list[str] = []
-    deciding = next((c for c in root.children if c.result), None) if root.label else None
+@dataclass(frozen=True)
+class WhyLine:
+    """One line of a why tree: a condition (passed True/False), a sequence's row or a rule
+    not reached (passed None)."""
 
+    depth: int
+    mark: str
+    text: str
+    note: str  # the values in brackets, the deciding rule's marker (with leading spaces)
+    passed: bool | None
+
+
+def why_rows(root: WhyNode) -> list[WhyLine]:
+    """A why tree as lines in order: ✓/✗, the condition, its values; a classifier's deciding
+    rule marked and the rules after it not reached; a sequence's rows and a ranking's
+    standing with their condition."""
+    rows: list[WhyLine] = []
+    deciding = next((c for c in root.children if c.result), None) if root.label else None
     reached = True
 
     def show(node: WhyNode, depth: int) -> None:
         nonlocal reached
         if depth == 1 and deciding is not None and not reached:  # rules after the deciding one
-            lines.append(f"  · {node.text}    (not reached)")
+            rows.append(WhyLine(depth, "·", node.text, "    (not reached)", None))
             return
         reached = reached and node is not deciding
-        mark = "✓" if node.result else "✗"
         shown = [f"{label} = {'missing' if v is None else v}" for label, v in node.shown]
         if node.standing is not None:
             shown.append(standing_text(node.standing, node))
-        line = f"{'  ' * depth}{mark} {node.text}" + (f"    [{', '.join(shown)}]" if shown else "")
+        note = f"    [{', '.join(shown)}]" if shown else ""
         if node is deciding:
-            line += "    ← the first rule that holds"
-        lines.append(line)
+            note += "    ← the first rule that holds"
+        rows.append(WhyLine(depth, "✓" if node.result else "✗", node.text, note, node.result))
         for step in node.steps:
-            lines.append(f"{'  ' * (depth + 1)}{step_text(step, node)}")
+            mark, text = step_text(step, node)
+            rows.append(WhyLine(depth + 1, mark, text, "", None))
         for child in node.children:
             show(child, depth + 1)
 
     show(root, 0)
-    return lines
+    return rows
 
 
-def step_text(step: SequenceStep, node: WhyNode) -> str:
-    """One row of a sequence's first step and what followed it, in words."""
+def why_lines(root: WhyNode) -> list[str]:
+    """A why tree as indented plain text (see `why_rows`)."""
+    return [f"{'  ' * r.depth}{r.mark} {r.text}{r.note}" for r in why_rows(root)]
+
+
+def step_text(step: SequenceStep, node: WhyNode) -> tuple[str, str]:
+    """One row of a sequence's first step and what followed it, in words, and its mark:
+    `•` when the row makes the condition true, `·` otherwise."""
     sequence = node.sequence
     assert sequence is not None
     first, then = node.step_tables
@@ -73,7 +92,7 @@ def step_text(step: SequenceStep, node: WhyNode) -> str:
         after = f"no {then} yet; its {sequence.within} are not over by the as-of time"
     else:
         after = f"no {then}" + (f" within {sequence.within}" if sequence.within else " after it")
-    return f"{'•' if step.matches else '·'} {first} at {_time(step.at)}: {after}"
+    return ("•" if step.matches else "·"), f"{first} at {_time(step.at)}: {after}"
 
 
 def standing_text(standing: Standing, node: WhyNode) -> str:
