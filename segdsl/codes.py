@@ -206,6 +206,13 @@ CODES: dict[str, Code] = _codes(
         "that compile or run need one: name that project's folder or one of its files.",
     ),
     (
+        "SEG530",
+        "output folder not usable",
+        "`seg docs --out` names a file, or a folder that is not empty and was not written "
+        "by `seg docs` (it holds a `.segdsl-site` marker). The site replaces the pages of "
+        "an earlier site; it never writes into other folders. Choose a new or empty folder.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",
