@@ -81,52 +81,13 @@ def parsed(path: Path) -> Elements:
 
 
 # the elements the site writes; hostile text must add none
-SITE_TAGS = set(
-    [
-        "html",
-        "head",
-        "meta",
-        "title",
-        "link",
-        "body",
-        "header",
-        "nav",
-        "main",
-        "script",
-        "a",
-        "span",
-        "h1",
-        "h2",
-        "p",
-        "strong",
-        "code",
-        "pre",
-        "div",
-        "input",
-        "select",
-        "option",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "details",
-        "summary",
-        "ol",
-        "li",
-        "svg",
-        "polyline",
-        "circle",
-        "title",
-        "rect",
-        "text",
-        "g",
-        "defs",
-        "marker",
-        "path",
-    ]
-)
+SITE_TAGS = {
+    *("html", "head", "meta", "title", "link", "body", "header", "nav", "main", "script"),
+    *("a", "span", "h1", "h2", "p", "strong", "code", "pre", "div", "ol", "li"),
+    *("input", "select", "option", "table", "thead", "tbody", "tr", "th", "td"),
+    *("details", "summary", "svg", "polyline", "circle", "title", "rect", "text", "g"),
+    *("defs", "marker", "path"),
+}
 
 
 def test_hostile_text_is_escaped_on_every_page(

@@ -31,6 +31,7 @@ from tests.support.browser import PageErrors
 ROOT = Path(__file__).resolve().parents[1]
 SEG = Path(sys.executable).parent / "seg"
 
+
 @dataclass
 class Site:
     root: Path
