@@ -51,6 +51,7 @@ class Entry:
     owner: str | None
     tags: tuple[str, ...]
     source_text: str
+    comment: str  # the comment lines right above it, without `#`
     words: list[str]
     sql: list[DialectSql]
     dependencies: Dependency
@@ -116,6 +117,7 @@ def gather(compiler: Compiler, as_of: AsOf, title: str) -> Catalogue:
             explained = explained or report
             sqls.append(DialectSql(dialect, report.sql))
         tree = dependency_tree(decls, name)
+        source_text = _source_text(compiler, decls.definitions[name].span)
         entries[name] = Entry(
             name=name,
             kind=definition.kind,
@@ -123,7 +125,8 @@ def gather(compiler: Compiler, as_of: AsOf, title: str) -> Catalogue:
             description=definition.description,
             owner=definition.owner,
             tags=definition.tags,
-            source_text=_source_text(compiler, decls.definitions[name].span),
+            source_text=source_text,
+            comment=_comment(source_text),
             words=explained.words if explained else [],
             sql=sqls,
             dependencies=tree,
@@ -232,6 +235,15 @@ def _source_text(compiler: Compiler, span: Span) -> str:
     while lines and lines[-1].lstrip().startswith("#"):
         comments.insert(0, lines.pop())
     return "\n".join([*comments, source.text[span.start : span.end]])
+
+
+def _comment(source_text: str) -> str:
+    lines = []
+    for line in source_text.split("\n"):
+        if not line.lstrip().startswith("#"):
+            break
+        lines.append(line.lstrip()[1:].strip())
+    return " ".join(line for line in lines if line)
 
 
 def _first_message(error: CompileError) -> str:

@@ -139,7 +139,7 @@ def index_page(catalogue: Catalogue) -> str:
     counts = ", ".join(f"{sum(1 for e in entries if e.kind == kind)} {kind}s" for kind in kinds)
     controls = (
         '<div class="filters">'
-        '<input id="search" type="search" placeholder="Search names and descriptions" '
+        '<input id="search" type="search" placeholder="Search names, descriptions, owners, tags" '
         'autocomplete="off" aria-label="search">'
         + _select("kind", "every kind", kinds)
         + _select("tag", "every tag", tags)
@@ -169,6 +169,10 @@ def index_page(catalogue: Catalogue) -> str:
     return _layout(catalogue, catalogue.title, body, root="")
 
 
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _select(name: str, everything: str, values: Sequence[str]) -> str:
     options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
     return (
@@ -178,11 +182,18 @@ def _select(name: str, everything: str, values: Sequence[str]) -> str:
 
 
 def _index_row(entry: Entry, numbers: Numbers | None) -> str:
-    text = " ".join([entry.name, entry.description or "", entry.owner or "", *entry.tags])
+    text = " ".join(
+        [entry.name, entry.description or entry.comment, entry.owner or "", *entry.tags]
+    )
+    about = (
+        esc(entry.description)
+        if entry.description
+        else f'<span class="comment">{esc(entry.comment)}</span>'
+    )
     cells = [
         f'<td><a href="d/{esc(page_name(entry.name))}">{esc(entry.name)}</a></td>',
         f'<td><span class="kind kind-{esc(entry.kind)}">{esc(entry.kind)}</span></td>',
-        f"<td>{esc(entry.description or '')}</td>",
+        f"<td>{about}</td>",
         f"<td>{esc(entry.owner or '')}</td>",
         f"<td>{_tags(entry.tags, root='')}</td>",
     ]
