@@ -10,9 +10,11 @@ weekly as-of times for the sparklines (one query per point), every segment's fun
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segdsl import ir
@@ -121,7 +123,7 @@ def gather(compiler: Compiler, as_of: AsOf, title: str) -> Catalogue:
         entries[name] = Entry(
             name=name,
             kind=definition.kind,
-            location=str(definition.span),
+            location=_location(compiler, definition.span),
             description=definition.description,
             owner=definition.owner,
             tags=definition.tags,
@@ -235,6 +237,17 @@ def _source_text(compiler: Compiler, span: Span) -> str:
     while lines and lines[-1].lstrip().startswith("#"):
         comments.insert(0, lines.pop())
     return "\n".join([*comments, source.text[span.start : span.end]])
+
+
+def _location(compiler: Compiler, span: Span) -> str:
+    """`file:line:col`, the file relative to the project's folder (the site does not
+    show where it was built)."""
+    root = compiler.project.root
+    path = Path(span.path)
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(root.resolve())
+    return f"{path.as_posix()}:{span.line}:{span.column}"
 
 
 def _comment(source_text: str) -> str:
