@@ -235,3 +235,21 @@ def test_dependencies_both_ways(measured: tuple[Compiler, Catalogue]) -> None:
             assert entry.name in entries[user].uses
     assert "women_35_45" in entries["carpet_hesitators"].uses
     assert entries["uses_hostile"].uses == [hostile.NAME, "loyal"]
+
+
+def test_charts_draw_a_mark_per_value() -> None:
+    from segdsl.site import svg
+
+    line = svg.sparkline([("2025-06-01", 5), ("2025-06-08", 7), ("2025-06-15", 6)])
+    assert line.count('class="mark"') == 3 and "2025-06-08: 7" in line
+    label = "and " + "x" * 300
+    funnel = svg.funnel([("population", 10), ("<a>", 4), (label, 0)])
+    assert funnel.count('class="mark"') == 3 and "&lt;a&gt;: 4 (40.0%)" in funnel
+    width = int(funnel.split('width="')[1].split('"')[0])
+    assert width >= len(label) * svg.FONT_WIDTH  # a long condition is not cut off
+    matrix = {"a": {"a": 4, "b": 2}, "b": {"a": 2, "b": 3}}
+    heat = svg.heatmap(["a", "b"], matrix, lambda n: f"{n}.html")
+    assert heat.count('class="cell"') == 4
+    assert "a ∩ b: 2 members; Jaccard 0.400" in heat
+    bar = svg.label_bar({"x": 3, None: 1}, 10)
+    assert bar.count('class="mark"') == 2 and "(none): 1 (10.0%)" in bar

@@ -74,6 +74,7 @@ def funnel(steps: Sequence[tuple[str, int]], *, width: int = 720) -> str:
         return ""
     population = steps[0][1]
     row, bar, left = 44, 18, 4
+    width = max(width, round(max(len(label) for label, _ in steps) * FONT_WIDTH) + 2 * left)
     chart = width - 150
     parts = []
     for index, (label, value) in enumerate(steps):
