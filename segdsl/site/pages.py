@@ -288,9 +288,9 @@ def definition_page(catalogue: Catalogue, entry: Entry) -> str:
     )
     if entry.kind == "segment":
         sections.append(_funnel_section(entry, numbers))
-    sections.append(_dependency_section(catalogue, entry, link))
+    sections.append(_dependency_section(catalogue, entry))
     if entry.kind == "segment" and numbers is not None:
-        sections.append(_overlap_section(catalogue, entry, numbers, link))
+        sections.append(_overlap_section(entry, numbers))
     sections.append(_sql_section(entry))
     return _layout(catalogue, f"{entry.kind} {entry.name}", "".join(sections), root=root)
 
@@ -328,7 +328,7 @@ def _funnel_section(entry: Entry, numbers: Numbers | None) -> str:
     return title + f'<ol class="steps">{steps}</ol>'
 
 
-def _dependency_section(catalogue: Catalogue, entry: Entry, link: object) -> str:
+def _dependency_section(catalogue: Catalogue, entry: Entry) -> str:
     entries = catalogue.entries
     uses = {name: e.uses for name, e in entries.items()}
     used_by = {name: e.used_by for name, e in entries.items()}
@@ -359,7 +359,7 @@ def _dependency_section(catalogue: Catalogue, entry: Entry, link: object) -> str
     )
 
 
-def _overlap_section(catalogue: Catalogue, entry: Entry, numbers: Numbers, link: object) -> str:
+def _overlap_section(entry: Entry, numbers: Numbers) -> str:
     matrix = numbers.overlap
     if entry.name not in matrix:
         return ""
