@@ -206,6 +206,13 @@ CODES: dict[str, Code] = _codes(
         "that compile or run need one: name that project's folder or one of its files.",
     ),
     (
+        "SEG530",
+        "output folder not usable",
+        "`seg docs --out` names a file, or a folder that is not empty and was not written "
+        "by `seg docs` (it holds a `.segdsl-site` marker). The site replaces the pages of "
+        "an earlier site; it never writes into other folders. Choose a new or empty folder.",
+    ),
+    (
         "SEG535",
         "selector selects nothing",
         "A `-s` selector (a glob like `cart_*`, `tag:NAME`, `owner:NAME` or `kind:KIND`) "

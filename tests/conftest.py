@@ -43,3 +43,12 @@ def corpus_bigquery() -> Iterator[Runner]:
     runner = ZetaSQLRunner(TABLES)
     yield runner
     runner.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the whole session (tests/support/browser.py)."""
+    from tests.support.browser import launch
+
+    with launch() as chromium:
+        yield chromium

@@ -14,6 +14,7 @@ from segdsl import __version__
 from segdsl.cli.compile import compile_command
 from segdsl.cli.demo import demo
 from segdsl.cli.diff import diff
+from segdsl.cli.docs import docs
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
 from segdsl.cli.listing import list_command
@@ -68,6 +69,7 @@ app.command("why")(why)
 app.command("diff")(diff)
 app.command("test")(test_command)
 app.command("list")(list_command)
+app.command("docs")(docs)
 app.add_typer(schema_app, name="schema")
 
 
