@@ -289,7 +289,7 @@ def _breakable(line: str) -> bool:
             depth -= 1
         elif not in_string and depth == 0 and char == " ":
             words.append(line[index + 1 : index + 5])
-    tail = line.split(" ", 1)[1] if " " in line else ""
+    tail = " " + (line.split(" ", 1)[1] if " " in line else "") + " "  # `between` may lead
     simple = " where " not in tail and " between " not in tail and "then" not in tail
     return simple and any(w.startswith(("and ", "or ")) for w in words[1:])
 
