@@ -6,7 +6,8 @@ exceed ``maximum_bytes_billed`` (`check_cost`, kind ``too_expensive``). The same
 limit is set on the real job, with labels (``tool=segdsl``) and a job time
 limit. Results are read page by page over the REST API (``to_arrow_iterable``).
 Credentials come from the environment (application default credentials), or
-are anonymous when ``api_endpoint`` is a loopback address (a local emulator).
+are anonymous when the endpoint (``api_endpoint``, else ``BIGQUERY_EMULATOR_HOST``)
+is a loopback address (a local emulator) or the URL says ``credentials=anonymous``.
 """
 
 from __future__ import annotations
@@ -169,15 +170,22 @@ class BigQueryEngine(Engine):
         self._retry = DEFAULT_RETRY.with_deadline(connect_timeout)
         self._job_retry = DEFAULT_JOB_RETRY.with_deadline(max(connect_timeout, 60.0))
         self._request_timeout = max(connect_timeout, 30.0)
-        options = ClientOptions(api_endpoint=url.api_endpoint) if url.api_endpoint else None
+        endpoint = url.api_endpoint or os.environ.get(EMULATOR_VARIABLE) or None
+        options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+        anonymous = url.anonymous(endpoint)
+        if anonymous and endpoint is None:
+            raise EngineError(
+                "other",
+                f"{self._label}: credentials=anonymous is for an emulator: give its "
+                f"address as api_endpoint=http://host:port or in {EMULATOR_VARIABLE}",
+            )
         # google-auth leaves the credentials constructors unannotated (a stubs gap)
-        credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
-        if url.is_local_emulator and url.project is None:
+        credentials = AnonymousCredentials() if anonymous else None  # type: ignore[no-untyped-call]
+        if anonymous and url.project is None:
             raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
+        self.emulator = anonymous
         problem = (
-            None
-            if url.is_local_emulator
-            else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
+            None if anonymous else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
         )
         if problem is not None:  # checked first: google-auth crashes on some bad files
             raise EngineError("permission", f"{self._label}: {problem}")
@@ -189,7 +197,14 @@ class BigQueryEngine(Engine):
                 client_options=options,
             )
         except (auth_errors.GoogleAuthError, google_errors.GoogleAPIError, OSError) as error:
-            raise self._error(error) from None
+            failure = self._error(error)
+            if endpoint is not None and failure.kind == "permission":
+                failure = EngineError(
+                    failure.kind,
+                    f"{failure.message} (an emulator at {endpoint} needs no credentials: "
+                    "add credentials=anonymous to the URL)",
+                )
+            raise failure from None
         self.project: str = url.project or self._client.project
         self.default_dataset: str | None = f"{self.project}.{url.dataset}" if url.dataset else None
 
@@ -591,6 +606,7 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
 
 
 CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+EMULATOR_VARIABLE = "BIGQUERY_EMULATOR_HOST"  # google-cloud-bigquery reads it too
 _CREDENTIAL_TYPES = frozenset(
     {
         "authorized_user",
