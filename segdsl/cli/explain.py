@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +56,13 @@ def explain(
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
         chosen = dialect or (engine.dialect if engine else None)
+        if engine is not None and chosen == engine.dialect:
+            from segdsl.execute import fit_to_warehouse
+
+            with contextlib.ExitStack() as closing:
+                closing.callback(engine.close)  # if the column types stop the command
+                compiler = fit_to_warehouse(compiler, engine, [segment])
+                closing.pop_all()
         report = build(compiler, segment, dialect=chosen, as_of=moment)
         funnel: list[tuple[str, int]] = []
         plan_text = None
@@ -141,6 +149,7 @@ def why(
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
     """For one member: every condition of the segment, its values, and whether it passed."""
+    from segdsl.execute import fit_to_warehouse
     from segdsl.explain.report import WhyNode, fill_why, why_sql, why_tree
 
     project = load_project(path)
@@ -148,8 +157,9 @@ def why(
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
-        tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:
+            compiler = fit_to_warehouse(compiler, engine, [segment])
+            tree = why_tree(compiler, segment)
             if not is_pinned(as_of, project.settings):
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, [segment], moment)

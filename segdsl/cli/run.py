@@ -86,6 +86,7 @@ def run(
         names = execute.resolve_names(compiler, segment or [])
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
         with engine:
+            compiler = execute.fit_to_warehouse(compiler, engine, names)
             if not is_pinned(as_of, project.settings):
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, names, moment)
@@ -229,6 +230,7 @@ def overlap(
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
         with open_engine(url, project.settings) as engine:
+            compiler = execute.fit_to_warehouse(compiler, engine, names)
             if not is_pinned(as_of, project.settings):
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, names, moment)

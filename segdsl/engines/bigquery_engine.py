@@ -151,6 +151,7 @@ class BigQueryEngine(Engine):
     """A google-cloud-bigquery client with a cost guard and a default dataset."""
 
     dialect = "bigquery"
+    reads_column_types = True
 
     def __init__(
         self,
