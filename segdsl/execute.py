@@ -150,12 +150,25 @@ def labels_sql(
     return builder.dialect.render(builder.distribution(expr, distinct=distinct))
 
 
+def size_queries(
+    compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput
+) -> list[str]:
+    """The queries `run_sizes` sends (a second pass counting distinct keys only if the
+    entity repeats keys): the sizes, then the labels of each classifier and split."""
+    labelled = [n for n in names if compiler.definition(n).kind in ("classifier", "split")]
+    return [
+        sizes_sql(compiler, names, dialect, as_of),
+        *(labels_sql(compiler, name, dialect, as_of) for name in labelled),
+    ]
+
+
 def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput) -> Sizes:
     """Sizes of segments (one query) and label counts of classifiers and splits.
 
     Sizes count members, distinct keys: where the entity table repeats a key (SEG411),
     the counts are taken again as distinct keys; for unique keys the cheaper count of
-    rows is the same."""
+    rows is the same. All queries are `Engine.reserve`d before the first is sent."""
+    engine.reserve(size_queries(compiler, names, engine.dialect, as_of))
     row = engine.query(sizes_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
     repeated = row["keys"] != row["population"]
     if repeated:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,9 +20,18 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
+from segdsl.cli.freshness import (
+    is_pinned,
+    note_unpinned,
+    report_spent,
+    stale_check_sql,
+    warn_if_stale,
+)
 from segdsl.cli.jsonout import emit, iso_time
 from segdsl.project import load_project
+
+if TYPE_CHECKING:
+    from segdsl.engines.base import Spent
 
 
 def explain(
@@ -40,7 +49,13 @@ def explain(
     as_of: AsOfOption = None,
     param: ParamOption = None,
     plan: Annotated[
-        bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")
+        bool,
+        typer.Option(
+            "--plan", help="Add the engine's plan (BigQuery: bytes to process, dry runs only)."
+        ),
+    ] = False,
+    funnel_too: Annotated[
+        bool, typer.Option("--funnel", help="With --plan: also count the funnel (a real query).")
     ] = False,
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
@@ -50,11 +65,16 @@ def explain(
 
     if plan and db is None:
         usage_error("--plan needs --db")
+    if funnel_too and not plan:
+        usage_error("--funnel goes with --plan (without --plan, --db counts the funnel)")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
+        counting = engine is not None and (funnel_too or not plan)
+        if engine is not None and not counting:
+            engine.estimates_only()  # --plan: dry runs and metadata only, nothing billed
         chosen = dialect or (engine.dialect if engine else None)
         if engine is not None and chosen == engine.dialect:
             from segdsl.execute import fit_to_warehouse
@@ -66,15 +86,25 @@ def explain(
         report = build(compiler, segment, dialect=chosen, as_of=moment)
         funnel: list[tuple[str, int]] = []
         plan_text = None
+        spent: Spent | None = None
         if engine is not None:
             with engine:
-                if not is_pinned(as_of, project.settings):
+                pinned = is_pinned(as_of, project.settings)
+                if counting and not pinned:
                     note_unpinned(moment)
-                    warn_if_stale(engine, compiler, [segment], moment)
-                if report.kind == "segment":
-                    sql, labels = funnel_sql(
-                        compiler, segment, dialect=engine.dialect, as_of=moment
+                if counting:
+                    sql, labels = (
+                        funnel_sql(compiler, segment, dialect=engine.dialect, as_of=moment)
+                        if report.kind == "segment"
+                        else ("", [])
                     )
+                    freshness = (
+                        None if pinned else stale_check_sql(compiler, [segment], engine.dialect)
+                    )
+                    engine.reserve([query for query in (freshness, sql) if query])
+                    if not pinned:
+                        warn_if_stale(engine, compiler, [segment], moment)
+                if counting and report.kind == "segment":
                     with progress("counting the funnel"):
                         row = engine.query(sql).to_pylist()[0]
                     funnel = [("population", int(row["population"]))]
@@ -86,8 +116,11 @@ def explain(
                         else report.sql
                     )
                     plan_text = engine.explain(plan_sql)  # BigQuery: the dry run's estimate
+                spent = engine.spent
+                if output_format is not DataFormat.json:
+                    report_spent(engine)
     if output_format is DataFormat.json:
-        payload = {
+        payload: dict[str, object] = {
             "name": report.name,
             "kind": report.kind,
             "location": report.location,
@@ -103,6 +136,8 @@ def explain(
             "funnel": [{"step": label, "members": count} for label, count in funnel],
             "plan": plan_text,
         }
+        if spent is not None:  # BigQuery: what the queries cost (none with --plan alone)
+            payload["cost"] = spent.to_json()
         emit(payload)
         return
     title = f"{report.kind} {report.name}" + (
@@ -160,11 +195,15 @@ def why(
         with open_engine(url, project.settings) as engine:
             compiler = fit_to_warehouse(compiler, engine, [segment])
             tree = why_tree(compiler, segment)
-            if not is_pinned(as_of, project.settings):
+            sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
+            pinned = is_pinned(as_of, project.settings)
+            freshness = None if pinned else stale_check_sql(compiler, [segment], engine.dialect)
+            engine.reserve([query for query in (freshness, sql) if query])
+            if not pinned:
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, [segment], moment)
-            sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
+            report_spent(engine)
     if not rows:
         typer.echo(
             f"{key} is not in the population as of {moment} (no such key, or joined later)",

@@ -492,6 +492,11 @@ class Engine(abc.ABC):
         queries already sent against ``maximum_bytes_billed``). Others allow all."""
         return None
 
+    def estimates_only(self) -> None:
+        """From now on send nothing that costs (BigQuery: dry runs and free metadata
+        calls only; a query job is refused). Engines that bill nothing ignore this."""
+        return None
+
     @property
     def spent(self) -> Spent | None:
         """What the queries sent so far cost (BigQuery); None where nothing is billed."""
