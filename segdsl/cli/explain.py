@@ -72,7 +72,8 @@ def explain(
         compiler = compiler_for(project, parse_params(param))
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
-        counting = engine is not None and (funnel_too or not plan)
+        # --plan on an engine that bills (BigQuery) counts nothing unless --funnel asks
+        counting = engine is not None and (funnel_too or not plan or engine.spent is None)
         if engine is not None and not counting:
             engine.estimates_only()  # --plan: dry runs and metadata only, nothing billed
         chosen = dialect or (engine.dialect if engine else None)
