@@ -168,8 +168,9 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
     Sizes count members, distinct keys: where the entity table repeats a key (SEG411),
     the counts are taken again as distinct keys; for unique keys the cheaper count of
     rows is the same. All queries are `Engine.reserve`d before the first is sent."""
-    engine.reserve(size_queries(compiler, names, engine.dialect, as_of))
-    row = engine.query(sizes_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    first, *label_queries = size_queries(compiler, names, engine.dialect, as_of)
+    engine.reserve([first, *label_queries])
+    row = engine.query(first).to_pylist()[0]
     repeated = row["keys"] != row["population"]
     if repeated:
         sql = sizes_sql(compiler, names, engine.dialect, as_of, distinct=True)
@@ -178,17 +179,19 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
     for name, column in count_columns(segments).items():
         sizes.segments[name] = int(row[column])
-    for name in names:
-        if compiler.definition(name).kind in ("classifier", "split"):
-            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=repeated)
-            counts = engine.query(sql).to_pylist()
-            ordered = _label_order(compiler.definition(name).expr.type.labels)
-            sizes.labels[name] = dict(
-                sorted(
-                    ((r["label"], int(r["members"])) for r in counts),
-                    key=lambda item: ordered(item[0]),
-                )
+    labelled = [n for n in names if compiler.definition(n).kind in ("classifier", "split")]
+    for name, plain in zip(labelled, label_queries, strict=True):
+        sql = plain
+        if repeated:
+            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=True)
+        counts = engine.query(sql).to_pylist()
+        ordered = _label_order(compiler.definition(name).expr.type.labels)
+        sizes.labels[name] = dict(
+            sorted(
+                ((r["label"], int(r["members"])) for r in counts),
+                key=lambda item: ordered(item[0]),
             )
+        )
     return sizes
 
 

@@ -179,7 +179,9 @@ def schema_diagnostics(
     modules: Sequence[nodes.Module], schema: WarehouseSchema, used: Used | None = None
 ) -> list[Diagnostic]:
     """Unknown tables, unknown columns and type mismatches, as diagnostics; with
-    `used`, only for those columns (and their tables)."""
+    `used`, only for those columns (and their tables). A time column declared without a
+    type takes the warehouse's storage first (`adopt_storage`), as `seg run` does."""
+    modules = adopt_storage(modules, schema)
     problems: list[Diagnostic] = []
     missing_tables: set[str] = set()
     wanted = None if used is None else {source for source, _ in used}

@@ -25,7 +25,7 @@ from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError, render_text
 from segdsl.engines import connect
 from segdsl.project import Project
-from segdsl.schema import warehouse_kind
+from segdsl.schema import WarehouseSchema, schema_diagnostics, warehouse_kind
 from segdsl.settings import Settings
 from tests.generators import MODEL, shop_tables
 from tests.support.availability import require_postgres
@@ -189,3 +189,15 @@ def test_engines_that_do_not_read_types_compile_as_declared() -> None:
 )
 def test_warehouse_kinds(type_name: str, dialect: str, kind: str) -> None:
     assert warehouse_kind(type_name, dialect) == kind
+
+
+def test_validate_with_a_recorded_schema_follows_the_same_rule() -> None:
+    """`seg validate --schema`: an untyped time on a TIMESTAMP is fine, a declared
+    `timestamp` on one is SEG403."""
+    tables, _ = fixture()
+    engine = CatalogOnly("bigquery", tables)
+    schema = WarehouseSchema("bigquery", engine.describe_tables([(t.name,) for t in tables]))
+    untyped = compiler().project.modules
+    declared = compiler(UNTYPED.replace("time occurred_at", "time occurred_at: timestamp"))
+    assert [d.code for d in schema_diagnostics(untyped, schema)] == []
+    assert [d.code for d in schema_diagnostics(declared.project.modules, schema)] == ["SEG403"]

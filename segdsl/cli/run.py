@@ -94,7 +94,10 @@ def run(
         with engine:
             compiler = execute.fit_to_warehouse(compiler, engine, names)
             pinned = is_pinned(as_of, project.settings)
-            freshness = [] if pinned else [stale_check_sql(compiler, names, engine.dialect)]
+            billed = engine.spent is not None
+            freshness = (
+                [stale_check_sql(compiler, names, engine.dialect)] if billed and not pinned else []
+            )
             if not wants_rows:
                 measures = [n for n in names if compiler.definition(n).kind == "measure"]
                 if measures:
@@ -102,8 +105,9 @@ def run(
                         f"`{measures[0]}` is a measure: it has values, not a size; "
                         "list them with --members"
                     )
-                queries = execute.size_queries(compiler, names, engine.dialect, moment)
-                engine.reserve([sql for sql in [*freshness, *queries] if sql])
+                if billed:  # an engine that bills: all queries dry-run first
+                    queries = execute.size_queries(compiler, names, engine.dialect, moment)
+                    engine.reserve([sql for sql in [*freshness, *queries] if sql])
                 if not pinned:
                     note_unpinned(moment)
                     warn_if_stale(engine, compiler, names, moment)
@@ -268,9 +272,10 @@ def overlap(
         with open_engine(url, project.settings) as engine:
             compiler = execute.fit_to_warehouse(compiler, engine, names)
             pinned = is_pinned(as_of, project.settings)
-            freshness = None if pinned else stale_check_sql(compiler, names, engine.dialect)
-            query = execute.overlap_sql(compiler, names, engine.dialect, moment)
-            engine.reserve([sql for sql in (freshness, query) if sql])
+            if engine.spent is not None:  # an engine that bills: all queries dry-run first
+                fresh = None if pinned else stale_check_sql(compiler, names, engine.dialect)
+                query = execute.overlap_sql(compiler, names, engine.dialect, moment)
+                engine.reserve([sql for sql in (fresh, query) if sql])
             if not pinned:
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, names, moment)
