@@ -14,6 +14,7 @@ from segdsl import ir
 from segdsl.diagnostics import CompileError, Diagnostic, did_you_mean
 from segdsl.plan import Output, build_plan
 from segdsl.project import Project, load_project
+from segdsl.schema import WarehouseSchema
 from segdsl.semantic import time_range
 from segdsl.semantic.analyze import Analysis, ParamValue
 from segdsl.semantic.check import CheckedDefinition
@@ -36,9 +37,16 @@ class Compiler:
     True
     """
 
-    def __init__(self, project: Project, params: Mapping[str, ParamValue] | None = None):
+    def __init__(
+        self,
+        project: Project,
+        params: Mapping[str, ParamValue] | None = None,
+        warehouse: WarehouseSchema | None = None,
+    ):
         self.project = project
-        self.analysis: Analysis = project.analyze(params)
+        self.params = params
+        self.warehouse = warehouse  # the column types read from the engine, if any
+        self.analysis: Analysis = project.analyze(params, warehouse)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:

@@ -8,6 +8,7 @@ is one query too. Nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.compiler import AsOfInput, Compiler
 from segdsl.diagnostics import CompileError, Diagnostic
+from segdsl.schema import Used
 from segdsl.source import Span
 
 if TYPE_CHECKING:
@@ -46,6 +48,68 @@ def resolve_names(compiler: Compiler, names: Sequence[str]) -> list[str]:
         for name, definition in compiler.analysis.definitions.items()
         if definition.kind in ("segment", "classifier", "split")
     ]
+
+
+def used_columns(compiler: Compiler, names: Sequence[str]) -> Used:
+    """(warehouse path, physical column casefolded) of every column the definitions
+    `names` read: the entity's key and time, links, time columns and the columns used."""
+    expressions = [compiler.definition(name).expr for name in names]  # SEG502, errors
+    entity = compiler.analysis.entity
+    assert entity is not None
+    used: set[tuple[tuple[str, ...], str]] = {(entity.source, entity.key.name.casefold())}
+    if entity.time is not None:
+        used.add((entity.source, entity.time.name.casefold()))
+    seen: set[int] = set()
+
+    def walk(node: object, source: ir.RowSource | None) -> None:
+        if id(node) in seen and not isinstance(node, ir.RowColumn):
+            return
+        seen.add(id(node))
+        if isinstance(node, ir.RowSource):
+            source = node
+            for index, hop in enumerate(node.hops):
+                used.add((hop.source, hop.link.casefold()))
+                if hop.parent_key is not None:
+                    parent = node.hops[index + 1].source if index + 1 < len(node.hops) else None
+                    used.add((parent or entity.source, hop.parent_key.casefold()))
+        elif isinstance(node, ir.RowColumn) and source is not None:
+            used.add((source.hops[node.hop].source, node.column.name.casefold()))
+        elif isinstance(node, ir.EntityColumn):
+            used.add((entity.source, node.column.name.casefold()))
+        if isinstance(node, tuple | list):
+            for item in node:
+                walk(item, source)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            inner = getattr(node, "source", None)
+            if isinstance(inner, ir.RowSource):
+                walk(inner, source)
+                source = inner
+            for item in dataclasses.fields(node):
+                walk(getattr(node, item.name), source)
+
+    for expression in expressions:
+        walk(expression, None)
+    return frozenset(used)
+
+
+def fit_to_warehouse(compiler: Compiler, engine: Engine, names: Sequence[str]) -> Compiler:
+    """The compiler again with the column types of the tables `names` read (one catalog
+    query, engines that `reads_column_types`): an untyped time column stored as an
+    instant (BigQuery TIMESTAMP, Postgres timestamptz) is compiled as one. A missing
+    column or a declared type the warehouse contradicts (SEG402, SEG403) stops the
+    command here, before any query that costs anything is sent."""
+    if not engine.reads_column_types or compiler.warehouse is not None:
+        return compiler
+    from segdsl.schema import WarehouseSchema, adopt_storage, schema_diagnostics
+
+    used = used_columns(compiler, names)
+    tables = sorted({source for source, _ in used})
+    schema = WarehouseSchema(engine.dialect, engine.describe_tables(tables))
+    modules = adopt_storage(compiler.project.modules, schema)
+    problems = [d for d in schema_diagnostics(modules, schema, used) if d.is_error]
+    if problems:
+        raise CompileError(problems, compiler.project.source_map)
+    return Compiler(compiler.project, compiler.params, warehouse=schema)
 
 
 def count_columns(names: Sequence[str]) -> dict[str, str]:
@@ -85,13 +149,27 @@ def labels_sql(
     return builder.dialect.render(builder.distribution(expr, distinct=distinct))
 
 
+def size_queries(
+    compiler: Compiler, names: Sequence[str], dialect: str, as_of: AsOfInput
+) -> list[str]:
+    """The queries `run_sizes` sends (a second pass counting distinct keys only if the
+    entity repeats keys): the sizes, then the labels of each classifier and split."""
+    labelled = [n for n in names if compiler.definition(n).kind in ("classifier", "split")]
+    return [
+        sizes_sql(compiler, names, dialect, as_of),
+        *(labels_sql(compiler, name, dialect, as_of) for name in labelled),
+    ]
+
+
 def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: AsOfInput) -> Sizes:
     """Sizes of segments (one query) and label counts of classifiers and splits.
 
     Sizes count members, distinct keys: where the entity table repeats a key (SEG411),
     the counts are taken again as distinct keys; for unique keys the cheaper count of
-    rows is the same."""
-    row = engine.query(sizes_sql(compiler, names, engine.dialect, as_of)).to_pylist()[0]
+    rows is the same. All queries are `Engine.reserve`d before the first is sent."""
+    first, *label_queries = size_queries(compiler, names, engine.dialect, as_of)
+    engine.reserve([first, *label_queries])
+    row = engine.query(first).to_pylist()[0]
     repeated = row["keys"] != row["population"]
     if repeated:
         sql = sizes_sql(compiler, names, engine.dialect, as_of, distinct=True)
@@ -100,17 +178,19 @@ def run_sizes(compiler: Compiler, engine: Engine, names: Sequence[str], as_of: A
     segments = [n for n in names if compiler.definition(n).kind == "segment"]
     for name, column in count_columns(segments).items():
         sizes.segments[name] = int(row[column])
-    for name in names:
-        if compiler.definition(name).kind in ("classifier", "split"):
-            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=repeated)
-            counts = engine.query(sql).to_pylist()
-            ordered = _label_order(compiler.definition(name).expr.type.labels)
-            sizes.labels[name] = dict(
-                sorted(
-                    ((r["label"], int(r["members"])) for r in counts),
-                    key=lambda item: ordered(item[0]),
-                )
+    labelled = [n for n in names if compiler.definition(n).kind in ("classifier", "split")]
+    for name, plain in zip(labelled, label_queries, strict=True):
+        sql = plain
+        if repeated:
+            sql = labels_sql(compiler, name, engine.dialect, as_of, distinct=True)
+        counts = engine.query(sql).to_pylist()
+        ordered = _label_order(compiler.definition(name).expr.type.labels)
+        sizes.labels[name] = dict(
+            sorted(
+                ((r["label"], int(r["members"])) for r in counts),
+                key=lambda item: ordered(item[0]),
             )
+        )
     return sizes
 
 

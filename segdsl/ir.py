@@ -152,6 +152,9 @@ class Hop:
     # the data that lets queries skip the entity, not part of what the rows are, so two
     # sources that differ only in it are equal (`seg diff` sees no change in meaning)
     rely: bool = field(default=False, compare=False)
+    # the column the warehouse partitions this table by (`partition by …`): windows on
+    # the table's own time also filter it, so only the partitions they need are read
+    partition: Column | None = None
 
 
 @_hash_once

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segdsl.diagnostics import Diagnostic
+from segdsl.schema import WarehouseSchema, adopt_storage
 from segdsl.semantic.analyze import Analysis, ParamValue, analyze
 from segdsl.semantic.declarations import Declarations
 from segdsl.semantic.file_sources import check_sources
@@ -57,11 +58,18 @@ class Project:
     def has_syntax_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
-    def analyze(self, params: Mapping[str, ParamValue] | None = None) -> Analysis:
-        """Check names and types; syntax errors stop before this (names would be missing)."""
+    def analyze(
+        self,
+        params: Mapping[str, ParamValue] | None = None,
+        warehouse: WarehouseSchema | None = None,
+    ) -> Analysis:
+        """Check names and types; syntax errors stop before this (names would be missing).
+        With the `warehouse`'s column types, untyped time columns take their storage."""
         if self.has_syntax_errors:
             return Analysis(Declarations(), {}, {}, list(self.diagnostics))
         modules, source_problems = check_sources(self.modules, self.settings)
+        if warehouse is not None:
+            modules = adopt_storage(modules, warehouse)
         analysis = analyze(modules, time_zone=self.settings.zone, params=params)
         analysis.diagnostics[:0] = [*self.diagnostics, *source_problems]
         return analysis

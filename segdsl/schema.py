@@ -1,5 +1,11 @@
 """Declared model vs a warehouse schema → diagnostics (SEG401–SEG403), without running queries.
 
+The same comparison runs before `seg run`, `explain --db` and `why` on engines that
+read their column types first (BigQuery, Postgres): `adopt_storage` gives a time
+column declared without a type (`time occurred_at`) the storage the warehouse has
+(a BigQuery TIMESTAMP or a Postgres timestamptz is an instant), and a declared type
+the warehouse contradicts is refused (SEG403) before any query is sent.
+
 A warehouse schema is a JSON document recorded by `seg schema pull`:
 
     {"version": 1, "dialect": "duckdb",
@@ -10,6 +16,7 @@ so CI can check definitions against the warehouse without credentials.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -134,13 +141,53 @@ def declared_columns(modules: Sequence[nodes.Module]) -> list[DeclaredColumn]:
     return columns
 
 
+Used = frozenset[tuple[tuple[str, ...], str]]
+"""(warehouse path, physical column name casefolded) of the columns some queries read."""
+
+
+def adopt_storage(modules: Sequence[nodes.Module], schema: WarehouseSchema) -> list[nodes.Module]:
+    """`modules` with every time column declared without a type (`time occurred_at`)
+    stored as the warehouse stores it: `timestamptz` for an instant (a BigQuery
+    TIMESTAMP, a Postgres/DuckDB TIMESTAMPTZ, a ClickHouse DateTime64 with a zone),
+    `date` for a DATE. A written type is kept: `schema_diagnostics` checks it."""
+    result: list[nodes.Module] = []
+    for module in modules:
+        statements: list[nodes.Statement] = []
+        for statement in module.statements:
+            if isinstance(statement, nodes.EntityDecl | nodes.TableDecl):
+                table = schema.find(statement.source)
+                if table is not None:
+                    members = tuple(_adopted(m, table, schema.dialect) for m in statement.members)
+                    if members != statement.members:
+                        statement = dataclasses.replace(statement, members=members)
+            statements.append(statement)
+        result.append(dataclasses.replace(module, statements=tuple(statements)))
+    return result
+
+
+def _adopted(member: nodes.Member, table: Mapping[str, str], dialect: str) -> nodes.Member:
+    if not isinstance(member, nodes.TimeMember) or member.storage is not None:
+        return member
+    actual = _lookup(table, member.column.text)
+    found = None if actual is None else warehouse_kind(actual, dialect)
+    if found not in ("date", "timestamptz"):
+        return member
+    return dataclasses.replace(member, storage=nodes.Ident(str(found), span=member.column.span))
+
+
 def schema_diagnostics(
-    modules: Sequence[nodes.Module], schema: WarehouseSchema
+    modules: Sequence[nodes.Module], schema: WarehouseSchema, used: Used | None = None
 ) -> list[Diagnostic]:
-    """Unknown tables, unknown columns and type mismatches, as diagnostics."""
+    """Unknown tables, unknown columns and type mismatches, as diagnostics; with
+    `used`, only for those columns (and their tables). A time column declared without a
+    type takes the warehouse's storage first (`adopt_storage`), as `seg run` does."""
+    modules = adopt_storage(modules, schema)
     problems: list[Diagnostic] = []
     missing_tables: set[str] = set()
+    wanted = None if used is None else {source for source, _ in used}
     for name, source, span in declared_sources(modules):
+        if wanted is not None and source not in wanted:
+            continue
         if schema.find(source) is None:
             missing_tables.add(name)
             problems.append(
@@ -154,6 +201,8 @@ def schema_diagnostics(
             )
     for column in declared_columns(modules):
         if column.table in missing_tables:
+            continue
+        if used is not None and (column.source, column.column.casefold()) not in used:
             continue
         table = schema.find(column.source)
         if table is None:
@@ -210,6 +259,16 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
     One of integer, number, string, boolean, date, timestamp, timestamptz.
     """
     name = type_name.strip().lower()
+    wrapped = re.fullmatch(r"(?:nullable|lowcardinality)\((.*)\)", name)
+    if wrapped:  # ClickHouse wraps the type of a column that may hold NULL
+        return warehouse_kind(wrapped.group(1), dialect)
+    if name.startswith("datetime") and name != "datetime":
+        # ClickHouse DateTime / DateTime64(3) hold instants; with a zone argument
+        # (DateTime64(3, 'UTC')) they show them in it: either way an instant once a
+        # zone is named, a wall-clock time otherwise
+        return "timestamptz" if "'" in name else "timestamp"
+    if name in ("date32", "date"):
+        return "date"
     if name.startswith("timestamp"):
         with_zone = "with time zone" in name or name in ("timestamptz", "timestamp with time zone")
         if dialect == "bigquery" and name == "timestamp":

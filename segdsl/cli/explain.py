@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,13 +20,20 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
+from segdsl.cli.freshness import (
+    is_pinned,
+    note_unpinned,
+    report_spent,
+    stale_check_sql,
+    warn_if_stale,
+)
 from segdsl.cli.jsonout import emit, iso_time
 from segdsl.cli.terminal import rich_layout, share_table, show, show_lines
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from segdsl.engines.base import Spent
     from segdsl.explain.dependencies import Dependency
     from segdsl.explain.report import Explanation, WhyNode
     from segdsl.explain.why_render import WhyLine
@@ -51,7 +59,13 @@ def explain(
     as_of: AsOfOption = None,
     param: ParamOption = None,
     plan: Annotated[
-        bool, typer.Option("--plan", help="Add the engine's plan (BigQuery: bytes to process).")
+        bool,
+        typer.Option(
+            "--plan", help="Add the engine's plan (BigQuery: bytes to process, dry runs only)."
+        ),
+    ] = False,
+    funnel_too: Annotated[
+        bool, typer.Option("--funnel", help="With --plan: also count the funnel (a real query).")
     ] = False,
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
@@ -62,25 +76,48 @@ def explain(
 
     if plan and db is None:
         usage_error("--plan needs --db")
+    if funnel_too and not plan:
+        usage_error("--funnel goes with --plan (without --plan, --db counts the funnel)")
     project = load_project(path)
     with fail_on_compile_error(project), engine_errors():
         compiler = compiler_for(project, parse_params(param))
         segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
         engine = open_engine(db, project.settings) if db else None
+        # --plan on an engine that bills (BigQuery) counts nothing unless --funnel asks
+        counting = engine is not None and (funnel_too or not plan or engine.spent is None)
+        if engine is not None and not counting:
+            engine.estimates_only()  # --plan: dry runs and metadata only, nothing billed
         chosen = dialect or (engine.dialect if engine else None)
+        if engine is not None and chosen == engine.dialect:
+            from segdsl.execute import fit_to_warehouse
+
+            with contextlib.ExitStack() as closing:
+                closing.callback(engine.close)  # if the column types stop the command
+                compiler = fit_to_warehouse(compiler, engine, [segment])
+                closing.pop_all()
         report = build(compiler, segment, dialect=chosen, as_of=moment)
         funnel: list[tuple[str, int]] = []
         plan_text = None
+        spent: Spent | None = None
         if engine is not None:
             with engine:
-                if not is_pinned(as_of, project.settings):
+                pinned = is_pinned(as_of, project.settings)
+                if counting and not pinned:
                     note_unpinned(moment)
-                    warn_if_stale(engine, compiler, [segment], moment)
-                if report.kind == "segment":
-                    sql, labels = funnel_sql(
-                        compiler, segment, dialect=engine.dialect, as_of=moment
+                if counting:
+                    sql, labels = (
+                        funnel_sql(compiler, segment, dialect=engine.dialect, as_of=moment)
+                        if report.kind == "segment"
+                        else ("", [])
                     )
+                    freshness = (
+                        None if pinned else stale_check_sql(compiler, [segment], engine.dialect)
+                    )
+                    engine.reserve([query for query in (freshness, sql) if query])
+                    if not pinned:
+                        warn_if_stale(engine, compiler, [segment], moment)
+                if counting and report.kind == "segment":
                     with progress("counting the funnel"):
                         row = engine.query(sql).to_pylist()[0]
                     funnel = [("population", int(row["population"]))]
@@ -92,8 +129,11 @@ def explain(
                         else report.sql
                     )
                     plan_text = engine.explain(plan_sql)  # BigQuery: the dry run's estimate
+                spent = engine.spent
+                if output_format is not DataFormat.json:
+                    report_spent(engine)
     if output_format is DataFormat.json:
-        payload = {
+        payload: dict[str, object] = {
             "name": report.name,
             "kind": report.kind,
             "location": report.location,
@@ -109,6 +149,8 @@ def explain(
             "funnel": [{"step": label, "members": count} for label, count in funnel],
             "plan": plan_text,
         }
+        if spent is not None:  # BigQuery: what the queries cost (none with --plan alone)
+            payload["cost"] = spent.to_json()
         emit(payload)
         return
     if rich_layout():
@@ -164,6 +206,7 @@ def why(
 
     A sequence shows the member's rows behind it, a ranking the member's position.
     """
+    from segdsl.execute import fit_to_warehouse
     from segdsl.explain.reasons import add_reasons
     from segdsl.explain.report import fill_why, why_sql, why_tree
     from segdsl.explain.why_render import why_dict, why_lines
@@ -175,12 +218,16 @@ def why(
         compiler = compiler_for(project, parse_params(param))
         segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
-        tree = why_tree(compiler, segment)
         with open_engine(url, project.settings) as engine:
-            if not is_pinned(as_of, project.settings):
+            compiler = fit_to_warehouse(compiler, engine, [segment])
+            tree = why_tree(compiler, segment)
+            sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
+            pinned = is_pinned(as_of, project.settings)
+            freshness = None if pinned else stale_check_sql(compiler, [segment], engine.dialect)
+            engine.reserve([query for query in (freshness, sql) if query])
+            if not pinned:
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, [segment], moment)
-            sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
             rows = engine.query(sql).to_pylist()
             if rows:
                 fill_why(tree, columns, rows[0])
@@ -192,6 +239,7 @@ def why(
                     engine.dialect,
                     moment,
                 )
+            report_spent(engine)
     if not rows:
         typer.echo(
             f"{key} is not in the population as of {moment} (no such key, or joined later)",

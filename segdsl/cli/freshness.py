@@ -29,20 +29,32 @@ def note_unpinned(moment: AsOf) -> None:
     )
 
 
+def stale_check_sql(compiler: Compiler, names: Iterable[str], dialect_name: str) -> str | None:
+    """The query `warn_if_stale` sends (None: no timed table), so a command can count
+    it among the queries it will send before sending any."""
+    from segdsl.sql.dialects import get_dialect
+    from segdsl.sql.freshness import newest_rows_query, timed_tables
+
+    tables = timed_tables(compiler.definition(name).expr for name in names)
+    if not tables:
+        return None
+    return get_dialect(dialect_name).render(newest_rows_query(tables), pretty=False)
+
+
 def warn_if_stale(engine: Engine, compiler: Compiler, names: Iterable[str], moment: AsOf) -> None:
     """One query for the newest row of each timed table `names` read; a warning on stderr
     for each that ends more than STALE_AFTER before the as-of time. The check never
     stops the command: if it cannot run, the command's own query reports why."""
     from segdsl.engines import EngineError
-    from segdsl.sql.dialects import get_dialect
-    from segdsl.sql.freshness import STALE_AFTER, newest_rows_query, timed_tables, wall_time
+    from segdsl.sql.freshness import STALE_AFTER, timed_tables, wall_time
 
-    tables = timed_tables(compiler.definition(name).expr for name in names)
-    if not tables:
+    names = list(names)
+    sql = stale_check_sql(compiler, names, engine.dialect)
+    if sql is None:
         return
-    dialect = get_dialect(engine.dialect)
+    tables = timed_tables(compiler.definition(name).expr for name in names)
     try:
-        row = engine.query(dialect.render(newest_rows_query(tables), pretty=False)).to_pylist()
+        row = engine.query(sql).to_pylist()
     except EngineError:
         return
     values = row[0] if row else {}
@@ -56,3 +68,18 @@ def warn_if_stale(engine: Engine, compiler: Compiler, names: Iterable[str], mome
             f"{days} days before the as-of time",
             err=True,
         )
+
+
+def report_spent(engine: Engine) -> None:
+    """BigQuery: what the command's queries processed and were billed for, on stderr."""
+    spent = engine.spent
+    if spent is None or not spent.queries:
+        return
+    from segdsl.engines.bigquery_engine import format_bytes
+
+    typer.echo(
+        f"{engine.dialect}: {format_bytes(spent.bytes_processed)} processed, "
+        f"{format_bytes(spent.bytes_billed)} billed "
+        f"({spent.queries} {'query' if spent.queries == 1 else 'queries'})",
+        err=True,
+    )

@@ -22,7 +22,13 @@ from segdsl.cli.common import (
     usage_error,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.cli.freshness import is_pinned, note_unpinned, warn_if_stale
+from segdsl.cli.freshness import (
+    is_pinned,
+    note_unpinned,
+    report_spent,
+    stale_check_sql,
+    warn_if_stale,
+)
 from segdsl.cli.jsonout import emit, emit_line, iso_time
 from segdsl.cli.terminal import rich_layout, share_table, share_text, show, table
 
@@ -95,9 +101,12 @@ def run(
         names = execute.resolve_names(compiler, segment or [])
         engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
         with engine:
-            if not is_pinned(as_of, project.settings):
-                note_unpinned(moment)
-                warn_if_stale(engine, compiler, names, moment)
+            compiler = execute.fit_to_warehouse(compiler, engine, names)
+            pinned = is_pinned(as_of, project.settings)
+            billed = engine.spent is not None
+            freshness = (
+                [stale_check_sql(compiler, names, engine.dialect)] if billed and not pinned else []
+            )
             if not wants_rows:
                 measures = [n for n in names if compiler.definition(n).kind == "measure"]
                 if measures:
@@ -105,9 +114,17 @@ def run(
                         f"`{measures[0]}` is a measure: it has values, not a size; "
                         "list them with --members"
                     )
+                if billed:  # an engine that bills: all queries dry-run first
+                    queries = execute.size_queries(compiler, names, engine.dialect, moment)
+                    engine.reserve([sql for sql in [*freshness, *queries] if sql])
+                if not pinned:
+                    note_unpinned(moment)
+                    warn_if_stale(engine, compiler, names, moment)
                 with progress(f"sizing {len(names)} definitions"):
                     sizes = execute.run_sizes(compiler, engine, names, moment)
-                _print_sizes(sizes, moment, engine.dialect, output_format)
+                _print_sizes(sizes, moment, engine, output_format)
+                if output_format is not DataFormat.json:
+                    report_spent(engine)
                 return
             if (
                 members
@@ -124,21 +141,41 @@ def run(
             sql = execute.rows_sql(
                 compiler, names, engine.dialect, moment, attributes=columns, limit=limit
             )
-            if materialize is not None:
-                with progress(f"materialising {materialize}"):
-                    engine.materialize(
-                        sql, materialize, kind="view" if view else "table", replace=replace
-                    )
-                typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
-                return
-            if output is not None:
-                from segdsl.engines.export import export_query
+            engine.reserve([query for query in [*freshness, sql] if query])
+            if not pinned:
+                note_unpinned(moment)
+                warn_if_stale(engine, compiler, names, moment)
+            with contextlib.ExitStack() as finally_:
+                finally_.callback(report_spent, engine)  # also after a partial export
+                _write_rows(engine, sql, materialize, view, replace, output, output_format)
 
-                with progress(f"writing {output}"), _no_leftover_part(output):
-                    written = export_query(engine, sql, output)
-                typer.echo(f"{written} rows written to {output}", err=True)
-                return
-            _print_rows(engine, sql, output_format)
+
+def _write_rows(
+    engine: object,
+    sql: str,
+    materialize: str | None,
+    view: bool,
+    replace: bool,
+    output: Path | None,
+    output_format: DataFormat,
+) -> None:
+    """Member rows into a table or view, a file, or standard output."""
+    from segdsl.engines import Engine
+
+    assert isinstance(engine, Engine)
+    if materialize is not None:
+        with progress(f"materialising {materialize}"):
+            engine.materialize(sql, materialize, kind="view" if view else "table", replace=replace)
+        typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
+        return
+    if output is not None:
+        from segdsl.engines.export import export_query
+
+        with progress(f"writing {output}"), _no_leftover_part(output):
+            written = export_query(engine, sql, output)
+        typer.echo(f"{written} rows written to {output}", err=True)
+        return
+    _print_rows(engine, sql, output_format)
 
 
 @contextlib.contextmanager
@@ -155,12 +192,14 @@ def _no_leftover_part(output: Path) -> Iterator[None]:
         raise
 
 
-def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataFormat) -> None:
+def _print_sizes(sizes: object, moment: AsOf, engine: object, output_format: DataFormat) -> None:
+    from segdsl.engines import Engine
     from segdsl.execute import Sizes
 
-    assert isinstance(sizes, Sizes)
+    assert isinstance(sizes, Sizes) and isinstance(engine, Engine)
+    dialect = engine.dialect
     if output_format is DataFormat.json:
-        payload = {
+        payload: dict[str, object] = {
             "as_of": iso_time(moment),
             "population": sizes.population,
             "segments": sizes.segments,
@@ -173,6 +212,8 @@ def _print_sizes(sizes: object, moment: AsOf, dialect: str, output_format: DataF
                 name: counts[None] for name, counts in sizes.labels.items() if None in counts
             },
         }
+        if engine.spent is not None:  # BigQuery: what the queries cost
+            payload["cost"] = engine.spent.to_json()
         emit(payload)
         return
     total = sizes.population
@@ -257,11 +298,18 @@ def overlap(
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
         with open_engine(url, project.settings) as engine:
-            if not is_pinned(as_of, project.settings):
+            compiler = execute.fit_to_warehouse(compiler, engine, names)
+            pinned = is_pinned(as_of, project.settings)
+            if engine.spent is not None:  # an engine that bills: all queries dry-run first
+                fresh = None if pinned else stale_check_sql(compiler, names, engine.dialect)
+                query = execute.overlap_sql(compiler, names, engine.dialect, moment)
+                engine.reserve([sql for sql in (fresh, query) if sql])
+            if not pinned:
                 note_unpinned(moment)
                 warn_if_stale(engine, compiler, names, moment)
             with progress(f"overlapping {len(names)} segments"):
                 population, matrix = execute.run_overlap(compiler, engine, names, moment)
+            report_spent(engine)
     if output_format is DataFormat.json:
         emit({"as_of": iso_time(moment), "population": population, "overlap": matrix})
         return

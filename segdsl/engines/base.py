@@ -15,8 +15,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self, TypeVar, get_args
+from typing import TYPE_CHECKING, ClassVar, Literal, Self, TypeVar, get_args
 
 from segdsl.engines.rows import Rows, concat
 from segdsl.engines.urls import redact
@@ -401,6 +402,22 @@ def in_main_thread() -> bool:
 # ---------------------------------------------------------------- the engine
 
 
+@dataclass
+class Spent:
+    """Bytes the queries of one command processed and were billed for (BigQuery)."""
+
+    bytes_processed: int = 0
+    bytes_billed: int = 0
+    queries: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "bytes_processed": self.bytes_processed,
+            "bytes_billed": self.bytes_billed,
+            "queries": self.queries,
+        }
+
+
 class Engine(abc.ABC):
     """A connection to one database that runs compiled SQL read-only.
 
@@ -411,6 +428,10 @@ class Engine(abc.ABC):
     """
 
     dialect: DialectName
+    # `seg run`, `explain --db` and `why` read the column types of the tables they use
+    # first (segdsl.execute.fit_to_warehouse) and compile to match: a BigQuery TIMESTAMP
+    # or a Postgres timestamptz is an instant even where `time occurred_at` has no type
+    reads_column_types: ClassVar[bool] = False
 
     @abc.abstractmethod
     def query_batches(
@@ -463,6 +484,22 @@ class Engine(abc.ABC):
 
     def estimate_bytes(self, sql: str) -> int | None:
         """Bytes the query would process (BigQuery dry run); None where unknown."""
+        return None
+
+    def reserve(self, sqls: Sequence[str]) -> None:
+        """Refuse, before any of them is sent, queries that together would cost more
+        than the engine allows (BigQuery: the sum of their dry-run estimates and of the
+        queries already sent against ``maximum_bytes_billed``). Others allow all."""
+        return None
+
+    def estimates_only(self) -> None:
+        """From now on send nothing that costs (BigQuery: dry runs and free metadata
+        calls only; a query job is refused). Engines that bill nothing ignore this."""
+        return None
+
+    @property
+    def spent(self) -> Spent | None:
+        """What the queries sent so far cost (BigQuery); None where nothing is billed."""
         return None
 
     @abc.abstractmethod

@@ -6,7 +6,8 @@ exceed ``maximum_bytes_billed`` (`check_cost`, kind ``too_expensive``). The same
 limit is set on the real job, with labels (``tool=segdsl``) and a job time
 limit. Results are read page by page over the REST API (``to_arrow_iterable``).
 Credentials come from the environment (application default credentials), or
-are anonymous when ``api_endpoint`` is a loopback address (a local emulator).
+are anonymous when the endpoint (``api_endpoint``, else ``BIGQUERY_EMULATOR_HOST``)
+is a loopback address (a local emulator) or the URL says ``credentials=anonymous``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from segdsl.engines.base import (
     EngineError,
     ErrorKind,
     MaterializeKind,
+    Spent,
     TableName,
     display_name,
     effective_timeout,
@@ -150,6 +152,7 @@ class BigQueryEngine(Engine):
     """A google-cloud-bigquery client with a cost guard and a default dataset."""
 
     dialect = "bigquery"
+    reads_column_types = True
 
     def __init__(
         self,
@@ -169,15 +172,22 @@ class BigQueryEngine(Engine):
         self._retry = DEFAULT_RETRY.with_deadline(connect_timeout)
         self._job_retry = DEFAULT_JOB_RETRY.with_deadline(max(connect_timeout, 60.0))
         self._request_timeout = max(connect_timeout, 30.0)
-        options = ClientOptions(api_endpoint=url.api_endpoint) if url.api_endpoint else None
+        endpoint = url.api_endpoint or os.environ.get(EMULATOR_VARIABLE) or None
+        options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+        anonymous = url.anonymous(endpoint)
+        if anonymous and endpoint is None:
+            raise EngineError(
+                "other",
+                f"{self._label}: credentials=anonymous is for an emulator: give its "
+                f"address as api_endpoint=http://host:port or in {EMULATOR_VARIABLE}",
+            )
         # google-auth leaves the credentials constructors unannotated (a stubs gap)
-        credentials = AnonymousCredentials() if url.is_local_emulator else None  # type: ignore[no-untyped-call]
-        if url.is_local_emulator and url.project is None:
+        credentials = AnonymousCredentials() if anonymous else None  # type: ignore[no-untyped-call]
+        if anonymous and url.project is None:
             raise EngineError("other", f"{self._label}: name the project: bigquery://project/...")
+        self.emulator = anonymous
         problem = (
-            None
-            if url.is_local_emulator
-            else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
+            None if anonymous else credentials_file_problem(os.environ.get(CREDENTIALS_VARIABLE))
         )
         if problem is not None:  # checked first: google-auth crashes on some bad files
             raise EngineError("permission", f"{self._label}: {problem}")
@@ -189,7 +199,20 @@ class BigQueryEngine(Engine):
                 client_options=options,
             )
         except (auth_errors.GoogleAuthError, google_errors.GoogleAPIError, OSError) as error:
-            raise self._error(error) from None
+            failure = self._error(error)
+            if endpoint is not None and failure.kind == "permission":
+                failure = EngineError(
+                    failure.kind,
+                    f"{failure.message} (an emulator at {endpoint} needs no credentials: "
+                    "add credentials=anonymous to the URL)",
+                )
+            raise failure from None
+        self._estimates_only = False
+        self._spent = Spent()
+        self._sent_estimates = 0  # dry-run bytes of the jobs sent so far (the command's)
+        self._dry_runs: dict[str, bigquery.QueryJob] = {}  # by SQL, for queries reserved
+        self._described: dict[str, dict[str, str]] = {}  # catalog answers, per run
+        self.partitioning: dict[str, str] = {}  # "path" → its partitioning column
         self.project: str = url.project or self._client.project
         self.default_dataset: str | None = f"{self.project}.{url.dataset}" if url.dataset else None
 
@@ -267,8 +290,12 @@ class BigQueryEngine(Engine):
         original: str,
         default_dataset: bool = True,
     ) -> bigquery.QueryJob:
-        """Dry run, statement-type and cost checks, then the real job (not yet waited for)."""
-        dry = self.dry_run(sql, params, default_dataset=default_dataset)
+        """Dry run, statement-type and cost checks, then the real job (not yet waited for).
+
+        The cost check counts the estimates of the jobs this engine sent before: the
+        byte limit bounds a whole command, not each of its queries."""
+        reserved = self._dry_runs.pop(sql, None) if not params and default_dataset else None
+        dry = reserved or self.dry_run(sql, params, default_dataset=default_dataset)
         statement_type = dry.statement_type
         if statement_type is None:  # not reported: decide from the parsed text
             parse_query(original, "bigquery")
@@ -279,12 +306,16 @@ class BigQueryEngine(Engine):
                 f"{self._label}: only read-only queries can be run, not {statement_type} "
                 "(the only write is materialize: CREATE OR REPLACE TABLE/VIEW ... AS <query>)",
             )
-        try:
-            check_cost(dry.total_bytes_processed, self.maximum_bytes_billed)
-        except EngineError as error:
-            detail = error.message.removeprefix("bigquery: ")
-            raise EngineError(error.kind, f"{self._label}: {detail}") from None
+        estimate = int(dry.total_bytes_processed or 0)
+        if self._estimates_only:
+            raise EngineError(
+                "permission",
+                f"{self._label}: this command sends dry runs only (the query would process "
+                f"{format_bytes(estimate)})",
+            )
+        self._check_total(self._sent_estimates + estimate, 1)
         config = self.job_config(dry_run=False, params=params, default_dataset=default_dataset)
+        self._sent_estimates += estimate
         try:
             return self.client.query(
                 sql,
@@ -297,6 +328,59 @@ class BigQueryEngine(Engine):
             raise EngineError("cancelled", f"{self._label}: query cancelled") from None
         except Exception as error:
             raise self._error(error) from None
+
+    def _check_total(self, total: int, queries: int) -> None:
+        """``too_expensive`` when ``total`` bytes (this command's queries so far and the
+        ``queries`` about to be sent) would exceed ``maximum_bytes_billed``."""
+        try:
+            check_cost(total, self.maximum_bytes_billed)
+        except EngineError as error:
+            detail = error.message.removeprefix("bigquery: ")
+            if self._sent_estimates or queries > 1:
+                detail = detail.replace(
+                    "the query would process",
+                    f"the {queries + self._spent.queries} queries of this command would process",
+                )
+            raise EngineError(error.kind, f"{self._label}: {detail}") from None
+
+    def reserve(self, sqls: Sequence[str]) -> None:
+        """Dry-run every query of a command first and refuse them all if, with the
+        queries already sent, their estimates add up to more than the limit."""
+        if self.maximum_bytes_billed is None:
+            return
+        pending = list(dict.fromkeys(sqls))
+        for sql in pending:
+            if sql not in self._dry_runs:
+                self._dry_runs[sql] = self.dry_run(sql)
+        estimates = sum(int(self._dry_runs[sql].total_bytes_processed or 0) for sql in pending)
+        self._check_total(self._sent_estimates + estimates, len(pending))
+
+    def estimates_only(self) -> None:
+        self._estimates_only = True
+
+    @property
+    def spent(self) -> Spent:
+        return self._spent
+
+    def _count(self, job: bigquery.QueryJob) -> None:
+        """Add a finished job's bytes to what this command spent."""
+        self._spent.queries += 1
+        self._spent.bytes_processed += int(job.total_bytes_processed or 0)
+        self._spent.bytes_billed += int(job.total_bytes_billed or 0)
+
+    def _storage_client(self) -> object | None:
+        """A BigQuery Storage Read API client when google-cloud-bigquery-storage is
+        installed (the `bigquery-storage` extra) and the endpoint is Google's: large
+        results then come as Arrow streams over gRPC instead of JSON pages."""
+        if self.emulator or self._url.api_endpoint:
+            return None
+        try:
+            from google.cloud import bigquery_storage  # noqa: F401
+        except ImportError:
+            return None
+        # the client the library makes for to_arrow(create_bqstorage_client=True): same
+        # credentials, project and client info as the BigQuery client
+        return self.client._ensure_bqstorage_client()
 
     def _cancel(self, job: bigquery.QueryJob) -> None:
         with contextlib.suppress(Exception):
@@ -328,6 +412,7 @@ class BigQueryEngine(Engine):
         batch_rows: int,
         *,
         default_dataset: bool = True,
+        storage_api: bool = True,
     ) -> Generator[pa.RecordBatch, None, None]:
         job = self._guarded_job(
             sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
@@ -339,10 +424,14 @@ class BigQueryEngine(Engine):
                 retry=self._retry,
                 job_retry=self._job_retry,
             )
+            self._count(job)
+            storage = self._storage_client() if storage_api else None
             sent = False
-            for batch in rows.to_arrow_iterable():
+            for batch in rows.to_arrow_iterable(bqstorage_client=cast(Any, storage)):
                 sent = True
-                yield batch
+                # Storage Read API streams come in their own sizes: pages of batch_rows
+                for start in range(0, max(batch.num_rows, 1), batch_rows):
+                    yield batch.slice(start, batch_rows)
             if not sent:
                 empty = rows.to_arrow()
                 yield pa.RecordBatch.from_pylist([], schema=empty.schema)
@@ -403,6 +492,7 @@ class BigQueryEngine(Engine):
         job = self._guarded_job(statement, None, _MATERIALIZE_TYPES, original=sql)
         try:
             job.result(timeout=self._timeout, retry=self._retry, job_retry=self._job_retry)
+            self._count(job)
         except KeyboardInterrupt:
             self._cancel(job)
             raise EngineError("cancelled", f"{self._label}: materialize cancelled") from None
@@ -462,29 +552,40 @@ class BigQueryEngine(Engine):
         )
 
     def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
+        """Column types from one INFORMATION_SCHEMA.COLUMNS query per dataset (answers
+        are kept for the engine's life: one command); the partitioning column of each
+        table goes to `partitioning`."""
         groups: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
         for path in tables:
             if not 1 <= len(path) <= 3:
                 raise EngineError("invalid_query", f"{self._label}: bad table path {path!r}")
+            if ".".join(path) in self._described:
+                continue
             project, dataset = self._dataset_of(path[:-1])
+            if self._estimates_only:  # tables.get is a free metadata call, not a query
+                self._describe_one(project, dataset, path)
+                continue
             groups.setdefault((project, dataset), []).append((path[-1], path))
-        result: dict[str, dict[str, str]] = {}
         for (project, dataset), members in groups.items():
             dataset_sql = table_expression((project, dataset), "bigquery").sql("bigquery")
             sql = (
-                "SELECT table_name, column_name, data_type "
+                "SELECT table_name, column_name, data_type, is_partitioning_column "
                 f"FROM {dataset_sql}.INFORMATION_SCHEMA.COLUMNS "
                 "WHERE table_name IN UNNEST(@tables) ORDER BY table_name, ordinal_position"
             )
             names = sorted({table for table, _ in members})
             columns: dict[str, dict[str, str]] = {}
+            partitions: dict[str, str] = {}
             # Fully qualified, so no default dataset (the emulator fails on
             # INFORMATION_SCHEMA with both).
-            batches = self._batches(sql, {"tables": names}, 10_000, default_dataset=False)
+            batches = self._batches(
+                sql, {"tables": names}, 10_000, default_dataset=False, storage_api=False
+            )
             for row in (item for batch in batches for item in rows_from_arrow(batch).to_pylist()):
-                columns.setdefault(str(row["table_name"]), {})[str(row["column_name"])] = str(
-                    row["data_type"]
-                )
+                table, column = str(row["table_name"]), str(row["column_name"])
+                columns.setdefault(table, {})[column] = str(row["data_type"])
+                if str(row.get("is_partitioning_column") or "").upper() == "YES":
+                    partitions[table] = column
             for table, path in members:
                 key = ".".join(path)
                 if table not in columns:
@@ -492,8 +593,23 @@ class BigQueryEngine(Engine):
                         "not_found",
                         f"{self._label}: table {project}.{dataset}.{table} does not exist",
                     )
-                result[key] = columns[table]
-        return result
+                self._described[key] = columns[table]
+                if table in partitions:
+                    self.partitioning[key] = partitions[table]
+        return {".".join(path): self._described[".".join(path)] for path in tables}
+
+    def _describe_one(self, project: str, dataset: str, path: tuple[str, ...]) -> None:
+        """One table's columns and partitioning from the tables.get metadata call."""
+        table = self._existing(f"{project}.{dataset}.{path[-1]}")
+        if table is None:
+            raise EngineError(
+                "not_found", f"{self._label}: table {project}.{dataset}.{path[-1]} does not exist"
+            )
+        key = ".".join(path)
+        self._described[key] = {str(f.name): str(f.field_type) for f in table.schema or []}
+        partitioning = table.time_partitioning
+        if partitioning is not None and partitioning.field:
+            self.partitioning[key] = str(partitioning.field)
 
     def list_tables(self, schema: str | None = None) -> list[str]:
         project, dataset = self._dataset_of(tuple(schema.split(".")) if schema else ())
@@ -591,6 +707,7 @@ def _classify(error: BaseException) -> tuple[ErrorKind, str]:
 
 
 CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+EMULATOR_VARIABLE = "BIGQUERY_EMULATOR_HOST"  # google-cloud-bigquery reads it too
 _CREDENTIAL_TYPES = frozenset(
     {
         "authorized_user",

@@ -79,6 +79,7 @@ class PostgresEngine(Engine):
     """One psycopg connection (autocommit; explicit read-only transactions)."""
 
     dialect = "postgres"
+    reads_column_types = True
 
     def __init__(
         self,

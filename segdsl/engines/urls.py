@@ -13,7 +13,9 @@ relative path, four slashes for an absolute one):
   parameter is a libpq connection keyword;
 - ``bigquery://project/dataset?location=EU&maximum_bytes_billed=1000000000&api_endpoint=...``
   (project and dataset optional; unknown parameters are refused so a misspelt
-  cost guard is never silently ignored).
+  cost guard is never silently ignored); ``credentials=anonymous`` talks to an
+  emulator without Google credentials (automatic for a loopback endpoint),
+  ``credentials=default`` always uses application default credentials.
 
 Percent-encoding is decoded in user names, passwords, database names and paths.
 The ``repr``/``str`` of every parsed URL masks its passwords. This module
@@ -22,6 +24,7 @@ imports no database driver.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +43,9 @@ __all__ = [
 
 MASK = "***"
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "pass", "passwd", "secret", "token"})
-_BIGQUERY_PARAMS = frozenset({"location", "maximum_bytes_billed", "api_endpoint"})
+_BIGQUERY_PARAMS = frozenset({"location", "maximum_bytes_billed", "api_endpoint", "credentials"})
+BIGQUERY_CREDENTIALS = ("anonymous", "default")
+"""Values of a bigquery URL's ``credentials`` option."""
 DUCKDB_OPTIONS = frozenset(
     {
         "memory_limit",
@@ -52,7 +57,6 @@ DUCKDB_OPTIONS = frozenset(
     }
 )
 """The DuckDB settings a URL may set: resources only, never access to files or extensions."""
-_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 
 
 class URLError(ValueError):
@@ -119,14 +123,33 @@ class BigQueryURL(_MaskedRepr):
     maximum_bytes_billed: int | None = None
     api_endpoint: str | None = None
     raw: str = ""
+    credentials: str | None = None  # "anonymous", "default" or None (decided by the host)
 
     @property
     def is_local_emulator(self) -> bool:
         """True when ``api_endpoint`` points at a loopback address (no credentials needed)."""
-        if self.api_endpoint is None:
-            return False
-        host = urlsplit(self.api_endpoint).netloc.rpartition("@")[2]
-        return host.startswith(_LOOPBACK)
+        return self.api_endpoint is not None and is_loopback(self.api_endpoint)
+
+    def anonymous(self, endpoint: str | None) -> bool:
+        """Whether to connect without Google credentials to ``endpoint`` (the URL's
+        ``api_endpoint``, else ``BIGQUERY_EMULATOR_HOST``; None: Google's own):
+        ``credentials=anonymous`` says so, ``credentials=default`` says not; without
+        either, only a loopback endpoint (an emulator on this machine) is anonymous."""
+        if self.credentials is not None:
+            return self.credentials == "anonymous"
+        return endpoint is not None and is_loopback(endpoint)
+
+
+def is_loopback(endpoint: str) -> bool:
+    """``http://127.0.0.1:9050``, ``http://localhost:9050``, ``http://[::1]:9050``: this
+    machine. A host name such as ``emulator`` is not (it may resolve anywhere)."""
+    host = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: `emulator`, `127.0.0.1.example.com`
+        return False
 
 
 DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL
@@ -261,6 +284,12 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
                 f"in {mask(raw)!r}"
             )
         limit = int(text)
+    credentials = params.get("credentials") or None
+    if credentials is not None and credentials not in BIGQUERY_CREDENTIALS:
+        raise URLError(
+            f"credentials must be {' or '.join(BIGQUERY_CREDENTIALS)}, not {credentials!r}, "
+            f"in {mask(raw)!r}"
+        )
     return BigQueryURL(
         project=unquote(project) or None,
         dataset=unquote(dataset) or None,
@@ -268,6 +297,7 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
         maximum_bytes_billed=limit,
         api_endpoint=params.get("api_endpoint") or None,
         raw=raw,
+        credentials=credentials,
     )
 
 

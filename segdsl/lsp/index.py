@@ -70,7 +70,7 @@ class _Walker:
                             self.declare(member.column)
                         case nodes.ColumnMember():
                             self.declare(member.name)
-                        case nodes.LinkMember():
+                        case nodes.LinkMember() | nodes.PartitionMember():
                             pass
             case nodes.TableDecl():
                 self.declare(statement.name)
@@ -89,6 +89,8 @@ class _Walker:
                                     target_column,
                                     ("column", member.target.text, target_column.text),
                                 )
+                        case nodes.PartitionMember():
+                            self.add(member.column, ("column", table, member.column.text))
                         case nodes.KeyMember():
                             pass
             case nodes.DerivedTableDecl():

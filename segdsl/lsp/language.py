@@ -20,6 +20,9 @@ KEYWORDS: dict[str, str] = {
     "rely": "`link … rely` — every row has its parent and is not older than it "
     "(queries may skip the join).",
     "time": "`time COLUMN` — a table's event time; `time since X` — the time elapsed since X.",
+    "partition": "`partition by COLUMN` — the column the warehouse partitions a table by "
+    "(its time, or the time's date): windows also filter it.",
+    "by": "`partition by COLUMN` — see `partition`.",
     "param": '`param NAME: TYPE [= DEFAULT] ["description"]` — a value set per run '
     "(`--param NAME=VALUE`).",
     "measure": '`measure NAME ["description"] = EXPRESSION` — a value per member.',

@@ -157,6 +157,12 @@ class _Collector:
                     column = self.column(member)
                     if column is not None and self.claim(member.name):
                         self.decls.attributes[member.name.text] = column
+                case nodes.PartitionMember():
+                    self.error(
+                        "SEG107",
+                        "`partition by` belongs to a table; the entity's rows are all read",
+                        member.span,
+                    )
                 case nodes.LinkMember():
                     self.error(
                         "SEG107",
@@ -261,7 +267,8 @@ class _Collector:
                 columns[("", member.name.text)] = (0, column)
         if own_time is not None:
             columns.setdefault(("", own_time.name), (0, own_time))
-        hop = ir.Hop(name, decl.source, link.column.text, None, link.rely)
+        partition = self.partition(decl, columns)
+        hop = ir.Hop(name, decl.source, link.column.text, None, link.rely, partition)
         target = link.target.text
         entity = self.entity_decls[0].name.text if self.entity_decls else None
         if target == entity:
@@ -296,7 +303,9 @@ class _Collector:
                     f"e.g. `link {link.column.text} to {target}.id`",
                 )
                 return None
-            hop = ir.Hop(name, decl.source, link.column.text, link.target_column.text, link.rely)
+            hop = ir.Hop(
+                name, decl.source, link.column.text, link.target_column.text, link.rely, partition
+            )
             hops = (hop, *parent.source.hops)
             parent_columns = {
                 (qualifier or target, column_name): (index + 1, column)
@@ -319,6 +328,32 @@ class _Collector:
         )
         self.decls.tables[name] = info
         return info
+
+    def partition(
+        self, decl: nodes.TableDecl, columns: dict[tuple[str, str], tuple[int, ir.Column]]
+    ) -> ir.Column | None:
+        """The column of `partition by …`: the table's time or a declared time column."""
+        found = [m for m in decl.members if isinstance(m, nodes.PartitionMember)]
+        for extra in found[1:]:
+            self.error("SEG108", "a table is partitioned by one column", extra.span)
+        if not found:
+            return None
+        member = found[0]
+        entry = columns.get(("", member.column.text))
+        column = entry[1] if entry is not None else None
+        if column is None or column.storage is None:
+            times = [c.name for _, c in columns.values() if c.storage is not None]
+            self.error(
+                "SEG108",
+                f"`partition by {member.column.text}`: not a time or date column of "
+                f"`{decl.name.text}`",
+                member.column.span,
+                "partition by the table's `time` column or a declared `date`/`timestamp` "
+                "column holding the time's date"
+                + (f" ({', '.join(sorted(set(times)))})" if times else ""),
+            )
+            return None
+        return column
 
     def _link_help(self) -> str:
         entity = self.entity_decls[0].name.text if self.entity_decls else "customer"

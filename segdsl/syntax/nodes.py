@@ -443,7 +443,15 @@ class ColumnMember:
     span: Span = _span()
 
 
-Member: TypeAlias = KeyMember | LinkMember | TimeMember | ColumnMember
+@dataclass(frozen=True)
+class PartitionMember:
+    """`partition by ordered_at`: the column the warehouse partitions the table by."""
+
+    column: Ident
+    span: Span = _span()
+
+
+Member: TypeAlias = KeyMember | LinkMember | TimeMember | ColumnMember | PartitionMember
 
 
 @dataclass(frozen=True)

@@ -357,6 +357,8 @@ def member_text(member: nodes.Member) -> str:
         case nodes.TimeMember():
             suffix = f": {name_text(member.storage.text)}" if member.storage else ""
             return f"time {name_text(member.column.text)}{suffix}"
+        case nodes.PartitionMember():
+            return f"partition by {name_text(member.column.text)}"
         case nodes.ColumnMember():
             text = f"{name_text(member.name.text)}: {name_text(member.type.text)}"
             if member.physical is not None:

@@ -232,6 +232,10 @@ class ToAst:
             span=span,
         )
 
+    def partition_member(self, span: Span, children: _Children) -> nodes.PartitionMember:
+        (column,) = children
+        return nodes.PartitionMember(self._ident(column), span=span)
+
     def column_member(self, span: Span, children: _Children) -> nodes.ColumnMember:
         name, type_, physical = children
         physical_name = None

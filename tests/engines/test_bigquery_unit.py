@@ -272,3 +272,69 @@ def test_max_bytes_must_be_positive(limit: int) -> None:
 def test_the_url_limit_must_be_positive(value: str) -> None:
     with pytest.raises(URLError, match="at least 1"):
         parse_url(f"bigquery://p/d?maximum_bytes_billed={value}")
+
+
+# ---------------------------------------------------------------- emulators by name (issue 22.6)
+
+
+def _no_google_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No application default credentials anywhere: only anonymous clients can be made."""
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))  # no gcloud login
+
+    def no_default(*args: object, **kwargs: object) -> None:  # as on a machine without any
+        raise auth_errors.DefaultCredentialsError("Your default credentials were not found.")
+
+    monkeypatch.setattr("google.auth.default", no_default)
+
+
+@pytest.mark.parametrize(
+    ("url", "environment"),
+    [
+        ("bigquery://test-proj/ds?api_endpoint=http://emulator:9050&credentials=anonymous", None),
+        ("bigquery://test-proj/ds?credentials=anonymous", "http://emulator:9050"),
+        ("bigquery://test-proj/ds", "http://127.0.0.1:9050"),
+    ],
+)
+def test_an_emulator_by_name_is_anonymous_when_the_url_says_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    environment: str | None,
+) -> None:
+    _no_google_credentials(tmp_path, monkeypatch)
+    if environment is not None:
+        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", environment)
+    with connect(url) as engine:
+        assert isinstance(engine, BigQueryEngine) and engine.emulator
+        credentials = engine.client._credentials  # type: ignore[attr-defined]
+        endpoint = engine.client._connection.API_BASE_URL  # type: ignore[attr-defined]
+    assert type(credentials).__name__ == "AnonymousCredentials"
+    assert endpoint == (environment or "http://emulator:9050")
+
+
+def test_an_emulator_by_name_without_the_option_asks_for_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_google_credentials(tmp_path, monkeypatch)
+    with pytest.raises(EngineError) as caught:
+        connect("bigquery://test-proj/ds?api_endpoint=http://emulator:9050")
+    assert caught.value.kind == "permission"
+    assert "add credentials=anonymous to the URL" in caught.value.message
+
+
+def test_credentials_default_is_never_anonymous(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_google_credentials(tmp_path, monkeypatch)
+    with pytest.raises(EngineError) as caught:
+        connect(LOCAL + "&credentials=default")
+    assert caught.value.kind == "permission"
+
+
+def test_anonymous_needs_an_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_google_credentials(tmp_path, monkeypatch)
+    with pytest.raises(EngineError) as caught:
+        connect("bigquery://test-proj/ds?credentials=anonymous")
+    assert "credentials=anonymous is for an emulator" in caught.value.message

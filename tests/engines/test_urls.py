@@ -138,6 +138,9 @@ def test_bigquery_url() -> None:
         ("bigquery://p/", "p", None, False),
         ("bigquery://p/d?api_endpoint=https://bigquery.googleapis.com", "p", "d", False),
         ("bigquery://p/d?api_endpoint=http://localhost:9050", "p", "d", True),
+        ("bigquery://p/d?api_endpoint=http://emulator:9050", "p", "d", False),
+        ("bigquery://p/d?api_endpoint=http://[::1]:9050", "p", "d", True),
+        ("bigquery://p/d?api_endpoint=http://127.0.0.1.example.com:9050", "p", "d", False),
     ],
 )
 def test_bigquery_url_parts(
@@ -153,6 +156,7 @@ def test_bigquery_url_parts(
     [
         ("bigquery://p/d?maximum_byte_billed=10", "unknown bigquery URL parameter"),
         ("bigquery://p/d?maximum_bytes_billed=lots", "whole number"),
+        ("bigquery://p/d?credentials=none", "credentials must be anonymous or default"),
         ("bigquery://p/d/t", "expected bigquery://project/dataset"),
         ("mysql://u:pw@h/db", "unsupported database URL scheme"),
         ("shop.duckdb", "not a database URL"),

@@ -67,12 +67,34 @@ class Reading(Expressions):
             assert source.time is not None
             bounds = ir.Bounds(ir.FixedTime(widest[0]), widest[1], None, False)
             filters.append(self.in_window(source.time, bounds, source))
+        filters += self._partition_filters(source, widest)
         filters += [self.condition(part, source) for part in common]
         if residuals and all(r is not None for r in residuals):
             distinct = [r for r in dict.fromkeys(residuals) if r is not None]
             if not self._windows_cover(source, distinct, widest):
                 filters.append(_or([self.condition(r, source) for r in distinct]))
         return filters
+
+    def _partition_filters(
+        self, source: ir.RowSource, widest: tuple[dt.datetime, bool] | None
+    ) -> list[exp.Expr]:
+        """A table partitioned by a column other than its time (`partition by order_date`,
+        the time's date): that column between a day before the widest window and a day
+        after the as-of time, so the warehouse reads only those partitions. The day either
+        side covers a date taken in another time zone; the time filter stays exact."""
+        hop = source.hops[0]
+        time = source.time
+        partition = hop.partition
+        if partition is None or time is None or time.hop != 0:
+            return []
+        if partition.name == time.column.name:  # the window on the time prunes already
+            return []
+        day = dt.timedelta(days=1)
+        lower = None if widest is None else ir.FixedTime(widest[0] - day)
+        upper = ir.FixedTime(self.as_of.wall + day)
+        bounds = ir.Bounds(lower, True, upper, True)
+        raw = _col(partition.name, self._table_alias(hop.table))
+        return [self._raw_window(raw, partition, bounds)]
 
     def _widest_lower(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
