@@ -15,7 +15,6 @@ from segdsl.cli.common import (
     parse_params,
 )
 from segdsl.cli.database import engine_errors, open_engine, progress
-from segdsl.project import load_project
 
 
 def docs(
@@ -31,6 +30,7 @@ def docs(
     param: ParamOption = None,
 ) -> None:
     """A static HTML catalogue of every definition, with charts; open OUT/index.html."""
+    from segdsl.project import load_project
     from segdsl.site import gather, measure, write_site
 
     project = load_project(path)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,9 +20,9 @@ from segdsl.cli.common import (
     print_diagnostics,
     usage_error,
 )
-from segdsl.diagnostics import Diagnostic, render_github, sort_key
-from segdsl.project import load_project
-from segdsl.source import SourceFile
+
+if TYPE_CHECKING:
+    from segdsl.diagnostics import Diagnostic
 
 
 class TestFormat(StrEnum):
@@ -66,9 +66,12 @@ def test_command(
     as `seg run` would and compares the members (labels) with those it expects.
     Exit status: 0 all passed, 1 a test failed or could not run, 2 usage error.
     """
+    from segdsl.diagnostics import render_github, sort_key
     from segdsl.engines import EngineError
+    from segdsl.project import load_project
     from segdsl.segtest.cases import read_test_file, test_files
     from segdsl.segtest.runner import Outcome, database, run_case
+    from segdsl.source import SourceFile
 
     project = load_project(path)
     if project.root is None:
@@ -137,6 +140,7 @@ def test_command(
 
 
 def _failure(outcome: object) -> Diagnostic:
+    from segdsl.diagnostics import Diagnostic
     from segdsl.segtest.runner import Outcome
 
     assert isinstance(outcome, Outcome)
