@@ -199,7 +199,7 @@ class Comparisons(CheckerBase):
 
     def in_window(self, node: nodes.InWindow, scope: Scope) -> ir.Expr:
         operand = self.expr(node.operand, scope)
-        bounds = self.window(node.window)
+        inside = self.window_condition(operand, node.window, scope, node.span)
         if not (operand.type.is_time or operand.type.is_error):
             return self.error(
                 "SEG206",
@@ -208,9 +208,8 @@ class Comparisons(CheckerBase):
                 "e.g. `last orders in last 30d`",
                 t.BOOLEAN,
             )
-        if bounds is None:
+        if inside is None:
             return ir.Invalid(t.BOOLEAN, span=node.span)
-        inside = ir.InWindow(operand, bounds, span=node.span)
         if node.negated:
             return and_(
                 ir.IsPresent(operand, True, span=node.span),

@@ -114,6 +114,13 @@ class Expressions(CheckerBase):
                 start = self.time_value(node.start, scope, "time between")
                 end = self.time_value(node.end, scope, "time between")
                 return ir.Elapsed(start, end, span=node.span)
+            case nodes.Ago():
+                duration = self.duration(node.duration)
+                if duration is None:
+                    return ir.Invalid(t.TIMESTAMP, span=node.span)
+                return ir.TimePoint(windows.ago(duration), t.TIMESTAMP, span=node.span)
+            case nodes.IfThenElse():
+                return self.if_then_else(node, scope)
             case nodes.Aggregate() | nodes.NestedAggregate():
                 if isinstance(scope, RowScope):
                     return self.error(
