@@ -290,6 +290,7 @@ def _breakable(line: str) -> bool:
         elif not in_string and depth == 0 and char == " ":
             words.append(line[index + 1 : index + 5])
     tail = line.split(" ", 1)[1] if " " in line else ""
+    tail = f" {tail}"  # a line may start with the operand of `between`
     simple = " where " not in tail and " between " not in tail and "then" not in tail
     return simple and any(w.startswith(("and ", "or ")) for w in words[1:])
 

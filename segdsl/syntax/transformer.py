@@ -602,5 +602,6 @@ def _with_where(
         aggregate.per,
         aggregate.among,
         where,
+        aggregate.overall,
         span=span,
     )
