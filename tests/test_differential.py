@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -330,5 +331,45 @@ def test_round_takes_halves_away_from_zero() -> None:
                 want = {k for k, s in enumerate(rounded, start=1) if rounded[s] == value}
                 got = members(compiler, runner, f"s{index}", as_of)
                 assert got == want, (runner.name, value)
+    finally:
+        close_all(runners)
+
+
+def test_round_to_digits_is_the_same_on_every_engine() -> None:
+    """Issue 21.5: `round(x, 2)` scales x by 100 in its own type, then rounds halves away
+    from zero: a decimal 1.005 (money) rounds to 1.01, the double nearest 1.005 to 1.00
+    (times 100 it is 100.49999999999999), the double nearest 2.675 to 2.68 (times 100
+    it is 267.5 exactly). Worked out by hand."""
+    require_postgres()
+    scores = {1: 2.675, 2: -2.675, 3: 0.125, 4: -0.125, 5: 1.005, 6: None}
+    amounts = {1: "2.675", 2: "-2.675", 3: "0.125", 4: "1.005", 5: "1234.5"}
+    tables = shop_tables(
+        [(key, None, None, None, score) for key, score in scores.items()],
+        [
+            (key, dt.datetime(2025, 6, 1), key, Decimal(amount), "paid")
+            for key, amount in amounts.items()
+        ],
+    )
+    cases = {  # condition → members, by hand
+        "round(score, 2) = 2.68": {1},
+        "round(score, 2) = -2.68": {2},
+        "round(score, 2) = 0.13 or round(score, 2) = -0.13": {3, 4},
+        "round(score, 2) = 1": {5},
+        "floor(score, 1) = 2.6 or ceil(score, 1) = -2.6": {1, 2},
+        "round(revenue, 2) = 2.68 or round(revenue, 2) = -2.68": {1, 2},
+        "round(revenue, 2) = 0.13 or round(revenue, 2) = 1.01": {3, 4},
+        "round(revenue, -1) = 1230 and round(revenue, -2) = 1200": {5},
+        "round(revenue, 0) = 3 and floor(revenue, 2) = 2.67": {1},
+    }
+    as_of = dt.datetime(2025, 7, 1)
+    scenario = Scenario(as_of, tables, tuple(cases))
+    compiler = Compiler(Project.from_text(project_text(scenario)))
+    assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
+    runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+    try:
+        for runner in runners:
+            for index, (condition, want) in enumerate(cases.items()):
+                got = members(compiler, runner, f"s{index}", as_of)
+                assert got == want, (runner.name, condition)
     finally:
         close_all(runners)
