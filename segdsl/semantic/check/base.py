@@ -161,6 +161,9 @@ class CheckerBase(ABC):
     ) -> ir.Expr | None: ...
 
     @abstractmethod
+    def quote_hint(self, node: nodes.Expr, checked: ir.Expr, other: ir.Expr) -> None: ...
+
+    @abstractmethod
     def check_labels(self, labelled: ir.Expr, other: ir.Expr) -> None: ...
 
     # -------------------------------------------------------------- defined in aggregates.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -154,11 +155,28 @@ class Comparisons(CheckerBase):
                 )
         return ir.Compare(op, left, right, span=span)
 
+    def quote_hint(self, node: nodes.Expr, checked: ir.Expr, other: ir.Expr) -> None:
+        """`city = Moscow`: an unknown bare name compared with text was meant as text; the
+        unknown-name diagnostic just reported for it says to quote it."""
+        if not (isinstance(node, nodes.Name) and len(node.parts) == 1):
+            return
+        if not isinstance(checked, ir.Invalid) or not self.diagnostics:
+            return
+        if other.type.kind not in (t.Kind.STRING, t.Kind.LABEL):
+            return
+        last = self.diagnostics[-1]
+        if last.code == "SEG101" and last.span == node.span:
+            text = node.parts[0].text
+            self.diagnostics[-1] = dataclasses.replace(
+                last, help=f'text is written in quotes: `"{text}"`'
+            )
+
     def in_list(self, node: nodes.InList, scope: Scope) -> ir.Expr:
         operand = self.expr(node.operand, scope)
         items: list[ir.Const] = []
         for item_node in node.items:
             item = self.expr(item_node, scope)
+            self.quote_hint(item_node, item, operand)
             if not isinstance(item, ir.Const):
                 if not item.type.is_error:
                     self.error("SEG202", "list items must be literal values", item_node.span)

@@ -62,6 +62,8 @@ class Expressions(CheckerBase):
             case nodes.Compare():
                 left = self.expr(node.left, scope)
                 right = self.expr(node.right, scope)
+                self.quote_hint(node.right, right, left)
+                self.quote_hint(node.left, left, right)
                 return self.compare(node.op, left, right, node.span)
             case nodes.Between():
                 operand = self.expr(node.operand, scope)
