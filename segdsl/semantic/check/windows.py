@@ -104,7 +104,8 @@ class Windows(CheckerBase):
                     f"unknown name `{node.name.text}`",
                     node.span,
                     "a window point is a date, a timestamp, `30d ago`, `this month` "
-                    "or a date parameter",
+                    "or a date parameter; after `in`, also a member's own time "
+                    "(`first_order in from signed_up_at to signed_up_at + 30d`)",
                 )
                 return None
             case _:
