@@ -98,7 +98,7 @@ CASES = [
         1,
         46,
         "not integer",
-        "signup_at + 24h",
+        "signed_up_at + 24h",
     ),
     # issue 21.7: mistakes seen on a first attempt, each with its own help
     ("double equals", 'segment s = country == "DE"', "SEG001", 1, 22, "`=`", "single `=`"),

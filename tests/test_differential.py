@@ -126,6 +126,7 @@ VALUE_WINDOWS = (
     "birth_date in until signed_up_at or last_order in after birth_date",
     "last_order in since signed_up_at or first_order in before birth_date",
     "signed_up_at in from 2024-01-01 to last_order or last_order in from 30d ago to as_of",
+    "last_order in until birth_date or signed_up_at not in since birth_date",
 )
 TABLE_FIGURES = (
     "avg_amount > avg(amount) of all orders",

@@ -126,7 +126,7 @@ class NamePoint:
 
 @dataclass(frozen=True)
 class ValuePoint:
-    """Any time-valued expression as a point of a window after `in`: `signup_at + 24h`."""
+    """Any time-valued expression as a point of a window after `in`: `signed_up_at + 24h`."""
 
     value: Expr
     span: Span = _span()

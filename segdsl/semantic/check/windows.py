@@ -1,6 +1,6 @@
 """Window syntax (`last 30d`, `this month`, `from … to …`) to symbolic `ir.Bounds`.
 
-After `in`, a point may also be an expression (`in from signup_at to signup_at + 24h`):
+After `in`, a point may also be an expression (`in from signed_up_at to signed_up_at + 24h`):
 its side of the window becomes a comparison with the value, with the boundary rules
 of the other points (a date covers its whole day, an instant is exact).
 """
@@ -187,7 +187,7 @@ class Windows(CheckerBase):
         return checked[0] if len(checked) == 1 else and_(checked[0], checked[1], span)
 
     def _is_value_point(self, point: nodes.Point) -> bool:
-        """An expression, or a name that is not a parameter (`since signup_at`)."""
+        """An expression, or a name that is not a parameter (`since signed_up_at`)."""
         if isinstance(point, nodes.ValuePoint):
             return True
         if isinstance(point, nodes.NamePoint):
@@ -215,11 +215,11 @@ class Windows(CheckerBase):
                 "SEG206",
                 f"a point of a window is a date or timestamp, not {value.type}",
                 point.span,
-                "e.g. `in from signup_at to signup_at + 24h`",
+                "e.g. `in from signed_up_at to signed_up_at + 24h`",
             )
             return None
-        if operand.type.is_error:
-            return None
+        if not operand.type.is_time:
+            return None  # reported by the caller
         if value.type.kind is t.Kind.DATE and kind in ("after", "until"):
             # a date covers its whole day: after it is from the next midnight on
             day = operand
