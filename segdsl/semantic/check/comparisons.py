@@ -156,8 +156,9 @@ class Comparisons(CheckerBase):
         return ir.Compare(op, left, right, span=span)
 
     def quote_hint(self, node: nodes.Expr, checked: ir.Expr, other: ir.Expr) -> None:
-        """`city = Moscow`: an unknown bare name compared with text was meant as text; the
-        unknown-name diagnostic just reported for it says to quote it."""
+        """`city = Moscow`: an unknown bare name compared with text, and like no declared
+        name, was meant as text; the unknown-name diagnostic just reported for it says to
+        quote it."""
         if not (isinstance(node, nodes.Name) and len(node.parts) == 1):
             return
         if not isinstance(checked, ir.Invalid) or not self.diagnostics:
@@ -165,7 +166,7 @@ class Comparisons(CheckerBase):
         if other.type.kind not in (t.Kind.STRING, t.Kind.LABEL):
             return
         last = self.diagnostics[-1]
-        if last.code == "SEG101" and last.span == node.span:
+        if last.code == "SEG101" and last.span == node.span and last.help is None:
             text = node.parts[0].text
             self.diagnostics[-1] = dataclasses.replace(
                 last, help=f'text is written in quotes: `"{text}"`'
