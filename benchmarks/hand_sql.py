@@ -74,7 +74,8 @@ HAND_SQL: dict[str, str] = {
         WHERE (n - 1) * 10 < total""",
     "above_average_check": f"""
         WITH checks AS (SELECT customer_id, AVG(amount) AS a FROM shop.orders WHERE {PAID} GROUP BY customer_id)
-        SELECT customer_id FROM checks WHERE a > (SELECT AVG(a) FROM checks)""",
+        SELECT customer_id FROM checks
+        WHERE a > (SELECT AVG(amount) FROM shop.orders WHERE {PAID})""",
     "discount_driven": f"""
         SELECT customer_id FROM shop.orders WHERE {PAID}
         GROUP BY customer_id HAVING COUNT(coupon) >= 0.5 * COUNT(*)""",

@@ -435,6 +435,16 @@ class AggregateRef:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class TableFigure:
+    """One value for everyone: `aggregation` over the rows of every member together
+    (`avg(amount) of all orders`: the shop's average order). Its `group` is None."""
+
+    aggregation: Aggregation
+    type: Type
+    span: Span = _span()
+
+
 @_hash_once
 @dataclass(frozen=True)
 class EventSetSpec:
@@ -554,6 +564,7 @@ Expr: TypeAlias = (
     | AddDuration
     | Case
     | AggregateRef
+    | TableFigure
     | SequenceRef
     | PopulationRef
     | SplitRef
@@ -581,7 +592,7 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     match expr:
         case Const() | TimePoint() | EntityColumn() | RowColumn() | Invalid():
             return ()
-        case AggregateRef() | SequenceRef():
+        case AggregateRef() | SequenceRef() | TableFigure():
             return ()
         case ToTimestamp(operand=x) | Negate(operand=x) | Not(operand=x) | IsPresent(operand=x):
             return (x,)

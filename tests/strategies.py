@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from segdsl.syntax import nodes
 
 PLAIN_NAMES = ["orders", "amount", "city", "revenue", "buyers", "x", "_y2", "page_category"]
-RESERVED_NAMES = ["count", "time", "last", "share", "key", "order"]
+RESERVED_NAMES = ["count", "time", "last", "share", "key", "order", "all", "if", "ago"]
 UNITS = ["day", "days", "week", "month", "months", "quarter", "year"]
 
 names = st.sampled_from(PLAIN_NAMES + RESERVED_NAMES)
@@ -101,7 +101,24 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
             per=draw(st.none() | per_exprs),
             among=draw(st.none() | children),
             where=draw(st.none() | children),
+            overall=draw(st.booleans()),
         )
+
+    # after `in`, a point may be an expression (one that is not read as another point)
+    value_points = points | children.filter(
+        lambda value: (
+            not isinstance(value, (nodes.DateLit, nodes.TimestampLit, nodes.Ago))
+            and not (isinstance(value, nodes.Name) and len(value.parts) == 1)
+        )
+    ).map(nodes.ValuePoint)
+    value_windows = windows | st.one_of(
+        st.builds(
+            nodes.BoundWindow,
+            st.sampled_from(["before", "after", "since", "until"]),
+            value_points,
+        ),
+        st.builds(nodes.FromToWindow, value_points, value_points),
+    )
 
     nested = st.builds(nodes.NestedAggregate, agg_funcs, aggregates())
     event_sets = st.builds(nodes.EventSet, idents, st.none() | windows, st.none() | children)
@@ -114,7 +131,7 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
         ),
         st.builds(nodes.Between, children, children, children, st.booleans()),
         st.builds(nodes.InList, children, st.lists(children, max_size=3).map(tuple), st.booleans()),
-        st.builds(nodes.InWindow, children, windows, st.booleans()),
+        st.builds(nodes.InWindow, children, value_windows, st.booleans()),
         st.builds(
             nodes.Rank,
             children,
@@ -134,6 +151,8 @@ def _expressions(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[n
         children.map(nodes.Not),
         children.map(nodes.TimeSince),
         st.builds(nodes.TimeBetween, children, children),
+        durations.map(nodes.Ago),
+        st.builds(nodes.IfThenElse, children, children, children),
         aggregates(),
         nested,
         st.builds(nodes.Sequence, event_sets, event_sets, st.booleans(), st.none() | durations),

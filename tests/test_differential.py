@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -93,6 +94,49 @@ ROUNDING = (
 )
 
 
+# issue 21: `if … then … else …`, rounding to digits, durations as numbers, times as
+# values (`30d ago`, `as_of`, a time plus a duration), expression points of a window
+# after `in`, and figures over every member's rows (`avg(amount) of all orders`)
+IF_THEN_ELSE = (
+    '(if city = "A" then score else 0) > 1',
+    "(if buyers then revenue else -1) >= 0 and (if score > 1 then 1 else 2.5) = 2.5",
+    "if orders_n > 1 then last_order in last 30d else first_order in last 1y",
+    "(if (adds then buys) then 1 else 0) = 1 or (if city is missing then true else false)",
+    "(if signed_up_at in last 30d then signed_up_at else birth_date) < 2024-06-01",
+    '(if score > 0 then city else "none") = "none"',
+)
+ROUNDING_DIGITS = (
+    "round(score, 1) = 2.5 or round(score, 1) = -0.5 or round(score, 2) = 0.5",
+    "round(avg_amount, 1) > 100 or floor(score, 1) >= 1 or ceil(score, 1) < -1",
+    "round(revenue, -1) = 250 or round(revenue, -2) = 300 or floor(revenue, -1) = 250",
+    "(count orders where round(amount, 1) = 250.5) > 0 or round(score * 3, 3) > 7.5",
+    "ceil(avg_amount, 2) >= 99.99 and floor(avg_amount, 2) <= 250.5",
+)
+TIME_ARITHMETIC = (
+    "days(time since last_order) > 29.5 or hours(time since first_order) < 3",
+    "time since first_order / 7d < 4 or weeks(time between first_order and last_order) >= 1",
+    "(time between first_order and last_order) / (time since first_order) >= 0.5",
+    "last_order < 60d ago or first_order >= 30d ago or signed_up_at < as_of",
+    "first_order <= signed_up_at + 30d or 24h + signed_up_at > last_order",
+    "time since as_of < 1s and last_order < as_of - 1d",
+)
+VALUE_WINDOWS = (
+    "first_order in from signed_up_at to signed_up_at + 30d",
+    "last_order not in from first_order to first_order + 1d",
+    "birth_date in until signed_up_at or last_order in after birth_date",
+    "last_order in since signed_up_at or first_order in before birth_date",
+    "signed_up_at in from 2024-01-01 to last_order or last_order in from 30d ago to as_of",
+    "last_order in until birth_date or signed_up_at not in since birth_date",
+)
+TABLE_FIGURES = (
+    "avg_amount > avg(amount) of all orders",
+    'orders_n * 3 > (count all orders during last 1y where status = "paid")',
+    "revenue >= max(amount) of all orders or (sum(amount) of all orders) > 100",
+    "first_order > min(ordered_at) of all orders and orders_n < count all orders",
+    "(count all events during last 30d) > 2 and exists adds",
+)
+
+
 @st.composite
 def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
     as_of = draw(st.sampled_from(AS_OF_CHOICES))
@@ -101,8 +145,26 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
 
 @pytest.mark.parametrize(
     "conditions",
-    [SHARED_RANKINGS, ADJACENT_WINDOWS, ROUNDING],
-    ids=["shared_rankings", "adjacent_windows", "rounding"],
+    [
+        SHARED_RANKINGS,
+        ADJACENT_WINDOWS,
+        ROUNDING,
+        IF_THEN_ELSE,
+        ROUNDING_DIGITS,
+        TIME_ARITHMETIC,
+        VALUE_WINDOWS,
+        TABLE_FIGURES,
+    ],
+    ids=[
+        "shared_rankings",
+        "adjacent_windows",
+        "rounding",
+        "if_then_else",
+        "rounding_digits",
+        "time_arithmetic",
+        "value_windows",
+        "table_figures",
+    ],
 )
 @settings(
     max_examples=max(EXAMPLES // 5, 20),
@@ -270,5 +332,45 @@ def test_round_takes_halves_away_from_zero() -> None:
                 want = {k for k, s in enumerate(rounded, start=1) if rounded[s] == value}
                 got = members(compiler, runner, f"s{index}", as_of)
                 assert got == want, (runner.name, value)
+    finally:
+        close_all(runners)
+
+
+def test_round_to_digits_is_the_same_on_every_engine() -> None:
+    """Issue 21.5: `round(x, 2)` scales x by 100 in its own type, then rounds halves away
+    from zero: a decimal 1.005 (money) rounds to 1.01, the double nearest 1.005 to 1.00
+    (times 100 it is 100.49999999999999), the double nearest 2.675 to 2.68 (times 100
+    it is 267.5 exactly). Worked out by hand."""
+    require_postgres()
+    scores = {1: 2.675, 2: -2.675, 3: 0.125, 4: -0.125, 5: 1.005, 6: None}
+    amounts = {1: "2.675", 2: "-2.675", 3: "0.125", 4: "1.005", 5: "1234.5"}
+    tables = shop_tables(
+        [(key, None, None, None, score) for key, score in scores.items()],
+        [
+            (key, dt.datetime(2025, 6, 1), key, Decimal(amount), "paid")
+            for key, amount in amounts.items()
+        ],
+    )
+    cases = {  # condition → members, by hand
+        "round(score, 2) = 2.68": {1},
+        "round(score, 2) = -2.68": {2},
+        "round(score, 2) = 0.13 or round(score, 2) = -0.13": {3, 4},
+        "round(score, 2) = 1": {5},
+        "floor(score, 1) = 2.6 or ceil(score, 1) = -2.6": {1, 2},
+        "round(revenue, 2) = 2.68 or round(revenue, 2) = -2.68": {1, 2},
+        "round(revenue, 2) = 0.13 or round(revenue, 2) = 1.01": {3, 4},
+        "round(revenue, -1) = 1230 and round(revenue, -2) = 1200": {5},
+        "round(revenue, 0) = 3 and floor(revenue, 2) = 2.67": {1},
+    }
+    as_of = dt.datetime(2025, 7, 1)
+    scenario = Scenario(as_of, tables, tuple(cases))
+    compiler = Compiler(Project.from_text(project_text(scenario)))
+    assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
+    runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+    try:
+        for runner in runners:
+            for index, (condition, want) in enumerate(cases.items()):
+                got = members(compiler, runner, f"s{index}", as_of)
+                assert got == want, (runner.name, condition)
     finally:
         close_all(runners)

@@ -143,6 +143,11 @@ class Describer:
                 return f"the {node.func} over groups of {self.text(node.inner)}"
             case nodes.DurationLit():
                 return self.duration(node)
+            case nodes.IfThenElse():
+                return (
+                    f"({self.text(node.then)} if {self.text(node.condition)}, "
+                    f"otherwise {self.text(node.otherwise)})"
+                )
             case nodes.And() | nodes.Or() | nodes.Not():
                 return "(" + " ".join(line.strip() for line in self.lines(node)) + ")"
             case _:
@@ -173,7 +178,7 @@ class Describer:
                 "cumulative share": f"the cumulative share of {target} from the largest down",
             }.get(func, f"the {func} of {target}")
             return what + among
-        rows = f"{target} rows"
+        rows = f"{target} rows of every member together" if node.overall else f"{target} rows"
         base = {
             "count": f"the number of distinct {args} among {rows}"
             if node.distinct

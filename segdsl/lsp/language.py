@@ -30,7 +30,10 @@ KEYWORDS: dict[str, str] = {
     "classifier": "`classifier NAME { LABEL when CONDITION … else LABEL }` — the first "
     "label whose condition holds.",
     "when": "`LABEL when CONDITION` — a classifier rule.",
-    "else": "`else LABEL` — the classifier's label when no rule holds.",
+    "else": "`else LABEL` — the classifier's label when no rule holds; "
+    "`if C then A else B` — B when C does not hold.",
+    "if": "`if CONDITION then VALUE else OTHER` — VALUE where the condition holds, "
+    "else OTHER (also where it is missing).",
     "split": '`split NAME [of SEGMENT] [seed "S"] { LABEL 50% … }` — random, stable '
     "buckets of members.",
     "of": "`sum(COLUMN) of TABLE` — the table an aggregate reads; `split … of SEGMENT` — "
@@ -75,13 +78,17 @@ KEYWORDS: dict[str, str] = {
     "during": "`AGGREGATE during WINDOW` — only rows whose time is in the window.",
     "per": "`max count TABLE per COLUMN` — aggregate per group, then over the groups.",
     "among": "`… among SEGMENT` — rank or compare within that segment only.",
-    "then": "`A then [no] B [within D]` — a row of A followed (or not) by a later row of B.",
+    "then": "`A then [no] B [within D]` — a row of A followed (or not) by a later row of B; "
+    "`if C then A else B` — a value chosen by a condition.",
+    "all": "`avg(X) of all TABLE` — one figure over the rows of every member together "
+    "(the shop's average order), the same for everyone.",
     "no": "`A then no B` — an A row not followed by any B row.",
     "within": "`A then B within 2h` — the second row at most this long after the first.",
     "calendar": "`last N calendar UNIT` — whole calendar periods before the current one.",
     "this": "`this UNIT` — the calendar period holding the as-of time (e.g. `this month`).",
     "previous": "`previous UNIT` — the calendar period before the current one.",
-    "ago": "`30d ago` — a moment before the as-of time.",
+    "ago": "`30d ago` — a moment before the as-of time (a window point, or a value: "
+    "`last_order < 30d ago`).",
     "more": "`more than 90d ago` — a window ending 90 days before the as-of time.",
     "than": "`more than D ago` — a window ending D before the as-of time.",
     "before": "`before P` — a window ending before the moment P.",

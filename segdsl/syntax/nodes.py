@@ -124,7 +124,15 @@ class NamePoint:
     span: Span = _span()
 
 
-Point: TypeAlias = DatePoint | TimestampPoint | AgoPoint | PeriodPoint | NamePoint
+@dataclass(frozen=True)
+class ValuePoint:
+    """Any time-valued expression as a point of a window after `in`: `signed_up_at + 24h`."""
+
+    value: Expr
+    span: Span = _span()
+
+
+Point: TypeAlias = DatePoint | TimestampPoint | AgoPoint | PeriodPoint | NamePoint | ValuePoint
 Duration: TypeAlias = DurationLit | Ident
 
 
@@ -317,6 +325,24 @@ class TimeBetween:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Ago:
+    """`30d ago`: the as-of time minus a duration, as a value."""
+
+    duration: Duration
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IfThenElse:
+    """`if condition then value else other`."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
 AggregateFunc = Literal[
     "count",
     "sum",
@@ -350,6 +376,7 @@ class Aggregate:
     per: Expr | None = None
     among: Expr | None = None
     where: Expr | None = None
+    overall: bool = False  # `avg(amount) of all orders`: one figure over every member's rows
     span: Span = _span()
 
 
@@ -405,6 +432,8 @@ Expr: TypeAlias = (
     | Not
     | TimeSince
     | TimeBetween
+    | Ago
+    | IfThenElse
     | Aggregate
     | NestedAggregate
     | Sequence

@@ -360,21 +360,99 @@ def _expected_help(expected: Collection[str]) -> str | None:
 def _token_help(token: Token, error: UnexpectedToken, text: str) -> str | None:
     start = token.start_pos or 0
     previous = text[max(0, start - 80) : start].rstrip()  # a token's worth is enough
+    word = str(token)
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    before = text[line_start:start]
+    after = text[start : len(text) if line_end == -1 else line_end].rstrip()
     if token.type == "NAME" and start > 0 and text[start - 1].isdigit():
         return (
             "durations are a number and a unit with no space: s, min, h, d, w, mo, y "
             "(e.g. `30d`, `45min`, `6mo`)"
         )
-    if token.type == "COMPARE" and previous.endswith("=") and str(token) == "=":
-        return "equality is a single `=`"
-    if str(token) in ("&", "|"):
-        return "use `and` / `or`"
-    if str(token) == "where":
+    spaced = _SPACED_DURATION.search(before)
+    if token.type == "NAME" and spaced and word.lower() in _UNIT_WORDS:
+        amount = spaced.group("amount")
         return (
-            "an aggregate with `where` inside a larger expression needs parentheses: "
-            '`(count orders where status = "paid") >= 2`'
+            f"write the duration as `{amount}{_UNIT_WORDS[word.lower()]}`, a number and a "
+            f"unit with no space (`last {amount} calendar {word}` is whole calendar periods)"
         )
+    if word == "=" and previous.endswith("="):
+        return "equality is a single `=`"
+    if word in ("&", "|"):
+        return "use `and` / `or`"
+    if word == "where":
+        return _where_help(text, start)
+    operand = _LAST_OPERAND.search(before)
+    if word in _WINDOW_WORDS and operand is not None:
+        return f"test a value against a window with `in`: `{operand.group(1)} in {after}`"
+    if word == "-" and _SOURCE_START.search(before):
+        source = _SOURCE_START.search(before)
+        assert source is not None
+        written = source.group(1) + _source_tail(after)
+        quoted = ".".join(f'"{part}"' if "-" in part else part for part in written.split("."))
+        return f"quote a name with a hyphen in it: `from {quoted}`"
     return None
+
+
+# `last 60 days`: a number and a unit word apart
+_SPACED_DURATION = re.compile(r"(?:last|within|between|and|than)\s+(?P<amount>\d+)\s+$")
+_UNIT_WORDS = {
+    **dict.fromkeys(("second", "seconds", "sec", "secs"), "s"),
+    **dict.fromkeys(("minute", "minutes", "mins"), "min"),
+    **dict.fromkeys(("hour", "hours", "hr", "hrs"), "h"),
+    **dict.fromkeys(("day", "days"), "d"),
+    **dict.fromkeys(("week", "weeks"), "w"),
+    **dict.fromkeys(("month", "months"), "mo"),
+    **dict.fromkeys(("year", "years"), "y"),
+}
+# `last_order more than 60d ago`: a window after a value, without `in`
+_WINDOW_WORDS = {"more", "since", "before", "after", "until", "this", "previous"}
+_LAST_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*|\))\s+$")
+# `from demo-proj.shop.customers`: a hyphen in a warehouse name
+_SOURCE_START = re.compile(r"\bfrom\s+([A-Za-z0-9_.]+)$")
+_AGGREGATE_WORDS = re.compile(r"\b(count|sum|avg|min|max|exists|first|last|nth|ntile|percentile)\b")
+_COMPARISON = re.compile(r"<=|>=|!=|=|<|>")
+
+
+def _source_tail(after: str) -> str:
+    """The rest of a warehouse name written with hyphens, up to the `{` or a space."""
+    match = re.match(r"[A-Za-z0-9_.\-]+", after)
+    return match.group(0) if match else ""
+
+
+def _where_help(text: str, start: int) -> str:
+    """Parentheses around the user's own aggregate with `where` (`(count orders where
+    amount > 100) >= 2`), or an example when the aggregate cannot be told apart."""
+    example = (
+        "an aggregate with `where` inside a larger expression needs parentheses: "
+        '`(count orders where status = "paid") >= 2`'
+    )
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end == -1 else line_end
+    head = text[line_start:start]
+    found = list(_AGGREGATE_WORDS.finditer(head))
+    if not found:
+        return example
+    first = len(found) - 1
+    while first > 0 and not head[found[first - 1].end() : found[first].start()].strip():
+        first -= 1  # `max count …`: the outer function belongs to the aggregate
+    begin = found[first].start()
+    rest = text[start:line_end].rstrip()
+    comparisons = list(_COMPARISON.finditer(rest))
+    if len(comparisons) >= 2:  # `where amount > 100 >= 2`: the last comparison is outside
+        cut = comparisons[-1].start()
+        inside, outside = rest[:cut].rstrip(), " " + rest[cut:]
+    else:
+        inside, outside = rest, ""
+    prefix = head[:begin]  # the definition's own `=` comes first on its line
+    lead = prefix.split("=", 1)[1].strip() if "=" in prefix else ""
+    written = f"{lead} " if lead else ""
+    return (
+        "an aggregate with `where` inside a larger expression needs parentheses: "
+        f"`{written}({head[begin:].rstrip()} {inside}){outside}`"
+    )
 
 
 def _character_help(char: str, text: str, error: UnexpectedCharacters) -> str | None:

@@ -30,7 +30,7 @@ INDENT = "  "
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # precedence levels, loosest first
-OR, AND, NOT, PREDICATE, SUM, PRODUCT, UNARY, ATOM = range(1, 9)
+IF, OR, AND, NOT, PREDICATE, SUM, PRODUCT, UNARY, ATOM = range(9)
 
 
 @cache
@@ -61,7 +61,7 @@ def number_text(value: Decimal) -> str:
 
 
 # ------------------------------------------------------------------ expressions
-def expr_text(node: nodes.Expr, level: int = OR) -> str:
+def expr_text(node: nodes.Expr, level: int = IF) -> str:
     """An expression on one line, parenthesised as needed at precedence `level`."""
     text, own = _expr(node)
     return f"({text})" if own < level else text
@@ -146,6 +146,16 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
                 f"time between {expr_text(node.start, ATOM)} and {expr_text(node.end, ATOM)}",
                 ATOM,
             )
+        case nodes.Ago():
+            return f"{duration_text(node.duration)} ago", ATOM
+        case nodes.IfThenElse():
+            condition = expr_text(node.condition, OR)
+            if _bare_sequence(node.condition):
+                condition = f"({condition})"
+            return (
+                f"if {condition} then {expr_text(node.then)} else {expr_text(node.otherwise)}",
+                IF,
+            )
         case nodes.Aggregate():
             text = aggregate_text(node)
             return (f"({text})", ATOM) if node.where is not None else (text, ATOM)
@@ -161,6 +171,18 @@ def _expr(node: nodes.Expr) -> tuple[str, int]:
             )
         case _:
             assert_never(node)
+
+
+def _bare_sequence(condition: nodes.Expr) -> bool:
+    """Whether a sequence's `then` would show in an `if` condition printed as it is."""
+    pending = [condition]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, nodes.Sequence):
+            return True
+        if isinstance(current, (nodes.And, nodes.Or)):
+            pending += (current.left, current.right)
+    return False
 
 
 def _innermost(node: nodes.Aggregate | nodes.NestedAggregate) -> nodes.Aggregate:
@@ -180,6 +202,8 @@ def aggregate_text(node: nodes.Aggregate | nodes.NestedAggregate) -> str:
         distinct = " distinct" if node.distinct else ""
         args = ", ".join(expr_text(a) for a in node.args)
         parts = [f"{node.func}{distinct}({args}) of"]
+    if node.overall:
+        parts.append("all")
     parts.append(name_text(node.target.text))
     if node.window is not None:
         parts.append(f"during {window_text(node.window)}")
@@ -225,6 +249,8 @@ def point_text(node: nodes.Point) -> str:
             return f"{node.which} {name_text(node.unit.text)}"
         case nodes.NamePoint():
             return name_text(node.name.text)
+        case nodes.ValuePoint():
+            return expr_text(node.value, SUM)
         case _:
             assert_never(node)
 

@@ -429,6 +429,13 @@ class ToAst:
     def time_between(self, span: Span, children: _Children) -> nodes.TimeBetween:
         return nodes.TimeBetween(children[0], children[1], span=span)
 
+    def ago(self, span: Span, children: _Children) -> nodes.Ago:
+        return nodes.Ago(children[0], span=span)
+
+    def if_expr(self, span: Span, children: _Children) -> nodes.IfThenElse:
+        condition, then, otherwise = children
+        return nodes.IfThenElse(condition, then, otherwise, span=span)
+
     # -------------------------------------------------------------- aggregates
     def agg_func(self, span: Span, children: _Tokens) -> str:
         return str(children[0])
@@ -444,7 +451,7 @@ class ToAst:
         return None
 
     def aggregate(self, span: Span, children: _Children) -> nodes.Aggregate:
-        func, args, target, window, per, among = children
+        func, args, overall, target, window, per, among = children
         distinct, arguments = args if args is not None else (False, None)
         return nodes.Aggregate(
             func,
@@ -454,6 +461,7 @@ class ToAst:
             window,
             per,
             among,
+            overall=overall is not None,
             span=span,
         )
 
@@ -537,6 +545,20 @@ class ToAst:
     def p_previous(self, span: Span, children: _Tokens) -> nodes.PeriodPoint:
         return nodes.PeriodPoint("previous", self._ident(children[0]), span=span)
 
+    def p_value(self, span: Span, children: _Children) -> nodes.Point:
+        """A point after `in`: the forms every window takes keep their own nodes."""
+        value = children[0]
+        match value:
+            case nodes.DateLit():
+                return nodes.DatePoint(value.value, span=span)
+            case nodes.TimestampLit():
+                return nodes.TimestampPoint(value.value, span=span)
+            case nodes.Ago():
+                return nodes.AgoPoint(value.duration, span=span)
+            case nodes.Name(parts=(single,)):
+                return nodes.NamePoint(single, span=span)
+        return nodes.ValuePoint(value, span=span)
+
     def p_name(self, span: Span, children: _Tokens) -> nodes.NamePoint:
         return nodes.NamePoint(self._ident(children[0]), span=span)
 
@@ -584,5 +606,6 @@ def _with_where(
         aggregate.per,
         aggregate.among,
         where,
+        aggregate.overall,
         span=span,
     )

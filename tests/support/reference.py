@@ -306,6 +306,11 @@ class ReferenceEvaluator:
                 return self.eval(default, scope)
             case ir.AggregateRef(aggregation=aggregation):
                 return self._entity_value(aggregation, scope, self._aggregation)
+            case ir.TableFigure(aggregation=aggregation):
+                pooled = self._filtered(aggregation.source, aggregation.filter)
+                return self._aggregate(
+                    aggregation, [row for rows in pooled.values() for row in rows]
+                )
             case ir.SequenceRef(sequence=sequence):
                 return self._entity_value(sequence, scope, self._sequence)
             case ir.PopulationRef(spec=spec):
@@ -750,6 +755,8 @@ def _age(value: object, today: dt.date) -> int | None:
 def _function(name: str, args: list[object]) -> object:
     if name == "coalesce":
         return next((arg for arg in args if arg is not None), None)
+    if len(args) == 2:  # round/floor/ceil(x, digits)
+        return _rounded(name, args[0], int(_number(args[1])))
     (value,) = args
     if value is None:
         return None
@@ -769,6 +776,21 @@ def _function(name: str, args: list[object]) -> object:
     if name == "ceil":
         return math.ceil(number)
     raise ReferenceError(f"unknown function {name!r}")
+
+
+def _rounded(name: str, value: object, places: int) -> object:
+    """`round(x, d)` as the engines compute it: x times 10^d in its own type (exact for
+    decimals, one rounding for doubles), to a whole number, divided as a double; a
+    negative d divides the double by 10^-d and multiplies back."""
+    if value is None:
+        return None
+    number = _number(value)
+    scale = 10 ** abs(places)
+    if places > 0:
+        return float(_function(name, [number * scale])) / scale  # type: ignore[arg-type]
+    if places < 0:
+        return _function(name, [float(number) / scale]) * scale  # type: ignore[operator]
+    return _function(name, [number])
 
 
 def _order(value: object) -> Any:

@@ -18,6 +18,7 @@ from segdsl.source import Span
 from segdsl.syntax import nodes
 
 POPULATION_ONLY = {"ntile", "percentile", "cumulative share"}
+TABLE_FIGURES = {"count", "sum", "avg", "min", "max"}  # what `… of all <table>` computes
 
 
 class Aggregates(CheckerBase):
@@ -110,7 +111,19 @@ class Aggregates(CheckerBase):
                 node.per.span,
                 f"e.g. `max {func} {table.name} per …` for the largest group",
             )
-        return self.row_aggregate(node, table, group=None, outer=None)
+        result = self.row_aggregate(node, table, group=None, outer=None)
+        if not node.overall:
+            return result
+        if func not in TABLE_FIGURES:
+            return self.error(
+                "SEG205",
+                f"`{func} all` is not a figure of a table",
+                node.span,
+                f"`all` goes with count, sum, avg, min and max: `avg(amount) of all {table.name}`",
+            )
+        if not isinstance(result, ir.AggregateRef):
+            return result
+        return ir.TableFigure(result.aggregation, result.type, span=node.span)
 
     def row_aggregate(
         self,
@@ -249,6 +262,12 @@ class Aggregates(CheckerBase):
                 f"unknown table `{inner.target.text}`",
                 inner.target.span,
                 did_you_mean(inner.target.text, self.decls.tables),
+            )
+        if inner.overall:
+            return self.error(
+                "SEG114",
+                "`all` makes one figure for everyone; it cannot be grouped with `per`",
+                node.span,
             )
         group = self.expr(inner.per, RowScope(table))
         outer = node.func  # narrowed to count, sum, avg, min or max by the test above

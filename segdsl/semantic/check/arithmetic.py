@@ -48,6 +48,11 @@ class Arithmetic(CheckerBase):
                 t.numeric_result(left.type, right.type, node.op),
                 span=node.span,
             )
+        if left.type.kind is t.Kind.DURATION and right.type.is_time and node.op == "+":
+            left, right = right, left  # `24h + signed_up_at`
+        durations = left.type.kind is t.Kind.DURATION and right.type.kind is t.Kind.DURATION
+        if durations and node.op == "/":
+            return self.duration_ratio(node, left, right)  # `time since x / 7d`: weeks
         if left.type.is_time and right.type.kind is t.Kind.DURATION and node.op in "+-":
             if not isinstance(right, ir.Const) or not isinstance(right.value, ir.DurationValue):
                 return self.error(
@@ -67,6 +72,17 @@ class Arithmetic(CheckerBase):
             node.span,
             "arithmetic works on numbers; `time since X` and `time between X and Y` give durations",
         )
+
+    def duration_ratio(self, node: nodes.Arith, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+        """One duration divided by another: a number (durations are seconds in SQL)."""
+        divisor = right.value if isinstance(right, ir.Const) else None
+        if isinstance(divisor, ir.DurationValue):
+            return self.duration_number(left, divisor, node.left.span, node.span)
+        second = ir.DurationValue(1, "s")
+        for side, part in ((left, node.left), (right, node.right)):
+            if self.duration_number(side, second, part.span, node.span).type.is_error:
+                return ir.Invalid(t.ERROR, span=node.span)
+        return ir.Arith("/", left, right, t.NUMBER, span=node.span)
 
     def as_timestamp(self, expr: ir.Expr) -> ir.Expr:
         if expr.type.kind is t.Kind.DATE:

@@ -143,12 +143,28 @@ class CheckerBase(ABC):
     @abstractmethod
     def time_value(self, node: nodes.Expr, scope: Scope, what: str) -> ir.Expr: ...
 
+    @abstractmethod
+    def duration_number(
+        self, value: ir.Expr, unit: ir.DurationValue, value_span: Span, span: Span
+    ) -> ir.Expr: ...
+
     # -------------------------------------------------------------- defined in windows.py
     @abstractmethod
     def duration(self, node: nodes.Duration) -> ir.DurationValue | None: ...
 
     @abstractmethod
     def window(self, node: nodes.Window) -> ir.Bounds | None: ...
+
+    @abstractmethod
+    def window_condition(
+        self, operand: ir.Expr, node: nodes.Window, scope: Scope, span: Span
+    ) -> ir.Expr | None: ...
+
+    @abstractmethod
+    def quote_hint(self, node: nodes.Expr, checked: ir.Expr, other: ir.Expr) -> None: ...
+
+    @abstractmethod
+    def check_labels(self, labelled: ir.Expr, other: ir.Expr) -> None: ...
 
     # -------------------------------------------------------------- defined in aggregates.py
     @abstractmethod
@@ -165,6 +181,10 @@ class CheckerBase(ABC):
 
     @abstractmethod
     def rank(self, node: nodes.Rank, scope: Scope) -> ir.Expr: ...
+
+    # -------------------------------------------------------------- defined in conditionals.py
+    @abstractmethod
+    def if_then_else(self, node: nodes.IfThenElse, scope: Scope) -> ir.Expr: ...
 
     # -------------------------------------------------------------- defined in sequences.py
     @abstractmethod

@@ -16,6 +16,7 @@ from segdsl.semantic.check.arithmetic import Arithmetic
 from segdsl.semantic.check.base import ENTITY, CheckedDefinition
 from segdsl.semantic.check.calls import Calls
 from segdsl.semantic.check.comparisons import Comparisons
+from segdsl.semantic.check.conditionals import Conditionals
 from segdsl.semantic.check.expressions import Expressions
 from segdsl.semantic.check.labels import Labels
 from segdsl.semantic.check.names import Names
@@ -34,6 +35,7 @@ class Checker(
     Calls,
     Arithmetic,
     Comparisons,
+    Conditionals,
     Windows,
     Aggregates,
     Rankings,

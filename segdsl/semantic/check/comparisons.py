@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -154,11 +155,29 @@ class Comparisons(CheckerBase):
                 )
         return ir.Compare(op, left, right, span=span)
 
+    def quote_hint(self, node: nodes.Expr, checked: ir.Expr, other: ir.Expr) -> None:
+        """`city = Moscow`: an unknown bare name compared with text, and like no declared
+        name, was meant as text; the unknown-name diagnostic just reported for it says to
+        quote it."""
+        if not (isinstance(node, nodes.Name) and len(node.parts) == 1):
+            return
+        if not isinstance(checked, ir.Invalid) or not self.diagnostics:
+            return
+        if other.type.kind not in (t.Kind.STRING, t.Kind.LABEL):
+            return
+        last = self.diagnostics[-1]
+        if last.code == "SEG101" and last.span == node.span and last.help is None:
+            text = node.parts[0].text
+            self.diagnostics[-1] = dataclasses.replace(
+                last, help=f'text is written in quotes: `"{text}"`'
+            )
+
     def in_list(self, node: nodes.InList, scope: Scope) -> ir.Expr:
         operand = self.expr(node.operand, scope)
         items: list[ir.Const] = []
         for item_node in node.items:
             item = self.expr(item_node, scope)
+            self.quote_hint(item_node, item, operand)
             if not isinstance(item, ir.Const):
                 if not item.type.is_error:
                     self.error("SEG202", "list items must be literal values", item_node.span)
@@ -199,7 +218,7 @@ class Comparisons(CheckerBase):
 
     def in_window(self, node: nodes.InWindow, scope: Scope) -> ir.Expr:
         operand = self.expr(node.operand, scope)
-        bounds = self.window(node.window)
+        inside = self.window_condition(operand, node.window, scope, node.span)
         if not (operand.type.is_time or operand.type.is_error):
             return self.error(
                 "SEG206",
@@ -208,9 +227,8 @@ class Comparisons(CheckerBase):
                 "e.g. `last orders in last 30d`",
                 t.BOOLEAN,
             )
-        if bounds is None:
+        if inside is None:
             return ir.Invalid(t.BOOLEAN, span=node.span)
-        inside = ir.InWindow(operand, bounds, span=node.span)
         if node.negated:
             return and_(
                 ir.IsPresent(operand, True, span=node.span),

@@ -62,6 +62,8 @@ class Expressions(CheckerBase):
             case nodes.Compare():
                 left = self.expr(node.left, scope)
                 right = self.expr(node.right, scope)
+                self.quote_hint(node.right, right, left)
+                self.quote_hint(node.left, left, right)
                 return self.compare(node.op, left, right, node.span)
             case nodes.Between():
                 operand = self.expr(node.operand, scope)
@@ -114,6 +116,13 @@ class Expressions(CheckerBase):
                 start = self.time_value(node.start, scope, "time between")
                 end = self.time_value(node.end, scope, "time between")
                 return ir.Elapsed(start, end, span=node.span)
+            case nodes.Ago():
+                duration = self.duration(node.duration)
+                if duration is None:
+                    return ir.Invalid(t.TIMESTAMP, span=node.span)
+                return ir.TimePoint(windows.ago(duration), t.TIMESTAMP, span=node.span)
+            case nodes.IfThenElse():
+                return self.if_then_else(node, scope)
             case nodes.Aggregate() | nodes.NestedAggregate():
                 if isinstance(scope, RowScope):
                     return self.error(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import did_you_mean
+from segdsl.semantic import windows
 from segdsl.semantic.check.base import (
     CheckerBase,
     RowScope,
@@ -12,6 +13,8 @@ from segdsl.semantic.check.base import (
 )
 from segdsl.semantic.declarations import TableInfo
 from segdsl.syntax import nodes
+
+AS_OF = "as_of"  # the as-of time, unless a declared name is called so
 
 
 class Names(CheckerBase):
@@ -52,6 +55,8 @@ class Names(CheckerBase):
                 node.span,
                 f"aggregate its rows, e.g. `count {text}` or `exists {text}`",
             )
+        if text == AS_OF:
+            return ir.TimePoint(windows.NOW, t.TIMESTAMP, span=node.span)
         candidates = [*self.decls.attributes, *self.decls.definitions, *self.decls.param_types]
         return self.error(
             "SEG101", f"unknown name `{text}`", node.span, did_you_mean(text, candidates)
@@ -73,6 +78,8 @@ class Names(CheckerBase):
             hop, column = found
             return ir.RowColumn(hop, column, span=node.span)
         text = node.dotted
+        if text == AS_OF:
+            return ir.TimePoint(windows.NOW, t.TIMESTAMP, span=node.span)
         if len(node.parts) == 1 and (
             text in self.decls.attributes or text in self.decls.definitions
         ):

@@ -30,6 +30,13 @@ class Rankings(CheckerBase):
                     node.span,
                     "use `among` to choose the population",
                 )
+        if node.overall:
+            self.error(
+                "SEG114",
+                f"`all` takes the rows of a table, but `{node.target.text}` is a measure",
+                node.span,
+                f"a measure over the population is one value already: `{func} {node.target.text}`",
+            )
         population = self.condition(node.among, ENTITY) if node.among is not None else None
         if value.type.is_error:
             return ir.Invalid(t.ERROR, span=node.span)

@@ -1,16 +1,24 @@
-"""Window syntax (`last 30d`, `this month`, `from … to …`) to symbolic `ir.Bounds`."""
+"""Window syntax (`last 30d`, `this month`, `from … to …`) to symbolic `ir.Bounds`.
+
+After `in`, a point may also be an expression (`in from signed_up_at to signed_up_at + 24h`):
+its side of the window becomes a comparison with the value, with the boundary rules
+of the other points (a date covers its whole day, an instant is exact).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import assert_never
+from typing import Literal, assert_never
 
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import did_you_mean
 from segdsl.semantic import time_range, windows
-from segdsl.semantic.check.base import CheckerBase
+from segdsl.semantic.check.base import CheckerBase, Scope, and_
+from segdsl.source import Span
 from segdsl.syntax import nodes
+
+BoundKind = Literal["before", "after", "since", "until"]
 
 
 class Windows(CheckerBase):
@@ -68,6 +76,15 @@ class Windows(CheckerBase):
             case nodes.PeriodPoint():
                 unit = self.unit(node.unit)
                 return windows.period_point(node.which, unit) if unit else None
+            case nodes.ValuePoint():
+                self.error(
+                    "SEG114",
+                    "a point of this window must be a date, a timestamp, `30d ago`, "
+                    "`this month` or a parameter",
+                    node.span,
+                    "an expression can be a point of a window after `in` only",
+                )
+                return None
             case nodes.NamePoint():
                 const = self.params.get(node.name.text)
                 if const is not None and isinstance(const.value, dt.datetime):
@@ -87,7 +104,8 @@ class Windows(CheckerBase):
                     f"unknown name `{node.name.text}`",
                     node.span,
                     "a window point is a date, a timestamp, `30d ago`, `this month` "
-                    "or a date parameter",
+                    "or a date parameter; after `in`, also a member's own time "
+                    "(`first_order in from signed_up_at to signed_up_at + 30d`)",
                 )
                 return None
             case _:
@@ -146,6 +164,75 @@ class Windows(CheckerBase):
                 return windows.from_to(first, second) if first and second else None
             case _:
                 assert_never(node)
+
+    def window_condition(
+        self, operand: ir.Expr, node: nodes.Window, scope: Scope, span: Span
+    ) -> ir.Expr | None:
+        """`operand in <window>` after `in`: an `ir.InWindow`, with comparisons for the
+        sides whose point is an expression; None where the window has errors."""
+        sides: list[tuple[BoundKind, nodes.Point]] = []
+        if isinstance(node, nodes.BoundWindow):
+            sides = [(node.kind, node.point)]
+        elif isinstance(node, nodes.FromToWindow):
+            sides = [("since", node.start), ("until", node.end)]
+        if not any(self._is_value_point(point) for _, point in sides):
+            bounds = self.window(node)
+            return None if bounds is None else ir.InWindow(operand, bounds, span=span)
+        parts: list[ir.Expr | None] = [
+            self._window_side(kind, point, operand, scope, span) for kind, point in sides
+        ]
+        if any(part is None for part in parts):
+            return None
+        checked = [part for part in parts if part is not None]
+        return checked[0] if len(checked) == 1 else and_(checked[0], checked[1], span)
+
+    def _is_value_point(self, point: nodes.Point) -> bool:
+        """An expression, or a name that is not a parameter (`since signed_up_at`)."""
+        if isinstance(point, nodes.ValuePoint):
+            return True
+        if isinstance(point, nodes.NamePoint):
+            name = point.name.text
+            return name not in self.params and name not in self.decls.param_types
+        return False
+
+    def _window_side(
+        self, kind: BoundKind, point: nodes.Point, operand: ir.Expr, scope: Scope, span: Span
+    ) -> ir.Expr | None:
+        if not self._is_value_point(point):
+            resolved = self.point(point)
+            if resolved is None:
+                return None
+            return ir.InWindow(operand, windows.bound(kind, resolved), span=span)
+        if isinstance(point, nodes.NamePoint):
+            value = self.name(nodes.Name((point.name,), span=point.span), scope)
+        else:
+            assert isinstance(point, nodes.ValuePoint)
+            value = self.expr(point.value, scope)
+        if value.type.is_error:
+            return None
+        if not value.type.is_time:
+            self.error(
+                "SEG206",
+                f"a point of a window is a date or timestamp, not {value.type}",
+                point.span,
+                "e.g. `in from signed_up_at to signed_up_at + 24h`",
+            )
+            return None
+        if not operand.type.is_time:
+            return None  # reported by the caller
+        if value.type.kind is t.Kind.DATE and kind in ("after", "until"):
+            # a date covers its whole day: after it is from the next midnight on
+            day = operand
+            if operand.type.kind is not t.Kind.DATE:
+                day = ir.TruncateTime("day", operand, t.DATE, span=operand.span)
+            return self.compare(">" if kind == "after" else "<=", day, value, span)
+        ops: dict[BoundKind, ir.CompareOp] = {
+            "since": ">=",
+            "before": "<",
+            "after": ">",
+            "until": "<=",
+        }
+        return self.compare(ops[kind], operand, value, span)
 
 
 def _rough_seconds(duration: ir.DurationValue) -> int:

@@ -11,18 +11,47 @@ from segdsl.plan import KEY, extreme_row_time
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
+    UP_TO_AS_OF,
     _and,
     _and_once,
     _case,
     _coalesce,
     _col,
     _num,
+    _or,
+    table_ref,
 )
 from segdsl.sql.builder.reading import Reading, _factor_filters
 
 
 class Aggregates(Reading):
     """Every aggregate over a table in one scan; ordered and grouped aggregates."""
+
+    def table_figure(self, figure: ir.TableFigure) -> exp.Expr:
+        """A scalar subquery: the aggregate over the rows (up to the as-of time, in the
+        figure's filter) of every member of the population together."""
+        aggregation = figure.aggregation
+        source = aggregation.source
+        select, link = self._from_source(source)
+        entity, alias = self.entity, self.entity_alias
+        members = exp.select(_col(entity.key.name, alias)).from_(
+            table_ref(entity.source, alias), copy=False
+        )
+        members = members.where(
+            exp.Not(this=exp.Is(this=_col(entity.key.name, alias), expression=exp.Null())),
+            copy=False,
+        )
+        if entity.time is not None:
+            joined = self._raw_window(_col(entity.time.name, alias), entity.time, UP_TO_AS_OF)
+            missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
+            members = members.where(_or([joined, missing]), copy=False)
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        filters.append(exp.In(this=link, query=members.subquery(copy=False)))
+        value = self._zero_rows(aggregation, self._aggregate(aggregation))
+        select = select.select(value, copy=False).where(_and_once(filters), copy=False)
+        return exp.Subquery(this=select)
 
     def _source_cte(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]

@@ -48,6 +48,10 @@ class BuilderBase:
         """`expr` as SQL, reading row columns of `source` (`Expressions.sql`)."""
         raise NotImplementedError
 
+    def table_figure(self, figure: ir.TableFigure) -> exp.Expr:
+        """One value over every member's rows (`Aggregates.table_figure`)."""
+        raise NotImplementedError
+
     def _table_alias(self, table: str) -> str:
         """The SQL alias of a declared table: its slug, unless that is taken (case twins,
         long names sharing a prefix) or one of the query's own names."""

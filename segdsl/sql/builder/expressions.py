@@ -112,6 +112,8 @@ class Expressions(Windows):
                     "floor": exp.Floor,
                     "ceil": exp.Ceil,
                 }
+                if len(args) == 2:
+                    return self.rounded(name, rendered[0], args[1])
                 if name == "round":
                     return self.dialect.round_half_away(_paren(rendered[0]))
                 return functions[name](this=rendered[0])
@@ -143,6 +145,8 @@ class Expressions(Windows):
                 if self._inline_aggregates is not None:
                     return self._inline_aggregates[aggregation].copy()
                 return _col(self.plan.aliases[aggregation])
+            case ir.TableFigure():
+                return self.table_figure(expr)
             case ir.SequenceRef(sequence=sequence):
                 return _col(self.plan.aliases[sequence])
             case ir.PopulationRef(spec=spec):
@@ -155,6 +159,27 @@ class Expressions(Windows):
                 raise AssertionError("invalid IR reached SQL generation")
             case _:
                 assert_never(expr)
+
+    def rounded(self, name: str, value: exp.Expr, digits: ir.Expr) -> exp.Expr:
+        """`round(x, d)` (halves away from zero), `floor(x, d)`, `ceil(x, d)`: x scaled by
+        10^d in its own type (exact for decimals), rounded to a whole number, scaled back
+        as a double; a negative d divides, as a double, by 10^-d and multiplies back."""
+        assert isinstance(digits, ir.Const) and isinstance(digits.value, int | Decimal)
+        places = int(digits.value)
+        scale = _num(10 ** abs(places))
+
+        def whole(number: exp.Expr) -> exp.Expr:
+            if name == "round":
+                return self.dialect.round_half_away(_paren(number))
+            return (exp.Floor if name == "floor" else exp.Ceil)(this=number)
+
+        if places == 0:
+            return whole(value)
+        if places > 0:
+            scaled = exp.Mul(this=_paren(value), expression=scale)
+            return exp.Div(this=self.dialect.to_double(whole(scaled)), expression=scale.copy())
+        shrunk = exp.Div(this=self.dialect.to_double(value), expression=scale)
+        return exp.Mul(this=_paren(whole(shrunk)), expression=scale.copy())
 
     def const(self, const: ir.Const) -> exp.Expr:
         value = const.value
