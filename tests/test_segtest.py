@@ -124,6 +124,7 @@ def test_github_annotations_point_at_the_failing_case(project: Path) -> None:
     assert result.exit_code == 1
     header = path.read_text().splitlines().index("[[test]]") + 1
     assert result.stdout.startswith(f"::error file={path},line={header},")
+    assert ",title=SEG583::" in result.stdout
     assert "1 is a member of cart_reminder_2h but should not be" in result.stdout
 
 
