@@ -21,7 +21,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 # a bad name, as-of or set of paths on the command line
-USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520"})
+USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520", "SEG560", "SEG566", "SEG567"})
 
 
 class OutputFormat(StrEnum):

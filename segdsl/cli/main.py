@@ -16,6 +16,7 @@ from segdsl.cli.demo import demo
 from segdsl.cli.diff import diff
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
+from segdsl.cli.history import changes, snapshot
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
 from segdsl.cli.validate import validate
@@ -53,6 +54,8 @@ app.command("demo")(demo)
 app.command("explain")(explain)
 app.command("why")(why)
 app.command("diff")(diff)
+app.command("snapshot")(snapshot)
+app.command("changes")(changes)
 app.add_typer(schema_app, name="schema")
 
 
