@@ -4,7 +4,7 @@ entered and left between two times)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,7 +22,10 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned
 from segdsl.cli.jsonout import emit, iso_time
-from segdsl.project import load_project
+from segdsl.project import Project, load_project
+
+if TYPE_CHECKING:
+    from segdsl.engines import Engine
 
 SegmentsOption = Annotated[
     list[str] | None,
@@ -67,9 +70,9 @@ def snapshot(
             usage_error("the project has no segments, classifiers or splits")
         if not is_pinned(as_of, project.settings):
             note_unpinned(moment)
-        with open_engine(url, project.settings) as engine:
-            with progress(f"recording {len(names)} definitions at {moment}"):
-                result = record(compiler, engine, names, into, moment, backfill=backfill)
+        recording = progress(f"recording {len(names)} definitions at {moment}")
+        with _writer_engine(url, project, into) as engine, recording:
+            result = record(compiler, engine, names, into, moment, backfill=backfill)
     if output_format is DataFormat.json:
         emit(
             {
@@ -109,20 +112,35 @@ def snapshot(
         )
 
 
+def _writer_engine(url: str, project: Project, schema: str) -> Engine:
+    """The engine to write with; a DuckDB file another process holds open for writing
+    (another snapshot) is SEG562, like a lock held on Postgres."""
+    from segdsl.engines import EngineError
+    from segdsl.history.membership import request_error
+
+    try:
+        return open_engine(url, project.settings)
+    except EngineError as error:
+        if url.startswith("duckdb:") and "lock" in error.message.lower():
+            raise request_error(
+                "SEG562",
+                f"another snapshot is writing into `{schema}` (the database file is locked "
+                "by another process)",
+                "wait for it to finish and run this one again; nothing was written",
+            ) from None
+        raise
+
+
 def _n(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
 def changes(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
-    segment: Annotated[
-        str, typer.Option("--segment", "-s", help="Segment, classifier or split.")
-    ],
+    segment: Annotated[str, typer.Option("--segment", "-s", help="Segment, classifier or split.")],
     since: Annotated[
         str,
-        typer.Option(
-            "--since", help="LAST (the snapshot before --until) or a date or timestamp."
-        ),
+        typer.Option("--since", help="LAST (the snapshot before --until) or a date or timestamp."),
     ],
     until: Annotated[
         str | None,

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Batches",
-    "Engine",
     "BusyError",
+    "Engine",
     "EngineError",
     "ErrorKind",
     "MaterializeKind",

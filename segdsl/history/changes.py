@@ -175,9 +175,7 @@ def compare(before: exp.Select, after: exp.Select, *, labelled: bool) -> exp.Sel
     differs = exp.or_(
         new.copy(),
         gone.copy(),
-        exp.Not(
-            this=exp.NullSafeEQ(this=_col("label", b), expression=_col("label", a))
-        ),
+        exp.Not(this=exp.NullSafeEQ(this=_col("label", b), expression=_col("label", a))),
     )
     return (
         exp.select(*columns)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from segdsl import ir
 from segdsl.compiler import AsOfInput, Compiler
 from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.source import Span
@@ -67,7 +68,9 @@ def membership_query(
     """
     check_kinds(compiler, names)
     columns = {name: f"c{index}" for index, name in enumerate(names, start=1)}
-    outputs = [(columns[name], compiler.definition(name).expr) for name in names]
+    outputs: list[tuple[str, ir.Expr]] = [
+        (columns[name], compiler.definition(name).expr) for name in names
+    ]
     builder = compiler.builder(outputs, dialect, as_of)
     table = builder.table(outputs)
     ctes = table.args.get("with")
@@ -123,9 +126,7 @@ def membership_query(
     return select
 
 
-def single_membership(
-    compiler: Compiler, name: str, dialect: str, as_of: AsOfInput
-) -> exp.Select:
+def single_membership(compiler: Compiler, name: str, dialect: str, as_of: AsOfInput) -> exp.Select:
     """(key, label) of one definition's members at `as_of` (label NULL for a segment).
 
     A segment uses the members query (its inner joins and anti-joins); the others the
@@ -142,8 +143,9 @@ def single_membership(
         label: exp.Expr = exp.cast(exp.Null(), text)
         where: exp.Expr | None = None
     else:
-        builder = compiler.builder([("c1", definition.expr)], dialect, as_of)
-        inner = builder.table([("c1", definition.expr)])
+        output: list[tuple[str, ir.Expr]] = [("c1", definition.expr)]
+        builder = compiler.builder(output, dialect, as_of)
+        inner = builder.table(output)
         label = exp.cast(exp.column("c1", table="m", quoted=True), text)
         where = exp.Not(
             this=exp.Is(this=exp.column("c1", table="m", quoted=True), expression=exp.Null())
@@ -161,6 +163,8 @@ def _s(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def request_error(code: str, message: str, help_text: str, where: str = "<request>") -> CompileError:
+def request_error(
+    code: str, message: str, help_text: str, where: str = "<request>"
+) -> CompileError:
     """A user error about the command's inputs (no source position to point at)."""
     return CompileError([Diagnostic(code, message, Span(where, 1, 1, 1, 1), help_text)], {})

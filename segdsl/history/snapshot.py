@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -196,7 +196,11 @@ class _Writer:
         """Create the schema and the runs table if missing; True when the history table
         exists already. Tables of those names not marked as segdsl's are refused."""
         self.execute(
-            exp.Create(this=exp.Table(db=exp.to_identifier(self.schema, quoted=True)), kind="SCHEMA", exists=True)
+            exp.Create(
+                this=exp.Table(db=exp.to_identifier(self.schema, quoted=True)),
+                kind="SCHEMA",
+                exists=True,
+            )
         )
         found = dict(self.session.execute(tables.comments_query(self.schema, self.dialect)))
         for name, comment in found.items():
@@ -214,8 +218,8 @@ class _Writer:
     def plan(
         self,
         names: Sequence[str],
-        kinds: dict[str, str],
-        hashes: dict[str, str],
+        kinds: Mapping[str, str],
+        hashes: Mapping[str, str],
         history_exists: bool,
         *,
         backfill: bool,
@@ -286,7 +290,11 @@ class _Writer:
     # ---------------------------------------------------------------- append
 
     def _new(self, run: DefinitionRun, alias: str) -> exp.Select:
-        return exp.select("*").from_(_temp(NEW, alias)).where(_eq(_col("definition", alias), _s(run.name)))
+        return (
+            exp.select("*")
+            .from_(_temp(NEW, alias))
+            .where(_eq(_col("definition", alias), _s(run.name)))
+        )
 
     def _open(self, run: DefinitionRun, alias: str) -> exp.Expr:
         """Intervals of the definition still open, under its current hash."""
@@ -363,7 +371,10 @@ class _Writer:
             )
             .from_(_temp(NEW, "n"))
             .where(
-                _all(_eq(_col("definition", "n"), _s(run.name)), exp.Not(this=_exists(same_in_history)))
+                _all(
+                    _eq(_col("definition", "n"), _s(run.name)),
+                    exp.Not(this=_exists(same_in_history)),
+                )
             )
         )
 
@@ -411,11 +422,15 @@ class _Writer:
                 ),
             )
 
-        previous = exp.select(_col("key", "a"), _col("label", "a")).from_(self.history("a")).where(
-            alive_before("a")
+        previous = (
+            exp.select(_col("key", "a"), _col("label", "a"))
+            .from_(self.history("a"))
+            .where(alive_before("a"))
         )
-        new = exp.select(_col("key", "n"), _col("label", "n")).from_(_temp(NEW, "n")).where(
-            _eq(_col("definition", "n"), _s(run.name))
+        new = (
+            exp.select(_col("key", "n"), _col("label", "n"))
+            .from_(_temp(NEW, "n"))
+            .where(_eq(_col("definition", "n"), _s(run.name)))
         )
         run.members = self._count(new)
         joined = (
@@ -427,9 +442,19 @@ class _Writer:
                 ),
                 exp.alias_(
                     exp.Case(
-                        ifs=[exp.If(this=exp.Is(this=_col("key", "p"), expression=exp.Null()), true=_s("entered"))],
+                        ifs=[
+                            exp.If(
+                                this=exp.Is(this=_col("key", "p"), expression=exp.Null()),
+                                true=_s("entered"),
+                            )
+                        ],
                         default=exp.Case(
-                            ifs=[exp.If(this=exp.Is(this=_col("key", "q"), expression=exp.Null()), true=_s("left"))],
+                            ifs=[
+                                exp.If(
+                                    this=exp.Is(this=_col("key", "q"), expression=exp.Null()),
+                                    true=_s("left"),
+                                )
+                            ],
                             default=_s("moved"),
                         ),
                     ),
@@ -566,7 +591,11 @@ class _Writer:
     # ---------------------------------------------------------------- runs
 
     def record(
-        self, run_id: int, runs: Sequence[DefinitionRun], started: dt.datetime, finished: dt.datetime
+        self,
+        run_id: int,
+        runs: Sequence[DefinitionRun],
+        started: dt.datetime,
+        finished: dt.datetime,
     ) -> None:
         rows = []
         for run in runs:

@@ -119,7 +119,9 @@ def comments_query(schema: str, dialect: DialectName) -> str:
     select = (
         exp.select(
             exp.column("relname", table="c"),
-            exp.func("obj_description", exp.column("oid", table="c"), exp.Literal.string("pg_class")),
+            exp.func(
+                "obj_description", exp.column("oid", table="c"), exp.Literal.string("pg_class")
+            ),
         )
         .from_(exp.to_table("pg_catalog.pg_class", alias="c"))
         .join(
@@ -130,7 +132,9 @@ def comments_query(schema: str, dialect: DialectName) -> str:
         )
         .where(
             exp.and_(
-                exp.EQ(this=exp.column("nspname", table="n"), expression=exp.Literal.string(schema)),
+                exp.EQ(
+                    this=exp.column("nspname", table="n"), expression=exp.Literal.string(schema)
+                ),
                 exp.In(this=exp.column("relname", table="c"), expressions=names.expressions),
             )
         )
