@@ -19,8 +19,8 @@ from segdsl.semantic.analyze import Analysis, ParamValue
 from segdsl.semantic.checker import CheckedDefinition
 from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
+from segdsl.sql.builder import QueryBuilder
 from segdsl.sql.dialects import Dialect, get_dialect
-from segdsl.sql.generate import QueryBuilder
 from segdsl.sql.support import dialect_diagnostics, project_diagnostics
 from segdsl.timeline import AsOf
 

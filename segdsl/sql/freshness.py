@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.sql.generate import table_ref
+from segdsl.sql.builder import table_ref
 
 STALE_AFTER = dt.timedelta(days=30)
 ALIAS = "rows"

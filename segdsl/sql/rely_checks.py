@@ -18,8 +18,8 @@ from segdsl import ir
 from segdsl.diagnostics import Diagnostic, Severity
 from segdsl.semantic.declarations import Declarations
 from segdsl.source import Span
+from segdsl.sql.builder import table_ref
 from segdsl.sql.dialects import Dialect
-from segdsl.sql.generate import table_ref
 
 ROWS, ORPHANS, OLDER = "rows", "orphans", "older"
 KEYED, KEYS = "keyed", "keys"

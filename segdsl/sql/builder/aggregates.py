@@ -1,0 +1,189 @@
+"""Aggregation CTEs: one per related table, and one per first/last/nth value
+and per grouped aggregate."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl import types as t
+from segdsl.plan import KEY, extreme_row_time
+from segdsl.sql.builder.common import (
+    _AGGREGATES,
+    FALSE,
+    _and,
+    _and_once,
+    _case,
+    _coalesce,
+    _col,
+    _num,
+)
+from segdsl.sql.builder.reading import Reading, _factor_filters
+
+
+class Aggregates(Reading):
+    """Every aggregate over a table in one scan; ordered and grouped aggregates."""
+
+    def _source_cte(
+        self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
+    ) -> exp.Select:
+        """Every aggregate over one table in one scan.
+
+        Filter parts shared by all aggregates go to WHERE; what differs stays in CASE
+        expressions, and WHERE also keeps only rows that some aggregate counts.
+        """
+        select, key = self._from_source(source)
+        common, residuals = _factor_filters([a.filter for _, a in aggregations])
+        columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
+        inline: dict[ir.Aggregation, exp.Expr] = {}
+        for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
+            value = self._aggregate(aggregation, residual)
+            # in HAVING the entity has rows: counts are never NULL there, and a bare
+            # COUNT lets Postgres estimate the condition (a COALESCE hides it)
+            never_null = aggregation.func in ("count", "count_distinct", "exists")
+            copied = value.copy()
+            inline[aggregation] = copied if never_null else self._zero_rows(aggregation, copied)
+            columns.append(exp.alias_(value, alias, quoted=True, copy=False))
+        select = select.select(*columns, copy=False)
+        filters = self._row_filters(source, key)
+        filters += self._counted_filters(source, aggregations, common, residuals)
+        if filters:
+            select = select.where(_and_once(filters), copy=False)
+        select = select.group_by(key, copy=False)
+        if source in self.having:
+            self._inline_aggregates = inline
+            try:
+                parts = [self.condition(part) for part in self.having[source]]
+            finally:
+                self._inline_aggregates = None
+            # every group has a row: `COUNT(*) > 0` holds, and the inner join keeps it so
+            parts = [part for part in parts if not _counts_any_row(part)]
+            if parts:
+                select = select.having(_and(parts), copy=False)
+        return select
+
+    def _aggregate(self, aggregation: ir.Aggregation, residual: ir.Expr | None = None) -> exp.Expr:
+        """The aggregate expression; rows outside `residual` (if any) count as NULL."""
+        source = aggregation.source
+        func = aggregation.func
+        present = ir.unwrap(residual) if residual is not None else None
+        if func == "count" and isinstance(present, ir.IsPresent) and present.present:
+            # `count … where x is present`: COUNT(x), cheaper than COUNT(CASE …)
+            return exp.Count(this=self.sql(present.operand, source))
+        condition = self.condition(residual, source) if residual is not None else None
+
+        def when(value: exp.Expr) -> exp.Expr:
+            return value if condition is None else _case(condition, value)
+
+        if func == "count":
+            return (
+                exp.Count(this=exp.Star()) if condition is None else exp.Count(this=when(_num(1)))
+            )
+        if func == "exists":
+            counted = (
+                exp.Count(this=exp.Star()) if condition is None else exp.Count(this=when(_num(1)))
+            )
+            return exp.GT(this=counted, expression=_num(0))
+        assert aggregation.value is not None
+        if extreme_row_time(aggregation) and isinstance(aggregation.value, ir.RowColumn):
+            # aggregate the stored value, convert once per entity (the conversion is monotonic)
+            value_column = aggregation.value
+            raw = _col(value_column.column.name, self._hop_alias(source, value_column.hop))
+            node = exp.Min(this=when(raw)) if func == "min" else exp.Max(this=when(raw))
+            return self.canonical(node, aggregation.value.column)
+        value = self.value(aggregation.value, source)
+        if func in ("min", "max") and aggregation.value.type.kind is t.Kind.STRING:
+            value = self.dialect.text_order(value)
+        if func == "count_distinct":
+            return exp.Count(this=exp.Distinct(expressions=[when(value)]))
+        return _AGGREGATES[func](this=when(value))
+
+    def _zero_rows(self, aggregation: ir.Aggregation, column: exp.Expr) -> exp.Expr:
+        if aggregation.func in ("count", "count_distinct"):
+            return _coalesce(column, _num(0))
+        if aggregation.func == "sum":
+            return _coalesce(column, _num(0))
+        if aggregation.func == "exists":
+            return _coalesce(column, FALSE)
+        return column
+
+    def _ordered_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
+        source = aggregation.source
+        assert source.time is not None and aggregation.value is not None
+        select, key = self._from_source(source)
+        value = self.value(aggregation.value, source)
+        time = self.row(source, source.time)
+        descending = aggregation.func == "last_value"
+        order = exp.Order(
+            expressions=[
+                exp.Ordered(this=time, desc=descending),
+                exp.Ordered(this=self._tie_break(value, aggregation.value), desc=False),
+            ]
+        )
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
+        filters = self._row_filters(source, key)
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        filters.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+        inner = select.select(
+            exp.alias_(key, KEY, quoted=True, copy=False),
+            exp.alias_(value, "value", quoted=True, copy=False),
+            exp.alias_(rank, "position", quoted=True, copy=False),
+            copy=False,
+        ).where(_and_once(filters), copy=False)
+        position = aggregation.n if aggregation.func == "nth_value" else 1
+        return (
+            exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True, copy=False))
+            .from_(inner.subquery("ranked_rows", copy=False))
+            .where(exp.EQ(this=_col("position"), expression=_num(position or 1)), copy=False)
+        )
+
+    def _tie_break(self, value: exp.Expr, expr: ir.Expr) -> exp.Expr:
+        copy = value.copy()
+        return self.dialect.text_order(copy) if expr.type.kind is t.Kind.STRING else copy
+
+    def _grouped_cte(self, alias: str, aggregation: ir.Aggregation) -> exp.Select:
+        source = aggregation.source
+        assert aggregation.group is not None and aggregation.outer is not None
+        select, key = self._from_source(source)
+        group = self.value(aggregation.group, source)
+        inner_aggregation = ir.Aggregation(aggregation.func, source, aggregation.value)
+        filters = self._row_filters(source, key)
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
+        per_group = self._aggregate(inner_aggregation)
+        inner = (
+            select.select(
+                exp.alias_(key.copy(), KEY, quoted=True, copy=False),
+                exp.alias_(per_group.copy(), "per_group", quoted=True, copy=False),
+                copy=False,
+            )
+            .where(_and_once(filters), copy=False)
+            .group_by(key, group, copy=False)
+        )
+        if aggregation in self.group_having:
+            # `max count … per g >= 3` holds exactly when some group counts 3: smaller
+            # groups cannot be the maximum of a member, so they are dropped at once
+            self._inline_aggregates = {aggregation: per_group}
+            try:
+                bounds = [self.condition(part) for part in self.group_having[aggregation]]
+            finally:
+                self._inline_aggregates = None
+            inner = inner.having(_and(bounds), copy=False)
+        combined = _AGGREGATES[aggregation.outer](this=_col("per_group"))
+        return (
+            exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True, copy=False))
+            .from_(inner.subquery("groups", copy=False))
+            .group_by(_col(KEY), copy=False)
+        )
+
+
+def _counts_any_row(condition: exp.Expr) -> bool:
+    """Whether `condition` is `COUNT(*) > 0` or `COUNT(*) >= 1`: true in every group."""
+    match condition:
+        case exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal(this="0")):
+            return True
+        case exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal(this="1")):
+            return True
+    return False

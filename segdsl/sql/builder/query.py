@@ -1,0 +1,240 @@
+"""Plan + IR → sqlglot expression trees for one dialect and one as-of time.
+
+The query is a chain of named CTEs:
+
+1. one aggregation CTE per related table (`orders_per_customer`): every
+   aggregate over that table in one scan, filters as CASE expressions;
+2. one CTE per first/last/nth value, per grouped aggregate and per sequence;
+3. `population`: the entity joined with all of them, one row per entity, with
+   zero-row defaults applied (count/sum → 0, exists → false);
+4. `ranked_N`: window functions over the population, one layer per depth;
+5. the final SELECT (members, a membership table, or counts).
+
+Two-valued logic: a condition on a missing value may be NULL in SQL; it is
+coalesced to false wherever its value is used (under NOT, as an output column,
+as a ranking population), so `not X` is exactly the complement of `X`.
+
+Each step lives in its own module of this package (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
+from segdsl.sql.builder.common import KEY_TYPES, _and, _case, _col, _num
+from segdsl.sql.builder.narrowing import (
+    _attributes_only,
+    _columns_read,
+    _conjuncts,
+    _group_bounds,
+    _having_parts,
+    _ranked_reads,
+)
+from segdsl.sql.builder.population import Population
+from segdsl.sql.builder.rankings import Rankings
+from segdsl.sql.builder.sequences import Sequences
+from segdsl.sql.dialects import Dialect
+from segdsl.timeline import AsOf
+
+
+class QueryBuilder(Population, Sequences, Rankings):
+    """Renders one plan for one dialect and as-of time."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        dialect: Dialect,
+        as_of: AsOf,
+        *,
+        members_of: ir.Expr | None = None,
+    ):
+        """With `members_of` (the condition the final query keeps), tables the condition
+        cannot do without are inner-joined, and its parts that only need one such table
+        are checked already while aggregating that table (HAVING); tables it must not
+        have rows in are anti-joined instead of aggregated."""
+        self.plan = plan
+        self.required: set[object] = set()
+        self.forbidden: set[ir.RowSource] = set()
+        self.candidate_conditions: list[ir.Expr] = []  # members' attribute-only conditions
+        self.having: dict[ir.RowSource, list[ir.Expr]] = {}
+        self.group_having: dict[ir.Aggregation, list[ir.Expr]] = {}  # `max … per …` bounds
+        if members_of is not None:
+            self.required = rows_required(plan, members_of)
+            self.forbidden = rows_forbidden(plan, members_of) - self.required
+            if not plan.layers:  # rankings need every entity
+                self.having = _having_parts(plan, members_of, self.required)
+                self.group_having = _group_bounds(members_of, self.required)
+                self.candidate_conditions = [
+                    part for part in _conjuncts(members_of) if _attributes_only(part)
+                ]
+        # a row group members cannot lack, whose rows all belong to the population: its
+        # CTE (one row per entity with such rows) is the population, not joined with the
+        # entity table; attributes only read after the rankings (`champions and city =
+        # "Moscow"`, member rows' attributes) are then joined to the last ranking layer,
+        # so that the rankings sort narrow rows
+        self.stand_in: object | None = None
+        self.late_attributes: dict[str, ir.Column] = {}
+        if (
+            members_of is not None
+            and plan.entity.key.type in KEY_TYPES
+            and (
+                not plan.attributes
+                or (bool(plan.layers) and not _ranked_reads(plan) & set(plan.attributes))
+            )
+        ):
+            relied = (
+                group
+                for group in (*plan.aggregations, *plan.groups())
+                if group in self.required and relied_on(group, plan.entity)
+            )
+            self.stand_in = next(relied, None)
+            if self.stand_in is not None:
+                self.late_attributes = dict(plan.attributes)
+        # members are in every ranking of the last layer: the layer then needs no join
+        # back to the population, its first ranking CTE carries the columns they read
+        # (where the dialect prefers that to joining back for them)
+        self.carried: list[str] | None = None
+        if members_of is not None and plan.layers:
+            last = plan.layers[-1]
+            ranked = [spec for _, spec in last if spec.func not in POPULATION_AGGREGATES]
+            if ranked and all(spec in self.required for spec in ranked):
+                # what the outputs read (member rows may carry attributes), not just the
+                # members' condition
+                layer = {spec for _, spec in last}
+                read = list(
+                    dict.fromkeys(
+                        name
+                        for output in plan.outputs
+                        for name in _columns_read(output.expr, plan, layer)
+                        if name not in self.late_attributes
+                    )
+                )
+                if not read or dialect.rankings_carry_columns:
+                    self.carried = read
+        self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
+        self.dialect = dialect
+        self.as_of = as_of
+        self.entity = plan.entity
+        self.table_aliases: dict[str, str] = {}  # declared table name → its SQL alias
+        self.entity_alias = self._table_alias(plan.entity.name)
+        self.ctes: list[tuple[str, exp.Select]] = []
+        self.materialized_layers: set[str] = set()  # layers joining several rankings
+        self.source_ctes: dict[ir.RowSource, str] = {}
+        self.candidates = False  # whether a `candidates` CTE narrows the rows read
+        self.relation = ""
+        self._build()
+
+    # -------------------------------------------------------------- public
+    def members(self, condition: ir.Expr) -> exp.Select:
+        """The keys of the entities for which `condition` holds.
+
+        Parts every row of the relation already meets (checked in a required table's
+        HAVING, or by the candidates semi-join) are not checked again: the repeated
+        filter cost time and, on Postgres, skewed its row estimates.
+        """
+        select = exp.select(exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False))
+        select = select.from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+        enforced = [
+            part for parts in (*self.having.values(), *self.group_having.values()) for part in parts
+        ]
+        if self.candidates:
+            enforced += self.candidate_conditions
+        remaining = [part for part in _conjuncts(condition) if part not in enforced]
+        if remaining:
+            select = select.where(_and([self.condition(part) for part in remaining]), copy=False)
+        return self._with(self._once_per_key(select))
+
+    def _once_per_key(self, select: exp.Select) -> exp.Select:
+        """`select` without repeated rows, where an entity table repeating a key (SEG411)
+        can repeat them: a population read from a table grouped by key has each once."""
+        return select if self.stand_in is not None else select.distinct(copy=False)
+
+    def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
+        """One row per entity: its key and every output (booleans two-valued)."""
+        columns: list[exp.Expr] = [
+            exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False)
+        ]
+        for name, expr in outputs:
+            columns.append(exp.alias_(self.value(expr), name, quoted=True, copy=False))
+        select = exp.select(*columns).from_(
+            exp.to_identifier(self.relation, quoted=True), copy=False
+        )
+        if where is not None:
+            select = select.where(self.condition(where), copy=False)
+        return self._with(self._once_per_key(select))
+
+    def counts(self, outputs: list[tuple[str, ir.Expr]], *, distinct: bool = False) -> exp.Select:
+        """The population size and how many entities satisfy each condition, and the
+        number of distinct keys (`keys`: below `population` when the entity table repeats
+        keys). With `distinct`, every count is of distinct keys (a key counts when one of
+        its rows does); a count of rows costs less, and is the same for unique keys."""
+        population = exp.Count(this=exp.Distinct(expressions=[_col(KEY)])) if distinct else None
+        columns: list[exp.Expr] = [
+            exp.alias_(population or exp.Count(this=exp.Star()), "population", quoted=True),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col(KEY)])), "keys", quoted=True),
+        ]
+        for name, condition in outputs:
+            counted = exp.Count(this=_case(self.condition(condition), _num(1)))
+            if distinct:
+                keys = _case(self.condition(condition), _col(KEY))
+                counted = exp.Count(this=exp.Distinct(expressions=[keys]))
+            columns.append(exp.alias_(counted, name, quoted=True, copy=False))
+        return self._with(
+            exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+        )
+
+    def distribution(self, label: ir.Expr, *, distinct: bool = False) -> exp.Select:
+        """How many entities carry each label (missing labels counted under NULL); with
+        `distinct`, how many distinct keys (see `counts`)."""
+        value = self.value(label)
+        counted = exp.Count(this=exp.Distinct(expressions=[_col(KEY)]) if distinct else exp.Star())
+        select = (
+            exp.select(
+                exp.alias_(value, "label", quoted=True, copy=False),
+                exp.alias_(counted, "members", quoted=True, copy=False),
+            )
+            .from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+            .group_by(_num(1), copy=False)
+        )
+        return self._with(select)
+
+    def _with(self, select: exp.Select) -> exp.Select:
+        for name, cte in self.ctes:
+            materialized = (
+                name in self.materialized_layers and self.dialect.materialize_ranking_layers
+            )
+            select = select.with_(
+                exp.to_identifier(name, quoted=True),
+                as_=cte,
+                materialized=materialized or None,
+                copy=False,
+            )
+        return select
+
+    # -------------------------------------------------------------- CTE chain
+    def _build(self) -> None:
+        plan = self.plan
+        reads_rows = set(plan.aggregations) - self.forbidden or plan.ordered or plan.grouped
+        self.candidates = bool(self.candidate_conditions and (reads_rows or plan.sequences))
+        if self.candidates:
+            self.ctes.append(("candidates", self._candidates_cte()))
+        for source, aggregations in self.plan.aggregations.items():
+            if source not in self.forbidden:
+                name = self._source_cte_name(source)
+                self.source_ctes[source] = name
+                self.ctes.append((name, self._source_cte(source, aggregations)))
+        for alias, aggregation in self.plan.ordered:
+            self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
+        for alias, aggregation in self.plan.grouped:
+            self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
+        for alias, sequence in self.plan.sequences:
+            self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
+        self.ctes.append(("population", self._population_cte()))
+        self.relation = "population"
+        for depth, layer in enumerate(self.plan.layers, start=1):
+            last = depth == len(self.plan.layers)
+            name = f"ranked_{depth}"
+            self.ctes.append((name, self._ranking_layer(name, layer, last=last)))
+            self.relation = name

@@ -1,0 +1,67 @@
+"""Sequence CTEs: members with a row (not) followed by another in time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl.plan import KEY
+from segdsl.sql.builder.common import _and, _and_once, _col, _num
+from segdsl.sql.builder.reading import Reading
+
+
+class Sequences(Reading):
+    """One CTE per sequence."""
+
+    def _event_rows(self, events: ir.EventSetSpec, *, elapsed: bool = False) -> exp.Select:
+        """Key and time of the rows; with `elapsed`, times as UTC wall clock (instants)."""
+        source = events.source
+        assert source.time is not None
+        select, key = self._from_source(source)
+        filters = self._row_filters(source, key)
+        if events.filter is not None:
+            filters.append(self.condition(events.filter, source))
+        at = self._instant_wall(source.time, source) if elapsed else self.row(source, source.time)
+        select = select.select(
+            exp.alias_(key, KEY, quoted=True, copy=False),
+            exp.alias_(at, "at", quoted=True, copy=False),
+            copy=False,
+        )
+        return select.where(_and_once(filters), copy=False) if filters else select
+
+    def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
+        """Members with a `first` row that is (not) followed by a `then` row in time."""
+        # an hours/minutes/seconds limit is elapsed time: compare the rows' instants
+        elapsed = sequence.within is not None and self._is_elapsed(sequence.within)
+        first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
+        then = self._event_rows(sequence.then, elapsed=elapsed).subquery("then_step", copy=False)
+        follows: list[exp.Expr] = [
+            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
+            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
+        ]
+        if sequence.within is not None:
+            limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
+            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
+        followed = exp.Exists(
+            this=exp.select(_num(1)).from_(then, copy=False).where(_and(follows), copy=False)
+        )
+        conditions: list[exp.Expr] = [followed]
+        if sequence.negated:
+            conditions = [exp.Not(this=followed)]
+            if sequence.within is not None:
+                # the time limit must have passed by the as-of time to know nothing followed
+                deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
+                if elapsed:
+                    moment = self.as_of.instant(self.as_of.wall) - dt.timedelta(
+                        seconds=sequence.within.seconds
+                    )
+                    deadline = self.dialect.wall_literal(moment.replace(tzinfo=None))
+                conditions.insert(0, exp.LTE(this=_col("at", "first_step"), expression=deadline))
+        return (
+            exp.select(_col(KEY, "first_step"))
+            .distinct(copy=False)
+            .from_(first, copy=False)
+            .where(_and(conditions), copy=False)
+        )
