@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from segdsl.cli.common import (
-    AsOfOption,
     ParamOption,
     compiler_for,
     fail_on_compile_error,
     parse_params,
 )
 from segdsl.project import load_project
+
+if TYPE_CHECKING:
+    from segdsl.compiler import MomentInput
 from segdsl.settings import DIALECT_NAMES
 
 
@@ -27,7 +29,14 @@ def compile_command(
         ),
     ],
     dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Date or ISO timestamp; `now`: computed when the SQL runs; "
+            "`param`: the query parameter as_of.",
+        ),
+    ] = None,
     param: ParamOption = None,
 ) -> None:
     """Print the SQL for one segment's members, or a membership table for several names."""
@@ -38,10 +47,12 @@ def compile_command(
     project = load_project(path)
     with fail_on_compile_error(project):
         compiler = compiler_for(project, parse_params(param))
-        compiler.as_of(as_of)  # validates the as-of text before compiling
+        moment: MomentInput = compiler.moving_as_of(as_of)
+        if moment is None:
+            moment = compiler.as_of(as_of)  # validates the as-of text before compiling
         single = len(segment) == 1 and compiler.definition(segment[0]).kind == "segment"
         if single:
-            sql = compiler.members_sql(segment[0], dialect=dialect, as_of=as_of)
+            sql = compiler.members_sql(segment[0], dialect=dialect, as_of=moment)
         else:
-            sql = compiler.table_sql(segment, dialect=dialect, as_of=as_of)
+            sql = compiler.table_sql(segment, dialect=dialect, as_of=moment)
     typer.echo(sql + ";")

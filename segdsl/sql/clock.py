@@ -89,22 +89,28 @@ class Clock:
 
     def instant(self, wall: exp.Expr) -> exp.Expr:
         """A wall-clock time in the project zone as an instant (TIMESTAMPTZ)."""
-        return self.dialect.to_instant(wall, self.moving.zone.key)
+        return self.dialect.to_instant(_p(wall), self.moving.zone.key)
 
     def utc_wall(self, wall: exp.Expr) -> exp.Expr:
         """A wall-clock time as the UTC wall-clock time of its instant."""
-        return self.dialect.wall_clock(self.instant(wall), "UTC")
+        return self.dialect.wall_clock(_p(self.instant(wall)), "UTC")
 
     def elapsed(self, wall: exp.Expr, seconds: int) -> exp.Expr:
         """The wall-clock time `seconds` of real time after `wall` (before if negative)."""
         step = ir.DurationValue(seconds, "s")
         if not self.clocks_change:
-            return self.dialect.add_duration(wall, step)
-        utc = self.dialect.add_duration(self.utc_wall(wall), step)
-        return self.dialect.wall_clock(self.dialect.to_instant(utc, "UTC"), self.moving.zone.key)
+            return self.dialect.add_duration(_p(wall), step)
+        utc = self.dialect.add_duration(_p(self.utc_wall(wall)), step)
+        instant = self.dialect.to_instant(_p(utc), "UTC")
+        return self.dialect.wall_clock(_p(instant), self.moving.zone.key)
 
     def _add(self, wall: exp.Expr, duration: ir.DurationValue) -> exp.Expr:
-        return self.dialect.add_duration(exp.Paren(this=wall), duration)
+        return self.dialect.add_duration(_p(wall), duration)
+
+
+def _p(value: exp.Expr) -> exp.Expr:
+    """`value` in parentheses where an operator would bind it wrongly (`a + b AT TIME ZONE`)."""
+    return exp.Paren(this=value) if isinstance(value, exp.Binary | exp.AtTimeZone) else value
 
 
 def _seconds(duration: ir.DurationValue) -> int:

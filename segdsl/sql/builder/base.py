@@ -79,7 +79,7 @@ class BuilderBase:
         if self.clock is not None:
             utc = self.clock.utc_wall(self.clock.wall(anchor))
             if seconds:
-                utc = self.dialect.add_duration(utc, ir.DurationValue(seconds, "s"))
+                utc = self.dialect.add_duration(exp.Paren(this=utc), ir.DurationValue(seconds, "s"))
             return utc
         assert isinstance(self.as_of, AsOf)
         moment = self.as_of.instant(self.as_of.resolve(anchor)) + dt.timedelta(seconds=seconds)

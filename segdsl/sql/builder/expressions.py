@@ -220,9 +220,7 @@ class Expressions(Windows):
             expression=exp.GT(this=part("DAY"), expression=day),
         )
         not_yet = _case(_or([later_month, same_month_later_day]), _num(1), _num(0))
-        return exp.Sub(
-            this=exp.Sub(this=year, expression=part("YEAR")), expression=_paren(not_yet)
-        )
+        return exp.Sub(this=exp.Sub(this=year, expression=part("YEAR")), expression=_paren(not_yet))
 
     def split(self, split: ir.SplitSpec) -> exp.Expr:
         text = exp.DPipe(
