@@ -20,8 +20,8 @@ from segdsl.semantic.checker import CheckedDefinition
 from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
 from segdsl.sql.builder import QueryBuilder
-from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.clock import PARAMETER, MovingAsOf
+from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.support import dialect_diagnostics, project_diagnostics
 from segdsl.timeline import AsOf
 

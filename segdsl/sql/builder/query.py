@@ -36,8 +36,8 @@ from segdsl.sql.builder.population import Population
 from segdsl.sql.builder.rankings import Rankings
 from segdsl.sql.builder.sequences import Sequences
 from segdsl.sql.builder.windows import clocks_change
-from segdsl.sql.dialects import Dialect
 from segdsl.sql.clock import Clock, MovingAsOf
+from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
 
