@@ -12,21 +12,36 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+import psycopg
 import pytest
+from typer.testing import CliRunner
 
 from segdsl import ir
+from segdsl.cli.main import app
 from segdsl.compiler import Compiler
+from segdsl.demo.warehouse import copy_to_postgres
 from segdsl.engines import connect
 from segdsl.project import load_project
 from segdsl.settings import Settings
 from segdsl.sql.clock import MovingAsOf, pin
 from tests.corpus.fixture import TABLES
-from tests.support.runners import Runner, all_runners, close_all, sorted_rows
+from tests.support.availability import require_postgres
+from tests.support.runners import (
+    DEFAULT_POSTGRES_DSN,
+    Runner,
+    all_runners,
+    close_all,
+    sorted_rows,
+)
 
 CORPUS = Path(__file__).parent / "corpus"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 INSTANTS = [
     dt.datetime(2025, 7, 1),
     dt.datetime(2025, 6, 14, 13, 45, 10),
@@ -144,18 +159,78 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_demo_database(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.02).path
 
 
-def test_engines_bind_the_parameter_and_read_the_clock(demo: Path) -> None:
-    compiler = Compiler(load_project(Path(__file__).parents[1] / "examples"))
+@pytest.fixture(scope="module")
+def pg_demo(demo: Path) -> Iterator[str]:
+    require_postgres(DEFAULT_POSTGRES_DSN)
+    name = f"moving_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(DEFAULT_POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = psycopg.conninfo.make_conninfo(DEFAULT_POSTGRES_DSN, dbname=name)
+        copy_to_postgres(demo, url)
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(DEFAULT_POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres"])
+def test_engines_bind_the_parameter_and_read_the_clock(
+    request: pytest.FixtureRequest, demo: Path, engine_name: str
+) -> None:
+    url = f"duckdb:///{demo}" if engine_name == "duckdb" else request.getfixturevalue("pg_demo")
+    compiler = Compiler(load_project(EXAMPLES))
     names = ["loyal", "sleeping", "lifecycle", "new_customers"]
     param = compiler.moving_as_of("param")
     now = compiler.moving_as_of("now")
     assert param is not None and now is not None
-    with connect(f"duckdb:///{demo}") as engine:
-        moving = compiler.table_sql(names, dialect="duckdb", as_of=param)
+    with connect(url) as engine:
+        moving = compiler.table_sql(names, dialect=engine_name, as_of=param)
         for instant in INSTANTS[:3]:
-            expected = engine.query(compiler.table_sql(names, dialect="duckdb", as_of=instant))
+            expected = engine.query(compiler.table_sql(names, dialect=engine_name, as_of=instant))
             got = engine.query(moving, params={"as_of": instant})
             assert sorted(map(repr, got.to_pylist())) == sorted(map(repr, expected.to_pylist()))
         # `now` runs (the demo ends in 2025: nobody is new now)
-        rows = engine.query(compiler.table_sql(names, dialect="duckdb", as_of=now)).to_pylist()
+        rows = engine.query(compiler.table_sql(names, dialect=engine_name, as_of=now)).to_pylist()
         assert rows and not any(row["new_customers"] for row in rows)
+
+
+def test_a_view_as_of_now_moves(demo: Path, tmp_path: Path) -> None:
+    """`seg run --materialize --view --as-of now` stores SQL that reads the clock, not
+    a time: the demo's data ends in 2025, so now every buyer is sleeping."""
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo, copy)
+    url = f"duckdb:///{copy}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(EXAMPLES),
+            "--db",
+            url,
+            "-s",
+            "sleeping",
+            "--materialize",
+            "main.sleeping_now",
+            "--view",
+            "--as-of",
+            "now",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    with duckdb.connect(str(copy), read_only=True) as con:
+        definition = con.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'sleeping_now'"
+        ).fetchall()[0][0]
+        assert "current_timestamp" in definition.lower() and "2025-07-01" not in definition
+        in_view = {row[0] for row in con.execute("SELECT * FROM main.sleeping_now").fetchall()}
+    # everyone who bought and then not for 6 months: since the data ends in 2025, every buyer
+    compiler = Compiler(load_project(EXAMPLES))
+    with connect(url) as engine:
+        buyers = {
+            r["id"]
+            for r in engine.query(
+                compiler.members_sql("buyers", dialect="duckdb", as_of="2030-01-01")
+            ).to_pylist()
+        }
+    assert in_view == buyers and buyers
