@@ -435,3 +435,56 @@ def test_a_second_snapshot_at_the_same_time_is_refused(
     assert first.returncode == 0, stderr
     recorded = {row[1] for row in warehouse.rows("segdsl_runs")}
     assert len(recorded) == 2  # TIMES[1] and TIMES[2]; the refused one wrote nothing
+
+
+def test_refusals_of_the_inputs(warehouse: Warehouse, tmp_path: Path) -> None:
+    measure = seg(
+        "snapshot",
+        EXAMPLES,
+        "--db",
+        warehouse.url,
+        "--into",
+        warehouse.schema,
+        "-s",
+        "orders_count",
+    )
+    assert measure.exit_code == 2 and "SEG560" in measure.stderr
+    backwards = seg(
+        "changes",
+        EXAMPLES,
+        "--db",
+        warehouse.url,
+        "-s",
+        "loyal",
+        "--since",
+        TIMES[3],
+        "--until",
+        TIMES[1],
+    )
+    assert backwards.exit_code == 2 and "SEG567" in backwards.stderr
+    # a backfill before a run that recorded another definition of `loyal`
+    changed = tmp_path / "changed"
+    shutil.copytree(EXAMPLES, changed)
+    lifecycle = changed / "lifecycle.seg"
+    lifecycle.write_text(lifecycle.read_text().replace("orders_count >= 5", "orders_count >= 3"))
+    assert snapshot(warehouse, TIMES[1]).exit_code == 0
+    assert snapshot(warehouse, TIMES[3], project=changed).exit_code == 0
+    before = warehouse.state()
+    mixed = snapshot(warehouse, TIMES[2], "--backfill")
+    assert mixed.exit_code == 1 and "SEG565" in mixed.stderr
+    assert warehouse.state() == before
+
+
+def test_bigquery_keeps_no_history() -> None:
+    from segdsl.compiler import Compiler
+    from segdsl.diagnostics import CompileError
+    from segdsl.history.snapshot import snapshot as record
+    from segdsl.project import load_project
+
+    class BigQueryStandIn:
+        dialect = "bigquery"
+
+    compiler = Compiler(load_project(EXAMPLES))
+    with pytest.raises(CompileError) as refused:
+        record(compiler, BigQueryStandIn(), ["loyal"], "hist", compiler.as_of(TIMES[0]))  # type: ignore[arg-type]
+    assert [d.code for d in refused.value.diagnostics] == ["SEG563"]
