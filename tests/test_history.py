@@ -488,3 +488,17 @@ def test_bigquery_keeps_no_history() -> None:
     with pytest.raises(CompileError) as refused:
         record(compiler, BigQueryStandIn(), ["loyal"], "hist", compiler.as_of(TIMES[0]))  # type: ignore[arg-type]
     assert [d.code for d in refused.value.diagnostics] == ["SEG563"]
+
+
+def test_a_schema_named_like_the_duckdb_file(demo: Path, tmp_path: Path) -> None:
+    """`history.duckdb` is the database `history`: `history.segdsl_runs` would be ambiguous."""
+    copy = tmp_path / "history.duckdb"
+    shutil.copy(demo, copy)
+    wh = Warehouse(f"duckdb:///{copy}", "history")
+    for as_of in TIMES[1:3]:
+        assert snapshot(wh, as_of).exit_code == 0
+    rows, note = changes(wh, "loyal", TIMES[1], TIMES[2], "--history", "history")
+    assert "from the history" in note
+    assert rows == expected_changes(
+        members(wh, "loyal", TIMES[1]), members(wh, "loyal", TIMES[2]), False
+    )

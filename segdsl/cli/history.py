@@ -172,7 +172,7 @@ def changes(
 ) -> None:
     """Keys that entered and left a segment (classifiers: moved label to label) between
     two times: from the history when it has both, else by evaluating both as-of times."""
-    from segdsl.history.changes import changes_query, choose, recorded_times
+    from segdsl.history.changes import changes_query, choose, history_path, recorded_times
     from segdsl.history.membership import check_kinds
 
     if output is not None and materialize is not None:
@@ -191,7 +191,10 @@ def changes(
                 f"{interval.reason})",
                 err=True,
             )
-            query = changes_query(compiler, segment, interval, engine.dialect, history)
+            where = None
+            if history is not None and interval.source == "history":
+                where = history_path(engine, history)
+            query = changes_query(compiler, segment, interval, engine.dialect, where)
             sql = compiler.dialect(engine.dialect).render(query)
             if materialize is not None:
                 with progress(f"materialising {materialize}"):

@@ -58,11 +58,21 @@ def recorded_times(engine: Engine, schema: str, name: str) -> dict[dt.datetime, 
     dialect: DialectName = engine.dialect
     select = (
         exp.select(exp.column("as_of", quoted=True), exp.column("definition_hash", quoted=True))
-        .from_(tables.table(schema, tables.RUNS, dialect))
+        .from_(tables.table(history_path(engine, schema), tables.RUNS, dialect))
         .where(exp.EQ(this=exp.column("definition", quoted=True), expression=_s(name)))
     )
     rows = engine.query(get_dialect(dialect).render(select)).to_pylist()
     return {_naive(row["as_of"]): str(row["definition_hash"]) for row in rows}
+
+
+def history_path(engine: Engine, schema: str) -> tables.SchemaPath:
+    """Where the history tables of `schema` are, as table references need it."""
+
+    def first(sql: str) -> object:
+        rows = engine.query(sql).to_pylist()
+        return next(iter(rows[0].values()))
+
+    return tables.schema_path(schema, engine.dialect, first)
 
 
 def choose(
@@ -117,7 +127,11 @@ def choose(
 
 
 def changes_query(
-    compiler: Compiler, name: str, interval: Interval, dialect: DialectName, history: str | None
+    compiler: Compiler,
+    name: str,
+    interval: Interval,
+    dialect: DialectName,
+    history: tables.SchemaPath | None,
 ) -> exp.Select:
     """The changes between the interval's two times, by its source."""
     if interval.source == "history":
@@ -131,7 +145,9 @@ def changes_query(
     return compare(before, after, labelled=label_of(compiler, name))
 
 
-def _at(schema: str, name: str, digest: str, moment: AsOf, dialect: DialectName) -> exp.Select:
+def _at(
+    schema: tables.SchemaPath, name: str, digest: str, moment: AsOf, dialect: DialectName
+) -> exp.Select:
     """(key, label) of the definition's members at a recorded as-of time."""
     wall = get_dialect(dialect).wall_literal(moment.wall)
     h = "h"

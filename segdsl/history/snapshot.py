@@ -108,8 +108,8 @@ def snapshot(
             run_id = writer.next_run_id()
             writer.compute(query)
             if not existing:
-                writer.execute(tables.create_history(schema, dialect, _temp(NEW)))
-                writer.execute(tables.comment(schema, tables.HISTORY, dialect))
+                writer.execute(tables.create_history(writer.path, dialect, _temp(NEW)))
+                writer.execute(tables.comment(writer.path, tables.HISTORY, dialect))
             for run in todo:
                 if run.mode == "append":
                     writer.append(run)
@@ -175,6 +175,7 @@ class _Writer:
         self.session = session
         self.dialect = dialect
         self.schema = schema
+        self.path = tables.schema_path(schema, dialect, lambda sql: session.execute(sql)[0][0])
         self.as_of = as_of
         self.sql = get_dialect(dialect)
 
@@ -182,10 +183,10 @@ class _Writer:
         return self.session.execute(self.sql.render(statement, pretty=False))
 
     def history(self, alias: str) -> exp.Table:
-        return tables.table(self.schema, tables.HISTORY, self.dialect, alias)
+        return tables.table(self.path, tables.HISTORY, self.dialect, alias)
 
     def runs(self, alias: str | None = None) -> exp.Table:
-        return tables.table(self.schema, tables.RUNS, self.dialect, alias)
+        return tables.table(self.path, tables.RUNS, self.dialect, alias)
 
     def wall(self, value: dt.datetime) -> exp.Expr:
         return self.sql.wall_literal(value)
@@ -195,13 +196,7 @@ class _Writer:
     def prepare_tables(self) -> bool:
         """Create the schema and the runs table if missing; True when the history table
         exists already. Tables of those names not marked as segdsl's are refused."""
-        self.execute(
-            exp.Create(
-                this=exp.Table(db=exp.to_identifier(self.schema, quoted=True)),
-                kind="SCHEMA",
-                exists=True,
-            )
-        )
+        self.execute(tables.create_schema(self.path, self.dialect))
         found = dict(self.session.execute(tables.comments_query(self.schema, self.dialect)))
         for name, comment in found.items():
             if not tables.is_own(comment):
@@ -211,8 +206,8 @@ class _Writer:
                     "snapshots keep their own tables; choose another schema with --into",
                 )
         if tables.RUNS not in found:
-            self.execute(tables.create_runs(self.schema, self.dialect))
-            self.execute(tables.comment(self.schema, tables.RUNS, self.dialect))
+            self.execute(tables.create_runs(self.path, self.dialect))
+            self.execute(tables.comment(self.path, tables.RUNS, self.dialect))
         return tables.HISTORY in found
 
     def plan(
@@ -383,7 +378,7 @@ class _Writer:
         self.execute(
             exp.Insert(
                 this=exp.Schema(
-                    this=tables.table(self.schema, tables.HISTORY, self.dialect),
+                    this=tables.table(self.path, tables.HISTORY, self.dialect),
                     expressions=[exp.to_identifier(c, quoted=True) for c in columns],
                 ),
                 expression=select,

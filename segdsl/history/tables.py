@@ -18,6 +18,8 @@ mark is a different one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from segdsl.engines.base import DialectName, table_expression
@@ -50,14 +52,36 @@ def is_own(comment: object) -> bool:
     return isinstance(comment, str) and comment.startswith(MARKER)
 
 
-def table(schema: str, name: str, dialect: DialectName, alias: str | None = None) -> exp.Table:
-    found = table_expression((schema, name), dialect)
+SchemaPath = str | tuple[str, ...]
+"""A schema, or (catalog, schema): DuckDB needs the catalog when a schema has the name of
+a database (a file `history.duckdb` is the database `history`)."""
+
+
+def schema_path(
+    schema: str, dialect: DialectName, current_database: Callable[[str], object]
+) -> SchemaPath:
+    """The schema, with the current database in front on DuckDB (`current_database` runs
+    a query and returns its first value)."""
+    if dialect != "duckdb":
+        return schema
+    catalog = current_database(exp.select(exp.func("current_database")).sql("duckdb"))
+    return (str(catalog), schema)
+
+
+def _parts(schema: SchemaPath) -> tuple[str, ...]:
+    return (schema,) if isinstance(schema, str) else schema
+
+
+def table(
+    schema: SchemaPath, name: str, dialect: DialectName, alias: str | None = None
+) -> exp.Table:
+    found = table_expression((*_parts(schema), name), dialect)
     if alias:
         found.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
     return found
 
 
-def create_runs(schema: str, dialect: DialectName) -> exp.Create:
+def create_runs(schema: SchemaPath, dialect: DialectName) -> exp.Create:
     columns = [
         exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(kind))
         for name, kind in RUN_COLUMNS
@@ -67,7 +91,7 @@ def create_runs(schema: str, dialect: DialectName) -> exp.Create:
     )
 
 
-def create_history(schema: str, dialect: DialectName, like: exp.Table) -> exp.Create:
+def create_history(schema: SchemaPath, dialect: DialectName, like: exp.Table) -> exp.Create:
     """The history table with the key column typed as in `like` (the new membership)."""
     text = exp.DataType.build("TEXT")
     wall = exp.DataType.build("TIMESTAMP")
@@ -86,12 +110,21 @@ def create_history(schema: str, dialect: DialectName, like: exp.Table) -> exp.Cr
     return exp.Create(this=table(schema, HISTORY, dialect), kind="TABLE", expression=select)
 
 
-def comment(schema: str, name: str, dialect: DialectName) -> exp.Comment:
+def comment(schema: SchemaPath, name: str, dialect: DialectName) -> exp.Comment:
     return exp.Comment(
         this=table(schema, name, dialect),
         kind="TABLE",
         expression=exp.Literal.string(COMMENTS[name]),
     )
+
+
+def create_schema(schema: SchemaPath, dialect: DialectName) -> exp.Create:
+    parts = _parts(schema)
+    path = exp.Table(
+        db=exp.to_identifier(parts[-1], quoted=True),
+        catalog=exp.to_identifier(parts[0], quoted=True) if len(parts) > 1 else None,
+    )
+    return exp.Create(this=path, kind="SCHEMA", exists=True)
 
 
 def comments_query(schema: str, dialect: DialectName) -> str:
