@@ -12,6 +12,7 @@ from segdsl.cli.common import (
     compiler_for,
     fail_on_compile_error,
     parse_params,
+    usage_error,
 )
 from segdsl.project import load_project
 
@@ -38,15 +39,30 @@ def compile_command(
         ),
     ] = None,
     param: ParamOption = None,
+    dbt: Annotated[
+        Path | None,
+        typer.Option(
+            "--dbt",
+            help="Write dbt models (one per name and a membership table), sources.yml and "
+            "schema.yml into this folder instead of printing SQL.",
+        ),
+    ] = None,
 ) -> None:
     """Print the SQL for one segment's members, or a membership table for several names."""
     if dialect is not None and dialect not in DIALECT_NAMES:
-        from segdsl.cli.common import usage_error
-
         usage_error(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECT_NAMES)}")
     project = load_project(path)
     with fail_on_compile_error(project):
         compiler = compiler_for(project, parse_params(param))
+        if dbt is not None:
+            from segdsl.dbt import write_dbt
+
+            if as_of is not None:
+                usage_error("--dbt takes the as-of time from the dbt var segdsl_as_of")
+            chosen = compiler.dialect(dialect).name
+            written = write_dbt(compiler, segment, chosen, dbt)
+            typer.echo(f"{len(written)} files written to {dbt}", err=True)
+            return
         moment: MomentInput = compiler.moving_as_of(as_of)
         if moment is None:
             moment = compiler.as_of(as_of)  # validates the as-of text before compiling
