@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from jsonschema import Draft202012Validator
 from typer.testing import CliRunner, Result
 
 from segdsl.cli.main import app
@@ -213,7 +214,10 @@ def test_a_changed_definition_starts_a_new_history(warehouse: Warehouse, tmp_pat
     assert snapshot(warehouse, TIMES[1]).exit_code == 0
     result = snapshot(warehouse, TIMES[3], "--format", "json", project=changed)
     assert result.exit_code == 0, result.stderr
-    report = {run["name"]: run for run in json.loads(result.stdout)["definitions"]}
+    payload = json.loads(result.stdout)
+    schema = json.loads((ROOT / "docs" / "schemas" / "snapshot.schema.json").read_text())
+    Draft202012Validator(schema).validate(payload)
+    report = {run["name"]: run for run in payload["definitions"]}
     assert report["loyal"]["definition_changed"] is True
     assert report["loyal"]["entered"] is None and report["loyal"]["left"] is None
     assert report["sleeping"]["definition_changed"] is False
