@@ -255,6 +255,53 @@ CODES: dict[str, Code] = _codes(
         "A definition gave other members or labels than its test case expects.",
     ),
     (
+        "SEG560",
+        "no members to record",
+        "`seg snapshot` and `seg changes` work on segments, classifiers and splits; a measure "
+        "has values, not members.",
+    ),
+    (
+        "SEG561",
+        "history table not segdsl's",
+        "The schema given to `seg snapshot --into` holds a table named segdsl_history or "
+        "segdsl_runs that segdsl did not create (its comment lacks segdsl's mark). Snapshots "
+        "never write to other tables: choose another schema.",
+    ),
+    (
+        "SEG562",
+        "snapshot already running",
+        "Another `seg snapshot` holds the lock on this history (a Postgres advisory lock, or "
+        "DuckDB's lock on the database file). Nothing was written; run again when it ends.",
+    ),
+    (
+        "SEG563",
+        "no history on this engine",
+        "`seg snapshot` writes its history on DuckDB and Postgres only.",
+    ),
+    (
+        "SEG564",
+        "snapshot earlier than the history",
+        "The as-of time is earlier than the last one recorded for a definition. Snapshots go "
+        "forward in time; `--backfill` fills in an earlier time between recorded ones.",
+    ),
+    (
+        "SEG565",
+        "backfill across a changed definition",
+        "A backfill inserts an as-of time before a run that recorded another definition "
+        "(another hash); it would mix two meanings in one history.",
+    ),
+    (
+        "SEG566",
+        "no earlier snapshot",
+        "`--since LAST` means the snapshot before `--until`, and the history has none; pass "
+        "--history SCHEMA, record snapshots first, or give a date or timestamp.",
+    ),
+    (
+        "SEG567",
+        "empty time interval",
+        "`seg changes --since` must be earlier than `--until`.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",

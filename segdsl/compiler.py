@@ -21,11 +21,14 @@ from segdsl.semantic.check import CheckedDefinition
 from segdsl.settings import DIALECT_NAMES
 from segdsl.source import Span
 from segdsl.sql.builder import QueryBuilder
+from segdsl.sql.clock import PARAMETER, MovingAsOf
 from segdsl.sql.dialects import Dialect, get_dialect
 from segdsl.sql.support import dialect_diagnostics, project_diagnostics
 from segdsl.timeline import AsOf
 
 AsOfInput = AsOf | dt.datetime | dt.date | str | None
+MomentInput = AsOfInput | MovingAsOf
+"""An as-of time for SQL: also a moving one, computed when the query runs."""
 
 
 class Compiler:
@@ -96,7 +99,7 @@ class Compiler:
         if isinstance(value, dt.date):
             return _in_range(AsOf(dt.datetime.combine(value, dt.time()), zone), "<as-of>")
         text = value or self.project.settings.as_of
-        if not text:
+        if not text or text.strip().lower() == "now":
             return AsOf.now(zone)
         where = str(self.project.settings.path) if value is None else "<as-of>"
         try:
@@ -115,6 +118,15 @@ class Compiler:
                 {},
             ) from None
         return _in_range(parsed, where)
+
+    def moving_as_of(self, value: str | None) -> MovingAsOf | None:
+        """`now` (the time the query runs) or `param` (the query parameter `as_of`) as a
+        moving as-of time in the project's zone; None for any other value."""
+        chosen = (value or "").strip().lower()
+        if chosen not in ("now", "param"):
+            return None
+        parameter = PARAMETER if chosen == "param" else None
+        return MovingAsOf(self.project.settings.zone, parameter)
 
     def dialect(self, name: str | None = None) -> Dialect:
         """The named dialect, or the project's default one."""
@@ -138,7 +150,7 @@ class Compiler:
         self,
         outputs: Sequence[tuple[str, ir.Expr]],
         dialect: str | None = None,
-        as_of: AsOfInput = None,
+        as_of: MomentInput = None,
         *,
         members_of: ir.Expr | None = None,
     ) -> QueryBuilder:
@@ -154,15 +166,19 @@ class Compiler:
             raise CompileError(unsupported, self.project.source_map)
         entity = self.analysis.entity
         assert entity is not None  # a definition exists, so the entity does
-        moment = self.as_of(as_of)
-        out_of_range = time_range.as_of_problems([expr for _, expr in outputs], moment)
-        if out_of_range:
-            raise CompileError(out_of_range, self.project.source_map)
+        moment: AsOf | MovingAsOf
+        if isinstance(as_of, MovingAsOf):
+            moment = as_of  # its times are checked by the engine when the query runs
+        else:
+            moment = self.as_of(as_of)
+            out_of_range = time_range.as_of_problems([expr for _, expr in outputs], moment)
+            if out_of_range:
+                raise CompileError(out_of_range, self.project.source_map)
         plan = build_plan(entity, [Output(name, expr) for name, expr in outputs])
         return QueryBuilder(plan, chosen, moment, members_of=members_of)
 
     def members_sql(
-        self, segment: str, *, dialect: str | None = None, as_of: AsOfInput = None
+        self, segment: str, *, dialect: str | None = None, as_of: MomentInput = None
     ) -> str:
         """SQL returning the keys of the segment's members."""
         definition = self.definition(segment)
@@ -171,7 +187,7 @@ class Compiler:
         return builder.dialect.render(builder.members(condition))
 
     def table_sql(
-        self, names: Sequence[str], *, dialect: str | None = None, as_of: AsOfInput = None
+        self, names: Sequence[str], *, dialect: str | None = None, as_of: MomentInput = None
     ) -> str:
         """SQL returning one row per entity with a column per named definition."""
         outputs: list[tuple[str, ir.Expr]] = [(name, self.definition(name).expr) for name in names]
@@ -179,7 +195,7 @@ class Compiler:
         return builder.dialect.render(builder.table(outputs))
 
     def counts_sql(
-        self, names: Sequence[str], *, dialect: str | None = None, as_of: AsOfInput = None
+        self, names: Sequence[str], *, dialect: str | None = None, as_of: MomentInput = None
     ) -> str:
         """SQL returning the population size and the size of each named segment."""
         outputs = [(name, _as_condition(self.definition(name))) for name in names]

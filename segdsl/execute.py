@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.compiler import AsOfInput, Compiler
+from segdsl.compiler import AsOfInput, Compiler, MomentInput
 from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.schema import Used
 from segdsl.source import Span
@@ -229,7 +229,7 @@ def rows_sql(
     compiler: Compiler,
     names: Sequence[str],
     dialect: str,
-    as_of: AsOfInput,
+    as_of: MomentInput,
     *,
     attributes: Sequence[str] = (),
     limit: int | None = None,

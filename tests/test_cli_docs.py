@@ -90,6 +90,7 @@ SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"api_endpoint=http://127\.0\.0\.1:19050", ("bigquery_emulator",)),
     (r"/tmp/clidoc/broken\.duckdb", ("broken_warehouse",)),
     (r"/tmp/clidoc/mat\.duckdb", ("writable_warehouse",)),
+    (r"/tmp/clidoc/daily\.duckdb", ("history_warehouse",)),
     (r"/tmp/clidoc/syntax\.seg", ("syntax_error_file",)),
     (r"/tmp/clidoc/warehouse\.json", ("schema_file",)),
     # the broken promo.seg the doc shows: the failing validation and its json/github forms
@@ -454,6 +455,25 @@ def _setup_writable_warehouse(box: Sandbox) -> None:
     shutil.copyfile(box.tmp / "demo.duckdb", box.tmp / "mat.duckdb")
 
 
+def _setup_history_warehouse(box: Sandbox) -> None:
+    """A copy of the demo with daily snapshots of loyal, lifecycle and new_customers in
+    schema `history`, 2025-06-24 to 2025-07-01 (what a daily `seg snapshot` records)."""
+    import datetime as dt
+
+    from segdsl.compiler import Compiler
+    from segdsl.engines import connect
+    from segdsl.history.snapshot import snapshot
+    from segdsl.project import load_project
+
+    target = box.tmp / "daily.duckdb"
+    shutil.copyfile(box.tmp / "demo.duckdb", target)
+    compiler = Compiler(load_project(box.repo / "examples"))
+    with connect(f"duckdb:///{target}") as engine:
+        for day in range(8):
+            moment = compiler.as_of(dt.date(2025, 6, 24) + dt.timedelta(days=day))
+            snapshot(compiler, engine, ["loyal", "lifecycle", "new_customers"], "history", moment)
+
+
 def _setup_syntax_error_file(box: Sandbox) -> None:
     (box.tmp / "syntax.seg").write_text("segdsl 1\n\nsegment oops = orders_count >\n")
 
@@ -614,6 +634,7 @@ SETUP_FUNCTIONS: dict[str, Callable[[Sandbox], None]] = {
     "bigquery_emulator": _setup_bigquery_emulator,
     "broken_warehouse": _setup_broken_warehouse,
     "writable_warehouse": _setup_writable_warehouse,
+    "history_warehouse": _setup_history_warehouse,
     "syntax_error_file": _setup_syntax_error_file,
     "schema_file": _setup_schema_file,
     "schema_file_here": _setup_schema_file_here,

@@ -22,7 +22,20 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 # a bad name, as-of or set of paths on the command line, a selector, or an unusable
 # output folder
-USAGE_CODES = frozenset({"SEG502", "SEG503", "SEG520", "SEG530", "SEG535", "SEG536", "SEG537"})
+USAGE_CODES = frozenset(
+    {
+        "SEG502",
+        "SEG503",
+        "SEG520",
+        "SEG530",
+        "SEG535",
+        "SEG536",
+        "SEG537",
+        "SEG560",
+        "SEG566",
+        "SEG567",
+    }
+)
 
 
 class OutputFormat(StrEnum):

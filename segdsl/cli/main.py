@@ -17,6 +17,7 @@ from segdsl.cli.diff import diff
 from segdsl.cli.docs import docs
 from segdsl.cli.explain import explain, why
 from segdsl.cli.fmt import fmt
+from segdsl.cli.history import changes, snapshot
 from segdsl.cli.listing import list_command
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
@@ -70,6 +71,8 @@ app.command("diff")(diff)
 app.command("test")(test_command)
 app.command("list")(list_command)
 app.command("docs")(docs)
+app.command("snapshot")(snapshot)
+app.command("changes")(changes)
 app.add_typer(schema_app, name="schema")
 
 

@@ -90,6 +90,8 @@ def run(
         usage_error("use either --all or --segment")
     from segdsl.project import load_project
 
+    if as_of is not None and as_of.strip().lower() == "param":
+        usage_error("--as-of param is for `seg compile` (SQL a scheduler runs with a parameter)")
     project = load_project(path)
     url = database_url(db, project.settings)
     wants_rows = members or output is not None or materialize is not None or attributes is not None
@@ -138,8 +140,10 @@ def run(
                     "--members needs one --segment (or --all / --output for a membership table)"
                 )
             columns = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else []
+            # a view with `--as-of now` computes its as-of time whenever it is read
+            moving = compiler.moving_as_of(as_of) if view else None
             sql = execute.rows_sql(
-                compiler, names, engine.dialect, moment, attributes=columns, limit=limit
+                compiler, names, engine.dialect, moving or moment, attributes=columns, limit=limit
             )
             engine.reserve([query for query in [*freshness, sql] if query])
             if not pinned:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar, Literal, Self, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, get_args
 
 from segdsl.engines.rows import Rows, concat
 from segdsl.engines.urls import redact
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "Batches",
+    "BusyError",
     "Engine",
     "EngineError",
     "ErrorKind",
     "MaterializeKind",
     "TableName",
+    "WriteSession",
     "materialize_statement",
     "one_line",
     "tables_read",
@@ -89,6 +91,21 @@ class EngineError(Exception):
 
     def __repr__(self) -> str:
         return f"EngineError({self.kind!r}, {self.message!r})"
+
+
+class BusyError(EngineError):
+    """Another writer holds the lock a write session asked for (see `Engine.write_session`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("other", message)
+
+
+class WriteSession(abc.ABC):
+    """Statements inside one write transaction (`Engine.write_session`)."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement; its rows (none for statements that return none)."""
 
 
 # ---------------------------------------------------------------- read-only check
@@ -477,6 +494,13 @@ class Engine(abc.ABC):
         replaced only with ``replace=True``; a table the query reads, never.
         Refusals are ``permission`` errors.
         """
+
+    def write_session(self, lock: str) -> contextlib.AbstractContextManager[WriteSession]:
+        """One write transaction holding the lock named ``lock``: committed when the block
+        ends normally, rolled back on any error, Ctrl-C or crash. A second session on the
+        same lock (any process) gets `BusyError` instead of waiting. Only segdsl's own
+        history tables are written this way (`segdsl.history`)."""
+        raise EngineError("other", f"{self.dialect}: cannot write a history here")
 
     @abc.abstractmethod
     def explain(self, sql: str) -> str:

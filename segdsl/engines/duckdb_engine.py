@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,11 +33,13 @@ import duckdb
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
     Batches,
+    BusyError,
     Engine,
     EngineError,
     ErrorKind,
     MaterializeKind,
     TableName,
+    WriteSession,
     comment_statement,
     display_name,
     effective_timeout,
@@ -330,6 +332,43 @@ class DuckDBEngine(Engine):
             )
         return error
 
+    @contextlib.contextmanager
+    def write_session(self, lock: str) -> Iterator[WriteSession]:
+        """A read-write connection in one transaction. The file's own lock keeps other
+        processes out (a second writer gets `BusyError`); a process lock, other threads."""
+        held = _SESSION_LOCKS.setdefault((str(self._path), lock), threading.Lock())
+        if not held.acquire(blocking=False):
+            raise BusyError(f"{self._label}: another session of this process is writing {lock}")
+        try:
+            if self._path is None:
+                con = self.connection
+            else:
+                self._disconnect()
+                try:
+                    con = self._open(read_only=False)
+                except EngineError as error:
+                    if "lock" in error.message.lower():
+                        raise BusyError(
+                            f"{self._label}: another process has the database file open "
+                            f"(cannot take the lock for {lock})"
+                        ) from None
+                    raise
+            try:
+                session = _DuckDBSession(self, con)
+                self._run(lambda: con.execute("BEGIN TRANSACTION"), con)
+                try:
+                    yield session
+                    self._run(lambda: con.execute("COMMIT"), con)
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    raise
+            finally:
+                if self._path is not None:
+                    con.close()
+        finally:
+            held.release()
+
     # ------------------------------------------------------------ catalog
 
     def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
@@ -380,6 +419,17 @@ _LOCK_DOWN: tuple[str, ...] = (
 
 
 _OPENING = threading.Lock()
+_SESSION_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+
+
+class _DuckDBSession(WriteSession):
+    def __init__(self, engine: DuckDBEngine, con: duckdb.DuckDBPyConnection) -> None:
+        self._engine = engine
+        self._con = con
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        con = self._con
+        return self._engine._run(lambda: _fetch_all(con, sql, {}), con)
 
 
 @functools.cache

@@ -16,10 +16,11 @@ which refuses more than one command per statement.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -30,11 +31,13 @@ from segdsl.engines import pg_values
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
     Batches,
+    BusyError,
     Engine,
     EngineError,
     ErrorKind,
     MaterializeKind,
     TableName,
+    WriteSession,
     comment_statement,
     display_name,
     drop_statement,
@@ -275,6 +278,33 @@ class PostgresEngine(Engine):
         finally:
             conn.read_only = True
 
+    @contextlib.contextmanager
+    def write_session(self, lock: str) -> Iterator[WriteSession]:
+        """One READ WRITE transaction holding the transaction-level advisory lock named
+        ``lock``, taken without waiting: a second session gets `BusyError`. A crash or a
+        dropped connection rolls the transaction back."""
+        conn = self.connection
+        self._check_idle(conn)
+        conn.read_only = False
+        try:
+            with conn.transaction():
+                try:
+                    self._set_timeout(conn)
+                    row = _execute(
+                        conn, "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [lock]
+                    ).fetchone()
+                except psycopg.Error as error:
+                    raise self._error(error) from None
+                if row is None or not row[0]:
+                    raise BusyError(f"{self._label}: another session holds the lock for {lock}")
+                yield _PostgresSession(self, conn)
+        except psycopg.Error as error:  # the commit itself
+            raise self._error(error) from None
+        except KeyboardInterrupt:
+            raise self._cancelled() from None
+        finally:
+            conn.read_only = True
+
     # ------------------------------------------------------------ catalog
 
     def describe_tables(self, tables: Sequence[tuple[str, ...]]) -> dict[str, dict[str, str]]:
@@ -318,6 +348,19 @@ class PostgresEngine(Engine):
         except psycopg.Error as error:
             raise self._error(error) from None
         return [str(row[0]) for row in rows]
+
+
+class _PostgresSession(WriteSession):
+    def __init__(self, engine: PostgresEngine, conn: Connection) -> None:
+        self._engine = engine
+        self._conn = conn
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        try:
+            cursor = _execute(self._conn, sql)
+            return cursor.fetchall() if cursor.description else []
+        except psycopg.Error as error:
+            raise self._engine._error(error) from None
 
 
 def _classify(error: psycopg.Error, *, connecting: bool) -> tuple[ErrorKind, str]:

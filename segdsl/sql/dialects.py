@@ -120,6 +120,21 @@ class Dialect:
         same = exp.EQ(this=self.wall_clock(earlier.copy(), zone), expression=wall.copy())
         return exp.Case(ifs=[exp.If(this=same, true=earlier)], default=later)
 
+    def now_wall(self, zone: str) -> exp.Expr:
+        """The time the query runs as wall-clock time in `zone`, to the second (a moving
+        as-of time; `AsOf.now` truncates the same way)."""
+        now = self.wall_clock(exp.CurrentTimestamp(), zone)
+        return exp.cast(
+            exp.TimestampTrunc(this=now, unit=exp.var("SECOND")),
+            exp.DataType.Type.TIMESTAMP,
+            copy=False,
+        )
+
+    def wall_parameter(self, name: str) -> exp.Expr:
+        """The named query parameter `name` as a wall-clock time (DuckDB `$name`,
+        Postgres `%(name)s` as psycopg binds it, BigQuery `@name`)."""
+        return exp.cast(exp.Placeholder(this=name), exp.DataType.Type.TIMESTAMP, copy=False)
+
     def date_to_wall(self, value: exp.Expr) -> exp.Expr:
         """A DATE as the wall-clock time of its midnight."""
         return exp.cast(value, exp.DataType.Type.TIMESTAMP, copy=False)
@@ -237,6 +252,14 @@ class BigQuery(Dialect):
 
     def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         return _fn("TIMESTAMP", wall, _string(zone))
+
+    def now_wall(self, zone: str) -> exp.Expr:
+        return exp.DatetimeTrunc(
+            this=self.wall_clock(exp.CurrentTimestamp(), zone), unit=exp.var("SECOND")
+        )
+
+    def wall_parameter(self, name: str) -> exp.Expr:
+        return exp.cast(exp.Placeholder(this=name), exp.DataType.Type.DATETIME, copy=False)
 
     def date_to_wall(self, value: exp.Expr) -> exp.Expr:
         return _fn("DATETIME", value)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import Plan, slug
+from segdsl.sql.clock import Clock, MovingAsOf
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -25,7 +27,8 @@ class BuilderBase:
 
     plan: Plan
     dialect: Dialect
-    as_of: AsOf
+    as_of: AsOf | MovingAsOf
+    clock: Clock | None  # for a moving as-of time: its times as SQL expressions
     entity: ir.Entity
     required: set[object]
     forbidden: set[ir.RowSource]
@@ -47,6 +50,40 @@ class BuilderBase:
     def sql(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expr:
         """`expr` as SQL, reading row columns of `source` (`Expressions.sql`)."""
         raise NotImplementedError
+
+    # -------------------------------------------------------------- times
+    # Every time the as-of time stands for goes through these: a literal for a fixed
+    # as-of time (`AsOf.resolve`), an expression of the clock for a moving one.
+
+    @property
+    def fixed(self) -> AsOf | None:
+        """The as-of time when it is fixed (compile-time decisions may compare times)."""
+        return self.as_of if isinstance(self.as_of, AsOf) else None
+
+    def _wall_at(self, anchor: ir.TimeAnchor) -> exp.Expr:
+        """The wall-clock time an anchor stands for (TIMESTAMP; BigQuery DATETIME)."""
+        if self.clock is not None:
+            return self.clock.wall(anchor)
+        assert isinstance(self.as_of, AsOf)
+        return self.dialect.wall_literal(self.as_of.resolve(anchor))
+
+    def _instant_at(self, anchor: ir.TimeAnchor) -> exp.Expr:
+        """The instant an anchor stands for (TIMESTAMPTZ; BigQuery TIMESTAMP)."""
+        if self.clock is not None:
+            return self.clock.instant(self.clock.wall(anchor))
+        assert isinstance(self.as_of, AsOf)
+        return self.dialect.instant_literal(self.as_of.instant(self.as_of.resolve(anchor)))
+
+    def _utc_wall_at(self, anchor: ir.TimeAnchor, seconds: int = 0) -> exp.Expr:
+        """The UTC wall-clock time of the anchor's instant, plus `seconds` of real time."""
+        if self.clock is not None:
+            utc = self.clock.utc_wall(self.clock.wall(anchor))
+            if seconds:
+                utc = self.dialect.add_duration(exp.Paren(this=utc), ir.DurationValue(seconds, "s"))
+            return utc
+        assert isinstance(self.as_of, AsOf)
+        moment = self.as_of.instant(self.as_of.resolve(anchor)) + dt.timedelta(seconds=seconds)
+        return self.dialect.wall_literal(moment.replace(tzinfo=None))
 
     def table_figure(self, figure: ir.TableFigure) -> exp.Expr:
         """One value over every member's rows (`Aggregates.table_figure`)."""

@@ -55,7 +55,7 @@ class Expressions(Windows):
             case ir.Const():
                 return self.const(expr)
             case ir.TimePoint(anchor=anchor):
-                return self.dialect.wall_literal(self.as_of.resolve(anchor))
+                return self._wall_at(anchor)
             case ir.EntityColumn(attribute=attribute):
                 if attribute not in self.plan.aliases:  # the entity key
                     return _col(KEY)
@@ -229,20 +229,23 @@ class Expressions(Windows):
         return exp.EQ(this=prefix, expression=pattern)
 
     def age(self, birth: exp.Expr) -> exp.Expr:
-        today = self.as_of.date
+        def part(name: str, value: exp.Expr = birth) -> exp.Expr:
+            return exp.Extract(this=exp.var(name), expression=value.copy())
 
-        def part(name: str) -> exp.Expr:
-            return exp.Extract(this=exp.var(name), expression=birth.copy())
-
-        later_month = exp.GT(this=part("MONTH"), expression=_num(today.month))
+        if self.fixed is not None:
+            date = self.fixed.date
+            year, month, day = _num(date.year), _num(date.month), _num(date.day)
+        else:  # a moving as-of time: the parts of its date
+            assert self.clock is not None
+            today = self.clock.today()
+            year, month, day = part("YEAR", today), part("MONTH", today), part("DAY", today)
+        later_month = exp.GT(this=part("MONTH"), expression=month)
         same_month_later_day = exp.And(
-            this=exp.EQ(this=part("MONTH"), expression=_num(today.month)),
-            expression=exp.GT(this=part("DAY"), expression=_num(today.day)),
+            this=exp.EQ(this=part("MONTH"), expression=month.copy()),
+            expression=exp.GT(this=part("DAY"), expression=day),
         )
         not_yet = _case(_or([later_month, same_month_later_day]), _num(1), _num(0))
-        return exp.Sub(
-            this=exp.Sub(this=_num(today.year), expression=part("YEAR")), expression=_paren(not_yet)
-        )
+        return exp.Sub(this=exp.Sub(this=year, expression=part("YEAR")), expression=_paren(not_yet))
 
     def split(self, split: ir.SplitSpec) -> exp.Expr:
         text = exp.DPipe(

@@ -35,6 +35,8 @@ from segdsl.sql.builder.narrowing import (
 from segdsl.sql.builder.population import Population
 from segdsl.sql.builder.rankings import Rankings
 from segdsl.sql.builder.sequences import Sequences
+from segdsl.sql.builder.windows import clocks_change
+from segdsl.sql.clock import Clock, MovingAsOf
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
@@ -46,7 +48,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         self,
         plan: Plan,
         dialect: Dialect,
-        as_of: AsOf,
+        as_of: AsOf | MovingAsOf,
         *,
         members_of: ir.Expr | None = None,
     ):
@@ -116,6 +118,11 @@ class QueryBuilder(Population, Sequences, Rankings):
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.as_of = as_of
+        self.clock = (
+            Clock(as_of, dialect, clocks_change=clocks_change(as_of.zone.key))
+            if isinstance(as_of, MovingAsOf)
+            else None
+        )
         self.entity = plan.entity
         self.table_aliases: dict[str, str] = {}  # declared table name → its SQL alias
         self.entity_alias = self._table_alias(plan.entity.name)

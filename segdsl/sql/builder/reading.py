@@ -65,7 +65,7 @@ class Reading(Expressions):
         widest = self._widest_lower(source, aggregations)
         if widest is not None:
             assert source.time is not None
-            bounds = ir.Bounds(ir.FixedTime(widest[0]), widest[1], None, False)
+            bounds = ir.Bounds(widest[0], widest[1], None, False)
             filters.append(self.in_window(source.time, bounds, source))
         filters += self._partition_filters(source, widest)
         filters += [self.condition(part, source) for part in common]
@@ -76,34 +76,37 @@ class Reading(Expressions):
         return filters
 
     def _partition_filters(
-        self, source: ir.RowSource, widest: tuple[dt.datetime, bool] | None
+        self, source: ir.RowSource, widest: tuple[ir.TimeAnchor, bool] | None
     ) -> list[exp.Expr]:
         """A table partitioned by a column other than its time (`partition by order_date`,
         the time's date): that column between a day before the widest window and a day
         after the as-of time, so the warehouse reads only those partitions. The day either
-        side covers a date taken in another time zone; the time filter stays exact."""
+        side covers a date taken in another time zone; the time filter stays exact. Only
+        for a fixed as-of time (a moving one reads every partition: slower, not wrong)."""
         hop = source.hops[0]
         time = source.time
         partition = hop.partition
-        if partition is None or time is None or time.hop != 0:
+        fixed = self.fixed
+        if partition is None or time is None or time.hop != 0 or fixed is None:
             return []
         if partition.name == time.column.name:  # the window on the time prunes already
             return []
         day = dt.timedelta(days=1)
-        lower = None if widest is None else ir.FixedTime(widest[0] - day)
-        upper = ir.FixedTime(self.as_of.wall + day)
+        lower = None if widest is None else ir.FixedTime(fixed.resolve(widest[0]) - day)
+        upper = ir.FixedTime(fixed.wall + day)
         bounds = ir.Bounds(lower, True, upper, True)
         raw = _col(partition.name, self._table_alias(hop.table))
         return [self._raw_window(raw, partition, bounds)]
 
     def _widest_lower(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]
-    ) -> tuple[dt.datetime, bool] | None:
+    ) -> tuple[ir.TimeAnchor, bool] | None:
         """The lower end (time, inclusive) of the widest window every aggregation of this
-        table lies in: the WHERE filter pushed down to the scan."""
+        table lies in: the WHERE filter pushed down to the scan. For a moving as-of time,
+        only when the earliest is the same at every as-of time (`_earliest_moving`)."""
         if source.time is None:
             return None
-        lowers: list[tuple[dt.datetime, bool]] = []
+        lowers: list[tuple[ir.TimeAnchor, bool]] = []
         for _, aggregation in aggregations:
             lower = self._window_lower(aggregation.filter, source.time)
             if lower is None:
@@ -111,19 +114,26 @@ class Reading(Expressions):
             lowers.append(lower)
         if not lowers:
             return None
-        earliest = min(value for value, _ in lowers)
-        return earliest, any(incl for value, incl in lowers if value == earliest)
+        if self.fixed is None:
+            return _earliest_moving(lowers)
+        resolve = self.fixed.resolve
+        earliest = min(resolve(anchor) for anchor, _ in lowers)
+        inclusive = any(incl for anchor, incl in lowers if resolve(anchor) == earliest)
+        return ir.FixedTime(earliest), inclusive
 
     def _windows_cover(
         self,
         source: ir.RowSource,
         filters: list[ir.Expr],
-        lower: tuple[dt.datetime, bool] | None,
+        lower: tuple[ir.TimeAnchor, bool] | None,
     ) -> bool:
         """Whether `filters`, each a window on the table's time, together take in every
         row from `lower` (None: the earliest) up to the as-of time (`last 90d` and the
         90 days before it): then the OR of them keeps no fewer rows than the WHERE."""
         time = source.time
+        if self.fixed is None or (lower is not None and not isinstance(lower[0], ir.FixedTime)):
+            return False  # a moving as-of time: keep the filters, whatever the times
+        fixed = self.fixed
         # windows compare wall-clock times here; a DATE column compares dates, and a
         # TIMESTAMPTZ one instants, which a daylight-saving gap puts out of order
         if time is None or time.column.storage in ("date", "timestamptz"):
@@ -133,32 +143,49 @@ class Reading(Expressions):
             if not (isinstance(condition, ir.InWindow) and condition.operand == time):
                 return False
             bounds = condition.bounds
-            start = dt.datetime.min if bounds.lower is None else self.as_of.resolve(bounds.lower)
-            end = None if bounds.upper is None else self.as_of.resolve(bounds.upper)
+            start = dt.datetime.min if bounds.lower is None else fixed.resolve(bounds.lower)
+            end = None if bounds.upper is None else fixed.resolve(bounds.upper)
             inclusive = bounds.lower_inclusive or bounds.lower is None
             windows.append((start, inclusive, end, bounds.upper_inclusive))
         # covered up to `reach` (the moment itself too when its flag is set); a lower end
         # the pushed-down filter leaves out need not be covered
-        reach = (dt.datetime.min, False) if lower is None else (lower[0], not lower[1])
+        reach = (dt.datetime.min, False)
+        if lower is not None:
+            reach = (fixed.resolve(lower[0]), not lower[1])
         for start, inclusive, end, end_inclusive in sorted(windows, key=lambda w: (w[0], not w[1])):
             if start > reach[0] or (start == reach[0] and not (reach[1] or inclusive)):
                 return False
             if end is None:
                 return True
             reach = max(reach, (end, end_inclusive))
-        return reach >= (self.as_of.wall, True)
+        return reach >= (fixed.wall, True)
 
     def _window_lower(
         self, condition: ir.Expr | None, time: ir.RowColumn
-    ) -> tuple[dt.datetime, bool] | None:
+    ) -> tuple[ir.TimeAnchor, bool] | None:
         for part in ir.and_parts(condition):
             if (
                 isinstance(part, ir.InWindow)
                 and part.operand == time
                 and part.bounds.lower is not None
             ):
-                return self.as_of.resolve(part.bounds.lower), part.bounds.lower_inclusive
+                return part.bounds.lower, part.bounds.lower_inclusive
         return None
+
+
+def _earliest_moving(lowers: list[tuple[ir.TimeAnchor, bool]]) -> tuple[ir.TimeAnchor, bool] | None:
+    """The earliest of lower bounds at every as-of time, where that does not depend on
+    the as-of time: one anchor, or offsets back from the as-of time in one fixed unit
+    (`30d ago` before `7d ago`); else None (no pushed-down filter: the general shape)."""
+    anchors = {anchor for anchor, _ in lowers}
+    if len(anchors) == 1:
+        (anchor,) = anchors
+        return anchor, any(incl for _, incl in lowers)
+    offsets = [a for a in anchors if isinstance(a, ir.AsOfOffset)]
+    if len(offsets) != len(anchors) or len({a.duration.unit for a in offsets}) != 1:
+        return None
+    earliest = max(offsets, key=lambda a: a.duration.amount)
+    return earliest, any(incl for anchor, incl in lowers if anchor == earliest)
 
 
 def _factor_filters(filters: list[ir.Expr | None]) -> tuple[list[ir.Expr], list[ir.Expr | None]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlglot import exp
 
 from segdsl import ir
@@ -52,12 +50,11 @@ class Sequences(Reading):
             conditions = [exp.Not(this=followed)]
             if sequence.within is not None:
                 # the time limit must have passed by the as-of time to know nothing followed
-                deadline = self.dialect.wall_literal(self._shift_as_of(sequence.within))
+                deadline = self._wall_at(ir.AsOfOffset(sequence.within))
                 if elapsed:
-                    moment = self.as_of.instant(self.as_of.wall) - dt.timedelta(
-                        seconds=sequence.within.seconds
+                    deadline = self._utc_wall_at(
+                        ir.AsOfOffset(ir.DurationValue(0, "s")), -sequence.within.seconds
                     )
-                    deadline = self.dialect.wall_literal(moment.replace(tzinfo=None))
                 conditions.insert(0, exp.LTE(this=_col("at", "first_step"), expression=deadline))
         return (
             exp.select(_col(KEY, "first_step"))
