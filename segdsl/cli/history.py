@@ -22,10 +22,10 @@ from segdsl.cli.common import (
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned
 from segdsl.cli.jsonout import emit, iso_time
-from segdsl.project import Project, load_project
 
 if TYPE_CHECKING:
     from segdsl.engines import Engine
+    from segdsl.project import Project
 
 SegmentsOption = Annotated[
     list[str] | None,
@@ -58,6 +58,7 @@ def snapshot(
     from segdsl import execute
     from segdsl.history.membership import check_kinds
     from segdsl.history.snapshot import snapshot as record
+    from segdsl.project import load_project
 
     project = load_project(path)
     url = database_url(db, project.settings)
@@ -177,6 +178,8 @@ def changes(
 
     if output is not None and materialize is not None:
         usage_error("use either --output or --materialize")
+    from segdsl.project import load_project
+
     project = load_project(path)
     url = database_url(db, project.settings)
     with fail_on_compile_error(project), engine_errors():
