@@ -24,6 +24,7 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
 from segdsl.sql.builder.common import KEY_TYPES, _and, _case, _col, _num
+from segdsl.sql.builder.cuts import ranking_cuts
 from segdsl.sql.builder.narrowing import (
     _attributes_only,
     _columns_read,
@@ -115,6 +116,7 @@ class QueryBuilder(Population, Sequences, Rankings):
                     self.carried = read
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
+        self.cuts, self.cut_conditions = ranking_cuts(plan, members_of, self.required, dialect)
         self.as_of = as_of
         self.entity = plan.entity
         self.table_aliases: dict[str, str] = {}  # declared table name → its SQL alias
@@ -141,6 +143,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         ]
         if self.candidates:
             enforced += self.candidate_conditions
+        enforced += self.cut_conditions
         remaining = [part for part in _conjuncts(condition) if part not in enforced]
         if remaining:
             select = select.where(_and([self.condition(part) for part in remaining]), copy=False)
