@@ -336,3 +336,24 @@ def _with_and_without_rely(
         sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
         found[relied] = (sql, sorted(key for (key,) in con.execute(sql).fetchall()))
     return found
+
+
+@pytest.mark.parametrize(
+    ("condition", "then_after"),
+    [
+        ("orders during last 7d then events within 2h", "2025-06-24 00:00:00"),
+        ("orders during after 30d ago then no events", "2025-06-01 00:00:00"),
+        ("orders then events within 1d", None),  # the first step starts anywhere
+    ],
+)
+def test_the_then_step_reads_only_rows_after_the_first_steps_window(
+    condition: str, then_after: str | None
+) -> None:
+    query = sqlglot.parse_one(members_sql(condition), read="duckdb")
+    (then,) = [s for s in query.find_all(exp.Subquery) if s.alias == "then_step"]
+    lower = [
+        part.expression.this.name
+        for part in then.this.args["where"].find_all(exp.GT)
+        if part.this.name == "occurred_at"
+    ]
+    assert lower == ([then_after] if then_after else [])
