@@ -194,7 +194,9 @@ class Rankings(Expressions):
             kept = exp.IntDiv(
                 this=exp.Paren(
                     this=exp.Add(
-                        this=exp.Mul(this=_num(numerator), expression=size.copy()),
+                        this=size.copy()
+                        if numerator == 1
+                        else exp.Mul(this=_num(numerator), expression=size.copy()),
                         expression=_num(denominator - 1),
                     )
                 ),

@@ -36,7 +36,7 @@ WITH "t1_orders" AS (
   LIMIT (
     SELECT
       CAST((
-        1 * "size" + 9
+        "size" + 9
       ) // 10 AS BIGINT)
     FROM (
       SELECT
