@@ -10,7 +10,6 @@ from segdsl.plan import KEY, POPULATION_AGGREGATES, always_ranked
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
-    TRUE,
     _and,
     _coalesce,
     _col,
@@ -203,7 +202,7 @@ class Rankings(Expressions):
                 expression=_num(denominator),
             )
         columns: list[exp.Expr] = [key, *(_col(name) for name in carried)]
-        columns.append(exp.alias_(TRUE, alias, quoted=True, copy=False))
+        columns.append(exp.alias_(exp.true(), alias, quoted=True, copy=False))
         select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
         if members:
             select = select.where(_and(members), copy=False)
