@@ -165,7 +165,11 @@ class QueryBuilder(Population, Sequences, Rankings):
             exp.to_identifier(self.relation, quoted=True), copy=False
         )
         if where is not None:
-            select = select.where(self.condition(where), copy=False)
+            # an ntile test an inner-joined cut enforces holds in every row (its column is
+            # TRUE, not the bucket)
+            parts = [part for part in _conjuncts(where) if part not in self.cut_conditions]
+            if parts:
+                select = select.where(_and([self.condition(part) for part in parts]), copy=False)
         return self._with(self._once_per_key(select))
 
     def counts(self, outputs: list[tuple[str, ir.Expr]], *, distinct: bool = False) -> exp.Select:
