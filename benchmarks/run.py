@@ -5,8 +5,8 @@
     python -m benchmarks.run --only compile  # one section: segments, one_pass, compile, validate, memory
 
 Sections:
-1. segments  — each benchmark segment vs hand-written expert SQL (same members first), per engine
-2. one_pass  — all segments in one query vs each alone, vs the most expensive one, vs a scan floor
+1. segments  — each benchmark segment vs the fastest of its expert SQL forms (same members first), per engine
+2. one_pass  — all segments in one query vs each alone, vs the most expensive one, vs a fair floor
 3. compile   — parse + check + compile a 1,000-segment project (segments per second)
 4. validate  — `seg validate` on a 1,000-file project in a fresh process
 5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
@@ -114,46 +114,62 @@ class PostgresTarget:
 
 
 def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[str, float]:
-    from benchmarks.hand_sql import HAND_SQL, same_population
+    """segdsl against every expert form of each segment (benchmarks/hand_sql.py), all
+    checked to return the same members first; the ratio is to the fastest form."""
+    from benchmarks.hand_sql import HAND_SQL, expert_forms, same_population
 
     compiled, without_rely = compiler(), compiler(rely=False)
-    print(f"\n== 1. segments vs hand-written SQL on {target.name} (median of {repeat}, in turn)")
-    print("   ratio: segdsl (the examples' model, with `rely`) to the hand-written query;")
+    print(f"\n== 1. segments vs expert SQL on {target.name} (median of {repeat}, in turn)")
+    print("   hand: the hand-written form; best: the fastest expert form (ratio: segdsl to it)")
     print("   same pop.: segdsl without `rely` to the hand-written query with the population rule")
     print(
-        f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'ratio':>6} {'same pop.':>9}"
+        f"{'segment':22} {'members':>9} {'segdsl s':>9} {'hand s':>9} {'best s':>9} {'ratio':>6}"
+        f" {'/hand':>6} {'same pop.':>9}  fastest form"
     )
     ratios: dict[str, float] = {}
+    to_hand: dict[str, float] = {}
     same: dict[str, float] = {}
     for name, hand in HAND_SQL.items():
         ours = compiled.members_sql(name, dialect=target.name)
         ours_plain = without_rely.members_sql(name, dialect=target.name)
+        forms = expert_forms(name, target.name)
         hand_same = same_population(hand)
         ours_keys = {row[0] for row in target.rows(ours)}
-        for other in (ours_plain, hand, hand_same):
+        for label, other in (
+            ("segdsl without rely", ours_plain),
+            ("same population", hand_same),
+            *forms.items(),
+        ):
             keys = {row[0] for row in target.rows(other)}
             if ours_keys != keys:
                 raise SystemExit(
-                    f"{name}: segdsl and hand-written SQL disagree ({len(ours_keys ^ keys)} keys)"
+                    f"{name}: segdsl and the {label} form disagree ({len(ours_keys ^ keys)} keys)"
                 )
-        ours_s, hand_s, plain_s, same_s = alternate(
-            *(lambda sql=sql: target.rows(sql) for sql in (ours, hand, ours_plain, hand_same)),
-            repeat=repeat,
+        queries = [ours, ours_plain, hand_same, *forms.values()]
+        ours_s, plain_s, same_s, *form_s = alternate(
+            *(lambda sql=sql: target.rows(sql) for sql in queries), repeat=repeat
         )
-        ratios[name], same[name] = ours_s / hand_s, plain_s / same_s
+        best = min(range(len(form_s)), key=form_s.__getitem__)
+        ratios[name], to_hand[name], same[name] = (
+            ours_s / form_s[best],
+            ours_s / form_s[0],
+            plain_s / same_s,
+        )
         print(
-            f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {hand_s:>9.3f} {ratios[name]:>6.2f} {same[name]:>9.2f}",
+            f"{name:22} {len(ours_keys):>9,} {ours_s:>9.3f} {form_s[0]:>9.3f} {form_s[best]:>9.3f}"
+            f" {ratios[name]:>6.2f} {to_hand[name]:>6.2f} {same[name]:>9.2f}  {list(forms)[best]}",
             flush=True,
         )
     print(
-        f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {statistics.geometric_mean(ratios.values()):>6.2f}"
-        f" {statistics.geometric_mean(same.values()):>9.2f}   (max {max(ratios.values()):.2f})"
+        f"{'geometric mean':22} {'':>9} {'':>9} {'':>9} {'':>9} {statistics.geometric_mean(ratios.values()):>6.2f}"
+        f" {statistics.geometric_mean(to_hand.values()):>6.2f} {statistics.geometric_mean(same.values()):>9.2f}"
+        f"   (max {max(ratios.values()):.2f} {max(ratios, key=ratios.__getitem__)}; target: mean <= 1.0, max <= 1.2)"
     )
     return ratios
 
 
 def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
-    from benchmarks.hand_sql import HAND_SQL, SCAN_FLOOR
+    from benchmarks.hand_sql import HAND_SQL, fair_floor
     from segdsl import execute
 
     compiled = compiler()
@@ -181,7 +197,7 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
 
     singles = {name: stored(compiled.members_sql(name, dialect=target.name)) for name in segments}
     one_pass = stored(table_sql)
-    floor = stored(SCAN_FLOOR)
+    floor = stored(fair_floor(table_sql, target.name))
     benchmark_pass = stored(benchmark_sql)
     counts = {name: counted(compiled.counts_sql([name], dialect=target.name)) for name in segments}
     sizes = counted(execute.sizes_sql(compiled, names, target.name, None))
@@ -201,7 +217,7 @@ def bench_one_pass(target: DuckDBTarget | PostgresTarget, repeat: int) -> None:
         f"slowest single ({slowest:14}) {singles[slowest]:8.3f} s   ratio one pass / slowest single   {one_pass / singles[slowest]:5.2f}"
     )
     print(
-        f"reading the tables (scan floor) {floor:8.3f} s   ratio one pass / scan floor       {one_pass / floor:5.2f}"
+        f"fair floor (columns it reads)   {floor:8.3f} s   ratio one pass / fair floor       {one_pass / floor:5.2f} (target <= 1.6)"
         f"   floor / slowest single {floor / singles[slowest]:5.2f}"
     )
     print(

@@ -74,6 +74,34 @@ SHARED_RANKINGS = (
 )
 
 
+# rankings that only filter: members as the first rows of the ranking's order (`ORDER
+# BY … LIMIT`), over 3–10 customers with few distinct scores (heavy ties, broken by key)
+# and populations of 0, 1 and a few members; the negations take the window functions
+RANKING_CUTS = (
+    "score in top 2",
+    "(score in bottom 34%) and (revenue in top 1 among buyers)",
+    "(ntile(4) of score = 4) and (ntile(3) of revenue among buyers = 1)",
+    "(ntile(5) of score >= 4) and (ntile(2) of orders_n among buyers <= 1)",
+    "(ntile(3) of score > 1) and (3 > ntile(4) of last_order among buyers)",
+    "(ntile(4) of score among (score > 2) = 4) or (score in top 50% among (score > 2))",
+    "ntile(3) of score = 7",
+    "(ntile(5) of score among (score > 2) = 1) and (score in top 99% among (score > 2))",
+    '(ntile(2) of revenue among buyers = 2) and city = "A"',
+)
+
+
+# sequences whose first step has a window: the `then` step reads only rows after its
+# start (across tables and time types; not where the clocks change and times compare as
+# instants)
+SEQUENCE_WINDOWS = (
+    "adds during last 7d then buys within 2h",
+    "adds during last 30d then no buys within 3d",
+    "adds during after 10d ago then buys",
+    "visits during last 30d then adds within 1d",
+    "(adds during this month then no visits) or (orders during last 90d then buys within 1d)",
+)
+
+
 # windows on one table that together cover every row from the earliest one on: the
 # rows are not filtered window by window (docs/performance.md)
 ADJACENT_WINDOWS = (
@@ -147,6 +175,8 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
     "conditions",
     [
         SHARED_RANKINGS,
+        RANKING_CUTS,
+        SEQUENCE_WINDOWS,
         ADJACENT_WINDOWS,
         ROUNDING,
         IF_THEN_ELSE,
@@ -157,6 +187,8 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
     ],
     ids=[
         "shared_rankings",
+        "ranking_cuts",
+        "sequence_windows",
         "adjacent_windows",
         "rounding",
         "if_then_else",

@@ -65,11 +65,53 @@ def test_members_drop_groups_that_cannot_reach_a_bound(condition: str, bound: st
 
 
 @pytest.mark.parametrize(
+    ("condition", "dialect", "cuts"),
+    [
+        ("revenue in top 10%", "duckdb", 1),
+        ("revenue in top 10%", "postgres", 1),
+        ("revenue in top 10%", "bigquery", 0),  # BigQuery's LIMIT takes only a constant
+        ("revenue in top 3", "bigquery", 1),
+        ("not (revenue in bottom 3)", "duckdb", 1),  # a top/bottom is always a cut
+        ("ntile(4) of revenue = 4", "duckdb", 1),
+        ("ntile(4) of revenue >= 3 and ntile(5) of orders_count <= 1", "postgres", 2),
+        ("ntile(4) of revenue = 2", "duckdb", 0),  # middle buckets
+        ("not (ntile(4) of revenue = 4)", "duckdb", 0),  # the rest of the buckets
+        ("ntile(4) of revenue = 4 or orders_count > 3", "duckdb", 0),
+        ("ntile(4) of revenue = 4 and ntile(4) of revenue >= 2", "duckdb", 0),
+        ("ntile(4) of revenue = 4", "bigquery", 0),
+    ],
+)
+def test_rankings_that_only_filter_keep_the_first_rows(
+    condition: str, dialect: str, cuts: int
+) -> None:
+    """A ranking whose members are all that is asked is `ORDER BY … LIMIT`, not a window
+    over every member; Postgres does not share such a ranking's CTE with others."""
+    query = sqlglot.parse_one(members_sql(condition, dialect), read=dialect)
+    rankings = [cte.this for cte in query.ctes if cte.alias.endswith(("_ranking", "_rankings"))]
+    limited = [r for r in rankings if r.args.get("limit") is not None]
+    assert len(limited) == cuts
+    for ranking in limited:
+        assert ranking.find(exp.Window) is None and ranking.args.get("order") is not None
+    assert all(r.find(exp.Window) is not None for r in rankings if r not in limited)
+
+
+def test_a_table_of_rankings_keeps_the_ntile_values() -> None:
+    """Outputs other than the members' condition read a ranking's buckets: a window."""
+    compiler = Compiler(Project.from_text(MODEL + "measure q = ntile(4) of revenue\n"))
+    sql = compiler.table_sql(["q", "ranked"], dialect="duckdb", as_of="2025-07-01")
+    query = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias: cte.this for cte in query.ctes}
+    assert ctes["r2_q_ranking"].find(exp.Window) is not None
+    assert ctes["r3_ranking"].args.get("limit") is not None  # the `top 10%`
+
+
+@pytest.mark.parametrize(
     ("condition", "materialized"),
     [
-        # one CTE ranks both, and the members need nothing else: no join at all
-        ("ntile(4) of revenue = 1 and ntile(4) of orders_count = 1", False),
-        ('ntile(4) of revenue = 1 and ntile(4) of orders_count = 1 and city = "A"', False),
+        # one CTE ranks both, and the members need nothing else: no join at all (middle
+        # buckets: not cuts, see test_rankings_that_only_filter_keep_the_first_rows)
+        ("ntile(4) of revenue = 2 and ntile(4) of orders_count = 2", False),
+        ('ntile(4) of revenue = 2 and ntile(4) of orders_count = 2 and city = "A"', False),
         # the same CTE joined back to the population: Postgres would push the filters into
         # the windows, expect one row and join by nested loops (54 s, not 1 s)
         ('(ntile(4) of revenue = 1 and ntile(4) of orders_count = 1) or city = "A"', True),
@@ -294,3 +336,24 @@ def _with_and_without_rely(
         sql = Compiler(project).members_sql("probe", dialect="duckdb", as_of="2025-07-01")
         found[relied] = (sql, sorted(key for (key,) in con.execute(sql).fetchall()))
     return found
+
+
+@pytest.mark.parametrize(
+    ("condition", "then_after"),
+    [
+        ("orders during last 7d then events within 2h", "2025-06-24 00:00:00"),
+        ("orders during after 30d ago then no events", "2025-06-01 00:00:00"),
+        ("orders then events within 1d", None),  # the first step starts anywhere
+    ],
+)
+def test_the_then_step_reads_only_rows_after_the_first_steps_window(
+    condition: str, then_after: str | None
+) -> None:
+    query = sqlglot.parse_one(members_sql(condition), read="duckdb")
+    (then,) = [s for s in query.find_all(exp.Subquery) if s.alias == "then_step"]
+    lower = [
+        part.expression.this.name
+        for part in then.this.args["where"].find_all(exp.GT)
+        if part.this.name == "occurred_at"
+    ]
+    assert lower == ([then_after] if then_after else [])

@@ -59,6 +59,11 @@ class Dialect:
     # of 0.19 s). After the population's inner joins: DuckDB then builds the anti-join's
     # hash table only for the few rows left (carpet_hesitators: 0.24 s instead of 0.33 s).
     anti_join_in_candidates: ClassVar[bool] = True
+    # A ranking asked only who is in it (`top 10%`, `ntile(5) … = 5`) keeps the first rows
+    # of its order with `ORDER BY … LIMIT (SELECT … COUNT(*) …)` instead of numbering every
+    # row under a window function; BigQuery's LIMIT takes only a constant (a `top N` is
+    # cut there too), so its other cut-offs stay windows.
+    limit_takes_subquery: ClassVar[bool] = True
 
     def column_key(self, name: str) -> str:
         """What the engine compares when it tells two column names apart (they collide
@@ -246,6 +251,7 @@ class Postgres(Dialect):
 class BigQuery(Dialect):
     name = "bigquery"
     sqlglot_name = "bigquery"
+    limit_takes_subquery = False
 
     def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
         return _fn("DATETIME", column, _string(zone))

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import Plan, slug
+from segdsl.sql.builder.cuts import Cut
 from segdsl.sql.clock import Clock, MovingAsOf
 from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
@@ -38,6 +39,8 @@ class BuilderBase:
     stand_in: object | None
     late_attributes: dict[str, ir.Column]
     carried: list[str] | None
+    cuts: dict[ir.PopulationSpec, Cut]  # rankings computed as the first rows of an order
+    cut_conditions: list[ir.Expr]  # members' parts their inner-joined cuts enforce
     _inline_aggregates: dict[ir.Aggregation, exp.Expr] | None
     table_aliases: dict[str, str]
     entity_alias: str

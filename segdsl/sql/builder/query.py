@@ -24,6 +24,7 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
 from segdsl.sql.builder.common import KEY_TYPES, _and, _case, _col, _num
+from segdsl.sql.builder.cuts import ranking_cuts
 from segdsl.sql.builder.narrowing import (
     _attributes_only,
     _columns_read,
@@ -117,6 +118,7 @@ class QueryBuilder(Population, Sequences, Rankings):
                     self.carried = read
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
+        self.cuts, self.cut_conditions = ranking_cuts(plan, members_of, self.required, dialect)
         self.as_of = as_of
         self.clock = (
             Clock(as_of, dialect, clocks_change=clocks_change(as_of.zone.key))
@@ -148,6 +150,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         ]
         if self.candidates:
             enforced += self.candidate_conditions
+        enforced += self.cut_conditions
         remaining = [part for part in _conjuncts(condition) if part not in enforced]
         if remaining:
             select = select.where(_and([self.condition(part) for part in remaining]), copy=False)
@@ -169,7 +172,11 @@ class QueryBuilder(Population, Sequences, Rankings):
             exp.to_identifier(self.relation, quoted=True), copy=False
         )
         if where is not None:
-            select = select.where(self.condition(where), copy=False)
+            # an ntile test an inner-joined cut enforces holds in every row (its column is
+            # TRUE, not the bucket)
+            parts = [part for part in _conjuncts(where) if part not in self.cut_conditions]
+            if parts:
+                select = select.where(_and([self.condition(part) for part in parts]), copy=False)
         return self._with(self._once_per_key(select))
 
     def counts(self, outputs: list[tuple[str, ir.Expr]], *, distinct: bool = False) -> exp.Select:

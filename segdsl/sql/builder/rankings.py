@@ -17,6 +17,7 @@ from segdsl.sql.builder.common import (
     _num,
     table_ref,
 )
+from segdsl.sql.builder.cuts import Cut
 from segdsl.sql.builder.expressions import Expressions
 
 
@@ -38,7 +39,7 @@ class Rankings(Expressions):
             if spec.func in POPULATION_AGGREGATES:
                 continue
             cte = f"{alias}_ranking"
-            if self.dialect.share_ranking_ctes:
+            if self.dialect.share_ranking_ctes and spec not in self.cuts:  # a cut: its own
                 cte = by_members.setdefault(tuple(self._ranking_members(spec)), cte)
             ranked.setdefault(cte, []).append((alias, spec))
         # a shared CTE is named after its first ranking, in the plural (never a single
@@ -48,7 +49,11 @@ class Rankings(Expressions):
         base = next(iter(ranked)) if carried is not None else previous
         for cte, specs in ranked.items():
             own = carried if carried is not None and cte == base else []
-            self.ctes.append((cte, self._ranking(specs, previous, own)))
+            if specs[0][1] in self.cuts:
+                (alias, spec), cut = specs[0], self.cuts[specs[0][1]]
+                self.ctes.append((cte, self._cut(alias, spec, cut, previous, own)))
+            else:
+                self.ctes.append((cte, self._ranking(specs, previous, own)))
         if carried is not None:
             columns: list[exp.Expr] = [_col(KEY, base)]
             columns += [exp.alias_(_col(c, base), c, quoted=True, copy=False) for c in carried]
@@ -135,6 +140,82 @@ class Rankings(Expressions):
         select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
         members = self._ranking_members(specs[0][1])
         return select.where(_and(members), copy=False) if members else select
+
+    def _cut(
+        self, alias: str, spec: ir.PopulationSpec, cut: Cut, relation: str, carried: list[str]
+    ) -> exp.Select:
+        """The members in a ranking that only filters (see `cuts.py`): the first rows of
+        its order, `alias` TRUE for each, and the `carried` columns of `relation`."""
+        value, key = self.value(spec.value), _col(KEY)
+        members = self._ranking_members(spec)
+        # the same orders as the window functions' (`_rank`), or their exact reverse
+        if spec.func == "top" or cut.from_bucket is not None:
+            by_value = exp.Ordered(this=value, desc=True, nulls_first=False)
+        else:
+            by_value = exp.Ordered(this=value, desc=False, nulls_first=True)
+        if cut.from_bucket is not None:
+            by_key = exp.Ordered(this=key.copy(), desc=True, nulls_first=False)
+        else:
+            by_key = exp.Ordered(this=key.copy(), desc=False, nulls_first=True)
+        size = _col("size")
+        if spec.func == "ntile":
+            assert spec.buckets is not None
+            buckets = _num(spec.buckets)
+            # NTILE(b) over n rows: buckets 1 … n mod b hold q + 1 rows (q = n div b), the
+            # rest q; so buckets 1 … k hold k·q + least(n mod b, k) rows
+            q = exp.IntDiv(this=size.copy(), expression=buckets)
+            r = exp.Mod(this=size.copy(), expression=buckets.copy())
+
+            def first(k: int) -> exp.Expr:
+                if k == 0:
+                    return _num(0)
+                return exp.Add(
+                    this=exp.Mul(this=_num(k), expression=exp.Paren(this=q.copy())),
+                    expression=exp.Least(this=exp.Paren(this=r.copy()), expressions=[_num(k)]),
+                )
+
+            kept: exp.Expr
+            if cut.from_bucket == spec.buckets:  # the last bucket: q rows
+                kept = q
+            elif cut.from_bucket is not None:
+                kept = exp.Sub(
+                    this=size.copy(), expression=exp.Paren(this=first(cut.from_bucket - 1))
+                )
+            else:
+                assert cut.to_bucket is not None
+                kept = first(cut.to_bucket)
+        elif spec.count is not None:
+            kept = _num(spec.count)
+        else:
+            # `(row − 1)·den < num·n` holds for the first ⌈num·n / den⌉ rows
+            assert spec.fraction is not None
+            numerator, denominator = spec.fraction.as_integer_ratio()
+            kept = exp.IntDiv(
+                this=exp.Paren(
+                    this=exp.Add(
+                        this=size.copy()
+                        if numerator == 1
+                        else exp.Mul(this=_num(numerator), expression=size.copy()),
+                        expression=_num(denominator - 1),
+                    )
+                ),
+                expression=_num(denominator),
+            )
+        columns: list[exp.Expr] = [key, *(_col(name) for name in carried)]
+        columns.append(exp.alias_(exp.true(), alias, quoted=True, copy=False))
+        select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
+        if members:
+            select = select.where(_and(members), copy=False)
+        select = select.order_by(by_value, by_key, copy=False)
+        if isinstance(kept, exp.Literal):
+            return select.limit(kept, copy=False)
+        counted = exp.select(exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True))
+        counted = counted.from_(exp.to_identifier(relation, quoted=True), copy=False)
+        if members:
+            counted = counted.where(_and(self._ranking_members(spec)), copy=False)
+        limit = exp.select(exp.cast(kept, exp.DataType.Type.BIGINT, copy=False))
+        limit = limit.from_(counted.subquery("members", copy=False), copy=False)
+        return select.limit(limit.subquery(copy=False), copy=False)
 
     def _rank(self, spec: ir.PopulationSpec) -> exp.Expr:
         """A ranking's window expression over its members."""

@@ -13,12 +13,18 @@ from segdsl.sql.builder.reading import Reading
 class Sequences(Reading):
     """One CTE per sequence."""
 
-    def _event_rows(self, events: ir.EventSetSpec, *, elapsed: bool = False) -> exp.Select:
-        """Key and time of the rows; with `elapsed`, times as UTC wall clock (instants)."""
+    def _event_rows(
+        self, events: ir.EventSetSpec, *, elapsed: bool = False, after: ir.TimeAnchor | None = None
+    ) -> exp.Select:
+        """Key and time of the rows; with `elapsed`, times as UTC wall clock (instants);
+        with `after`, only rows later than that time."""
         source = events.source
         assert source.time is not None
         select, key = self._from_source(source)
         filters = self._row_filters(source, key)
+        if after is not None:
+            bounds = ir.Bounds(after, False, None, False)
+            filters.append(self.in_window(source.time, bounds, source))
         if events.filter is not None:
             filters.append(self.condition(events.filter, source))
         at = self._instant_wall(source.time, source) if elapsed else self.row(source, source.time)
@@ -34,7 +40,9 @@ class Sequences(Reading):
         # an hours/minutes/seconds limit is elapsed time: compare the rows' instants
         elapsed = sequence.within is not None and self._is_elapsed(sequence.within)
         first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
-        then = self._event_rows(sequence.then, elapsed=elapsed).subquery("then_step", copy=False)
+        then = self._event_rows(
+            sequence.then, elapsed=elapsed, after=self._earliest_first(sequence, elapsed)
+        ).subquery("then_step", copy=False)
         follows: list[exp.Expr] = [
             exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
             exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
@@ -62,6 +70,16 @@ class Sequences(Reading):
             .from_(first, copy=False)
             .where(_and(conditions), copy=False)
         )
+
+    def _earliest_first(self, sequence: ir.SequenceSpec, elapsed: bool) -> ir.TimeAnchor | None:
+        """The lower end of the first step's window: a `then` row must come after a first
+        row, so only rows after it can follow one (`then` reads just those). Not where
+        times compare as instants: around a clock change, wall-clock order is not theirs."""
+        first = sequence.first
+        if elapsed or first.source.time is None:
+            return None
+        lower = self._window_lower(first.filter, first.source.time)
+        return None if lower is None else lower[0]
 
     def steps_in_utc(self, sequence: ir.SequenceSpec) -> bool:
         """Whether the sequence compares its rows' instants (an h/min/s limit where clocks

@@ -26,10 +26,24 @@ WITH "t1_orders" AS (
 ), "r3_m_score_ranking" AS (
   SELECT
     "__key",
-    NTILE(5) OVER (ORDER BY "m1_revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST) AS "r3_m_score"
+    TRUE AS "r3_m_score"
   FROM "population"
   WHERE
     "m2_paid_orders" > 0
+  ORDER BY
+    "m1_revenue" DESC,
+    "__key" DESC
+  LIMIT (
+    SELECT
+      CAST("size" // 5 AS BIGINT)
+    FROM (
+      SELECT
+        COUNT(*) AS "size"
+      FROM "population"
+      WHERE
+        "m2_paid_orders" > 0
+    ) AS "members"
+  )
 ), "ranked_1" AS (
   SELECT
     "r3_m_score_ranking"."__key",
@@ -39,5 +53,3 @@ WITH "t1_orders" AS (
 SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
-WHERE
-  "r3_m_score" = 5

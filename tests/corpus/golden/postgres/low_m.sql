@@ -26,10 +26,28 @@ WITH "t1_orders" AS (
 ), "r3_m_score_ranking" AS (
   SELECT
     "__key",
-    NTILE(5) OVER (ORDER BY "m1_revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST) AS "r3_m_score"
+    TRUE AS "r3_m_score"
   FROM "population"
   WHERE
     "m2_paid_orders" > 0
+  ORDER BY
+    "m1_revenue" ASC NULLS FIRST,
+    "__key" ASC NULLS FIRST
+  LIMIT (
+    SELECT
+      CAST(1 * (
+        DIV("size", 5)
+      ) + LEAST((
+        "size" % 5
+      ), 1) AS BIGINT)
+    FROM (
+      SELECT
+        COUNT(*) AS "size"
+      FROM "population"
+      WHERE
+        "m2_paid_orders" > 0
+    ) AS "members"
+  )
 ), "ranked_1" AS (
   SELECT
     "r3_m_score_ranking"."__key",
@@ -39,5 +57,3 @@ WITH "t1_orders" AS (
 SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
-WHERE
-  "r3_m_score" = 1
