@@ -28,6 +28,7 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ def local_session() -> Any:
     go to stderr at level ERROR only, with no progress bars.
     """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "resolves to a loopback" warning
+    _quiet_warnings()
     from pyspark.logger import PySparkLogger
     from pyspark.sql import SparkSession
 
@@ -137,8 +139,16 @@ def _quiet_stderr() -> Generator[None, None, None]:
         os.close(saved)
 
 
+def _quiet_warnings() -> None:
+    """pyspark's warnings that say nothing about the user's query."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    warnings.filterwarnings("ignore", message="Failed to set", category=UserWarning)
+
+
 def _connect_session(remote: str) -> Any:
     from pyspark.sql import SparkSession
+
+    _quiet_warnings()
 
     session = SparkSession.builder.remote(remote).getOrCreate()
     for key, value in SESSION_SETTINGS.items():

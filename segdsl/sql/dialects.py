@@ -157,6 +157,10 @@ class Dialect:
         return exp.Round(this=value)
 
     # -------------------------------------------------------------- text and hashing
+    def text_position(self, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+        """Where `pattern` first occurs in `text` (from 1; 0 when it does not)."""
+        return _fn("STRPOS", text, pattern)
+
     def md5_hex(self, text: exp.Expr) -> exp.Expr:
         return _fn("MD5", text)
 
@@ -345,6 +349,9 @@ class Spark(Dialect):
     def round_half_away(self, value: exp.Expr) -> exp.Expr:
         # Spark's ROUND is HALF_UP (away from zero) for every numeric type
         return exp.Round(this=value)
+
+    def text_position(self, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+        return _fn("INSTR", text, pattern)
 
     def hex_to_int(self, hex_text: exp.Expr) -> exp.Expr:
         # CONV gives the decimal digits as text
