@@ -33,6 +33,9 @@ from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow  # noqa: F401  (results are read as Arrow; missing: the extra's message)
+import pyspark  # noqa: F401  (missing: `connect` names the extra to install)
+
 from segdsl.engines.base import (
     DEFAULT_BATCH_ROWS,
     Batches,
