@@ -369,7 +369,7 @@ class SparkEngine(Engine):
                 # into a fresh name first: a failing query leaves the old table alone
                 fresh = target.copy()
                 fresh.set("this", exp.to_identifier(f"{target.name}__segdsl_new", quoted=True))
-                drop_fresh = exp.Drop(this=fresh.copy(), kind="TABLE", exists=True)
+                drop_fresh = exp.Drop(tables=[fresh.copy()], kind="TABLE", exists=True)
                 self._sql(drop_fresh.sql("spark"))
                 create = exp.Create(
                     this=fresh.copy(),
@@ -381,7 +381,7 @@ class SparkEngine(Engine):
                 )
                 self._sql(create.sql("spark"))
                 if existing is not None:
-                    self._sql(exp.Drop(this=target.copy(), kind="TABLE", exists=True).sql("spark"))
+                    self._sql(exp.Drop(tables=[target.copy()], kind="TABLE", exists=True).sql("spark"))
                 rename = exp.Alter(
                     this=fresh, kind="TABLE", actions=[exp.AlterRename(this=target.copy())]
                 )
