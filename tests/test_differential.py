@@ -23,8 +23,8 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios, shop_tables
 from tests.support.availability import require_postgres
-from tests.support.reference import evaluate_members
 from tests.support.batch import members_by_segment
+from tests.support.reference import evaluate_members
 from tests.support.runners import (
     DuckDBRunner,
     PostgresRunner,

@@ -84,8 +84,9 @@ def connect(
     (DuckDB only) are the folders whose files a query may read; nothing else
     outside the database is reachable. ``spark_tables`` (Spark only) are Parquet files
     read as temporary views; ``spark_demo`` (a local Spark session only) is the folder of
-    the demo warehouse's Parquet export, its tables become ``shop.<name>``. Failures raise `EngineError`; a malformed
-    URL, or one whose driver is not installed, raises it with kind ``other``.
+    the demo warehouse's Parquet export, its tables become ``shop.<name>``. Failures
+    raise `EngineError`; a malformed URL, or one whose driver is not installed, raises it
+    with kind ``other``.
     """
     try:
         parsed = parse_url(url)

@@ -33,7 +33,7 @@ from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow  # noqa: F401  (results are read as Arrow; missing: the extra's message)
+import pyarrow
 import pyspark  # noqa: F401  (missing: `connect` names the extra to install)
 
 from segdsl.engines.base import (
@@ -177,9 +177,7 @@ class SparkEngine(Engine):
         self._timeout = effective_timeout(statement_timeout)
         self._closed = False
         try:
-            self._session = (
-                local_session() if url.remote is None else _connect_session(url.remote)
-            )
+            self._session = local_session() if url.remote is None else _connect_session(url.remote)
             if url.remote is None and demo is not None:
                 self._register_demo(demo)
             for name, path in (tables or {}).items():
@@ -341,7 +339,9 @@ class SparkEngine(Engine):
                 found_kind, comment = existing
                 reads = {self._qualified(_table(parts)) for parts in tables_read(sql, "spark")}
                 if self._qualified(target) in reads:
-                    raise EngineError("permission", f"{self._label}: {refuse_replacing(name, 'input')}")
+                    raise EngineError(
+                        "permission", f"{self._label}: {refuse_replacing(name, 'input')}"
+                    )
                 if not replace and not is_own(comment):
                     raise EngineError(
                         "permission", f"{self._label}: {refuse_replacing(name, 'foreign')}"
@@ -352,9 +352,7 @@ class SparkEngine(Engine):
                         f"{self._label}: {shown} exists and is not a {kind}; "
                         "drop it or choose another name",
                     )
-            comment_property = exp.SchemaCommentProperty(
-                this=exp.Literal.string(marker_text(kind))
-            )
+            comment_property = exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind)))
             try:
                 if kind == "view":
                     view = exp.Create(
@@ -375,13 +373,18 @@ class SparkEngine(Engine):
                     this=fresh.copy(),
                     kind="TABLE",
                     properties=exp.Properties(
-                        expressions=[exp.FileFormatProperty(this=exp.var("PARQUET")), comment_property]
+                        expressions=[
+                            exp.FileFormatProperty(this=exp.var("PARQUET")),
+                            comment_property,
+                        ]
                     ),
                     expression=query,
                 )
                 self._sql(create.sql("spark"))
                 if existing is not None:
-                    self._sql(exp.Drop(tables=[target.copy()], kind="TABLE", exists=True).sql("spark"))
+                    self._sql(
+                        exp.Drop(tables=[target.copy()], kind="TABLE", exists=True).sql("spark")
+                    )
                 rename = exp.Alter(
                     this=fresh, kind="TABLE", actions=[exp.AlterRename(this=target.copy())]
                 )
@@ -453,7 +456,6 @@ def _table(parts: Sequence[str]) -> Any:
 
 
 def _empty_batch(schema: Any) -> Any:
-    import pyarrow
 
     return pyarrow.RecordBatch.from_pylist([], schema=schema)
 

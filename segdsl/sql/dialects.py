@@ -290,7 +290,6 @@ class BigQuery(Dialect):
         )
 
 
-
 class Spark(Dialect):
     """Spark SQL 4 (sqlglot's `spark`), as the Spark engine runs it: ANSI mode on and the
     session time zone UTC (segdsl/engines/spark_engine.py sets both). Wall-clock times
@@ -357,6 +356,7 @@ class Spark(Dialect):
         # CONV gives the decimal digits as text
         digits = _fn("CONV", hex_text, _number(16), _number(10))
         return exp.cast(digits, exp.DataType.Type.BIGINT, copy=False)
+
 
 def _interval_parts(duration: ir.DurationValue) -> tuple[str, int]:
     """An interval in units every engine accepts: seconds…days, or months."""
