@@ -543,6 +543,7 @@ def test_boundary_cases_are_what_the_fixture_says(full_compiler: Compiler) -> No
     assert members["top_third_by_revenue"] == {2, 4, 6}  # 2 wins the tie at 200 by its key
 
 
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
 def test_spark_matches_hand_written_sql(full_compiler: Compiler) -> None:
     """Every capability and the split on Spark, where a query costs seconds: the compiled
     members of all of them in one query, the hand-written SQL of all in another."""

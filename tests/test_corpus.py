@@ -16,6 +16,8 @@ from tests.corpus.fixture import AS_OF, POPULATION
 from tests.support.batch import members_by_segment
 from tests.support.runners import Runner
 
+# every Spark test on one xdist worker: one Spark session (a JVM) for all of them
+SPARK = pytest.mark.xdist_group("spark")
 GOLDEN = Path(__file__).parent / "corpus" / "golden"
 
 EXPECTED: dict[str, set[int]] = {
@@ -107,12 +109,14 @@ def test_bigquery_members(corpus: Compiler, corpus_bigquery: Runner, segment: st
     assert _members(corpus, corpus_bigquery, segment) == EXPECTED[segment]
 
 
+@SPARK
 def test_spark_members(corpus: Compiler, corpus_spark: Runner) -> None:
     """Every segment's members query on Spark, all in one query (a Spark query costs
     seconds; tests/support/batch.py)."""
     assert members_by_segment(corpus, corpus_spark, sorted(EXPECTED), AS_OF) == EXPECTED
 
 
+@SPARK
 def test_spark_membership_table_and_sizes(corpus: Compiler, corpus_spark: Runner) -> None:
     """`seg run --all`'s membership table and the sizes query on Spark: one query each."""
     names = sorted(EXPECTED)

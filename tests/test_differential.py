@@ -300,6 +300,7 @@ def wide_scenarios(draw: st.DrawFn) -> Scenario:
     return dataclasses.replace(scenario, conditions=scenario.conditions + fixed)
 
 
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
 @settings(
     max_examples=SPARK_EXAMPLES,
     deadline=None,

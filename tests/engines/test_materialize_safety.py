@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
-@pytest.fixture(params=["duckdb", "postgres", "spark"])
+@pytest.fixture(
+    params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.xdist_group("spark"))]
+)
 def setup(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Callable[[], Engine], str, Callable[[str], list[tuple[object, ...]]]]]:

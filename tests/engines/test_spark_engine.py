@@ -26,6 +26,7 @@ from segdsl.engines.urls import SparkURL, URLError, parse_url
 from segdsl.settings import load_settings
 from tests.support.runners import spark_session
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one Spark session
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 runner = CliRunner()
