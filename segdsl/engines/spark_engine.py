@@ -209,7 +209,9 @@ class SparkEngine(Engine):
 
         def cancel() -> None:
             with contextlib.suppress(Exception):
-                session.interruptAll()
+                session.interruptAll()  # Spark Connect, and classic sessions since 4.0
+            with contextlib.suppress(Exception):
+                session.sparkContext.cancelAllJobs()  # a classic (local) session
 
         def on_timeout() -> EngineError:
             return EngineError(

@@ -23,6 +23,7 @@ from segdsl.cli.main import app
 from segdsl.demo import build_demo_database
 from segdsl.engines import EngineError, connect
 from segdsl.engines.urls import SparkURL, URLError, parse_url
+from segdsl.schema import warehouse_kind
 from segdsl.settings import load_settings
 from tests.support.runners import spark_session
 
@@ -190,3 +191,11 @@ def test_spark_tables_read_parquet_files(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     members = sorted(int(line) for line in result.output.split() if line.isdigit())
     assert members == list(range(0, 30, 3))
+
+
+def test_spark_time_types_in_schema_checks() -> None:
+    """Spark's TIMESTAMP is an instant; TIMESTAMP_NTZ a wall-clock time (`seg schema`)."""
+    assert warehouse_kind("TIMESTAMP_NTZ", "spark") == "timestamp"
+    assert warehouse_kind("TIMESTAMP", "spark") == "timestamptz"
+    assert warehouse_kind("TIMESTAMP_LTZ", "spark") == "timestamptz"
+    assert warehouse_kind("TIMESTAMP", "duckdb") == "timestamp"
