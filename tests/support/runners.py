@@ -1,4 +1,4 @@
-"""Run one SQL string against fixture tables on DuckDB, Postgres or ZetaSQL (BigQuery).
+"""Run one SQL string against fixture tables on DuckDB, Postgres, ZetaSQL (BigQuery) or Spark.
 
 Every runner loads the same :class:`~tests.support.tables.TableSpec` fixtures, and
 ``query()`` returns rows of normalised Python values (see :func:`normalize_value`)
@@ -75,7 +75,7 @@ class Runner(Protocol):
 
     @property
     def name(self) -> EngineName:
-        """``"duckdb"``, ``"postgres"`` or ``"bigquery"``."""
+        """``"duckdb"``, ``"postgres"``, ``"bigquery"`` or ``"spark"``."""
         ...
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
