@@ -273,6 +273,8 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
         with_zone = "with time zone" in name or name in ("timestamptz", "timestamp with time zone")
         if dialect == "bigquery" and name == "timestamp":
             return "timestamptz"  # a BigQuery TIMESTAMP is an instant
+        if dialect == "spark":  # TIMESTAMP (or TIMESTAMP_LTZ) is an instant, _NTZ wall-clock
+            return "timestamp" if name == "timestamp_ntz" else "timestamptz"
         return "timestamptz" if with_zone or name == "timestamptz" else "timestamp"
     if name == "datetime":
         return "timestamp"

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
-DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
+DIALECT_NAMES: tuple[str, ...] = ("duckdb", "postgres", "bigquery")
+DIALECT_NAMES += ("spark",)
 KNOWN_KEYS: tuple[str, ...] = (
     "dialect",
     "time_zone",
@@ -23,6 +24,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "exclude",
     "format",
     "files",  # [files] allow = [...]: see `_read_folders`
+    "spark",  # [spark] tables = {...}: see `_spark_tables`
 )
 DEFAULT_INCLUDE = ("**/*.seg",)
 FORMAT_KEYS = ("line-width",)
@@ -44,6 +46,8 @@ class Settings:
     path: Path | None = field(default=None, compare=False)
     # [files] allow = ["data/parquet"]: folders whose files a definition may read as tables
     read_folders: tuple[Path, ...] = ()
+    # [spark] tables = {orders = "data/orders.parquet"}: Parquet read as Spark temporary views
+    spark_tables: tuple[tuple[str, Path], ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -122,7 +126,7 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
                 "SEG501",
                 f"unknown dialect `{dialect}`",
                 span,
-                did_you_mean(str(dialect), DIALECT_NAMES) or "use duckdb, postgres or bigquery",
+                did_you_mean(str(dialect), DIALECT_NAMES) or "use " + ", ".join(DIALECT_NAMES),
             )
         )
         values.pop("dialect")
@@ -174,6 +178,10 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
         folders, file_problems = _read_folders(values.pop("files"), path, span)
         problems.extend(file_problems)
         values["read_folders"] = folders
+    if "spark" in values:
+        tables, spark_problems = _spark_tables(values.pop("spark"), path, span)
+        problems.extend(spark_problems)
+        values["spark_tables"] = tables
     return Settings(path=path, **values), problems  # type: ignore[arg-type]
 
 
@@ -211,3 +219,24 @@ def _read_folders(
         return (), [Diagnostic("SEG501", "`files.allow` must be a list of folders", span, usage)]
     root = path.parent.resolve()
     return tuple((root / Path(item).expanduser()).resolve() for item in allowed), []
+
+
+def _spark_tables(
+    table: object, path: Path, span: Span
+) -> tuple[tuple[tuple[str, Path], ...], list[Diagnostic]]:
+    """``[spark] tables = {name = "file.parquet"}`` → (view name, absolute path) pairs."""
+    usage = '[spark]\ntables = { orders = "data/orders.parquet" }  # paths relative to this file'
+    if not isinstance(table, dict) or set(table) - {"tables"}:
+        return (), [Diagnostic("SEG501", "`spark` takes only `tables`", span, usage)]
+    tables = table.get("tables", {})
+    if not isinstance(tables, dict) or not all(
+        isinstance(name, str) and name and isinstance(item, str) and item
+        for name, item in tables.items()
+    ):
+        return (), [
+            Diagnostic("SEG501", "`spark.tables` must map names to Parquet paths", span, usage)
+        ]
+    root = path.parent.resolve()
+    return tuple(
+        (name, (root / Path(item).expanduser()).resolve()) for name, item in tables.items()
+    ), []

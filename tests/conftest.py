@@ -11,7 +11,7 @@ from segdsl.compiler import Compiler
 from segdsl.project import load_project
 from tests.corpus.fixture import TABLES
 from tests.support.availability import require_postgres
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner
+from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, SparkRunner, ZetaSQLRunner
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -52,3 +52,10 @@ def browser() -> Iterator[object]:
 
     with launch() as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="session")
+def corpus_spark() -> Iterator[Runner]:
+    runner = SparkRunner(TABLES)
+    yield runner
+    runner.close()

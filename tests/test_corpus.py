@@ -13,8 +13,11 @@ import pytest
 
 from segdsl.compiler import Compiler
 from tests.corpus.fixture import AS_OF, POPULATION
+from tests.support.batch import members_by_segment
 from tests.support.runners import Runner
 
+# every Spark test on one xdist worker: one Spark session (a JVM) for all of them
+SPARK = pytest.mark.xdist_group("spark")
 GOLDEN = Path(__file__).parent / "corpus" / "golden"
 
 EXPECTED: dict[str, set[int]] = {
@@ -106,7 +109,26 @@ def test_bigquery_members(corpus: Compiler, corpus_bigquery: Runner, segment: st
     assert _members(corpus, corpus_bigquery, segment) == EXPECTED[segment]
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
+@SPARK
+def test_spark_members(corpus: Compiler, corpus_spark: Runner) -> None:
+    """Every segment's members query on Spark, all in one query (a Spark query costs
+    seconds; tests/support/batch.py)."""
+    assert members_by_segment(corpus, corpus_spark, sorted(EXPECTED), AS_OF) == EXPECTED
+
+
+@SPARK
+def test_spark_membership_table_and_sizes(corpus: Compiler, corpus_spark: Runner) -> None:
+    """`seg run --all`'s membership table and the sizes query on Spark: one query each."""
+    names = sorted(EXPECTED)
+    rows = corpus_spark.query(corpus.table_sql(names, dialect="spark", as_of=AS_OF))
+    table = {name: {row[0] for row in rows if row[index]} for index, name in enumerate(names, 1)}
+    assert table == EXPECTED
+    assert {row[0] for row in rows} == POPULATION
+    sizes = corpus_spark.query(corpus.counts_sql(names, dialect="spark", as_of=AS_OF))
+    assert list(sizes[0][-len(names) :]) == [len(EXPECTED[name]) for name in names]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "spark"])
 @pytest.mark.parametrize("segment", sorted(EXPECTED))
 def test_golden_sql(corpus: Compiler, dialect: str, segment: str) -> None:
     sql = corpus.members_sql(segment, dialect=dialect, as_of=AS_OF) + "\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import os
 from decimal import Decimal
 
@@ -23,8 +24,17 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios, shop_tables
 from tests.support.availability import require_postgres
+from tests.support.batch import members_by_segment
 from tests.support.reference import evaluate_members
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
+from tests.support.runners import (
+    DuckDBRunner,
+    PostgresRunner,
+    Runner,
+    SparkRunner,
+    ZetaSQLRunner,
+    close_all,
+    sorted_rows,
+)
 from tests.support.tables import TableSpec
 
 EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "150"))
@@ -406,3 +416,78 @@ def test_round_to_digits_is_the_same_on_every_engine() -> None:
                 assert got == want, (runner.name, condition)
     finally:
         close_all(runners)
+
+
+# ------------------------------------------------------------------ Spark
+# A Spark query costs seconds (planning and scheduling, whatever the data), so Spark
+# gets few scenarios, each wide: every random condition and the fixed shapes above as
+# segments of one project, their members in one query, the membership table with the
+# measures in another, and the sizes in a third — all compared with DuckDB's.
+SPARK_EXAMPLES = int(os.environ.get("SEGDSL_SPARK_EXAMPLES", "2"))
+SPARK_MEASURES = ("orders_n", "revenue", "last_order", "first_order", "avg_amount")
+
+
+@st.composite
+def wide_scenarios(draw: st.DrawFn) -> Scenario:
+    scenario = draw(scenarios(segments=8))
+    fixed = SHARED_RANKINGS + ADJACENT_WINDOWS + ROUNDING
+    return dataclasses.replace(scenario, conditions=scenario.conditions + fixed)
+
+
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
+@settings(
+    max_examples=SPARK_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(wide_scenarios())
+def test_spark_agrees_with_duckdb(scenario: Scenario) -> None:
+    """Members, membership table, measure values and sizes on Spark are DuckDB's, and
+    the members are the reference evaluator's."""
+    check_spark(scenario)
+
+
+def check_spark(scenario: Scenario, model: str = MODEL) -> None:
+    compiler = Compiler(Project.from_text(project_text(scenario, model)))
+    assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
+    count = len(scenario.conditions)
+    segments = [f"s{index}" for index in range(count)]
+    outputs = ["everyone", *segments, *(f"n{index}" for index in range(count))]
+    outputs += SPARK_MEASURES
+    duck = DuckDBRunner(scenario.tables)
+    spark = SparkRunner(scenario.tables)
+    try:
+        want = {name: members(compiler, duck, name, scenario.as_of) for name in segments}
+        got = members_by_segment(compiler, spark, segments, scenario.as_of)
+        for index, name in enumerate(segments):
+            assert got[name] == want[name], scenario.conditions[index]
+        as_of = compiler.as_of(scenario.as_of)
+        for index, name in enumerate(segments):
+            expr = compiler.definition(name).expr
+            reference = evaluate_members(compiler, expr, scenario.tables, as_of)
+            assert want[name] == reference, scenario.conditions[index]
+
+        def table(runner: Runner) -> list[tuple[object, ...]]:
+            sql = compiler.table_sql(outputs, dialect=runner.name, as_of=scenario.as_of)
+            return sorted_rows(comparable(row) for row in runner.query(sql))
+
+        assert table(spark) == table(duck)
+
+        def sizes(runner: Runner) -> list[tuple[object, ...]]:
+            names = outputs[: 1 + 2 * count]
+            return runner.query(compiler.counts_sql(names, dialect=runner.name, as_of=as_of))
+
+        assert sizes(spark) == sizes(duck)
+    finally:
+        close_all([duck, spark])
+
+
+def comparable(row: tuple[object, ...]) -> tuple[object, ...]:
+    """Numbers as floats rounded to 9 significant digits: DuckDB's AVG of a DECIMAL is a
+    DOUBLE, Spark's a DECIMAL; the sums of money are exact on both."""
+    return tuple(
+        float(f"{float(value):.9g}")
+        if isinstance(value, float | decimal.Decimal) and not isinstance(value, bool)
+        else value
+        for value in row
+    )

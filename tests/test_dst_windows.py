@@ -25,8 +25,9 @@ from segdsl.project import Project
 from segdsl.settings import Settings
 from tests.generators import MODEL, shop_tables
 from tests.support.availability import require_postgres
+from tests.support.batch import members_by_segment
 from tests.support.reference import evaluate_members
-from tests.support.runners import all_runners, close_all
+from tests.support.runners import SparkRunner, all_runners, close_all
 from tests.support.tables import TableSpec
 
 UTC = dt.UTC
@@ -69,7 +70,14 @@ def project(zone: str, windows: list[Window]) -> Compiler:
     return Compiler(Project.from_text("\n".join(lines) + "\n", settings=Settings(time_zone=zone)))
 
 
-def check(zone: str, as_of: dt.datetime, windows: list[Window], moments: list[dt.datetime]) -> int:
+def check(
+    zone: str,
+    as_of: dt.datetime,
+    windows: list[Window],
+    moments: list[dt.datetime],
+    *,
+    spark: bool = False,
+) -> int:
     """One customer per moment, with an event at that instant (timestamptz) and an order
     at its wall-clock time (timestamp); every window's members on every engine against
     the bounds computed here. Returns how many (engine, segment) pairs were compared."""
@@ -98,7 +106,7 @@ def check(zone: str, as_of: dt.datetime, windows: list[Window], moments: list[dt
             k for k, w in zip(keys, walls, strict=True) if lower_wall < w <= as_of_wall
         }
     return members_on_every_engine(
-        compiler, tables, expected, as_of_text, context=(zone, str(windows))
+        compiler, tables, expected, as_of_text, context=(zone, str(windows)), spark=spark
     )
 
 
@@ -109,9 +117,19 @@ def members_on_every_engine(
     as_of: str,
     *,
     context: tuple[object, ...],
+    spark: bool = False,
 ) -> int:
-    """Each segment's members on DuckDB, Postgres and GoogleSQL equal `expected`; the number
-    of (engine, segment) pairs compared."""
+    """Each segment's members on DuckDB, Postgres and GoogleSQL (with `spark`: on Spark
+    only, all segments in one query) equal `expected`; the number of (engine, segment)
+    pairs compared."""
+    if spark:
+        runner = SparkRunner(tables)
+        try:
+            got = members_by_segment(compiler, runner, sorted(expected), as_of)
+        finally:
+            runner.close()
+        assert got == {name: frozenset(keys) for name, keys in expected.items()}, context
+        return len(expected)
     runners = all_runners(tables)
     compared = 0
     try:
@@ -281,7 +299,11 @@ SEGMENT_NAMES = [line.split()[1] for line in SEQUENCE_SEGMENTS.splitlines() if "
 
 
 def check_sequences(
-    zone: str, as_of: dt.datetime, pairs: list[tuple[dt.datetime, dt.datetime]]
+    zone: str,
+    as_of: dt.datetime,
+    pairs: list[tuple[dt.datetime, dt.datetime]],
+    *,
+    spark: bool = False,
 ) -> int:
     require_postgres()
     tz = ZoneInfo(zone)
@@ -302,7 +324,9 @@ def check_sequences(
     for segment, want in expected.items():  # the reference evaluator follows the same rule
         expr = compiler.definition(segment).expr
         assert evaluate_members(compiler, expr, tables, resolved) == want, ("reference", segment)
-    return members_on_every_engine(compiler, tables, expected, as_of.isoformat(), context=(zone,))
+    return members_on_every_engine(
+        compiler, tables, expected, as_of.isoformat(), context=(zone,), spark=spark
+    )
 
 
 def straddling_pairs(
@@ -372,3 +396,20 @@ def test_sequences_near_daylight_saving_changes(
     case: tuple[str, dt.datetime, list[tuple[dt.datetime, dt.datetime]]],
 ) -> None:
     check_sequences(*case)
+
+
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_spark_across_daylight_saving_changes(change: str) -> None:
+    """On Spark (its session zone UTC; FROM_UTC_TIMESTAMP/TO_UTC_TIMESTAMP for the
+    project zone): the sequence limits and durations straddling each change, and the
+    hour and day windows around it, each data set in one query."""
+    zone, first_after = CHANGES[change]
+    tz = ZoneInfo(zone)
+    change_at = first_after.replace(tzinfo=tz).astimezone(UTC)
+    as_of = change_at + dt.timedelta(hours=2, minutes=30)
+    pairs = straddling_pairs(tz, as_of, change_at)
+    assert check_sequences(zone, as_of, pairs, spark=True) == len(SEGMENT_NAMES)
+    windows = [Window(24, "h"), Window(2, "h"), Window(90, "min"), Window(1, "d"), Window(1, "w")]
+    moments = boundary_moments(as_of.astimezone(tz), windows)
+    assert check(zone, as_of, windows, moments, spark=True) == 2 * len(windows)

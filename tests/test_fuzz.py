@@ -31,7 +31,7 @@ from tests.support.availability import require_postgres
 CASES = int(os.environ.get("SEGDSL_FUZZ_CASES", "300"))
 EXAMPLES = Path(__file__).parent.parent / "examples"
 AS_OF = "2025-07-01"
-DIALECTS = ("duckdb", "postgres", "bigquery")
+DIALECTS = ("duckdb", "postgres", "bigquery", "spark")
 
 
 def example_sources(schema: str = "shop") -> list[SourceFile]:

@@ -36,7 +36,7 @@ TABLES: tuple[TableSpec, ...] = (
         [],
     ),
 )
-DIALECTS = ("duckdb", "postgres", "bigquery")
+DIALECTS = ("duckdb", "postgres", "bigquery", "spark")
 
 
 @pytest.fixture(scope="module")

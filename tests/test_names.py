@@ -168,10 +168,10 @@ def _shop(as_of: dt.datetime) -> tuple[TableSpec, ...]:
 
 def test_member_table_with_case_twins_is_refused_where_they_collide() -> None:
     """`n` and `N` as columns: one name on DuckDB and BigQuery (SEG410 at the second
-    definition), two on Postgres."""
+    definition; Spark too), two on Postgres."""
     text = f"{MODEL}\nsegment n = orders_n > 0\nsegment N = orders_n > 1\n"
     compiler = Compiler(Project.from_text(text))
-    for dialect in ("duckdb", "bigquery"):
+    for dialect in ("duckdb", "bigquery", "spark"):
         with pytest.raises(CompileError) as raised:
             execute.rows_sql(compiler, ["n", "N"], dialect, "2025-07-01")
         (diagnostic,) = raised.value.diagnostics

@@ -29,7 +29,9 @@ def compile_command(
             help="Definitions: a name, a glob (`cart_*`), tag:T, owner:O or kind:K (repeatable).",
         ),
     ],
-    dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
+    dialect: Annotated[
+        str | None, typer.Option(help="duckdb, postgres, bigquery or spark.")
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(

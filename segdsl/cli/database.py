@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -92,10 +93,25 @@ def engine_errors() -> Iterator[None]:
 def open_engine(url: str, settings: Settings, *, maximum_bytes_billed: int | None = None) -> Engine:
     from segdsl.engines import connect
 
-    return connect(
-        url,
-        statement_timeout=float(settings.statement_timeout),
-        maximum_bytes_billed=maximum_bytes_billed,
-        labels={"tool": "segdsl"},
-        read_folders=settings.read_folders,
-    )
+    spark_demo = None
+    if url.strip().rstrip("/").lower() == "spark://local":
+        spark_demo = spark_demo_folder()
+    with progress("starting Spark") if spark_demo is not None else contextlib.nullcontext():
+        return connect(
+            url,
+            statement_timeout=float(settings.statement_timeout),
+            maximum_bytes_billed=maximum_bytes_billed,
+            labels={"tool": "segdsl"},
+            read_folders=settings.read_folders,
+            spark_tables=dict(settings.spark_tables),
+            spark_demo=spark_demo,
+        )
+
+
+def spark_demo_folder() -> Path:
+    """The demo warehouse as Parquet files for a local Spark session (built on first use)."""
+    from segdsl.demo.spark_parquet import export_parquet
+    from segdsl.execute import demo_database_path
+
+    demo_database()  # builds the DuckDB demo first if it is not there yet
+    return export_parquet(demo_database_path())

@@ -21,6 +21,7 @@ from segdsl.engines.urls import (
     BigQueryURL,
     DuckDBURL,
     PostgresURL,
+    SparkURL,
     URLError,
     mask,
     parse_url,
@@ -46,6 +47,7 @@ __all__ = [
 _EXTRAS: dict[str, tuple[str, str]] = {
     "postgres": ("the Postgres driver", "postgres"),
     "bigquery": ("the BigQuery client", "bigquery"),
+    "spark": ("pyspark", "spark"),
     "parquet": ("pyarrow", "parquet"),
 }
 
@@ -70,6 +72,8 @@ def connect(
     maximum_bytes_billed: int | None = None,
     labels: Mapping[str, str] | None = None,
     read_folders: Sequence[Path] = (),
+    spark_tables: Mapping[str, Path] | None = None,
+    spark_demo: Path | None = None,
 ) -> Engine:
     """Open the database ``url`` names.
 
@@ -78,8 +82,11 @@ def connect(
     transient errors (BigQuery). ``maximum_bytes_billed`` and ``labels`` apply to
     BigQuery only (the stricter of the URL's and this limit wins). ``read_folders``
     (DuckDB only) are the folders whose files a query may read; nothing else
-    outside the database is reachable. Failures raise `EngineError`; a malformed
-    URL, or one whose driver is not installed, raises it with kind ``other``.
+    outside the database is reachable. ``spark_tables`` (Spark only) are Parquet files
+    read as temporary views; ``spark_demo`` (a local Spark session only) is the folder of
+    the demo warehouse's Parquet export, its tables become ``shop.<name>``. Failures
+    raise `EngineError`; a malformed URL, or one whose driver is not installed, raises it
+    with kind ``other``.
     """
     try:
         parsed = parse_url(url)
@@ -117,5 +124,14 @@ def connect(
             maximum_bytes_billed=maximum_bytes_billed,
             connect_timeout=connect_timeout,
             labels=labels,
+        )
+    if isinstance(parsed, SparkURL):
+        try:
+            from segdsl.engines.spark_engine import SparkEngine
+        except ImportError as error:
+            raise missing_driver(scheme, "spark", error) from None
+
+        return SparkEngine(
+            parsed, statement_timeout=statement_timeout, tables=spark_tables, demo=spark_demo
         )
     raise AssertionError(f"unhandled URL type {type(parsed).__name__}")

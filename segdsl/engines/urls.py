@@ -16,6 +16,9 @@ relative path, four slashes for an absolute one):
   cost guard is never silently ignored); ``credentials=anonymous`` talks to an
   emulator without Google credentials (automatic for a loopback endpoint),
   ``credentials=default`` always uses application default credentials.
+- ``spark://local`` — a Spark session in this process (pyspark, local mode);
+  ``sc://host:port`` (with Spark Connect's ``/;key=value`` parameters) — a Spark
+  Connect server.
 
 Percent-encoding is decoded in user names, passwords, database names and paths.
 The ``repr``/``str`` of every parsed URL masks its passwords. This module
@@ -35,6 +38,7 @@ __all__ = [
     "DatabaseURL",
     "DuckDBURL",
     "PostgresURL",
+    "SparkURL",
     "URLError",
     "mask",
     "parse_url",
@@ -152,7 +156,19 @@ def is_loopback(endpoint: str) -> bool:
         return False
 
 
-DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL
+@dataclass(frozen=True, repr=False)
+class SparkURL(_MaskedRepr):
+    """A local Spark session (``remote`` None) or a Spark Connect server (``sc://…``)."""
+
+    remote: str | None
+    raw: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.remote is None
+
+
+DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL | SparkURL
 
 
 def parse_url(url: str) -> DatabaseURL:
@@ -161,7 +177,8 @@ def parse_url(url: str) -> DatabaseURL:
     scheme, sep, rest = text.partition("://")
     if not sep:
         raise URLError(
-            f"not a database URL: {mask(text)!r} (expected duckdb://, postgresql:// or bigquery://)"
+            f"not a database URL: {mask(text)!r} "
+            "(expected duckdb://, postgresql://, bigquery://, spark://local or sc://)"
         )
     scheme = scheme.lower()
     if scheme == "duckdb":
@@ -170,9 +187,11 @@ def parse_url(url: str) -> DatabaseURL:
         return _parse_postgres(text, rest)
     if scheme == "bigquery":
         return _parse_bigquery(text, rest)
+    if scheme in ("spark", "sc"):
+        return _parse_spark(text, scheme, rest)
     raise URLError(
         f"unsupported database URL scheme {scheme!r} in {mask(text)!r} "
-        "(expected duckdb://, postgresql:// or bigquery://)"
+        "(expected duckdb://, postgresql://, bigquery://, spark://local or sc://)"
     )
 
 
@@ -299,6 +318,22 @@ def _parse_bigquery(raw: str, rest: str) -> BigQueryURL:
         raw=raw,
         credentials=credentials,
     )
+
+
+def _parse_spark(raw: str, scheme: str, rest: str) -> SparkURL:
+    if scheme == "spark":
+        if rest.strip("/") != "local":
+            raise URLError(
+                f"expected spark://local (a local session) or sc://host:port (Spark Connect), "
+                f"got {mask(raw)!r}"
+            )
+        return SparkURL(remote=None, raw=raw)
+    host = rest.partition("/")[0]
+    match = _HOST_PORT.match(host)
+    port = match["port"] if match else None
+    if not host or match is None or not match["host"] or (port and not port.isdigit()):
+        raise URLError(f"expected sc://host:port for Spark Connect, got {mask(raw)!r}")
+    return SparkURL(remote=raw, raw=raw)
 
 
 # ---------------------------------------------------------------- masking

@@ -177,6 +177,10 @@ class Dialect:
         return exp.Round(this=value)
 
     # -------------------------------------------------------------- text and hashing
+    def text_position(self, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+        """Where `pattern` first occurs in `text` (from 1; 0 when it does not)."""
+        return _fn("STRPOS", text, pattern)
+
     def md5_hex(self, text: exp.Expr) -> exp.Expr:
         return _fn("MD5", text)
 
@@ -315,6 +319,74 @@ class BigQuery(Dialect):
         )
 
 
+class Spark(Dialect):
+    """Spark SQL 4 (sqlglot's `spark`), as the Spark engine runs it: ANSI mode on and the
+    session time zone UTC (segdsl/engines/spark_engine.py sets both). Wall-clock times
+    are TIMESTAMP_NTZ and instants TIMESTAMP (sqlglot renders TIMESTAMP / TIMESTAMPTZ
+    so); text compares by code point (UTF8_BINARY), as on DuckDB; `/` of integers is a
+    DOUBLE, as on DuckDB; an ascending ORDER BY puts NULLs first, and sqlglot writes
+    NULLS LAST wherever the tree leaves the order of NULLs to the default."""
+
+    name = "spark"
+    sqlglot_name = "spark"
+
+    # sqlglot writes TIMESTAMP for both wall-clock types, which Spark reads as an instant
+    _WALL = exp.DataType.Type.TIMESTAMPNTZ
+
+    def wall_literal(self, value: dt.datetime) -> exp.Expr:
+        return exp.cast(_string(value.isoformat(sep=" ")), self._WALL, copy=False)
+
+    def date_to_wall(self, value: exp.Expr) -> exp.Expr:
+        return exp.cast(value, self._WALL, copy=False)
+
+    def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
+        # FROM_UTC_TIMESTAMP shifts the instant's UTC wall-clock time (what a TIMESTAMP
+        # shows in a UTC session) to `zone`; the cast keeps that wall-clock time
+        shifted = _fn("FROM_UTC_TIMESTAMP", column, _string(zone))
+        return exp.cast(shifted, self._WALL, copy=False)
+
+    def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        # java.time's rules: a skipped time moves forward by the gap (02:30 is 03:30),
+        # a repeated one takes the earlier offset, as documented on Dialect.to_instant
+        return _fn("TO_UTC_TIMESTAMP", wall, _string(zone))
+
+    def date_part(self, part: ir.DatePartName, value: exp.Expr) -> exp.Expr:
+        # EXTRACT(SECOND …) would be a DECIMAL with the fraction; the parts used are whole
+        names = {"day_of_year": "DOY", "weekday": "DAYOFWEEK_ISO"}
+        return exp.Extract(this=exp.var(names.get(part, part.upper())), expression=value)
+
+    def truncate(self, unit: ir.CalendarUnit, value: exp.Expr) -> exp.Expr:
+        # TRUNC(date, unit) stays a DATE (DATE_TRUNC would give a session-zone TIMESTAMP);
+        # its week starts on Monday, as ISO weeks do
+        date = self.wall_to_date(value)
+        if unit == "day":
+            return date
+        return _fn("TRUNC", date, _string(unit.upper()))
+
+    def seconds_between(self, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        # on TIMESTAMP_NTZ values: wall-clock microseconds, no session zone involved
+        micros = _fn("TIMESTAMPDIFF", exp.var("MICROSECOND"), start, end)
+        return exp.Div(this=self.to_double(micros), expression=_number(1_000_000))
+
+    def add_duration(self, value: exp.Expr, duration: ir.DurationValue) -> exp.Expr:
+        # `ts + INTERVAL '1' MONTH` clamps to the month's end, like the other engines
+        unit, amount = _interval_parts(duration)
+        interval = exp.Interval(this=_string(str(amount)), unit=exp.var(unit.upper()))
+        return exp.Add(this=value, expression=interval)
+
+    def round_half_away(self, value: exp.Expr) -> exp.Expr:
+        # Spark's ROUND is HALF_UP (away from zero) for every numeric type
+        return exp.Round(this=value)
+
+    def text_position(self, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+        return _fn("INSTR", text, pattern)
+
+    def hex_to_int(self, hex_text: exp.Expr) -> exp.Expr:
+        # CONV gives the decimal digits as text
+        digits = _fn("CONV", hex_text, _number(16), _number(10))
+        return exp.cast(digits, exp.DataType.Type.BIGINT, copy=False)
+
+
 def _interval_parts(duration: ir.DurationValue) -> tuple[str, int]:
     """An interval in units every engine accepts: seconds…days, or months."""
     if duration.unit == "y":
@@ -328,8 +400,9 @@ def _interval_parts(duration: ir.DurationValue) -> tuple[str, int]:
 
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (DuckDB(), Postgres(), BigQuery())}
+DIALECTS[Spark.name] = Spark()
 
 
 def get_dialect(name: str) -> Dialect:
-    """The dialect called `name` (duckdb, postgres or bigquery)."""
+    """The dialect called `name` (duckdb, postgres, bigquery or spark)."""
     return DIALECTS[name]

@@ -9,6 +9,7 @@ and two concurrent materializes of one new table on Postgres failed with a raw
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,12 +21,15 @@ from typer.testing import CliRunner
 from segdsl.cli.main import app
 from segdsl.engines import Engine, EngineError, connect
 from tests.engines.conftest import POSTGRES_DSN
+from tests.support.runners import spark_session
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(
+    params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.xdist_group("spark"))]
+)
 def setup(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Callable[[], Engine], str, Callable[[str], list[tuple[object, ...]]]]]:
@@ -44,6 +48,9 @@ def setup(
 
         yield (lambda: connect(f"duckdb:///{path}")), "main", direct
         return
+    if request.param == "spark":
+        yield spark_setup()
+        return
     schema = request.getfixturevalue("pg_schema")
 
     def direct_pg(sql: str) -> list[tuple[object, ...]]:
@@ -52,6 +59,22 @@ def setup(
             return cursor.fetchall() if cursor.description else []
 
     yield (lambda: connect(POSTGRES_DSN)), schema, direct_pg
+
+
+def spark_setup() -> tuple[Callable[[], Engine], str, Callable[[str], list[tuple[object, ...]]]]:
+    """A fresh database on the shared local Spark session, with `customers`."""
+    session = spark_session()
+    schema = f"spark_{uuid.uuid4().hex[:12]}"
+
+    def direct(sql: str) -> list[tuple[object, ...]]:
+        return [tuple(row) for row in session.sql(sql).collect()]
+
+    direct(f"CREATE DATABASE {schema}")
+    direct(
+        f"CREATE TABLE {schema}.customers USING parquet AS "
+        "SELECT id AS customer_id, concat('customer ', id) AS name FROM range(50)"
+    )
+    return (lambda: connect("spark://local")), schema, direct
 
 
 def test_the_model_input_is_never_replaced(setup: tuple) -> None:  # type: ignore[type-arg]
@@ -120,12 +143,13 @@ def _race(open_engine: Callable[[], Engine], sql: str, name: str) -> list[object
 
 def test_concurrent_materializes_of_one_name(setup: tuple) -> None:  # type: ignore[type-arg]
     open_engine, schema, direct = setup
+    spark = schema.startswith("spark_")
     rows_sql = (
         "SELECT {value} AS n FROM range(1000)"
-        if schema == "main"
+        if schema == "main" or spark
         else "SELECT {value} AS n FROM generate_series(1, 1000) AS g(x)"
     )
-    for round_ in range(6):
+    for round_ in range(1 if spark else 6):  # Spark: a materialize costs seconds
         name = f"{schema}.raced_{round_}"
         outcomes = _race(open_engine, rows_sql, name)
         values = [o for o in outcomes if isinstance(o, int)]

@@ -19,7 +19,7 @@ ColumnType = Literal[
 ]
 """Logical column types understood by every runner."""
 
-Engine = Literal["duckdb", "postgres", "bigquery"]
+Engine = Literal["duckdb", "postgres", "bigquery", "spark"]
 """Engine names as used by :attr:`tests.support.runners.Runner.name`."""
 
 COLUMN_TYPES: Final[tuple[ColumnType, ...]] = get_args(ColumnType)
@@ -54,6 +54,16 @@ PHYSICAL_TYPES: Final[Mapping[Engine, Mapping[ColumnType, str]]] = {
         "boolean": "BOOL",
         "date": "DATE",
         "timestamp": "DATETIME",
+        "timestamptz": "TIMESTAMP",
+    },
+    "spark": {
+        "integer": "BIGINT",
+        "number": "DOUBLE",
+        "decimal": "DECIMAL(18,4)",
+        "string": "STRING",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP_NTZ",
         "timestamptz": "TIMESTAMP",
     },
 }

@@ -220,7 +220,7 @@ class Expressions(Windows):
 
     def text_match(self, op: str, text: exp.Expr, pattern: exp.Expr) -> exp.Expr:
         if op == "contains":
-            position = exp.Anonymous(this="STRPOS", expressions=[_paren(text), pattern])
+            position = self.dialect.text_position(_paren(text), pattern)
             return exp.GT(this=position, expression=_num(0))
         side = "LEFT" if op == "starts_with" else "RIGHT"
         prefix = exp.Anonymous(

@@ -1,0 +1,46 @@
+WITH `t1_orders` AS (
+  SELECT
+    `orders`.`customer_id` AS `__key`,
+    SUM(`orders`.`amount`) AS `m1_revenue`,
+    COUNT(*) AS `m2_paid_orders`
+  FROM `orders` AS `orders`
+  WHERE
+    `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS TIMESTAMP_NTZ)
+    AND `orders`.`status` = 'paid'
+  GROUP BY
+    `orders`.`customer_id`
+), `population` AS (
+  SELECT
+    `customer`.`id` AS `__key`,
+    COALESCE(`t1_orders`.`m1_revenue`, 0) AS `m1_revenue`,
+    COALESCE(`t1_orders`.`m2_paid_orders`, 0) AS `m2_paid_orders`
+  FROM `customers` AS `customer`
+  INNER JOIN `t1_orders`
+    ON `t1_orders`.`__key` = `customer`.`id`
+  WHERE
+    NOT `customer`.`id` IS NULL
+    AND (
+      `customer`.`signed_up_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+      OR `customer`.`signed_up_at` IS NULL
+    )
+), `r3_revenue_share_ranking` AS (
+  SELECT
+    `__key`,
+    CAST(SUM(`m1_revenue`) OVER (
+      ORDER BY `m1_revenue` DESC, `__key` ASC
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS DOUBLE) / NULLIF(CAST(SUM(`m1_revenue`) OVER () AS DOUBLE), 0) AS `r3_revenue_share`
+  FROM `population`
+  WHERE
+    `m2_paid_orders` > 0
+), `ranked_1` AS (
+  SELECT
+    `r3_revenue_share_ranking`.`__key`,
+    `r3_revenue_share_ranking`.`r3_revenue_share` AS `r3_revenue_share`
+  FROM `r3_revenue_share_ranking`
+)
+SELECT DISTINCT
+  `__key` AS `id`
+FROM `ranked_1`
+WHERE
+  `r3_revenue_share` > 0.8 AND `r3_revenue_share` <= 0.95
