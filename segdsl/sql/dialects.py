@@ -329,6 +329,7 @@ class Spark(Dialect):
 
     name = "spark"
     sqlglot_name = "spark"
+    limit_takes_subquery = False  # LIMIT must fold to a constant (INVALID_LIMIT_LIKE_EXPRESSION)
 
     # sqlglot writes TIMESTAMP for both wall-clock types, which Spark reads as an instant
     _WALL = exp.DataType.Type.TIMESTAMPNTZ

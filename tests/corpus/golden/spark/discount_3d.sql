@@ -23,6 +23,7 @@ WITH `q1_sequence` AS (
         FROM `events` AS `events`
         WHERE
           `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
+          AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
           AND `events`.`name` = 'purchase'
       ) AS `then_step`
       WHERE
