@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from segdsl import ir
 from segdsl.compiler import Compiler
@@ -41,7 +42,7 @@ class Trend:
     for the as-of time `steps[i]`."""
 
     steps: list[dt.datetime]
-    zone: str
+    zone: ZoneInfo
     population: list[int]
     segments: dict[str, list[int]] = field(default_factory=dict)
     labels: dict[str, dict[str | None, list[int]]] = field(default_factory=dict)
@@ -55,7 +56,9 @@ class Trend:
                 rows.append({**common, "definition": name, "label": None, "size": sizes[index]})
             for name, labels in self.labels.items():
                 for label, sizes in labels.items():
-                    rows.append({**common, "definition": name, "label": label, "size": sizes[index]})
+                    rows.append(
+                        {**common, "definition": name, "label": label, "size": sizes[index]}
+                    )
         return rows
 
 
@@ -196,7 +199,7 @@ def run_trend(
         rows = per_step(sizes_trend_sql(compiler, segments, engine.dialect, at, distinct=True))
     unknown = set(rows) - set(index)
     assert not unknown, f"steps the query did not ask for: {unknown}"
-    zone = compiler.project.settings.zone.key
+    zone = compiler.project.settings.zone
     trend = Trend(walls, zone, [_int(rows.get(wall, {}).get("population")) for wall in walls])
     for name, column in columns.items():
         trend.segments[name] = [_int(rows.get(wall, {}).get(column)) for wall in walls]

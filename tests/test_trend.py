@@ -86,7 +86,9 @@ def test_trend_sizes_equal_the_sizes_at_each_step(
             assert len(fixed) == 1
             # the fixed query's columns: population, keys, c1, …
             expected = dict(zip(["population", "keys", *columns[1:]], fixed[0], strict=True))
-            trend_row = dict(zip(["population", "keys", *columns[1:]], got[moment.wall], strict=True))
+            trend_row = dict(
+                zip(["population", "keys", *columns[1:]], got[moment.wall], strict=True)
+            )
             assert {k: normalize_value(v) for k, v in expected.items()} == trend_row, (
                 runner.name,
                 moment.wall,

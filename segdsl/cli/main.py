@@ -19,6 +19,7 @@ from segdsl.cli.fmt import fmt
 from segdsl.cli.history import changes, snapshot
 from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
+from segdsl.cli.trend import trend
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ app.command("why")(why)
 app.command("diff")(diff)
 app.command("snapshot")(snapshot)
 app.command("changes")(changes)
+app.command("trend")(trend)
 app.add_typer(schema_app, name="schema")
 
 
