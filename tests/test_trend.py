@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from segdsl.cli.main import app
 from segdsl.compiler import Compiler
-from segdsl.diagnostics import CompileError
 from segdsl.execute import count_columns, labels_sql, sizes_sql
 from segdsl.plan import Output, build_plan
 from segdsl.project import load_project

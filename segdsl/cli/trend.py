@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from segdsl.cli.common import (
+    DatabaseOption,
     DataFormat,
     DataFormatOption,
-    DatabaseOption,
     ParamOption,
     compiler_for,
     fail_on_compile_error,
