@@ -413,7 +413,9 @@ def bench_trend(target: DuckDBTarget, repeat: int) -> float:
     one, weekly = alternate(lambda: target.rows(single), lambda: target.rows(trend), repeat=repeat)
     ratio = weekly / one
     print(f"\ntrend ({target.name}): {len(names)} segments, 52 weekly steps in one query")
-    print(f"  one as-of time {one:.3f}s · 52 steps {weekly:.3f}s · ratio {ratio:.2f}× (target ≤ 4×)")
+    print(
+        f"  one as-of time {one:.3f}s · 52 steps {weekly:.3f}s · ratio {ratio:.2f}× (target ≤ 4×)"
+    )
     return ratio
 
 
@@ -428,7 +430,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="scale 1, 3 repetitions")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--only", choices=["segments", "one_pass", "compile", "validate", "memory", "trend"])
+    parser.add_argument(
+        "--only", choices=["segments", "one_pass", "compile", "validate", "memory", "trend"]
+    )
     args = parser.parse_args()
     if args.quick:
         args.scale, args.pg_scale, args.repeat = 1.0, 1.0, 3

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from segdsl.cli.main import app
 from segdsl.compiler import Compiler
+from segdsl.diagnostics import CompileError
 from segdsl.execute import count_columns, labels_sql, sizes_sql
 from segdsl.plan import Output, build_plan
 from segdsl.project import load_project
@@ -109,3 +113,54 @@ def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone:
                 fixed = runner.query(labels_sql(compiler, name, runner.name, moment))
                 expected = {(label, normalize_value(n)) for label, n in fixed}
                 assert got[moment.wall] == expected, (runner.name, name, moment.wall)
+
+
+def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
+    """`seg trend --format json` follows its schema and agrees with `seg run` at a step;
+    `--output` writes one row per step and definition (and label); a ranking is refused."""
+    from jsonschema import Draft202012Validator
+
+    from segdsl.demo import build_demo_database
+
+    path = tmp_path / "demo.duckdb"
+    build_demo_database(path, scale=0.02)
+    url = f"duckdb:///{path}"
+    base = [str(EXAMPLES), "--db", url, "-s", "loyal", "-s", "lifecycle"]
+    span = ["--from", "2025-01-31", "--to", "2025-04-30", "--every", "1mo"]
+    runner = CliRunner()
+    result = runner.invoke(app, ["trend", *base, *span, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    schema = json.loads((EXAMPLES.parent / "docs/schemas/trend.schema.json").read_text())
+    assert not list(Draft202012Validator(schema).iter_errors(document))
+    assert [s["as_of"][:10] for s in document["steps"]] == [
+        "2025-01-31",
+        "2025-02-28",
+        "2025-03-31",
+        "2025-04-30",
+    ]
+    sizes = runner.invoke(app, ["run", *base, "--as-of", "2025-02-28", "--format", "json"])
+    assert sizes.exit_code == 0, sizes.stderr
+    expected = json.loads(sizes.stdout)
+    step = document["steps"][1]
+    assert step["segments"] == expected["segments"] and step["labels"] == expected["labels"]
+    output = tmp_path / "trend.jsonl"
+    exported = runner.invoke(app, ["trend", *base, *span, "-o", str(output)])
+    assert exported.exit_code == 0, exported.stderr
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    labels = len(document["steps"][0]["labels"]["lifecycle"])
+    assert len(rows) == 4 * (1 + labels)
+    refused = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "champions", *span])
+    assert refused.exit_code != 0 and "SEG590" in refused.stderr
+
+
+def test_steps_refuse_bad_requests() -> None:
+    compiler = _compiler("UTC")
+    for args, code in [
+        (("2025-01-01", "2025-02-01", "1 fortnight"), "SEG591"),
+        (("2025-02-01", "2025-01-01", "1d"), "SEG592"),
+        (("2020-01-01", "2025-01-01", "1h"), "SEG593"),
+    ]:
+        with pytest.raises(CompileError) as error:
+            steps(compiler, *args)
+        assert error.value.diagnostics[0].code == code
