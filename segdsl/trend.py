@@ -164,7 +164,9 @@ def sizes_trend_sql(
 ) -> str:
     """One query: per step (`as_of`), the population, `keys` and each segment's size."""
     columns = count_columns(names)
-    outputs = [(columns[name], compiler.definition(name).expr) for name in names]
+    outputs: list[tuple[str, ir.Expr]] = [
+        (columns[name], compiler.definition(name).expr) for name in names
+    ]
     builder = _builder(compiler, outputs, dialect, at)
     return builder.dialect.render(builder.counts(outputs, distinct=distinct))
 

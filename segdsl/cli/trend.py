@@ -58,9 +58,11 @@ def trend(
         compiler = compiler_for(project, parse_params(param))
         names = execute.resolve_names(compiler, segment)
         at = steps(compiler, start, end, every)
-        with open_engine(url, project.settings) as engine:
-            with progress(f"{len(names)} definitions at {len(at)} steps"):
-                result = run_trend(compiler, engine, names, at)
+        with (
+            open_engine(url, project.settings) as engine,
+            progress(f"{len(names)} definitions at {len(at)} steps"),
+        ):
+            result = run_trend(compiler, engine, names, at)
     if output is not None:
         from segdsl.cli.run import _no_leftover_part
         from segdsl.engines.export import export_rows
