@@ -152,6 +152,8 @@ def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
     assert len(rows) == 4 * (1 + labels)
     refused = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "champions", *span])
     assert refused.exit_code != 0 and "SEG590" in refused.stderr
+    measure = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "orders_count", *span])
+    assert measure.exit_code != 0 and "SEG594" in measure.stderr
 
 
 def test_steps_refuse_bad_requests() -> None:
