@@ -47,8 +47,7 @@ def trend(
     ] = None,
     output_format: DataFormatOption = DataFormat.text,
 ) -> None:
-    """Sizes (and label counts) at every step from --from to --to, in one query per
-    definition kind: a calendar spine of as-of times joined to the aggregates."""
+    """Sizes and label counts at every step from --from to --to, in one query."""
     from segdsl import execute
     from segdsl.trend import run_trend, steps
 
