@@ -10,11 +10,14 @@ Sections:
 3. compile   — parse + check + compile a 1,000-segment project (segments per second)
 4. validate  — `seg validate` on a 1,000-file project in a fresh process
 5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
+6. trend     — `seg trend`: the sizes of every segment a trend supports at 52 weekly steps
+               (one query) vs the same sizes at one as-of time (DuckDB; target ≤ 4×)
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import subprocess
@@ -400,6 +403,38 @@ def bench_memory(path: Path) -> None:
             )
 
 
+def bench_trend(target: DuckDBTarget, repeat: int) -> float:
+    """52 weekly steps in one query vs one evaluation, for the examples' segments a trend
+    supports (rankings and sequences are refused by `seg trend`)."""
+    from segdsl.execute import sizes_sql
+    from segdsl.plan import Output, build_plan
+    from segdsl.sql.builder.query import unsupported_in_trend
+    from segdsl.trend import sizes_trend_sql, steps
+
+    c = compiler()
+    entity = c.analysis.entity
+    names = [
+        name
+        for name, d in c.analysis.definitions.items()
+        if d.kind == "segment"
+        and not unsupported_in_trend(build_plan(entity, [Output(name, d.expr)]))
+    ]
+    end = c.as_of(None)
+    at = steps(c, (end.wall - dt.timedelta(weeks=51)).isoformat(), end.wall.isoformat(), "1w")
+    assert len(at) == 52 and at[-1].wall == end.wall
+    single = sizes_sql(c, names, target.name, end)
+    trend = sizes_trend_sql(c, names, target.name, at, distinct=False)
+    last = [row for row in target.rows(trend) if row[0] == end.wall]
+    assert [tuple(last[0][1:])] == target.rows(single), "the trend's last step differs"
+    one, weekly = alternate(lambda: target.rows(single), lambda: target.rows(trend), repeat=repeat)
+    ratio = weekly / one
+    print(f"\ntrend ({target.name}): {len(names)} segments, 52 weekly steps in one query")
+    print(
+        f"  one as-of time {one:.3f}s · 52 steps {weekly:.3f}s · ratio {ratio:.2f}× (target ≤ 4×)"
+    )
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -411,17 +446,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="scale 1, 3 repetitions")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--only", choices=["segments", "one_pass", "compile", "validate", "memory"])
+    parser.add_argument(
+        "--only", choices=["segments", "one_pass", "compile", "validate", "memory", "trend"]
+    )
     args = parser.parse_args()
     if args.quick:
         args.scale, args.pg_scale, args.repeat = 1.0, 1.0, 3
-    wanted = {args.only} if args.only else {"segments", "one_pass", "compile", "validate", "memory"}
+    every = {"segments", "one_pass", "compile", "validate", "memory", "trend"}
+    wanted = {args.only} if args.only else every
     print(f"segdsl benchmarks on {os.cpu_count()} cores · python {sys.version.split()[0]}")
     if "compile" in wanted:
         bench_compile()
     if "validate" in wanted:
         bench_validate()
-    if wanted & {"segments", "one_pass", "memory"}:
+    if wanted & {"segments", "one_pass", "memory", "trend"}:
         path = demo_file(args.scale)
         duck = DuckDBTarget(path)
         if "segments" in wanted:
@@ -430,6 +468,8 @@ def main() -> None:
             bench_one_pass(duck, args.repeat)
         if "memory" in wanted:
             bench_memory(path)
+        if "trend" in wanted:
+            bench_trend(duck, args.repeat)
         if not args.no_postgres and wanted & {"segments", "one_pass"}:
             from segdsl.demo import copy_to_postgres
 

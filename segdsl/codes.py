@@ -302,6 +302,36 @@ CODES: dict[str, Code] = _codes(
         "`seg changes --since` must be earlier than `--until`.",
     ),
     (
+        "SEG590",
+        "not evaluable per step",
+        "`seg trend` evaluates a definition at every step in one query; rankings "
+        "(ntile, percentile, cumulative share, top/bottom), population aggregates and "
+        "sequences are not carried per step, so a definition using them is refused. Run "
+        "`seg run --as-of` at each time instead.",
+    ),
+    (
+        "SEG591",
+        "invalid step length",
+        "`seg trend --every` takes a positive whole number and a unit: s, min, h, d, w, mo, y.",
+    ),
+    (
+        "SEG592",
+        "empty trend interval",
+        "`seg trend --from` must not be later than `--to`.",
+    ),
+    (
+        "SEG593",
+        "too many steps",
+        "`seg trend` computes at most 1000 steps in one query; choose a longer --every or a "
+        "shorter interval.",
+    ),
+    (
+        "SEG594",
+        "nothing to count",
+        "`seg trend` counts the members of segments, classifiers and splits; a measure has "
+        "no members.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",

@@ -23,6 +23,7 @@ from segdsl.cli.run import overlap, run
 from segdsl.cli.schema import app as schema_app
 from segdsl.cli.terminal import ColorMode, set_color_mode
 from segdsl.cli.test import test_command
+from segdsl.cli.trend import trend
 from segdsl.cli.validate import validate
 
 app = typer.Typer(
@@ -73,6 +74,7 @@ app.command("list")(list_command)
 app.command("docs")(docs)
 app.command("snapshot")(snapshot)
 app.command("changes")(changes)
+app.command("trend")(trend)
 app.add_typer(schema_app, name="schema")
 
 

@@ -78,6 +78,24 @@ def export_query(
     return write_batches(engine.query_batches(sql), path, format=kind)
 
 
+def export_rows(rows: Rows, path: Path) -> int:
+    """Write rows computed in Python (`seg trend`) to ``path`` in the format its extension
+    names, as `export_query` writes a query's; return the row count."""
+    path = Path(path)
+    kind = format_for(path)
+    if kind != "parquet":
+        return write_batches([rows], path, format=kind)
+    from segdsl.engines.arrow import require_pyarrow, write_parquet
+
+    pa = require_pyarrow("writing Parquet")
+    table = pa.Table.from_pylist(
+        [dict(zip(rows.schema.names, row, strict=True)) for row in rows.rows]
+    )
+    return _atomically(
+        path, lambda temporary: write_parquet(table.to_batches() or [], temporary, engine="trend")
+    )
+
+
 def write_batches(
     batches: Iterable[Rows],
     path: Path,

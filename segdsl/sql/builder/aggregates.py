@@ -11,6 +11,8 @@ from segdsl.plan import KEY, extreme_row_time
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
+    STEP,
+    STEP_OF,
     UP_TO_AS_OF,
     _and,
     _and_once,
@@ -73,12 +75,13 @@ class Aggregates(Reading):
             copied = value.copy()
             inline[aggregation] = copied if never_null else self._zero_rows(aggregation, copied)
             columns.append(exp.alias_(value, alias, quoted=True, copy=False))
+        columns += self._step_columns()
         select = select.select(*columns, copy=False)
         filters = self._row_filters(source, key)
         filters += self._counted_filters(source, aggregations, common, residuals)
         if filters:
             select = select.where(_and_once(filters), copy=False)
-        select = select.group_by(key, copy=False)
+        select = select.group_by(key, *self._step_keys(), copy=False)
         if source in self.having:
             self._inline_aggregates = inline
             try:
@@ -90,6 +93,16 @@ class Aggregates(Reading):
             if parts:
                 select = select.having(_and(parts), copy=False)
         return select
+
+    def _step_columns(self) -> list[exp.Expr]:
+        """In a trend, the step a CTE's row belongs to (`STEP_OF`); else nothing."""
+        if self.steps is None:
+            return []
+        return [exp.alias_(_col(STEP), STEP_OF, quoted=True, copy=False)]
+
+    def _step_keys(self, column: str = STEP) -> list[exp.Expr]:
+        """In a trend, what a CTE groups or partitions by beside the key."""
+        return [] if self.steps is None else [_col(column)]
 
     def _aggregate(self, aggregation: ir.Aggregation, residual: ir.Expr | None = None) -> exp.Expr:
         """The aggregate expression; rows outside `residual` (if any) count as NULL."""
@@ -149,7 +162,8 @@ class Aggregates(Reading):
                 exp.Ordered(this=self._tie_break(value, aggregation.value), desc=False),
             ]
         )
-        rank = exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order)
+        partition = [key.copy(), *self._step_keys()]
+        rank = exp.Window(this=exp.RowNumber(), partition_by=partition, order=order)
         filters = self._row_filters(source, key)
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
@@ -158,11 +172,13 @@ class Aggregates(Reading):
             exp.alias_(key, KEY, quoted=True, copy=False),
             exp.alias_(value, "value", quoted=True, copy=False),
             exp.alias_(rank, "position", quoted=True, copy=False),
+            *self._step_columns(),
             copy=False,
         ).where(_and_once(filters), copy=False)
         position = aggregation.n if aggregation.func == "nth_value" else 1
+        value_column = exp.alias_(_col("value"), alias, quoted=True, copy=False)
         return (
-            exp.select(_col(KEY), exp.alias_(_col("value"), alias, quoted=True, copy=False))
+            exp.select(_col(KEY), value_column, *self._step_keys(STEP_OF))
             .from_(inner.subquery("ranked_rows", copy=False))
             .where(exp.EQ(this=_col("position"), expression=_num(position or 1)), copy=False)
         )
@@ -186,10 +202,11 @@ class Aggregates(Reading):
             select.select(
                 exp.alias_(key.copy(), KEY, quoted=True, copy=False),
                 exp.alias_(per_group.copy(), "per_group", quoted=True, copy=False),
+                *self._step_columns(),
                 copy=False,
             )
             .where(_and_once(filters), copy=False)
-            .group_by(key, group, copy=False)
+            .group_by(key, group, *self._step_keys(), copy=False)
         )
         if aggregation in self.group_having:
             # `max count … per g >= 3` holds exactly when some group counts 3: smaller
@@ -202,9 +219,13 @@ class Aggregates(Reading):
             inner = inner.having(_and(bounds), copy=False)
         combined = _AGGREGATES[aggregation.outer](this=_col("per_group"))
         return (
-            exp.select(_col(KEY), exp.alias_(combined, alias, quoted=True, copy=False))
+            exp.select(
+                _col(KEY),
+                exp.alias_(combined, alias, quoted=True, copy=False),
+                *self._step_keys(STEP_OF),
+            )
             .from_(inner.subquery("groups", copy=False))
-            .group_by(_col(KEY), copy=False)
+            .group_by(_col(KEY), *self._step_keys(STEP_OF), copy=False)
         )
 
 

@@ -30,6 +30,7 @@ class BuilderBase:
     dialect: Dialect
     as_of: AsOf | MovingAsOf
     clock: Clock | None  # for a moving as-of time: its times as SQL expressions
+    steps: tuple[dt.datetime, ...] | None  # a trend: the as-of times of its spine
     entity: ir.Entity
     required: set[object]
     forbidden: set[ir.RowSource]

@@ -16,6 +16,11 @@ UP_TO_AS_OF = ir.Bounds(None, False, ir.AsOfOffset(ir.DurationValue(0, "s")), Tr
 NOT_JOINED = ""  # the "CTE" of a table anti-joined instead of aggregated
 # entity key types a table's link can stand in for, as SQL types (see `stand_in`)
 KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TEXT}
+# a trend query (`QueryBuilder(steps=…)`): the as-of time of each step, in the spine
+# `steps` and in `population` (`STEP`), and carried by each CTE that reads rows (`STEP_OF`)
+STEP = "__as_of"
+STEP_OF = "__step"
+STEPS = "steps"
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -102,9 +107,13 @@ def _join(
     right: exp.Expr,
     *,
     side: str,
+    also: exp.Expr | None = None,
 ) -> None:
-    """Attach `JOIN relation ON left = right` (built directly: the string API would parse)."""
-    condition = exp.EQ(this=left, expression=right.copy())
+    """Attach `JOIN relation ON left = right [AND also]` (built directly: the string API
+    would parse)."""
+    condition: exp.Expr = exp.EQ(this=left, expression=right.copy())
+    if also is not None:
+        condition = exp.And(this=condition, expression=also)
     select.append("joins", exp.Join(this=relation, on=condition, side=side))
 
 

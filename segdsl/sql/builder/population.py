@@ -12,6 +12,9 @@ from segdsl.sql.builder.common import (
     FALSE,
     KEY_TYPES,
     NOT_JOINED,
+    STEP,
+    STEP_OF,
+    STEPS,
     UP_TO_AS_OF,
     _and,
     _and_once,
@@ -96,6 +99,11 @@ class Population(Aggregates):
         # entity, one without a link, which `rely` rules out) makes no member
         select = select.where(exp.Not(this=exp.Is(this=stored_key, expression=exp.Null())))
         columns: list[exp.Expr] = [exp.alias_(key.copy(), KEY, quoted=True, copy=False)]
+        if self.steps is not None:
+            # a trend: each entity once per step (the CTEs carry their rows' step)
+            steps = exp.to_identifier(STEPS, quoted=True)
+            select.append("joins", exp.Join(this=exp.Table(this=steps), kind="CROSS"))
+            columns.append(exp.alias_(_col(STEP, STEPS), STEP, quoted=True, copy=False))
         for name, column in self.plan.attributes.items():
             if name in self.late_attributes:
                 continue
@@ -109,7 +117,11 @@ class Population(Aggregates):
             if cte not in joined:
                 joined.add(cte)
                 side = "INNER" if group in self.required else "LEFT"
-                _join(select, exp.to_identifier(cte, quoted=True), _col(KEY, cte), key, side=side)
+                step = None
+                if self.steps is not None:
+                    step = exp.EQ(this=_col(STEP_OF, cte), expression=_col(STEP, STEPS))
+                relation = exp.to_identifier(cte, quoted=True)
+                _join(select, relation, _col(KEY, cte), key, side=side, also=step)
         select = select.select(*columns, copy=False)
         if entity.time is not None and self.stand_in is None:
             # members who joined after the as-of time are not yet part of the population

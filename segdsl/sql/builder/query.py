@@ -19,11 +19,14 @@ Each step lives in its own module of this package (see docs/architecture.md).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
-from segdsl.sql.builder.common import KEY_TYPES, _and, _case, _col, _num
+from segdsl.sql.builder.common import KEY_TYPES, STEP, STEPS, _and, _case, _col, _num
 from segdsl.sql.builder.cuts import ranking_cuts
 from segdsl.sql.builder.narrowing import (
     _attributes_only,
@@ -52,8 +55,15 @@ class QueryBuilder(Population, Sequences, Rankings):
         as_of: AsOf | MovingAsOf,
         *,
         members_of: ir.Expr | None = None,
+        steps: Sequence[dt.datetime] | None = None,
     ):
-        """With `members_of` (the condition the final query keeps), tables the condition
+        """With `steps` (wall-clock as-of times; `as_of` then a `MovingAsOf` in the
+        project zone), a trend: the query evaluates the plan at every step at once (a
+        spine CTE `steps`; every CTE reading rows joins it and groups by key and step),
+        and `counts`/`distribution` give one row per step (column `as_of`) and label.
+        Rankings and sequences are not carried per step (`unsupported_in_trend`).
+
+        With `members_of` (the condition the final query keeps), tables the condition
         cannot do without are inner-joined, and its parts that only need one such table
         are checked already while aggregating that table (HAVING); tables it must not
         have rows in are anti-joined instead of aggregated."""
@@ -125,6 +135,12 @@ class QueryBuilder(Population, Sequences, Rankings):
             if isinstance(as_of, MovingAsOf)
             else None
         )
+        self.steps = tuple(steps) if steps is not None else None
+        if self.steps is not None:
+            assert members_of is None and self.clock is not None
+            assert not unsupported_in_trend(plan), "rankings and sequences have no steps"
+            # the as-of time is the step's, a column of the spine (and of `population`)
+            self.clock.node = _col(STEP)
         self.entity = plan.entity
         self.table_aliases: dict[str, str] = {}  # declared table name → its SQL alias
         self.entity_alias = self._table_alias(plan.entity.name)
@@ -195,22 +211,33 @@ class QueryBuilder(Population, Sequences, Rankings):
                 keys = _case(self.condition(condition), _col(KEY))
                 counted = exp.Count(this=exp.Distinct(expressions=[keys]))
             columns.append(exp.alias_(counted, name, quoted=True, copy=False))
-        return self._with(
-            exp.select(*columns).from_(exp.to_identifier(self.relation, quoted=True), copy=False)
+        select = exp.select(*self._per_step(), *columns).from_(
+            exp.to_identifier(self.relation, quoted=True), copy=False
         )
+        if self.steps is not None:
+            select = select.group_by(_num(1), copy=False)
+        return self._with(select)
+
+    def _per_step(self) -> list[exp.Expr]:
+        """In a trend, the column `as_of` (the step) that the final SELECT groups by."""
+        if self.steps is None:
+            return []
+        return [exp.alias_(_col(STEP), "as_of", quoted=True, copy=False)]
 
     def distribution(self, label: ir.Expr, *, distinct: bool = False) -> exp.Select:
         """How many entities carry each label (missing labels counted under NULL); with
         `distinct`, how many distinct keys (see `counts`)."""
         value = self.value(label)
         counted = exp.Count(this=exp.Distinct(expressions=[_col(KEY)]) if distinct else exp.Star())
+        steps = self._per_step()
         select = (
             exp.select(
+                *steps,
                 exp.alias_(value, "label", quoted=True, copy=False),
                 exp.alias_(counted, "members", quoted=True, copy=False),
             )
             .from_(exp.to_identifier(self.relation, quoted=True), copy=False)
-            .group_by(_num(1), copy=False)
+            .group_by(*(_num(n) for n in range(1, len(steps) + 2)), copy=False)
         )
         return self._with(select)
 
@@ -230,6 +257,8 @@ class QueryBuilder(Population, Sequences, Rankings):
     # -------------------------------------------------------------- CTE chain
     def _build(self) -> None:
         plan = self.plan
+        if self.steps is not None:
+            self.ctes.append((STEPS, _spine(self.dialect, self.steps)))
         reads_rows = set(plan.aggregations) - self.forbidden or plan.ordered or plan.grouped
         self.candidates = bool(self.candidate_conditions and (reads_rows or plan.sequences))
         if self.candidates:
@@ -252,3 +281,31 @@ class QueryBuilder(Population, Sequences, Rankings):
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(name, layer, last=last)))
             self.relation = name
+
+
+def unsupported_in_trend(plan: Plan) -> list[str]:
+    """What a trend query cannot evaluate per step: \"ranking\" (rankings and population
+    aggregates, whose population is each step's), \"sequence\"."""
+    found = []
+    if plan.layers:
+        found.append("ranking")
+    if plan.sequences:
+        found.append("sequence")
+    return found
+
+
+def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:
+    """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively)."""
+    rows = [
+        exp.select(exp.alias_(dialect.wall_literal(step), STEP, quoted=True, copy=False))
+        for step in steps
+    ]
+
+    def union(part: list[exp.Select]) -> exp.Query:
+        if len(part) == 1:
+            return part[0]
+        middle = len(part) // 2
+        return exp.union(union(part[:middle]), union(part[middle:]), distinct=False, copy=False)
+
+    spine = union(rows).subquery("spine", copy=False)
+    return exp.select(_col(STEP)).from_(spine, copy=False)

@@ -1,0 +1,168 @@
+"""`seg trend`: a segment's size at every step of a calendar spine, in one query, equals
+its size evaluated at that step's as-of time (a literal as-of), on DuckDB, Postgres and
+GoogleSQL (ZetaSQL); every supported definition of the corpus, on month ends and across
+daylight-saving changes; what a trend cannot carry per step is refused (SEG590)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from segdsl.cli.main import app
+from segdsl.compiler import Compiler
+from segdsl.diagnostics import CompileError
+from segdsl.execute import count_columns, labels_sql, sizes_sql
+from segdsl.plan import Output, build_plan
+from segdsl.project import load_project
+from segdsl.settings import Settings
+from segdsl.sql.builder.query import unsupported_in_trend
+from segdsl.trend import labels_trend_sql, sizes_trend_sql, steps
+from tests.corpus.fixture import TABLES
+from tests.support.runners import Runner, all_runners, close_all, normalize_value
+
+CORPUS = Path(__file__).parent / "corpus"
+EXAMPLES = Path(__file__).parents[1] / "examples"
+# month ends from October to June (New York leaves and re-enters daylight saving time),
+# and 02:30 every week around the night New York's clocks skip 02:00-03:00
+SPANS = [("2024-10-31", "2025-06-30", "1mo"), ("2025-02-23T02:30", "2025-03-16T02:30", "1w")]
+
+
+@pytest.fixture(scope="module")
+def runners() -> Iterator[list[Runner]]:
+    started = all_runners(TABLES)
+    yield started
+    close_all(started)
+
+
+def _compiler(zone: str) -> Compiler:
+    project = load_project(CORPUS)
+    project = dataclasses.replace(project, settings=Settings(time_zone=zone))
+    compiler = Compiler(project)
+    assert compiler.analysis.ok, compiler.diagnostics
+    return compiler
+
+
+def _supported(compiler: Compiler, kinds: tuple[str, ...]) -> list[str]:
+    entity = compiler.analysis.entity
+    assert entity is not None
+    return [
+        name
+        for name, definition in compiler.analysis.definitions.items()
+        if definition.kind in kinds
+        and not unsupported_in_trend(build_plan(entity, [Output(name, definition.expr)]))
+    ]
+
+
+def _wall(value: object) -> dt.datetime:
+    assert isinstance(value, dt.datetime), value
+    return value.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize("span", SPANS, ids=["month-ends", "weekly-dst"])
+def test_trend_sizes_equal_the_sizes_at_each_step(
+    runners: list[Runner], zone: str, span: tuple[str, str, str]
+) -> None:
+    compiler = _compiler(zone)
+    segments = _supported(compiler, ("segment",))
+    assert len(segments) >= 10
+    at = steps(compiler, *span)
+    assert len(at) >= 4
+    columns = ["population", *count_columns(segments).values()]
+    changing = set()
+    for runner in runners:
+        sql = sizes_trend_sql(compiler, segments, runner.name, at, distinct=False)
+        rows = runner.query(sql)
+        assert len(rows) == len(at)
+        got = {_wall(row[0]): [normalize_value(v) for v in row[1:]] for row in rows}
+        for moment in at:
+            fixed = runner.query(sizes_sql(compiler, segments, runner.name, moment))
+            assert len(fixed) == 1
+            # the fixed query's columns: population, keys, c1, …
+            expected = dict(zip(["population", "keys", *columns[1:]], fixed[0], strict=True))
+            trend_row = dict(
+                zip(["population", "keys", *columns[1:]], got[moment.wall], strict=True)
+            )
+            assert {k: normalize_value(v) for k, v in expected.items()} == trend_row, (
+                runner.name,
+                moment.wall,
+            )
+            changing.add(repr(trend_row))
+    assert len(changing) >= 3  # the steps do give different sizes
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone: str) -> None:
+    compiler = _compiler(zone)
+    classifiers = _supported(compiler, ("classifier", "split"))
+    assert classifiers
+    at = steps(compiler, *SPANS[0])
+    for runner in runners:
+        for name in classifiers:
+            rows = runner.query(labels_trend_sql(compiler, name, runner.name, at, distinct=False))
+            got: dict[dt.datetime, set[tuple[object, object]]] = {m.wall: set() for m in at}
+            for as_of, label, members in rows:
+                got[_wall(as_of)].add((label, normalize_value(members)))
+            for moment in at:
+                fixed = runner.query(labels_sql(compiler, name, runner.name, moment))
+                expected = {(label, normalize_value(n)) for label, n in fixed}
+                assert got[moment.wall] == expected, (runner.name, name, moment.wall)
+
+
+def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
+    """`seg trend --format json` follows its schema and agrees with `seg run` at a step;
+    `--output` writes one row per step and definition (and label); a ranking is refused."""
+    from jsonschema import Draft202012Validator
+
+    from segdsl.demo import build_demo_database
+
+    path = tmp_path / "demo.duckdb"
+    build_demo_database(path, scale=0.02)
+    url = f"duckdb:///{path}"
+    base = [str(EXAMPLES), "--db", url, "-s", "loyal", "-s", "lifecycle"]
+    span = ["--from", "2025-01-31", "--to", "2025-04-30", "--every", "1mo"]
+    runner = CliRunner()
+    result = runner.invoke(app, ["trend", *base, *span, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    schema = json.loads((EXAMPLES.parent / "docs/schemas/trend.schema.json").read_text())
+    assert not list(Draft202012Validator(schema).iter_errors(document))
+    assert [s["as_of"][:10] for s in document["steps"]] == [
+        "2025-01-31",
+        "2025-02-28",
+        "2025-03-31",
+        "2025-04-30",
+    ]
+    sizes = runner.invoke(app, ["run", *base, "--as-of", "2025-02-28", "--format", "json"])
+    assert sizes.exit_code == 0, sizes.stderr
+    expected = json.loads(sizes.stdout)
+    step = document["steps"][1]
+    assert step["segments"] == expected["segments"] and step["labels"] == expected["labels"]
+    output = tmp_path / "trend.jsonl"
+    exported = runner.invoke(app, ["trend", *base, *span, "-o", str(output)])
+    assert exported.exit_code == 0, exported.stderr
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    labels = len(document["steps"][0]["labels"]["lifecycle"])
+    assert len(rows) == 4 * (1 + labels)
+    refused = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "champions", *span])
+    assert refused.exit_code != 0 and "SEG590" in refused.stderr
+    measure = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "orders_count", *span])
+    assert measure.exit_code != 0 and "SEG594" in measure.stderr
+
+
+def test_steps_refuse_bad_requests() -> None:
+    compiler = _compiler("UTC")
+    for args, code in [
+        (("2025-01-01", "2025-02-01", "1 fortnight"), "SEG591"),
+        (("2025-02-01", "2025-01-01", "1d"), "SEG592"),
+        (("2020-01-01", "2025-01-01", "1h"), "SEG593"),
+    ]:
+        with pytest.raises(CompileError) as error:
+            steps(compiler, *args)
+        assert error.value.diagnostics[0].code == code
