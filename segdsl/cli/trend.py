@@ -18,7 +18,6 @@ from segdsl.cli.common import (
     parse_params,
 )
 from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.project import load_project
 
 if TYPE_CHECKING:
     from segdsl.trend import Trend
@@ -49,6 +48,7 @@ def trend(
 ) -> None:
     """Sizes and label counts at every step from --from to --to, in one query."""
     from segdsl import execute
+    from segdsl.project import load_project
     from segdsl.trend import run_trend, steps
 
     project = load_project(path)
