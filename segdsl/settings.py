@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
-DIALECT_NAMES = ("duckdb", "postgres", "bigquery")
+DIALECT_NAMES = ("duckdb", "postgres", "bigquery", "clickhouse")
 KNOWN_KEYS: tuple[str, ...] = (
     "dialect",
     "time_zone",
@@ -122,7 +122,7 @@ def load_settings(path: Path | None) -> tuple[Settings, list[Diagnostic]]:
                 "SEG501",
                 f"unknown dialect `{dialect}`",
                 span,
-                did_you_mean(str(dialect), DIALECT_NAMES) or "use duckdb, postgres or bigquery",
+                did_you_mean(str(dialect), DIALECT_NAMES) or "use " + ", ".join(DIALECT_NAMES),
             )
         )
         values.pop("dialect")

@@ -11,7 +11,7 @@ from segdsl.compiler import Compiler
 from segdsl.project import load_project
 from tests.corpus.fixture import TABLES
 from tests.support.availability import require_postgres
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner
+from tests.support.runners import ChdbRunner, DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -41,5 +41,12 @@ def corpus_postgres() -> Iterator[Runner]:
 @pytest.fixture(scope="session")
 def corpus_bigquery() -> Iterator[Runner]:
     runner = ZetaSQLRunner(TABLES)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_clickhouse() -> Iterator[Runner]:
+    runner = ChdbRunner(TABLES)
     yield runner
     runner.close()

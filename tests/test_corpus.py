@@ -1,6 +1,6 @@
-"""Every corpus segment, executed on DuckDB, Postgres and GoogleSQL over the fixture
-shop, must select exactly the members written here by hand (see tests/corpus/fixture.py
-for each customer's story). The generated SQL is also kept as golden files for review:
+"""Every corpus segment, executed on DuckDB, Postgres, GoogleSQL and ClickHouse (chdb)
+over the fixture shop, must select exactly the members written here by hand (see
+tests/corpus/fixture.py for each customer's story). The generated SQL is also kept as golden files for review:
 set SEGDSL_UPDATE_GOLDEN=1 to rewrite them after an intended change.
 """
 
@@ -106,7 +106,12 @@ def test_bigquery_members(corpus: Compiler, corpus_bigquery: Runner, segment: st
     assert _members(corpus, corpus_bigquery, segment) == EXPECTED[segment]
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
+@pytest.mark.parametrize("segment", sorted(EXPECTED))
+def test_clickhouse_members(corpus: Compiler, corpus_clickhouse: Runner, segment: str) -> None:
+    assert _members(corpus, corpus_clickhouse, segment) == EXPECTED[segment]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "clickhouse"])
 @pytest.mark.parametrize("segment", sorted(EXPECTED))
 def test_golden_sql(corpus: Compiler, dialect: str, segment: str) -> None:
     sql = corpus.members_sql(segment, dialect=dialect, as_of=AS_OF) + "\n"

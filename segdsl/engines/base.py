@@ -54,7 +54,7 @@ MaterializeKind = Literal["table", "view"]
 Batches = Generator[Rows, None, None]
 """What `Engine.query_batches` returns: close it to end a query early."""
 TableName = str | Sequence[str]
-DialectName = Literal["duckdb", "postgres", "bigquery"]
+DialectName = Literal["duckdb", "postgres", "bigquery", "clickhouse"]
 
 DEFAULT_BATCH_ROWS = 50_000
 _MAX_MESSAGE = 500
@@ -134,6 +134,7 @@ _SQLGLOT_DIALECT: dict[str, str] = {
     "duckdb": "duckdb",
     "postgres": "postgres",
     "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
 }
 
 

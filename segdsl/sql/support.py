@@ -17,11 +17,13 @@ MAX_TABLE_PARTS = {
     "duckdb": 3,  # catalog.schema.table
     "postgres": 2,  # schema.table: Postgres cannot query another database
     "bigquery": 3,  # project.dataset.table
+    "clickhouse": 2,  # database.table
 }
 EXAMPLES = {
     "duckdb": "shop.orders or catalog.shop.orders",
     "postgres": "shop.orders",
     "bigquery": "dataset.orders or project.dataset.orders",
+    "clickhouse": "shop.orders",
 }
 
 

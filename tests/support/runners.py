@@ -9,11 +9,16 @@ query has no total ORDER BY. Engine errors are raised as :class:`EngineError`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import decimal
 import functools
 import os
+import re
+import shutil
+import tempfile
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -472,6 +477,121 @@ def _zetasql_error(exc: ZetaSQLError) -> EngineError:
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or str(exc)
     return EngineError("bigquery", str(message), code=getattr(code, "name", None))
+
+
+# --- ClickHouse (chdb) -------------------------------------------------------------
+
+
+@functools.cache
+def chdb_session() -> Any:
+    """The process's chdb session (embedded ClickHouse), in a temporary folder.
+
+    chdb runs one embedded server per process, on one data folder, so every
+    :class:`ChdbRunner` of a process shares this session, each in its own database;
+    pytest-xdist workers are processes and get one each. Closed and removed at exit.
+    """
+    from chdb.session import Session
+
+    folder = tempfile.mkdtemp(prefix="segdsl-chdb-")
+    session = Session(folder)
+
+    def close() -> None:
+        session.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(close)
+    return session
+
+
+_CHDB_LOCK: Final = threading.Lock()
+"""Held from a runner's ``USE`` to the end of its query: the session's database is shared."""
+
+
+def _clickhouse_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+class ChdbRunner:
+    """ClickHouse through chdb: a fresh database in the process's session (`chdb_session`),
+    dropped by ``close()``; fixture tables are Memory tables of Nullable columns.
+
+    The runner sets nothing: the SQL segdsl generates carries the settings it needs
+    (``join_use_nulls``, ``session_timezone``). ClickHouse has no zone-less time type
+    (a DateTime64 is an instant): times come back as naive UTC datetimes, the wall
+    clock segdsl's SQL shows in them.
+    """
+
+    name: Final = "clickhouse"
+
+    def __init__(self, tables: Sequence[TableSpec], *, session: Any = None) -> None:
+        _check_unique_names(tables)
+        self._session = session if session is not None else chdb_session()
+        self.database = f"segdsl_test_{uuid.uuid4().hex[:16]}"
+        self._closed = False
+        self._run(f"CREATE DATABASE {_clickhouse_identifier(self.database)}")
+        try:
+            for spec in tables:
+                self._load(spec)
+        except EngineError:
+            self.close()
+            raise
+
+    def _table(self, name: str) -> str:
+        return f"{_clickhouse_identifier(self.database)}.{_clickhouse_identifier(name)}"
+
+    def _load(self, spec: TableSpec) -> None:
+        columns = ", ".join(
+            f"{_clickhouse_identifier(c.name)} {PHYSICAL_TYPES['clickhouse'][c.type]}"
+            for c in spec.columns
+        )
+        self._run(f"CREATE TABLE {self._table(spec.name)} ({columns}) ENGINE = Memory")
+        if not spec.rows:
+            return
+        arrays = [
+            pa.array([row[index] for row in spec.rows], type=_ARROW_TYPES[column.type])
+            for index, column in enumerate(spec.columns)
+        ]
+        data = pa.Table.from_arrays(arrays, names=list(spec.column_names))  # noqa: F841 (read by name)
+        self._run(f"INSERT INTO {self._table(spec.name)} SELECT * FROM Python(data)")
+
+    def _run(self, sql: str, output: str = "CSV") -> Any:
+        try:
+            return self._session.query(sql, output)
+        except RuntimeError as exc:  # chdb.ChdbError is one
+            raise EngineError(self.name, str(exc).strip(), code=_chdb_code(str(exc))) from exc
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """Run ``sql`` in the runner's database; statements without a result return ``[]``."""
+        if self._closed:
+            raise EngineError(self.name, "runner is closed")
+        with _CHDB_LOCK:
+            self._run(f"USE {_clickhouse_identifier(self.database)}")
+            result = self._run(sql, "ArrowTable")
+        if not isinstance(result, pa.Table):
+            return []
+        columns = [column.to_pylist() for column in result.columns]
+        return normalize_rows(
+            tuple(_naive(value) for value in row) for row in zip(*columns, strict=True)
+        )
+
+    def close(self) -> None:
+        """Drop the runner's database; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._run(f"DROP DATABASE IF EXISTS {_clickhouse_identifier(self.database)}")
+
+
+def _naive(value: object) -> object:
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _chdb_code(message: str) -> str | None:
+    """The error name ClickHouse ends its messages with: ``(UNKNOWN_IDENTIFIER)``."""
+    found = re.findall(r"\(([A-Z][A-Z_]+)\)", message)
+    return found[-1] if found else None
 
 
 # --- all three -------------------------------------------------------------------
