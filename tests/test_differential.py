@@ -23,7 +23,14 @@ from segdsl.project import Project
 from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios, shop_tables
 from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
+from tests.support.runners import (
+    ChdbRunner,
+    DuckDBRunner,
+    PostgresRunner,
+    Runner,
+    ZetaSQLRunner,
+    close_all,
+)
 from tests.support.tables import TableSpec
 
 EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "150"))
@@ -216,6 +223,7 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
             DuckDBRunner(scenario.tables),
             PostgresRunner(scenario.tables),
             ZetaSQLRunner(scenario.tables),
+            ChdbRunner(scenario.tables),
         ]
         for runner in runners:
             population = members(compiler, runner, "everyone", scenario.as_of)
@@ -233,6 +241,7 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
         }
         assert results["duckdb"] == results["postgres"], scenario.conditions
         assert results["duckdb"] == results["bigquery"], scenario.conditions
+        assert results["duckdb"] == results["clickhouse"], scenario.conditions
         as_of = compiler.as_of(scenario.as_of)
         for index, condition in enumerate(scenario.conditions):
             expr = compiler.definition(f"s{index}").expr
@@ -264,6 +273,7 @@ def test_round_takes_halves_away_from_zero() -> None:
     scenario = Scenario(as_of, tables, conditions)
     compiler = Compiler(Project.from_text(project_text(scenario)))
     runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+    runners.append(ChdbRunner(tables))
     try:
         for runner in runners:
             for index, value in enumerate(targets):

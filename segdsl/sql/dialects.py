@@ -375,6 +375,7 @@ class ClickHouse(Dialect):
     def render(self, expression: exp.Expr, *, pretty: bool = True) -> str:
         tree = expression.copy().transform(_clickhouse_node, copy=False)
         if isinstance(tree, exp.Query):
+            _expand_stars(tree)
             settings = [
                 exp.EQ(
                     this=exp.column(name),
@@ -473,6 +474,33 @@ def _offset(instant: exp.Expr, zone: str) -> exp.Expr:
     return _fn("timeZoneOffset", _fn("toTimeZone", instant, _string(zone)))
 
 
+def _expand_stars(query: exp.Query) -> None:
+    """`cte.*` as the CTE's columns, one by one: with two joins or more, ClickHouse names
+    a column the joined tables share `cte.name` instead of `name`."""
+    known: dict[str, list[str]] = {}
+    for cte in query.ctes:
+        _expand_stars_in(cte.this, known)
+        known[cte.alias_or_name] = cte.this.named_selects
+    _expand_stars_in(query, known)
+
+
+def _expand_stars_in(query: exp.Expr, known: dict[str, list[str]]) -> None:
+    for select in query.find_all(exp.Select):
+        items: list[exp.Expr] = []
+        for item in select.expressions:
+            if isinstance(item, exp.Column) and item.is_star and item.table in known:
+                table = item.args["table"]
+                items += [
+                    exp.alias_(
+                        exp.column(name, table=table.copy()), name, quoted=True, copy=False
+                    )
+                    for name in known[item.table]
+                ]
+            else:
+                items.append(item)
+        select.set("expressions", items)
+
+
 def _clickhouse_node(node: exp.Expr) -> exp.Expr:
     """One node of a portable tree as ClickHouse needs it (see `ClickHouse.render`)."""
     if isinstance(node, exp.Lower | exp.Upper):
@@ -480,6 +508,18 @@ def _clickhouse_node(node: exp.Expr) -> exp.Expr:
         return _fn(name, node.this)
     if isinstance(node, exp.Anonymous) and node.name.upper() in _CLICKHOUSE_FUNCTIONS:
         return _fn(_CLICKHOUSE_FUNCTIONS[node.name.upper()], *node.expressions)
+    if isinstance(node, exp.Select):
+        # a selected `t.x` is named `t.x` in ClickHouse, not `x`
+        node.set(
+            "expressions",
+            [
+                exp.alias_(item, item.name, quoted=True, copy=False)
+                if isinstance(item, exp.Column) and item.table and not item.is_star
+                else item
+                for item in node.expressions
+            ],
+        )
+        return node
     for kind, name in _CLICKHOUSE_AGGREGATES.items():
         if type(node) is kind:
             return _fn(name, node.this)
