@@ -522,8 +522,8 @@ def test_table_spec_rejects_bad_rows(
 def test_open_runners_closes_runners() -> None:
     empty = table("empty", {"id": "integer"})
     with open_runners([empty], include_postgres=False) as runners:
-        assert [r.name for r in runners] == ["duckdb", "bigquery"]
-        assert [r.query("SELECT COUNT(*) FROM empty") for r in runners] == [[(0,)], [(0,)]]
+        assert [r.name for r in runners] == ["duckdb", "bigquery", "clickhouse"]
+        assert [r.query("SELECT COUNT(*) FROM empty") for r in runners] == [[(0,)]] * 3
     for closed in runners:
         with pytest.raises(EngineError):
             closed.query("SELECT 1")

@@ -491,9 +491,7 @@ def _expand_stars_in(query: exp.Expr, known: dict[str, list[str]]) -> None:
             if isinstance(item, exp.Column) and item.is_star and item.table in known:
                 table = item.args["table"]
                 items += [
-                    exp.alias_(
-                        exp.column(name, table=table.copy()), name, quoted=True, copy=False
-                    )
+                    exp.alias_(exp.column(name, table=table.copy()), name, quoted=True, copy=False)
                     for name in known[item.table]
                 ]
             else:

@@ -594,7 +594,7 @@ def _chdb_code(message: str) -> str | None:
     return found[-1] if found else None
 
 
-# --- all three -------------------------------------------------------------------
+# --- all of them -----------------------------------------------------------------
 
 
 def all_runners(
@@ -603,7 +603,8 @@ def all_runners(
     include_postgres: bool = True,
     dsn: str = DEFAULT_POSTGRES_DSN,
 ) -> list[Runner]:
-    """DuckDB, (optionally) Postgres and ZetaSQL runners loaded with ``tables``.
+    """DuckDB, (optionally) Postgres, ZetaSQL and ClickHouse (chdb) runners loaded with
+    ``tables``.
 
     If one runner cannot be created, the ones already created are closed.
     """
@@ -611,6 +612,7 @@ def all_runners(
     if include_postgres:
         factories.append(functools.partial(PostgresRunner, dsn=dsn))
     factories.append(ZetaSQLRunner)
+    factories.append(ChdbRunner)
     runners: list[Runner] = []
     try:
         for factory in factories:
