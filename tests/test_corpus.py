@@ -1,7 +1,8 @@
 """Every corpus segment, executed on DuckDB, Postgres, GoogleSQL and ClickHouse (chdb)
 over the fixture shop, must select exactly the members written here by hand (see
-tests/corpus/fixture.py for each customer's story). The generated SQL is also kept as golden files for review:
-set SEGDSL_UPDATE_GOLDEN=1 to rewrite them after an intended change.
+tests/corpus/fixture.py for each customer's story). The generated SQL is also kept as
+golden files for review: set SEGDSL_UPDATE_GOLDEN=1 to rewrite them after an intended
+change.
 """
 
 from __future__ import annotations
