@@ -19,6 +19,7 @@ from segdsl.engines.base import Engine, EngineError, ErrorKind
 from segdsl.engines.rows import Rows
 from segdsl.engines.urls import (
     BigQueryURL,
+    ClickHouseURL,
     DuckDBURL,
     PostgresURL,
     URLError,
@@ -46,6 +47,8 @@ __all__ = [
 _EXTRAS: dict[str, tuple[str, str]] = {
     "postgres": ("the Postgres driver", "postgres"),
     "bigquery": ("the BigQuery client", "bigquery"),
+    "clickhouse": ("the ClickHouse client (clickhouse-connect)", "clickhouse"),
+    "chdb": ("the embedded ClickHouse (chdb)", "chdb"),
     "parquet": ("pyarrow", "parquet"),
 }
 
@@ -117,5 +120,20 @@ def connect(
             maximum_bytes_billed=maximum_bytes_billed,
             connect_timeout=connect_timeout,
             labels=labels,
+        )
+    if isinstance(parsed, ClickHouseURL):
+        try:
+            if parsed.embedded:
+                import chdb  # noqa: F401
+            else:
+                import clickhouse_connect  # noqa: F401
+            from segdsl.engines.clickhouse_engine import ClickHouseEngine
+        except ImportError as error:
+            raise missing_driver(
+                scheme, "chdb" if parsed.embedded else "clickhouse", error
+            ) from None
+
+        return ClickHouseEngine(
+            parsed, statement_timeout=statement_timeout, connect_timeout=connect_timeout
         )
     raise AssertionError(f"unhandled URL type {type(parsed).__name__}")
