@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -412,9 +412,11 @@ class ClickHouseEngine(Engine):
 
     # ------------------------------------------------------------ loading (seg demo)
 
-    def load_arrow(self, database: str, table: str, data: Any, columns: Sequence[str]) -> None:
+    def load_arrow(
+        self, database: str, table: str, columns: Sequence[str], batches: Iterable[Any]
+    ) -> int:
         """Replace ``database.table`` (``columns``: ``name Type`` definitions) with the rows
-        of the Arrow table ``data``: the demo warehouse's copy (`segdsl.demo`)."""
+        of the Arrow record ``batches``; return the rows. The demo warehouse's copy."""
         backend = self.backend
         target = f"`{database}`.`{table}`"
         statements = [
@@ -424,20 +426,27 @@ class ClickHouseEngine(Engine):
         ]
         for statement in statements:
             self._run(lambda statement=statement: backend.command(statement))
-        if isinstance(backend, _Server):
-            self._run(lambda: backend.client.insert_arrow(table, data, database=database))
-            return
-        session = backend.session
+        import pyarrow as pa
 
-        def insert() -> None:
-            rows = data  # noqa: F841 (chdb's Python() table function reads it by name)
-            with _QUERIES:
-                session.query(f"INSERT INTO {target} SELECT * FROM Python(rows)", "CSV")
-
-        self._run(insert)
+        count = 0
+        for batch in batches:
+            data = pa.Table.from_batches([batch])
+            count += data.num_rows
+            if isinstance(backend, _Server):
+                insert = backend.client.insert_arrow
+                self._run(lambda data=data, insert=insert: insert(table, data, database=database))
+            else:
+                self._run(lambda data=data: _chdb_insert(backend.session, target, data))
+        return count
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _chdb_insert(session: Any, target: str, data: Any) -> None:
+    rows = data  # noqa: F841 (chdb's Python() table function finds it by name)
+    with _QUERIES:
+        session.query(f"INSERT INTO {target} SELECT * FROM Python(rows)", "CSV")
 
 
 def _setting(name: str, value: int) -> Any:

@@ -99,6 +99,10 @@ class Dialect:
         """Text compared by code point (DuckDB and BigQuery always do)."""
         return value
 
+    def truth_output(self, value: exp.Expr) -> exp.Expr:
+        """A true/false column of a membership table, as the engine's boolean type."""
+        return value
+
     # -------------------------------------------------------------- times
     def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
         """A TIMESTAMPTZ column as wall-clock time in `zone`."""
@@ -399,6 +403,10 @@ class ClickHouse(Dialect):
 
     def to_text(self, value: exp.Expr) -> exp.Expr:
         return _fn("toString", value)
+
+    def truth_output(self, value: exp.Expr) -> exp.Expr:
+        # comparisons, AND/OR and COALESCE of them are UInt8 (0/1) in ClickHouse
+        return exp.cast(value, exp.DataType.build("Bool", dialect="clickhouse"), copy=False)
 
     # -------------------------------------------------------------- times
     def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:

@@ -281,7 +281,10 @@ class QueryBuilder:
             exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False)
         ]
         for name, expr in outputs:
-            columns.append(exp.alias_(self.value(expr), name, quoted=True, copy=False))
+            value = self.value(expr)
+            if expr.type.kind is t.Kind.BOOLEAN:
+                value = self.dialect.truth_output(value)
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
         select = exp.select(*columns).from_(
             exp.to_identifier(self.relation, quoted=True), copy=False
         )
