@@ -37,7 +37,7 @@ WITH "t1_orders" AS (
     "m2_paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
-    "r3_revenue_share_ranking"."__key",
+    "r3_revenue_share_ranking"."__key" AS "__key",
     "r3_revenue_share_ranking"."r3_revenue_share" AS "r3_revenue_share"
   FROM "r3_revenue_share_ranking"
 )

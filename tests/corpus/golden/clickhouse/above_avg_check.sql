@@ -35,7 +35,9 @@ WITH "t1_orders" AS (
     )
 ), "ranked_1" AS (
   SELECT
-    "population".*,
+    "population"."__key" AS "__key",
+    "population"."m1_avg_check" AS "m1_avg_check",
+    "population"."m2_paid_orders" AS "m2_paid_orders",
     "r3_ranking"."value" AS "r3"
   FROM "population"
   CROSS JOIN "r3_ranking"

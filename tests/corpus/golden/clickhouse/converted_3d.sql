@@ -1,6 +1,6 @@
 WITH "q1_sequence" AS (
   SELECT DISTINCT
-    "first_step"."__key"
+    "first_step"."__key" AS "__key"
   FROM (
     SELECT
       "events"."customer_id" AS "__key",

@@ -36,7 +36,7 @@ WITH "t1_orders" AS (
     "m2_paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
-    "r3_ranking"."__key",
+    "r3_ranking"."__key" AS "__key",
     COALESCE("r3_ranking"."r3", FALSE) AS "r3"
   FROM "r3_ranking"
 )

@@ -30,7 +30,7 @@ WITH "t1_orders" AS (
   FROM "population"
 ), "ranked_1" AS (
   SELECT
-    "r2_ranking"."__key",
+    "r2_ranking"."__key" AS "__key",
     COALESCE("r2_ranking"."r2", FALSE) AS "r2"
   FROM "r2_ranking"
 )

@@ -34,7 +34,7 @@ WITH "t1_orders" AS (
     "m2_paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
-    "r3_m_score_ranking"."__key",
+    "r3_m_score_ranking"."__key" AS "__key",
     "r3_m_score_ranking"."r3_m_score" AS "r3_m_score"
   FROM "r3_m_score_ranking"
 )
