@@ -47,13 +47,14 @@ from segdsl.engines.base import (
 )
 from segdsl.engines.urls import ClickHouseURL, mask, secrets_of
 
-__all__ = ["ClickHouseEngine", "acquire_session", "release_session"]
+__all__ = ["SESSION_LOCK", "ClickHouseEngine", "acquire_session", "release_session"]
 
 
 # ---------------------------------------------------------------- chdb sessions
 
 _SESSIONS = threading.Lock()
-_QUERIES = threading.Lock()  # `USE db` and the query after it, as one step
+SESSION_LOCK = threading.Lock()
+"""Held from a `USE db` to the end of the query after it: the session is shared."""
 _open: dict[str, Any] = {}  # "session", "path" (None: temporary), "folder", "users"
 
 
@@ -137,14 +138,14 @@ class _Chdb:
                 raise
 
     def arrow(self, sql: str, params: Mapping[str, object] | None) -> Any:
-        with _QUERIES:
+        with SESSION_LOCK:
             if self.database is not None:
                 self.session.query(f"USE `{self.database}`", "CSV")
             result = self.session.query(sql, "ArrowTable", params=dict(params or {}))
         return result
 
     def command(self, sql: str) -> None:
-        with _QUERIES:
+        with SESSION_LOCK:
             if self.database is not None and not sql.startswith("CREATE DATABASE"):
                 self.session.query(f"USE `{self.database}`", "CSV")
             self.session.query(sql, "CSV")
@@ -445,7 +446,7 @@ class ClickHouseEngine(Engine):
 
 def _chdb_insert(session: Any, target: str, data: Any) -> None:
     rows = data  # noqa: F841 (chdb's Python() table function finds it by name)
-    with _QUERIES:
+    with SESSION_LOCK:
         session.query(f"INSERT INTO {target} SELECT * FROM Python(rows)", "CSV")
 
 

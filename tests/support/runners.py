@@ -9,16 +9,12 @@ query has no total ORDER BY. Engine errors are raised as :class:`EngineError`.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime as dt
 import decimal
 import functools
 import os
 import re
-import shutil
-import tempfile
-import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -44,6 +40,7 @@ from zetasql.types import (
 from zetasql.wasi import get_wasm_path
 from zetasql.wasi._pb2.zetasql.local_service import local_service_pb2
 
+from segdsl.engines.clickhouse_engine import SESSION_LOCK, acquire_session, release_session
 from tests.support import zetasql_values
 from tests.support.tables import PHYSICAL_TYPES, ColumnType, TableSpec
 from tests.support.tables import Engine as EngineName
@@ -482,38 +479,16 @@ def _zetasql_error(exc: ZetaSQLError) -> EngineError:
 # --- ClickHouse (chdb) -------------------------------------------------------------
 
 
-@functools.cache
-def chdb_session() -> Any:
-    """The process's chdb session (embedded ClickHouse), in a temporary folder.
-
-    chdb runs one embedded server per process, on one data folder, so every
-    :class:`ChdbRunner` of a process shares this session, each in its own database;
-    pytest-xdist workers are processes and get one each. Closed and removed at exit.
-    """
-    from chdb.session import Session
-
-    folder = tempfile.mkdtemp(prefix="segdsl-chdb-")
-    session = Session(folder)
-
-    def close() -> None:
-        session.close()
-        shutil.rmtree(folder, ignore_errors=True)
-
-    atexit.register(close)
-    return session
-
-
-_CHDB_LOCK: Final = threading.Lock()
-"""Held from a runner's ``USE`` to the end of its query: the session's database is shared."""
-
-
 def _clickhouse_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 class ChdbRunner:
-    """ClickHouse through chdb: a fresh database in the process's session (`chdb_session`),
-    dropped by ``close()``; fixture tables are Memory tables of Nullable columns.
+    """ClickHouse through chdb: a fresh database in the process's embedded ClickHouse
+    (segdsl's own `acquire_session`: chdb runs one per process, so the runners and
+    segdsl's engines of a process share it; pytest-xdist workers are processes and have
+    one each), dropped by ``close()``; fixture tables are Memory tables of Nullable
+    columns.
 
     The runner sets nothing: the SQL segdsl generates carries the settings it needs
     (``join_use_nulls``, ``session_timezone``). ClickHouse has no zone-less time type
@@ -525,7 +500,8 @@ class ChdbRunner:
 
     def __init__(self, tables: Sequence[TableSpec], *, session: Any = None) -> None:
         _check_unique_names(tables)
-        self._session = session if session is not None else chdb_session()
+        self._released = session is not None
+        self._session = session if session is not None else acquire_session(None)[0]
         self.database = f"segdsl_test_{uuid.uuid4().hex[:16]}"
         self._closed = False
         self._run(f"CREATE DATABASE {_clickhouse_identifier(self.database)}")
@@ -564,7 +540,7 @@ class ChdbRunner:
         """Run ``sql`` in the runner's database; statements without a result return ``[]``."""
         if self._closed:
             raise EngineError(self.name, "runner is closed")
-        with _CHDB_LOCK:
+        with SESSION_LOCK:
             self._run(f"USE {_clickhouse_identifier(self.database)}")
             result = self._run(sql, "ArrowTable")
         if not isinstance(result, pa.Table):
@@ -579,7 +555,12 @@ class ChdbRunner:
         if self._closed:
             return
         self._closed = True
-        self._run(f"DROP DATABASE IF EXISTS {_clickhouse_identifier(self.database)}")
+        try:
+            self._run(f"DROP DATABASE IF EXISTS {_clickhouse_identifier(self.database)}")
+        finally:
+            if not self._released:
+                self._released = True
+                release_session()
 
 
 def _naive(value: object) -> object:
