@@ -26,7 +26,9 @@ def compile_command(
             "--segment", "-s", help="A segment, classifier, split or measure (repeatable)."
         ),
     ],
-    dialect: Annotated[str | None, typer.Option(help="duckdb, postgres or bigquery.")] = None,
+    dialect: Annotated[
+        str | None, typer.Option(help="duckdb, postgres, bigquery or clickhouse.")
+    ] = None,
     as_of: AsOfOption = None,
     param: ParamOption = None,
 ) -> None:

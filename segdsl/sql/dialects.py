@@ -1,9 +1,9 @@
-"""Every difference between DuckDB, Postgres and BigQuery SQL, in one place.
+"""Every difference between DuckDB, Postgres, BigQuery and ClickHouse SQL, in one place.
 
 The generator builds portable sqlglot trees and asks the dialect for the few
 expressions that differ. Each method here is verified by executing it on the
-three engines (tests/test_capabilities.py and tests/test_differential.py),
-not only by reading the SQL.
+engines (tests/test_capabilities.py and tests/test_differential.py; ClickHouse on
+chdb), not only by reading the SQL.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ DIALECTS: dict[str, Dialect] = {d.name: d for d in (DuckDB(), Postgres(), BigQue
 
 
 def get_dialect(name: str) -> Dialect:
-    """The dialect called `name` (duckdb, postgres or bigquery)."""
+    """The dialect called `name` (duckdb, postgres, bigquery or clickhouse)."""
     return DIALECTS[name]
 
 
