@@ -473,7 +473,8 @@ def _setup_bigquery_emulator(box: Sandbox) -> None:
 
 
 def _setup_clickhouse_demo(box: Sandbox) -> None:
-    shutil.copytree(str(box.fixture("clickhouse_demo")), box.tmp / "ch")
+    # the database folders are relative symbolic links into store/: copied as links
+    shutil.copytree(str(box.fixture("clickhouse_demo")), box.tmp / "ch", symlinks=True)
 
 
 def _setup_broken_warehouse(box: Sandbox) -> None:
