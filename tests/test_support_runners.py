@@ -13,6 +13,7 @@ import pytest
 from tests.support import zetasql_values as zv
 from tests.support.availability import require_postgres
 from tests.support.runners import (
+    ChdbRunner,
     DuckDBRunner,
     EngineError,
     PostgresRunner,
@@ -553,3 +554,28 @@ def test_require_postgres_fails_in_ci_and_skips_elsewhere(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="not reachable"):
         require_postgres("postgresql://postgres@127.0.0.1:1/test")
+
+
+def test_chdb_loads_every_column_type_and_returns_naive_times() -> None:
+    """What ClickHouse (chdb) gives back for each logical type: the loaded values, NULL
+    kept (Nullable columns), every time as a naive UTC datetime."""
+    runner = ChdbRunner([CUSTOMERS])
+    try:
+        got = runner.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers")
+        with pytest.raises(EngineError) as caught:
+            runner.query("SELECT no_such_column FROM customers")
+        assert caught.value.engine == "clickhouse" and caught.value.code == "UNKNOWN_IDENTIFIER"
+    finally:
+        runner.close()
+    expected = [
+        tuple(
+            value.astimezone(UTC).replace(tzinfo=None)
+            if isinstance(value, dt.datetime) and value.tzinfo
+            else value
+            for value in row
+        )
+        for row in CUSTOMERS.rows
+    ]
+    assert typed_rows(sorted_rows(got)) == typed_rows(sorted_rows(normalize_rows(expected)))
+    with pytest.raises(EngineError):
+        runner.query("SELECT 1")  # closed
