@@ -174,7 +174,11 @@ CODES: dict[str, Code] = _codes(
     ),
     ("SEG503", "invalid as-of time", "The as-of time must be a date or an ISO timestamp."),
     ("SEG504", "no files", "No `.seg` files were found at the given paths."),
-    ("SEG505", "unknown dialect", "The SQL dialect must be duckdb, postgres, bigquery or spark."),
+    (
+        "SEG505",
+        "unknown dialect",
+        "The SQL dialect must be duckdb, postgres, bigquery, spark or clickhouse.",
+    ),
     (
         "SEG506",
         "file too large",

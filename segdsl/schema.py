@@ -259,6 +259,12 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
     One of integer, number, string, boolean, date, timestamp, timestamptz.
     """
     name = type_name.strip().lower()
+    if dialect == "clickhouse":
+        name = _clickhouse_type(name)
+        if name.startswith("datetime"):  # a zone written in the type makes it an instant
+            return "timestamptz" if "'" in name else "timestamp"
+        if name.startswith("date"):  # Date, Date32
+            return "date"
     wrapped = re.fullmatch(r"(?:nullable|lowcardinality)\((.*)\)", name)
     if wrapped:  # ClickHouse wraps the type of a column that may hold NULL
         return warehouse_kind(wrapped.group(1), dialect)
@@ -282,6 +288,13 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
         if pattern.match(name):
             return family
     return "other"
+
+
+def _clickhouse_type(name: str) -> str:
+    """A ClickHouse type name without its Nullable(...) / LowCardinality(...) wrappers."""
+    while name.endswith(")") and name.startswith(("nullable(", "lowcardinality(")):
+        name = name[name.index("(") + 1 : -1].strip()
+    return name
 
 
 def type_mismatch(declared: str, actual: str, dialect: str) -> str | None:

@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
 
-DIALECT_NAMES: tuple[str, ...] = ("duckdb", "postgres", "bigquery")
-DIALECT_NAMES += ("spark",)
+DIALECT_NAMES: tuple[str, ...] = ("duckdb", "postgres", "bigquery", "spark", "clickhouse")
 KNOWN_KEYS: tuple[str, ...] = (
     "dialect",
     "time_zone",

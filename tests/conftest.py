@@ -11,7 +11,14 @@ from segdsl.compiler import Compiler
 from segdsl.project import load_project
 from tests.corpus.fixture import TABLES
 from tests.support.availability import require_postgres
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, SparkRunner, ZetaSQLRunner
+from tests.support.runners import (
+    ChdbRunner,
+    DuckDBRunner,
+    PostgresRunner,
+    Runner,
+    SparkRunner,
+    ZetaSQLRunner,
+)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -57,5 +64,12 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def corpus_spark() -> Iterator[Runner]:
     runner = SparkRunner(TABLES)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_clickhouse() -> Iterator[Runner]:
+    runner = ChdbRunner(TABLES)
     yield runner
     runner.close()

@@ -4,7 +4,8 @@ The fixture sits on awkward boundaries (as-of 2024-03-01T00:00, the day after a 
 day): events exactly at a sequence's time limit, ties in rankings, orders on month
 ends, birthdays on the as-of date. The hand-written SQL uses the constant bounds an
 analyst would write for this as-of time; it runs on DuckDB and Postgres as written,
-and in a BigQuery spelling on the GoogleSQL reference engine.
+in a BigQuery spelling on the GoogleSQL reference engine, and in a ClickHouse spelling
+of the times and hashes on chdb.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from tests.support.availability import require_postgres
 from tests.support.batch import members_by_segment
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, SparkRunner, ZetaSQLRunner
+from tests.support.runners import (
+    ChdbRunner,
+    DuckDBRunner,
+    PostgresRunner,
+    Runner,
+    SparkRunner,
+    ZetaSQLRunner,
+)
 from tests.support.tables import table
 
 AS_OF = "2024-03-01T00:00:00"
@@ -138,7 +146,7 @@ TABLES = (
 )
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres", "bigquery"])
+@pytest.fixture(scope="module", params=["duckdb", "postgres", "bigquery", "clickhouse"])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     engine: Runner
     if request.param == "duckdb":
@@ -146,6 +154,8 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     elif request.param == "postgres":
         require_postgres()
         engine = PostgresRunner(TABLES)
+    elif request.param == "clickhouse":
+        engine = ChdbRunner(TABLES)
     else:
         engine = ZetaSQLRunner(TABLES)
     yield engine
@@ -156,6 +166,8 @@ def T(text: str, dialect: str) -> str:
     """A wall-clock timestamp literal as an analyst writes it for each engine."""
     if dialect == "spark":  # Spark's TIMESTAMP is an instant
         return f"TIMESTAMP_NTZ '{text}'"
+    if dialect == "clickhouse":
+        return f"toDateTime64('{text}', 6)"
     return f"DATETIME '{text}'" if dialect == "bigquery" else f"TIMESTAMP '{text}'"
 
 
@@ -165,6 +177,8 @@ def two_hours_after(column: str, dialect: str) -> str:
         return f"DATETIME_ADD({column}, INTERVAL 2 HOUR)"
     if dialect == "spark":
         return f"{column} + INTERVAL 2 HOURS"
+    if dialect == "clickhouse":
+        return f"{column} + INTERVAL 2 HOUR"
     return f"{column} + INTERVAL '2 hours'"
 
 
@@ -459,6 +473,11 @@ def _split_sql(dialect: str) -> str:
         bucket = (
             "CAST(CONV(SUBSTRING(MD5(CONCAT('k:', CAST(id AS STRING))), 1, 8), 16, 10) AS BIGINT)"
             " % 10000"
+        )
+    elif dialect == "clickhouse":
+        bucket = (
+            "reinterpretAsUInt64(reverse(unhex(substring("
+            "lower(hex(MD5(concat('k:', toString(id))))), 1, 8)))) % 10000"
         )
     else:
         bucket = (

@@ -88,6 +88,7 @@ UNRUNNABLE: dict[str, str] = {}
 SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"127\.0\.0\.1:5432/clidoc\b", ("postgres",)),
     (r"api_endpoint=http://127\.0\.0\.1:19050", ("bigquery_emulator",)),
+    (r"clickhouse:////tmp/clidoc/ch\b", ("clickhouse_demo",)),
     (r"/tmp/clidoc/broken\.duckdb", ("broken_warehouse",)),
     (r"/tmp/clidoc/mat\.duckdb", ("writable_warehouse",)),
     (r"/tmp/clidoc/daily\.duckdb", ("history_warehouse",)),
@@ -244,6 +245,32 @@ def clidoc_postgres(resources: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(DEFAULT_POSTGRES_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def clickhouse_demo(resources: Path) -> Path:
+    """A chdb folder with the demo at scale 0.1 (database shop), filled by `seg demo
+    --clickhouse` in its own process (chdb runs one folder per process)."""
+    folder = resources / "clickhouse-demo"
+    done = subprocess.run(
+        [
+            "seg",
+            "demo",
+            "--path",
+            str(resources / "demo-ch.duckdb"),
+            "--scale",
+            "0.1",
+            "--clickhouse",
+            f"clickhouse:///{folder}",
+        ],
+        env=_base_env(resources),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return folder
 
 
 # BigQuery types of the demo's DuckDB columns (naive TIMESTAMP is BigQuery's DATETIME)
@@ -447,6 +474,11 @@ def _setup_bigquery_emulator(box: Sandbox) -> None:
     box.names[DOC_BQ_ENDPOINT] = endpoint
 
 
+def _setup_clickhouse_demo(box: Sandbox) -> None:
+    # the database folders are relative symbolic links into store/: copied as links
+    shutil.copytree(str(box.fixture("clickhouse_demo")), box.tmp / "ch", symlinks=True)
+
+
 def _setup_broken_warehouse(box: Sandbox) -> None:
     shutil.copyfile(str(box.fixture("broken_warehouse")), box.tmp / "broken.duckdb")
 
@@ -632,6 +664,7 @@ def _setup_pre_commit_project(box: Sandbox) -> None:
 SETUP_FUNCTIONS: dict[str, Callable[[Sandbox], None]] = {
     "postgres": _setup_postgres,
     "bigquery_emulator": _setup_bigquery_emulator,
+    "clickhouse_demo": _setup_clickhouse_demo,
     "broken_warehouse": _setup_broken_warehouse,
     "writable_warehouse": _setup_writable_warehouse,
     "history_warehouse": _setup_history_warehouse,

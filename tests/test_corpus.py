@@ -1,7 +1,8 @@
-"""Every corpus segment, executed on DuckDB, Postgres and GoogleSQL over the fixture
-shop, must select exactly the members written here by hand (see tests/corpus/fixture.py
-for each customer's story). The generated SQL is also kept as golden files for review:
-set SEGDSL_UPDATE_GOLDEN=1 to rewrite them after an intended change.
+"""Every corpus segment, executed on DuckDB, Postgres, GoogleSQL and ClickHouse (chdb)
+over the fixture shop, must select exactly the members written here by hand (see
+tests/corpus/fixture.py for each customer's story). The generated SQL is also kept as
+golden files for review: set SEGDSL_UPDATE_GOLDEN=1 to rewrite them after an intended
+change.
 """
 
 from __future__ import annotations
@@ -128,7 +129,12 @@ def test_spark_membership_table_and_sizes(corpus: Compiler, corpus_spark: Runner
     assert list(sizes[0][-len(names) :]) == [len(EXPECTED[name]) for name in names]
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "spark"])
+@pytest.mark.parametrize("segment", sorted(EXPECTED))
+def test_clickhouse_members(corpus: Compiler, corpus_clickhouse: Runner, segment: str) -> None:
+    assert _members(corpus, corpus_clickhouse, segment) == EXPECTED[segment]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "spark", "clickhouse"])
 @pytest.mark.parametrize("segment", sorted(EXPECTED))
 def test_golden_sql(corpus: Compiler, dialect: str, segment: str) -> None:
     sql = corpus.members_sql(segment, dialect=dialect, as_of=AS_OF) + "\n"

@@ -27,6 +27,7 @@ from tests.support.availability import require_postgres
 from tests.support.batch import members_by_segment
 from tests.support.reference import evaluate_members
 from tests.support.runners import (
+    ChdbRunner,
     DuckDBRunner,
     PostgresRunner,
     Runner,
@@ -337,6 +338,13 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
         }
         assert results["duckdb"] == results["postgres"], scenario.conditions
         assert results["duckdb"] == results["bigquery"], scenario.conditions
+        clickhouse = ChdbRunner(scenario.tables)
+        runners.append(clickhouse)
+        results["clickhouse"] = batched_members(compiler, clickhouse, scenario)
+        assert results["duckdb"] == results["clickhouse"], scenario.conditions
+        assert measure_values(compiler, clickhouse, scenario) == measure_values(
+            compiler, runners[0], scenario
+        ), scenario.conditions
         as_of = compiler.as_of(scenario.as_of)
         for index, condition in enumerate(scenario.conditions):
             expr = compiler.definition(f"s{index}").expr
@@ -344,6 +352,42 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
             assert results["duckdb"][index] == reference, condition
     finally:
         close_all(runners)
+
+
+MEASURES = ("orders_n", "revenue", "last_order", "first_order", "avg_amount")
+
+
+def batched_members(
+    compiler: Compiler, runner: Runner, scenario: Scenario
+) -> list[frozenset[object]]:
+    """Each condition's members, from one membership-table query (`seg run --all`'s
+    SQL) for every segment and negation, and one count query for their sizes: fewer
+    queries than a members query per segment. Checks as `check` does: `X` and `not X`
+    split the population, and each size is the number of members."""
+    indexes = range(len(scenario.conditions))
+    names = ["everyone", *(f"s{i}" for i in indexes), *(f"n{i}" for i in indexes)]
+    rows = runner.query(compiler.table_sql(names, dialect=runner.name, as_of=scenario.as_of))
+    keys = [row[0] for row in rows]
+    assert len(keys) == len(set(keys)), f"duplicate members from {runner.name}"
+    found = {
+        name: frozenset(row[0] for row in rows if row[column] is True)
+        for column, name in enumerate(names, start=1)
+    }
+    sizes = runner.query(compiler.counts_sql(names, dialect=runner.name, as_of=scenario.as_of))
+    assert list(sizes[0][2:]) == [len(found[name]) for name in names], runner.name
+    for index in indexes:
+        inside, outside = found[f"s{index}"], found[f"n{index}"]
+        assert inside | outside == found["everyone"], (runner.name, scenario.conditions[index])
+        assert not inside & outside, (runner.name, scenario.conditions[index])
+    return [found[f"s{index}"] for index in indexes]
+
+
+def measure_values(compiler: Compiler, runner: Runner, scenario: Scenario) -> list[object]:
+    """Every entity's measure values (counts, sums, times, averages), by key."""
+    sql = compiler.table_sql(MEASURES, dialect=runner.name, as_of=scenario.as_of)
+    return sorted_rows(
+        tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in runner.query(sql)
+    )
 
 
 def test_round_takes_halves_away_from_zero() -> None:
@@ -368,6 +412,7 @@ def test_round_takes_halves_away_from_zero() -> None:
     scenario = Scenario(as_of, tables, conditions)
     compiler = Compiler(Project.from_text(project_text(scenario)))
     runners = [DuckDBRunner(tables), PostgresRunner(tables), ZetaSQLRunner(tables)]
+    runners.append(ChdbRunner(tables))
     try:
         for runner in runners:
             for index, value in enumerate(targets):

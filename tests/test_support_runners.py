@@ -13,6 +13,7 @@ import pytest
 from tests.support import zetasql_values as zv
 from tests.support.availability import require_postgres
 from tests.support.runners import (
+    ChdbRunner,
     DuckDBRunner,
     EngineError,
     PostgresRunner,
@@ -522,8 +523,8 @@ def test_table_spec_rejects_bad_rows(
 def test_open_runners_closes_runners() -> None:
     empty = table("empty", {"id": "integer"})
     with open_runners([empty], include_postgres=False) as runners:
-        assert [r.name for r in runners] == ["duckdb", "bigquery"]
-        assert [r.query("SELECT COUNT(*) FROM empty") for r in runners] == [[(0,)], [(0,)]]
+        assert [r.name for r in runners] == ["duckdb", "bigquery", "clickhouse"]
+        assert [r.query("SELECT COUNT(*) FROM empty") for r in runners] == [[(0,)]] * 3
     for closed in runners:
         with pytest.raises(EngineError):
             closed.query("SELECT 1")
@@ -553,3 +554,28 @@ def test_require_postgres_fails_in_ci_and_skips_elsewhere(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="not reachable"):
         require_postgres("postgresql://postgres@127.0.0.1:1/test")
+
+
+def test_chdb_loads_every_column_type_and_returns_naive_times() -> None:
+    """What ClickHouse (chdb) gives back for each logical type: the loaded values, NULL
+    kept (Nullable columns), every time as a naive UTC datetime."""
+    runner = ChdbRunner([CUSTOMERS])
+    try:
+        got = runner.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers")
+        with pytest.raises(EngineError) as caught:
+            runner.query("SELECT no_such_column FROM customers")
+        assert caught.value.engine == "clickhouse" and caught.value.code == "UNKNOWN_IDENTIFIER"
+    finally:
+        runner.close()
+    expected = [
+        tuple(
+            value.astimezone(UTC).replace(tzinfo=None)
+            if isinstance(value, dt.datetime) and value.tzinfo
+            else value
+            for value in row
+        )
+        for row in CUSTOMERS.rows
+    ]
+    assert typed_rows(sorted_rows(got)) == typed_rows(sorted_rows(normalize_rows(expected)))
+    with pytest.raises(EngineError):
+        runner.query("SELECT 1")  # closed

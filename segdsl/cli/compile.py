@@ -30,7 +30,7 @@ def compile_command(
         ),
     ],
     dialect: Annotated[
-        str | None, typer.Option(help="duckdb, postgres, bigquery or spark.")
+        str | None, typer.Option(help="duckdb, postgres, bigquery, spark or clickhouse.")
     ] = None,
     as_of: Annotated[
         str | None,

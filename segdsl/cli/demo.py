@@ -1,4 +1,5 @@
-"""`seg demo`: build the deterministic demo warehouse (DuckDB, optionally copied to Postgres)."""
+"""`seg demo`: build the deterministic demo warehouse (DuckDB, optionally copied to Postgres
+or ClickHouse)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from segdsl.cli.common import fail, usage_error
 from segdsl.cli.database import progress
+from segdsl.engines.urls import mask
 
 if TYPE_CHECKING:
     from segdsl.engines.urls import PostgresURL
@@ -25,12 +27,21 @@ def demo(
         str | None,
         typer.Option("--postgres", help="Also copy it into this Postgres database (schema shop)."),
     ] = None,
+    clickhouse: Annotated[
+        str | None,
+        typer.Option(
+            "--clickhouse",
+            help="Also copy it into this ClickHouse (database shop): a server or a chdb folder.",
+        ),
+    ] = None,
 ) -> None:
     """Build the demo e-commerce warehouse used by examples/ (as of 2025-07-01)."""
     from segdsl.demo import build_demo_database
     from segdsl.execute import demo_database_path
 
     copy_to = _postgres_url(postgres) if postgres else None  # refused before building
+    if clickhouse:
+        _clickhouse_url(clickhouse)
     target = (path or demo_database_path()).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with progress(f"building the demo warehouse at scale {scale}"):
@@ -43,6 +54,13 @@ def demo(
         typer.echo(
             "copied to Postgres schema shop: " + ", ".join(f"{n} {c:,}" for n, c in copied.items())
         )
+    if clickhouse:
+        copied = _copy_clickhouse(target, clickhouse)
+        typer.echo(
+            "copied to ClickHouse database shop: "
+            + ", ".join(f"{n} {c:,}" for n, c in copied.items())
+        )
+        typer.echo(f"run the examples on it: seg run examples --db {mask(clickhouse)}")
 
 
 def _postgres_url(url: str) -> PostgresURL:
@@ -55,6 +73,32 @@ def _postgres_url(url: str) -> PostgresURL:
     if not isinstance(parsed, PostgresURL):
         usage_error("--postgres needs a postgresql://user@host:port/database URL")
     return parsed
+
+
+def _clickhouse_url(url: str) -> None:
+    from segdsl.engines.urls import ClickHouseURL, URLError, parse_url
+
+    try:
+        parsed = parse_url(url)
+    except URLError as error:
+        usage_error(str(error))
+    if not isinstance(parsed, ClickHouseURL) or (parsed.embedded and parsed.path is None):
+        usage_error(
+            "--clickhouse needs a clickhouse://user@host:port URL or a chdb folder "
+            "(clickhouse:///folder)"
+        )
+
+
+def _copy_clickhouse(target: Path, url: str) -> dict[str, int]:
+    """Copy the demo into ClickHouse; errors are one line, with passwords masked."""
+    from segdsl.demo import copy_to_clickhouse
+    from segdsl.engines import EngineError
+
+    try:
+        with progress("copying into ClickHouse"):
+            return copy_to_clickhouse(target, url)
+    except EngineError as error:
+        fail(str(error))
 
 
 def _copy(target: Path, url: PostgresURL) -> dict[str, int]:

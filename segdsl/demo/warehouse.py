@@ -97,6 +97,23 @@ def copy_to_postgres(
     return postgres_copy.copy_to_postgres(duckdb_path, dsn, schema, batch_rows=batch_rows)
 
 
+def copy_to_clickhouse(duckdb_path: Path | str, url: str, database: str = "shop") -> dict[str, int]:
+    """Copy the demo warehouse into a ClickHouse database (see
+    `clickhouse_copy.copy_to_clickhouse`); ``url`` is a ``clickhouse://`` URL (a server, or
+    the embedded chdb on a folder).
+
+    Imported on use: the ClickHouse clients are extras (``segdsl[clickhouse]``, ``[chdb]``).
+    """
+    from segdsl.demo import clickhouse_copy
+    from segdsl.engines import connect
+    from segdsl.engines.clickhouse_engine import ClickHouseEngine
+
+    with connect(url) as engine:
+        if not isinstance(engine, ClickHouseEngine):
+            raise ValueError(f"not a ClickHouse URL: {url}")
+        return clickhouse_copy.copy_to_clickhouse(duckdb_path, engine, database)
+
+
 def customers_for_scale(scale: float) -> int:
     """Number of customers generated for ``scale`` (10,000 per unit, at least 1)."""
     if not (scale > 0 and math.isfinite(scale)):

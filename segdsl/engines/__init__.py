@@ -19,6 +19,7 @@ from segdsl.engines.base import Engine, EngineError, ErrorKind
 from segdsl.engines.rows import Rows
 from segdsl.engines.urls import (
     BigQueryURL,
+    ClickHouseURL,
     DuckDBURL,
     PostgresURL,
     SparkURL,
@@ -48,6 +49,8 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "postgres": ("the Postgres driver", "postgres"),
     "bigquery": ("the BigQuery client", "bigquery"),
     "spark": ("pyspark", "spark"),
+    "clickhouse": ("the ClickHouse client (clickhouse-connect)", "clickhouse"),
+    "chdb": ("the embedded ClickHouse (chdb)", "chdb"),
     "parquet": ("pyarrow", "parquet"),
 }
 
@@ -133,5 +136,20 @@ def connect(
 
         return SparkEngine(
             parsed, statement_timeout=statement_timeout, tables=spark_tables, demo=spark_demo
+        )
+    if isinstance(parsed, ClickHouseURL):
+        try:
+            if parsed.embedded:
+                import chdb  # noqa: F401
+            else:
+                import clickhouse_connect  # noqa: F401
+            from segdsl.engines.clickhouse_engine import ClickHouseEngine
+        except ImportError as error:
+            raise missing_driver(
+                scheme, "chdb" if parsed.embedded else "clickhouse", error
+            ) from None
+
+        return ClickHouseEngine(
+            parsed, statement_timeout=statement_timeout, connect_timeout=connect_timeout
         )
     raise AssertionError(f"unhandled URL type {type(parsed).__name__}")

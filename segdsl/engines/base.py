@@ -57,7 +57,7 @@ MaterializeKind = Literal["table", "view"]
 Batches = Generator[Rows, None, None]
 """What `Engine.query_batches` returns: close it to end a query early."""
 TableName = str | Sequence[str]
-DialectName = Literal["duckdb", "postgres", "bigquery", "spark"]
+DialectName = Literal["duckdb", "postgres", "bigquery", "spark", "clickhouse"]
 
 DEFAULT_BATCH_ROWS = 50_000
 _MAX_MESSAGE = 500
@@ -153,6 +153,7 @@ _SQLGLOT_DIALECT: dict[str, str] = {
     "postgres": "postgres",
     "bigquery": "bigquery",
     "spark": "spark",
+    "clickhouse": "clickhouse",
 }
 
 

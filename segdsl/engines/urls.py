@@ -19,6 +19,11 @@ relative path, four slashes for an absolute one):
 - ``spark://local`` — a Spark session in this process (pyspark, local mode);
   ``sc://host:port`` (with Spark Connect's ``/;key=value`` parameters) — a Spark
   Connect server.
+- ``clickhouse://user:pass@host:8123/database?secure=true`` — a ClickHouse server over
+  HTTP(S) (clickhouse-connect); ``clickhouse:///relative/folder`` and
+  ``clickhouse:////absolute/folder`` (also ``chdb://`` in place of ``clickhouse://``) —
+  the embedded ClickHouse (chdb) on a data folder; ``clickhouse://`` — a private, empty
+  database in this process's embedded ClickHouse, dropped at the end.
 
 Percent-encoding is decoded in user names, passwords, database names and paths.
 The ``repr``/``str`` of every parsed URL masks its passwords. This module
@@ -35,6 +40,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 __all__ = [
     "BigQueryURL",
+    "ClickHouseURL",
     "DatabaseURL",
     "DuckDBURL",
     "PostgresURL",
@@ -168,7 +174,26 @@ class SparkURL(_MaskedRepr):
         return self.remote is None
 
 
-DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL | SparkURL
+@dataclass(frozen=True, repr=False)
+class ClickHouseURL(_MaskedRepr):
+    """A ClickHouse server (``host`` set), or the embedded ClickHouse (chdb) on the data
+    folder ``path`` (neither: a private database in this process's embedded server)."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    secure: bool = False
+    path: Path | None = None
+    raw: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        return self.host is None
+
+
+DatabaseURL = DuckDBURL | PostgresURL | BigQueryURL | SparkURL | ClickHouseURL
 
 
 def parse_url(url: str) -> DatabaseURL:
@@ -178,7 +203,7 @@ def parse_url(url: str) -> DatabaseURL:
     if not sep:
         raise URLError(
             f"not a database URL: {mask(text)!r} "
-            "(expected duckdb://, postgresql://, bigquery://, spark://local or sc://)"
+            "(expected duckdb://, postgresql://, bigquery://, clickhouse://, spark://local or sc://)"
         )
     scheme = scheme.lower()
     if scheme == "duckdb":
@@ -189,9 +214,11 @@ def parse_url(url: str) -> DatabaseURL:
         return _parse_bigquery(text, rest)
     if scheme in ("spark", "sc"):
         return _parse_spark(text, scheme, rest)
+    if scheme in ("clickhouse", "chdb"):
+        return _parse_clickhouse(text, rest, embedded=scheme == "chdb")
     raise URLError(
         f"unsupported database URL scheme {scheme!r} in {mask(text)!r} "
-        "(expected duckdb://, postgresql://, bigquery://, spark://local or sc://)"
+        "(expected duckdb://, postgresql://, bigquery://, clickhouse://, spark://local or sc://)"
     )
 
 
@@ -336,6 +363,58 @@ def _parse_spark(raw: str, scheme: str, rest: str) -> SparkURL:
     return SparkURL(remote=raw, raw=raw)
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _parse_clickhouse(raw: str, rest: str, *, embedded: bool) -> ClickHouseURL:
+    base, params = _split_query(rest)
+    netloc, slash, path = base.partition("/")
+    if embedded or not netloc:
+        if params:
+            raise URLError(f"an embedded ClickHouse URL takes no parameters: {mask(raw)!r}")
+        if netloc:
+            raise URLError(
+                f"a chdb URL has no host: {mask(raw)!r} "
+                "(use chdb:///relative/folder or chdb:////absolute/folder)"
+            )
+        folder = unquote(path) if slash else ""
+        return ClickHouseURL(path=Path(folder) if folder else None, raw=raw)
+    unknown = sorted(set(params) - {"secure"})
+    if unknown:
+        raise URLError(
+            f"unknown clickhouse URL parameter(s) {', '.join(unknown)} in {mask(raw)!r} "
+            "(known: secure)"
+        )
+    secure_text = params.get("secure", "").lower()
+    if secure_text not in _TRUE + _FALSE:
+        raise URLError(f"secure must be true or false in {mask(raw)!r}")
+    userinfo, at, hostport = netloc.rpartition("@")
+    user: str | None = None
+    password: str | None = None
+    if at:
+        name, colon, secret = userinfo.partition(":")
+        user = unquote(name) or None
+        password = unquote(secret) if colon else None
+    match = _HOST_PORT.match(hostport)
+    if match is None or not match["host"]:
+        raise URLError(f"cannot read host and port in {mask(raw)!r}")
+    port_text = match["port"] or ""
+    if port_text and not port_text.isdigit():
+        raise URLError(f"port {port_text!r} is not a number in {mask(raw)!r}")
+    host = match["host"].strip("[]")
+    database = unquote(path.strip("/")) or None
+    return ClickHouseURL(
+        host=unquote(host),
+        port=int(port_text) if port_text else None,
+        user=user,
+        password=password,
+        database=database,
+        secure=secure_text in _TRUE,
+        raw=raw,
+    )
+
+
 # ---------------------------------------------------------------- masking
 
 _USERINFO = re.compile(
@@ -386,4 +465,6 @@ def secrets_of(url: DatabaseURL) -> tuple[str | None, ...]:
     """The secret values a parsed URL holds (for `redact`)."""
     if isinstance(url, PostgresURL):
         return (url.password, *(v for k, v in url.params.items() if k in _SECRET_PARAMS))
+    if isinstance(url, ClickHouseURL):
+        return (url.password,)
     return ()

@@ -1,9 +1,9 @@
-"""Every difference between DuckDB, Postgres and BigQuery SQL, in one place.
+"""Every difference between DuckDB, Postgres, BigQuery and ClickHouse SQL, in one place.
 
 The generator builds portable sqlglot trees and asks the dialect for the few
 expressions that differ. Each method here is verified by executing it on the
-three engines (tests/test_capabilities.py and tests/test_differential.py),
-not only by reading the SQL.
+engines (tests/test_capabilities.py and tests/test_differential.py; ClickHouse on
+chdb), not only by reading the SQL.
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ class Dialect:
 
     def text_order(self, value: exp.Expr) -> exp.Expr:
         """Text compared by code point (DuckDB and BigQuery always do)."""
+        return value
+
+    def truth_output(self, value: exp.Expr) -> exp.Expr:
+        """A true/false column of a membership table, as the engine's boolean type."""
         return value
 
     # -------------------------------------------------------------- times
@@ -233,15 +237,7 @@ class Postgres(Dialect):
     def round_half_away(self, value: exp.Expr) -> exp.Expr:
         # ROUND(double precision) rounds halves to even (2.5 → 2); NUMERIC would round them
         # away, but a double's cast keeps only 15 digits (0.49999999999999994 → 0.5).
-        # Exact for both: the integer part, plus the sign where the fraction is ≥ .5
-        whole = exp.Anonymous(this="TRUNC", expressions=[value])
-        fraction = exp.Abs(this=exp.Sub(this=value.copy(), expression=whole.copy()))
-        half = exp.Case(
-            ifs=[exp.If(this=exp.GTE(this=fraction, expression=_number(0.5)), true=_number(1))],
-            default=_number(0),
-        )
-        step = exp.Mul(this=exp.Sign(this=value.copy()), expression=half)
-        return exp.Paren(this=exp.Add(this=whole, expression=step))
+        return _round_by_fraction(value)
 
     def text_order(self, value: exp.Expr) -> exp.Expr:
         # the database's collation (often en_US) would order 'B' before 'a'
@@ -388,6 +384,19 @@ class Spark(Dialect):
         return exp.cast(digits, exp.DataType.Type.BIGINT, copy=False)
 
 
+def _round_by_fraction(value: exp.Expr) -> exp.Expr:
+    """Halves away from zero, exact for doubles and decimals: the integer part, plus the
+    sign where the fraction is ≥ .5."""
+    whole = exp.Anonymous(this="TRUNC", expressions=[value])
+    fraction = exp.Abs(this=exp.Sub(this=value.copy(), expression=whole.copy()))
+    half = exp.Case(
+        ifs=[exp.If(this=exp.GTE(this=fraction, expression=_number(0.5)), true=_number(1))],
+        default=_number(0),
+    )
+    step = exp.Mul(this=exp.Sign(this=value.copy()), expression=half)
+    return exp.Paren(this=exp.Add(this=whole, expression=step))
+
+
 def _interval_parts(duration: ir.DurationValue) -> tuple[str, int]:
     """An interval in units every engine accepts: seconds…days, or months."""
     if duration.unit == "y":
@@ -406,4 +415,226 @@ DIALECTS[Spark.name] = Spark()
 
 def get_dialect(name: str) -> Dialect:
     """The dialect called `name` (duckdb, postgres, bigquery or spark)."""
+
+    """The dialect called `name` (duckdb, postgres, bigquery or clickhouse)."""
     return DIALECTS[name]
+
+
+# ------------------------------------------------------------------ ClickHouse
+
+
+_CLICKHOUSE_SETTINGS: tuple[tuple[str, str | int], ...] = (
+    # an outer join fills the missing side with NULL, not the column type's default
+    # (0, ''), so COUNT(column), MAX and IS NULL see the row as missing
+    ("join_use_nulls", 1),
+    # a DateTime column without a zone, and every value built here, is read in UTC:
+    # wall-clock times are kept as UTC-labelled DateTime64(6) values whatever the
+    # server's zone (instants are converted with `wall_clock`)
+    ("session_timezone", "UTC"),
+    # a name in WHERE / ON means the table's column, not a SELECT alias of the same name
+    ("prefer_column_name_to_alias", 1),
+)
+
+# functions whose ClickHouse spelling counts bytes or ASCII letters: the UTF-8 ones count
+# characters and fold non-ASCII letters, as the other engines do
+_CLICKHOUSE_FUNCTIONS: dict[str, str] = {
+    "STRPOS": "positionUTF8",
+    "LEFT": "leftUTF8",
+    "RIGHT": "rightUTF8",
+}
+# sum/avg/min/max of no rows are 0, nan, 0, 0 in ClickHouse; -OrNull gives NULL as elsewhere
+_CLICKHOUSE_AGGREGATES: dict[type[exp.Expr], str] = {
+    exp.Sum: "sumOrNull",
+    exp.Avg: "avgOrNull",
+    exp.Min: "minOrNull",
+    exp.Max: "maxOrNull",
+}
+_CLICKHOUSE_PARTS: dict[str, str] = {
+    "year": "toYear",
+    "quarter": "toQuarter",
+    "month": "toMonth",
+    "day": "toDayOfMonth",
+    "weekday": "toDayOfWeek",  # ISO: 1 = Monday … 7 = Sunday
+    "hour": "toHour",
+    "day_of_year": "toDayOfYear",
+}
+_CLICKHOUSE_TRUNCATE: dict[str, str] = {
+    "week": "toMonday",
+    "month": "toStartOfMonth",
+    "quarter": "toStartOfQuarter",
+    "year": "toStartOfYear",
+}
+
+
+class ClickHouse(Dialect):
+    """ClickHouse (a server through clickhouse-connect, or chdb in-process).
+
+    Times: every wall-clock time is a ``DateTime64(6, 'UTC')`` showing the wall clock
+    (the query sets ``session_timezone = 'UTC'``); an instant column becomes one with
+    its offset in the project's zone added. Dates are ``Date32`` (1900–2299).
+    """
+
+    name = "clickhouse"
+    sqlglot_name = "clickhouse"
+    anti_join_in_candidates = False
+
+    def column_key(self, name: str) -> str:
+        return name  # identifiers are case-sensitive, quoted or not
+
+    def render(self, expression: exp.Expr, *, pretty: bool = True) -> str:
+        tree = expression.copy().transform(_clickhouse_node, copy=False)
+        if isinstance(tree, exp.Query):
+            _expand_stars(tree)
+            settings = [
+                exp.EQ(
+                    this=exp.column(name),
+                    expression=_string(value) if isinstance(value, str) else _number(value),
+                )
+                for name, value in _CLICKHOUSE_SETTINGS
+            ]
+            tree.set("settings", settings)
+        return super().render(tree, pretty=pretty)
+
+    # -------------------------------------------------------------- literals
+    def date_literal(self, value: dt.date) -> exp.Expr:
+        return _fn("toDate32", _string(value.isoformat()))
+
+    def wall_literal(self, value: dt.datetime) -> exp.Expr:
+        return _datetime64(_string(value.isoformat(sep=" ")))
+
+    def instant_literal(self, value: dt.datetime) -> exp.Expr:
+        utc = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return _datetime64(_string(utc.isoformat(sep=" ")))
+
+    def to_text(self, value: exp.Expr) -> exp.Expr:
+        return _fn("toString", value)
+
+    def truth_output(self, value: exp.Expr) -> exp.Expr:
+        # comparisons, AND/OR and COALESCE of them are UInt8 (0/1) in ClickHouse
+        return exp.cast(value, exp.DataType.build("Bool", dialect="clickhouse"), copy=False)
+
+    # -------------------------------------------------------------- times
+    def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
+        # DateTime64 values are instants whatever their zone label: shift by the offset
+        # in `zone` and label the result UTC, so it shows (and compares as) the wall clock
+        shifted = _fn("addSeconds", column, _offset(column.copy(), zone))
+        return _fn("toTimeZone", shifted, _string("UTC"))
+
+    def to_instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        # the offset a day before and a day after (an instant within 14 h of the wall
+        # time either way): in a repeated hour both fit and the earlier (the offset
+        # before) is taken; a skipped time fits neither and takes the offset before
+        if zone == "UTC":
+            return wall
+        before = _fn("subtractSeconds", wall, _offset(_fn("subtractDays", wall, _number(1)), zone))
+        after = _fn("subtractSeconds", wall, _offset(_fn("addDays", wall, _number(1)), zone))
+
+        def fits(instant: exp.Expr) -> exp.Expr:
+            shown = _fn("addSeconds", instant.copy(), _offset(instant.copy(), zone))
+            return exp.EQ(this=shown, expression=wall.copy())
+
+        use_after = exp.And(this=exp.Not(this=exp.Paren(this=fits(before))), expression=fits(after))
+        return exp.Case(ifs=[exp.If(this=use_after, true=after.copy())], default=before.copy())
+
+    def date_to_wall(self, value: exp.Expr) -> exp.Expr:
+        return _datetime64(value)
+
+    def wall_to_date(self, value: exp.Expr) -> exp.Expr:
+        return _fn("toDate32", value)
+
+    def date_part(self, part: ir.DatePartName, value: exp.Expr) -> exp.Expr:
+        return _fn(_CLICKHOUSE_PARTS[part], value)
+
+    def truncate(self, unit: ir.CalendarUnit, value: exp.Expr) -> exp.Expr:
+        date = self.wall_to_date(value)
+        if unit == "day":
+            return date
+        return _fn(_CLICKHOUSE_TRUNCATE[unit], date)
+
+    def seconds_between(self, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        def micros(value: exp.Expr) -> exp.Expr:
+            return _fn("toUnixTimestamp64Micro", _datetime64(value))
+
+        difference = exp.Sub(this=micros(end), expression=micros(start))
+        return exp.Div(this=exp.Paren(this=difference), expression=_number(1_000_000))
+
+    def add_duration(self, value: exp.Expr, duration: ir.DurationValue) -> exp.Expr:
+        unit, amount = _interval_parts(duration)
+        # months clamp to the month's end (addMonths), like the other engines
+        interval = exp.Interval(this=_number(amount), unit=exp.var(unit.upper()))
+        return exp.Add(this=value, expression=interval)
+
+    # -------------------------------------------------------------- numbers
+    def round_half_away(self, value: exp.Expr) -> exp.Expr:
+        # round(Float64) rounds halves to even (2.5 → 2); round(Decimal) away from zero
+        return _round_by_fraction(value)
+
+    # -------------------------------------------------------------- hashing
+    def md5_hex(self, text: exp.Expr) -> exp.Expr:
+        return exp.Lower(this=_fn("hex", _fn("MD5", text)))
+
+    def hex_to_int(self, hex_text: exp.Expr) -> exp.Expr:
+        # the digits as big-endian bytes, reversed for the little-endian reinterpretation
+        return _fn("reinterpretAsUInt64", _fn("reverse", _fn("unhex", hex_text)))
+
+
+def _datetime64(value: exp.Expr) -> exp.Expr:
+    return _fn("toDateTime64", value, _number(6), _string("UTC"))
+
+
+def _offset(instant: exp.Expr, zone: str) -> exp.Expr:
+    """Seconds east of UTC in `zone` at `instant`."""
+    return _fn("timeZoneOffset", _fn("toTimeZone", instant, _string(zone)))
+
+
+def _expand_stars(query: exp.Query) -> None:
+    """`cte.*` as the CTE's columns, one by one: with two joins or more, ClickHouse names
+    a column the joined tables share `cte.name` instead of `name`."""
+    known: dict[str, list[str]] = {}
+    for cte in query.ctes:
+        _expand_stars_in(cte.this, known)
+        known[cte.alias_or_name] = cte.this.named_selects
+    _expand_stars_in(query, known)
+
+
+def _expand_stars_in(query: exp.Expr, known: dict[str, list[str]]) -> None:
+    for select in query.find_all(exp.Select):
+        items: list[exp.Expr] = []
+        for item in select.expressions:
+            if isinstance(item, exp.Column) and item.is_star and item.table in known:
+                table = item.args["table"]
+                items += [
+                    exp.alias_(exp.column(name, table=table.copy()), name, quoted=True, copy=False)
+                    for name in known[item.table]
+                ]
+            else:
+                items.append(item)
+        select.set("expressions", items)
+
+
+def _clickhouse_node(node: exp.Expr) -> exp.Expr:
+    """One node of a portable tree as ClickHouse needs it (see `ClickHouse.render`)."""
+    if isinstance(node, exp.Lower | exp.Upper):
+        name = "lowerUTF8" if isinstance(node, exp.Lower) else "upperUTF8"
+        return _fn(name, node.this)
+    if isinstance(node, exp.Anonymous) and node.name.upper() in _CLICKHOUSE_FUNCTIONS:
+        return _fn(_CLICKHOUSE_FUNCTIONS[node.name.upper()], *node.expressions)
+    if isinstance(node, exp.Select):
+        # a selected `t.x` is named `t.x` in ClickHouse, not `x`
+        node.set(
+            "expressions",
+            [
+                exp.alias_(item, item.name, quoted=True, copy=False)
+                if isinstance(item, exp.Column) and item.table and not item.is_star
+                else item
+                for item in node.expressions
+            ],
+        )
+        return node
+    for kind, name in _CLICKHOUSE_AGGREGATES.items():
+        if type(node) is kind:
+            return _fn(name, node.this)
+    return node
+
+
+DIALECTS[ClickHouse.name] = ClickHouse()

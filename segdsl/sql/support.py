@@ -18,12 +18,14 @@ MAX_TABLE_PARTS = {
     "postgres": 2,  # schema.table: Postgres cannot query another database
     "bigquery": 3,  # project.dataset.table
     "spark": 3,  # catalog.database.table
+    "clickhouse": 2,  # database.table
 }
 EXAMPLES = {
     "duckdb": "shop.orders or catalog.shop.orders",
     "postgres": "shop.orders",
     "bigquery": "dataset.orders or project.dataset.orders",
     "spark": "shop.orders or catalog.shop.orders",
+    "clickhouse": "shop.orders",
 }
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import functools
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -39,6 +40,7 @@ from zetasql.types import (
 from zetasql.wasi import get_wasm_path
 from zetasql.wasi._pb2.zetasql.local_service import local_service_pb2
 
+from segdsl.engines.clickhouse_engine import SESSION_LOCK, acquire_session, release_session
 from tests.support import zetasql_values
 from tests.support.tables import (
     DECIMAL_PRECISION,
@@ -570,7 +572,106 @@ def _spark_type(types: Any, column_type: ColumnType) -> Any:
     return getattr(types, _SPARK_TYPES[column_type])()
 
 
-# --- all three -------------------------------------------------------------------
+# --- ClickHouse (chdb) -------------------------------------------------------------
+
+
+def _clickhouse_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+class ChdbRunner:
+    """ClickHouse through chdb: a fresh database in the process's embedded ClickHouse
+    (segdsl's own `acquire_session`: chdb runs one per process, so the runners and
+    segdsl's engines of a process share it; pytest-xdist workers are processes and have
+    one each), dropped by ``close()``; fixture tables are Memory tables of Nullable
+    columns.
+
+    The runner sets nothing: the SQL segdsl generates carries the settings it needs
+    (``join_use_nulls``, ``session_timezone``). ClickHouse has no zone-less time type
+    (a DateTime64 is an instant): times come back as naive UTC datetimes, the wall
+    clock segdsl's SQL shows in them.
+    """
+
+    name: Final = "clickhouse"
+
+    def __init__(self, tables: Sequence[TableSpec], *, session: Any = None) -> None:
+        _check_unique_names(tables)
+        self._released = session is not None
+        self._session = session if session is not None else acquire_session(None)[0]
+        self.database = f"segdsl_test_{uuid.uuid4().hex[:16]}"
+        self._closed = False
+        self._run(f"CREATE DATABASE {_clickhouse_identifier(self.database)}")
+        try:
+            for spec in tables:
+                self._load(spec)
+        except EngineError:
+            self.close()
+            raise
+
+    def _table(self, name: str) -> str:
+        return f"{_clickhouse_identifier(self.database)}.{_clickhouse_identifier(name)}"
+
+    def _load(self, spec: TableSpec) -> None:
+        columns = ", ".join(
+            f"{_clickhouse_identifier(c.name)} {PHYSICAL_TYPES['clickhouse'][c.type]}"
+            for c in spec.columns
+        )
+        self._run(f"CREATE TABLE {self._table(spec.name)} ({columns}) ENGINE = Memory")
+        if not spec.rows:
+            return
+        arrays = [
+            pa.array([row[index] for row in spec.rows], type=_ARROW_TYPES[column.type])
+            for index, column in enumerate(spec.columns)
+        ]
+        data = pa.Table.from_arrays(arrays, names=list(spec.column_names))  # noqa: F841 (read by name)
+        self._run(f"INSERT INTO {self._table(spec.name)} SELECT * FROM Python(data)")
+
+    def _run(self, sql: str, output: str = "CSV") -> Any:
+        try:
+            return self._session.query(sql, output)
+        except RuntimeError as exc:  # chdb.ChdbError is one
+            raise EngineError(self.name, str(exc).strip(), code=_chdb_code(str(exc))) from exc
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """Run ``sql`` in the runner's database; statements without a result return ``[]``."""
+        if self._closed:
+            raise EngineError(self.name, "runner is closed")
+        with SESSION_LOCK:
+            self._run(f"USE {_clickhouse_identifier(self.database)}")
+            result = self._run(sql, "ArrowTable")
+        if not isinstance(result, pa.Table):
+            return []
+        columns = [column.to_pylist() for column in result.columns]
+        return normalize_rows(
+            tuple(_naive(value) for value in row) for row in zip(*columns, strict=True)
+        )
+
+    def close(self) -> None:
+        """Drop the runner's database; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._run(f"DROP DATABASE IF EXISTS {_clickhouse_identifier(self.database)}")
+        finally:
+            if not self._released:
+                self._released = True
+                release_session()
+
+
+def _naive(value: object) -> object:
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _chdb_code(message: str) -> str | None:
+    """The error name ClickHouse ends its messages with: ``(UNKNOWN_IDENTIFIER)``."""
+    found = re.findall(r"\(([A-Z][A-Z_]+)\)", message)
+    return found[-1] if found else None
+
+
+# --- all of them -----------------------------------------------------------------
 
 
 def all_runners(
@@ -579,7 +680,8 @@ def all_runners(
     include_postgres: bool = True,
     dsn: str = DEFAULT_POSTGRES_DSN,
 ) -> list[Runner]:
-    """DuckDB, (optionally) Postgres and ZetaSQL runners loaded with ``tables``.
+    """DuckDB, (optionally) Postgres, ZetaSQL and ClickHouse (chdb) runners loaded with
+    ``tables``.
 
     If one runner cannot be created, the ones already created are closed.
     """
@@ -587,6 +689,7 @@ def all_runners(
     if include_postgres:
         factories.append(functools.partial(PostgresRunner, dsn=dsn))
     factories.append(ZetaSQLRunner)
+    factories.append(ChdbRunner)
     runners: list[Runner] = []
     try:
         for factory in factories:

@@ -19,7 +19,7 @@ ColumnType = Literal[
 ]
 """Logical column types understood by every runner."""
 
-Engine = Literal["duckdb", "postgres", "bigquery", "spark"]
+Engine = Literal["duckdb", "postgres", "bigquery", "spark", "clickhouse"]
 """Engine names as used by :attr:`tests.support.runners.Runner.name`."""
 
 COLUMN_TYPES: Final[tuple[ColumnType, ...]] = get_args(ColumnType)
@@ -65,6 +65,17 @@ PHYSICAL_TYPES: Final[Mapping[Engine, Mapping[ColumnType, str]]] = {
         "date": "DATE",
         "timestamp": "TIMESTAMP_NTZ",
         "timestamptz": "TIMESTAMP",
+    },
+    # Nullable: a non-Nullable ClickHouse column stores 0 / '' for a missing value
+    "clickhouse": {
+        "integer": "Nullable(Int64)",
+        "number": "Nullable(Float64)",
+        "decimal": "Nullable(Decimal(18, 4))",
+        "string": "Nullable(String)",
+        "boolean": "Nullable(Bool)",
+        "date": "Nullable(Date32)",
+        "timestamp": "Nullable(DateTime64(6))",
+        "timestamptz": "Nullable(DateTime64(6, 'UTC'))",
     },
 }
 """Physical SQL type of each logical column type, per engine."""

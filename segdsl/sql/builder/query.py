@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from segdsl import ir
+from segdsl import types as t
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
 from segdsl.sql.builder.common import KEY_TYPES, STEP, STEPS, _and, _case, _col, _num
 from segdsl.sql.builder.cuts import ranking_cuts
@@ -183,7 +184,10 @@ class QueryBuilder(Population, Sequences, Rankings):
             exp.alias_(_col(KEY), self.entity.key.name, quoted=True, copy=False)
         ]
         for name, expr in outputs:
-            columns.append(exp.alias_(self.value(expr), name, quoted=True, copy=False))
+            value = self.value(expr)
+            if expr.type.kind is t.Kind.BOOLEAN:
+                value = self.dialect.truth_output(value)
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
         select = exp.select(*columns).from_(
             exp.to_identifier(self.relation, quoted=True), copy=False
         )

@@ -1,0 +1,50 @@
+WITH "t1_orders" AS (
+  SELECT
+    "orders"."customer_id" AS "__key",
+    avgOrNull("orders"."amount") AS "m1_avg_check",
+    COUNT(*) AS "m2_paid_orders"
+  FROM "orders" AS "orders"
+  WHERE
+    "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+    AND "orders"."status" = 'paid'
+  GROUP BY
+    "orders"."customer_id"
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "t1_orders"."m1_avg_check" AS "m1_avg_check",
+    COALESCE("t1_orders"."m2_paid_orders", 0) AS "m2_paid_orders"
+  FROM "customers" AS "customer"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+), "r3_ranking" AS (
+  SELECT
+    avgOrNull("m1_avg_check") AS "value"
+  FROM "population"
+  WHERE
+    "m2_paid_orders" > 0 AND NOT (
+      "m1_avg_check" IS NULL
+    )
+), "ranked_1" AS (
+  SELECT
+    "population"."__key" AS "__key",
+    "population"."m1_avg_check" AS "m1_avg_check",
+    "population"."m2_paid_orders" AS "m2_paid_orders",
+    "r3_ranking"."value" AS "r3"
+  FROM "population"
+  CROSS JOIN "r3_ranking"
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "ranked_1"
+WHERE
+  "m1_avg_check" > "r3"
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1

@@ -1,0 +1,51 @@
+WITH "t1_orders" AS (
+  SELECT
+    "orders"."customer_id" AS "__key",
+    COUNT(
+      DISTINCT CASE
+        WHEN "orders"."ordered_at" >= toDateTime64('2025-04-01 00:00:00', 6, 'UTC')
+        AND "orders"."ordered_at" < toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+        THEN toStartOfMonth(toDate32("orders"."ordered_at"))
+      END
+    ) AS "m1_orders",
+    avgOrNull(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) AS "m2_avg_check"
+  FROM "orders" AS "orders"
+  WHERE
+    "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+    AND (
+      "orders"."ordered_at" >= toDateTime64('2025-04-01 00:00:00', 6, 'UTC')
+      AND "orders"."ordered_at" < toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "orders"."status" = 'paid'
+    )
+  GROUP BY
+    "orders"."customer_id"
+  HAVING
+    COUNT(
+      DISTINCT CASE
+        WHEN "orders"."ordered_at" >= toDateTime64('2025-04-01 00:00:00', 6, 'UTC')
+        AND "orders"."ordered_at" < toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+        THEN toStartOfMonth(toDate32("orders"."ordered_at"))
+      END
+    ) = 3
+    AND avgOrNull(CASE WHEN "orders"."status" = 'paid' THEN "orders"."amount" END) > 200
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    COALESCE("t1_orders"."m1_orders", 0) AS "m1_orders",
+    "t1_orders"."m2_avg_check" AS "m2_avg_check"
+  FROM "customers" AS "customer"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "population"
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1

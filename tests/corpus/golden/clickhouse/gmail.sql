@@ -1,0 +1,20 @@
+WITH "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "customer"."email" AS "a1_email"
+  FROM "customers" AS "customer"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "population"
+WHERE
+  rightUTF8("a1_email", CHAR_LENGTH('@gmail.com')) = '@gmail.com'
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1

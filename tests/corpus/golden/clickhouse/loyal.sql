@@ -1,0 +1,34 @@
+WITH "t1_orders" AS (
+  SELECT
+    "orders"."customer_id" AS "__key",
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) AS "m1_paid_orders",
+    maxOrNull("orders"."ordered_at") AS "m2_orders"
+  FROM "orders" AS "orders"
+  WHERE
+    "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+  GROUP BY
+    "orders"."customer_id"
+  HAVING
+    COUNT(CASE WHEN "orders"."status" = 'paid' THEN 1 END) >= 5
+    AND maxOrNull("orders"."ordered_at") > toDateTime64('2025-04-02 00:00:00', 6, 'UTC')
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    COALESCE("t1_orders"."m1_paid_orders", 0) AS "m1_paid_orders",
+    "t1_orders"."m2_orders" AS "m2_orders"
+  FROM "customers" AS "customer"
+  INNER JOIN "t1_orders"
+    ON "t1_orders"."__key" = "customer"."id"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "population"
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1

@@ -1,0 +1,23 @@
+WITH "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    "customer"."city" AS "a1_city"
+  FROM "customers" AS "customer"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "population"
+WHERE
+  NOT (
+    "a1_city" IS NULL
+  )
+  AND NOT COALESCE("a1_city" IN ('Moscow', 'Kazan'), FALSE)
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1

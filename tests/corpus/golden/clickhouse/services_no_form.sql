@@ -1,0 +1,49 @@
+WITH "t1_events" AS (
+  SELECT
+    "events"."customer_id" AS "__key",
+    COUNT(
+      CASE
+        WHEN "events"."name" = 'page_view' AND "events"."page_category" = 'services'
+        THEN 1
+      END
+    ) > 0 AS "m1_events",
+    COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0 AS "m2_events"
+  FROM "events" AS "events"
+  WHERE
+    "events"."occurred_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+    AND (
+      "events"."name" = 'page_view'
+      AND "events"."page_category" = 'services'
+      OR "events"."name" = 'form_submit'
+    )
+  GROUP BY
+    "events"."customer_id"
+  HAVING
+    COUNT(
+      CASE
+        WHEN "events"."name" = 'page_view' AND "events"."page_category" = 'services'
+        THEN 1
+      END
+    ) > 0
+    AND NOT COUNT(CASE WHEN "events"."name" = 'form_submit' THEN 1 END) > 0
+), "population" AS (
+  SELECT
+    "customer"."id" AS "__key",
+    COALESCE("t1_events"."m1_events", FALSE) AS "m1_events",
+    COALESCE("t1_events"."m2_events", FALSE) AS "m2_events"
+  FROM "customers" AS "customer"
+  INNER JOIN "t1_events"
+    ON "t1_events"."__key" = "customer"."id"
+  WHERE
+    NOT (
+      "customer"."id" IS NULL
+    )
+    AND (
+      "customer"."signed_up_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+      OR "customer"."signed_up_at" IS NULL
+    )
+)
+SELECT DISTINCT
+  "__key" AS "id"
+FROM "population"
+SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1
