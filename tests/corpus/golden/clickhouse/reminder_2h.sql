@@ -29,6 +29,7 @@ WITH "q1_sequence" AS (
         FROM "events" AS "events"
         WHERE
           "events"."occurred_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+          AND "events"."occurred_at" > toDateTime64('2025-06-01 00:00:00', 6, 'UTC')
           AND "events"."name" = 'purchase'
       ) AS "then_step"
       WHERE

@@ -26,8 +26,12 @@ WITH "t1_orders" AS (
 ), "r2_ranking" AS (
   SELECT
     "__key",
-    ROW_NUMBER() OVER (ORDER BY "m1_revenue" DESC, "__key" ASC NULLS FIRST) <= 3 AS "r2"
+    TRUE AS "r2"
   FROM "population"
+  ORDER BY
+    "m1_revenue" DESC,
+    "__key" ASC NULLS FIRST
+  LIMIT 3
 ), "ranked_1" AS (
   SELECT
     "r2_ranking"."__key" AS "__key",
