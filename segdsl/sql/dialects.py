@@ -476,6 +476,8 @@ class ClickHouse(Dialect):
 
     name = "clickhouse"
     sqlglot_name = "clickhouse"
+    # a LIMIT subquery can come back NULL inside CREATE TABLE … AS (INVALID_LIMIT_EXPRESSION)
+    limit_takes_subquery = False
     anti_join_in_candidates = False
 
     def column_key(self, name: str) -> str:

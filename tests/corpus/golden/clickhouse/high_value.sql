@@ -28,26 +28,12 @@ WITH "t1_orders" AS (
 ), "r3_ranking" AS (
   SELECT
     "__key",
-    TRUE AS "r3"
+    (
+      ROW_NUMBER() OVER (ORDER BY "m1_revenue" DESC, "__key" ASC NULLS FIRST) - 1
+    ) * 10 < 1 * COUNT(*) OVER () AS "r3"
   FROM "population"
   WHERE
     "m2_paid_orders" > 0
-  ORDER BY
-    "m1_revenue" DESC,
-    "__key" ASC NULLS FIRST
-  LIMIT (
-    SELECT
-      CAST(CAST((
-        "size" + 9
-      ) / 10 AS Nullable(Int64)) AS Nullable(Int64))
-    FROM (
-      SELECT
-        COUNT(*) AS "size"
-      FROM "population"
-      WHERE
-        "m2_paid_orders" > 0
-    ) AS "members"
-  )
 ), "ranked_1" AS (
   SELECT
     "r3_ranking"."__key" AS "__key",

@@ -28,28 +28,10 @@ WITH "t1_orders" AS (
 ), "r3_m_score_ranking" AS (
   SELECT
     "__key",
-    TRUE AS "r3_m_score"
+    NTILE(5) OVER (ORDER BY "m1_revenue" ASC NULLS FIRST, "__key" ASC NULLS FIRST) AS "r3_m_score"
   FROM "population"
   WHERE
     "m2_paid_orders" > 0
-  ORDER BY
-    "m1_revenue" ASC NULLS FIRST,
-    "__key" ASC NULLS FIRST
-  LIMIT (
-    SELECT
-      CAST(1 * (
-        CAST("size" / 5 AS Nullable(Int64))
-      ) + LEAST((
-        "size" % 5
-      ), 1) AS Nullable(Int64))
-    FROM (
-      SELECT
-        COUNT(*) AS "size"
-      FROM "population"
-      WHERE
-        "m2_paid_orders" > 0
-    ) AS "members"
-  )
 ), "ranked_1" AS (
   SELECT
     "r3_m_score_ranking"."__key" AS "__key",
@@ -59,4 +41,6 @@ WITH "t1_orders" AS (
 SELECT DISTINCT
   "__key" AS "id"
 FROM "ranked_1"
+WHERE
+  "r3_m_score" = 1
 SETTINGS "join_use_nulls" = 1, "session_timezone" = 'UTC', "prefer_column_name_to_alias" = 1
