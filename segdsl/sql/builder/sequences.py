@@ -38,18 +38,12 @@ class Sequences(Reading):
     def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
         """Members with a `first` row that is (not) followed by a `then` row in time."""
         # an hours/minutes/seconds limit is elapsed time: compare the rows' instants
-        elapsed = sequence.within is not None and self._is_elapsed(sequence.within)
+        elapsed = self.steps_in_utc(sequence)
         first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
         then = self._event_rows(
             sequence.then, elapsed=elapsed, after=self._earliest_first(sequence, elapsed)
         ).subquery("then_step", copy=False)
-        follows: list[exp.Expr] = [
-            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
-            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
-        ]
-        if sequence.within is not None:
-            limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
-            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
+        follows = self._follows(sequence)
         followed = exp.Exists(
             this=exp.select(_num(1)).from_(then, copy=False).where(_and(follows), copy=False)
         )
@@ -81,6 +75,18 @@ class Sequences(Reading):
         lower = self._window_lower(first.filter, first.source.time)
         return None if lower is None else lower[0]
 
+    def _follows(self, sequence: ir.SequenceSpec) -> list[exp.Expr]:
+        """A `then_step` row follows a `first_step` row: same member, strictly later, and
+        within the limit (if any)."""
+        follows: list[exp.Expr] = [
+            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
+            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
+        ]
+        if sequence.within is not None:
+            limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
+            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
+        return follows
+
     def steps_in_utc(self, sequence: ir.SequenceSpec) -> bool:
         """Whether the sequence compares its rows' instants (an h/min/s limit where clocks
         change): then `sequence_steps` gives times as UTC wall clock."""
@@ -93,13 +99,7 @@ class Sequences(Reading):
         elapsed = self.steps_in_utc(sequence)
         first = self._event_rows(sequence.first, elapsed=elapsed).subquery("first_step", copy=False)
         then = self._event_rows(sequence.then, elapsed=elapsed).subquery("then_step", copy=False)
-        follows: list[exp.Expr] = [
-            exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
-            exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
-        ]
-        if sequence.within is not None:
-            limit_at = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
-            follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit_at))
+        follows = self._follows(sequence)
         at = _col("at", "first_step")
         return (
             exp.select(
