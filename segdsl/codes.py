@@ -336,6 +336,12 @@ CODES: dict[str, Code] = _codes(
         "no members.",
     ),
     (
+        "SEG568",
+        "moving as-of not on this engine",
+        "`--as-of now` and `--as-of param` (SQL whose as-of time is computed when it runs) "
+        "are built for DuckDB, Postgres and BigQuery; on Spark and ClickHouse give a time.",
+    ),
+    (
         "SEG901",
         "internal compiler error",
         "A bug in segdsl, not in your files. Please report it with the file that triggers it.",

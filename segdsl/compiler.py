@@ -168,6 +168,19 @@ class Compiler:
         assert entity is not None  # a definition exists, so the entity does
         moment: AsOf | MovingAsOf
         if isinstance(as_of, MovingAsOf):
+            if not chosen.moving_as_of:
+                raise CompileError(
+                    [
+                        Diagnostic(
+                            "SEG568",
+                            f"an as-of time computed when the query runs is not built for "
+                            f"{chosen.name} yet",
+                            Span("<as-of>", 1, 1, 1, 1),
+                            "give a date or timestamp, or compile for duckdb, postgres or bigquery",
+                        )
+                    ],
+                    {},
+                )
             moment = as_of  # its times are checked by the engine when the query runs
         else:
             moment = self.as_of(as_of)

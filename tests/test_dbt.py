@@ -3,9 +3,9 @@ makes models whose rows are what `seg run` gives at the same as-of time.
 
 dbt lives in its own virtualenv (its pins differ from segdsl's): the `dbt` executable
 is taken from `SEGDSL_DBT`, else `.venv-dbt/bin/dbt` in the repository, else PATH. Make
-it with `python3 -m venv .venv-dbt && .venv-dbt/bin/pip install "dbt-core==1.11.16"
-"dbt-duckdb==1.11.1" "dbt-postgres==1.11.0"` (dbt-core 1.12 needs a parser wheel that is
-not on PyPI). Without dbt the tests are skipped, and fail when CI is set.
+it with `python3 -m venv .venv-dbt && .venv-dbt/bin/pip install -r
+tests/dbt-requirements.txt` (`.ci/run` does). Without dbt the tests are skipped, and fail
+when CI is set.
 """
 
 from __future__ import annotations

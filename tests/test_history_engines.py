@@ -50,6 +50,9 @@ def _history(corpus: Compiler, duckdb: Runner) -> TableSpec:
     return table("segdsl_history", columns, rows)  # type: ignore[arg-type]
 
 
+HISTORY_ENGINES = ("duckdb", "postgres", "bigquery")
+
+
 @pytest.fixture(scope="module")
 def runners(corpus: Compiler) -> Iterator[list[Runner]]:
     plain = all_runners(TABLES, include_postgres=False)
@@ -57,7 +60,11 @@ def runners(corpus: Compiler) -> Iterator[list[Runner]]:
         history = _history(corpus, plain[0])
     finally:
         close_all(plain)
-    started = all_runners([*TABLES, history])
+    # history is written on DuckDB and Postgres and read as BigQuery SQL too; ClickHouse
+    # and Spark keep none (its evaluation path orders rows differently there: not proven)
+    every = all_runners([*TABLES, history])
+    close_all([r for r in every if r.name not in HISTORY_ENGINES])
+    started = [r for r in every if r.name in HISTORY_ENGINES]
     yield started
     close_all(started)
 

@@ -64,6 +64,8 @@ class Dialect:
     # row under a window function; BigQuery's LIMIT takes only a constant (a `top N` is
     # cut there too), so its other cut-offs stay windows.
     limit_takes_subquery: ClassVar[bool] = True
+    # `--as-of now|param` (now_wall, wall_parameter) is proven on DuckDB, Postgres, BigQuery
+    moving_as_of: ClassVar[bool] = True
 
     def column_key(self, name: str) -> str:
         """What the engine compares when it tells two column names apart (they collide
@@ -326,6 +328,7 @@ class Spark(Dialect):
     name = "spark"
     sqlglot_name = "spark"
     limit_takes_subquery = False  # LIMIT must fold to a constant (INVALID_LIMIT_LIKE_EXPRESSION)
+    moving_as_of = False
 
     # sqlglot writes TIMESTAMP for both wall-clock types, which Spark reads as an instant
     _WALL = exp.DataType.Type.TIMESTAMPNTZ
@@ -478,6 +481,7 @@ class ClickHouse(Dialect):
     sqlglot_name = "clickhouse"
     # a LIMIT subquery can come back NULL inside CREATE TABLE … AS (INVALID_LIMIT_EXPRESSION)
     limit_takes_subquery = False
+    moving_as_of = False
     anti_join_in_candidates = False
 
     def column_key(self, name: str) -> str:
