@@ -23,6 +23,7 @@ from segdsl.cli.common import (
 
 if TYPE_CHECKING:
     from segdsl.diagnostics import Diagnostic
+    from segdsl.segtest.runner import Difference, Outcome
 
 
 class TestFormat(StrEnum):
@@ -70,7 +71,7 @@ def test_command(
     from segdsl.engines import EngineError
     from segdsl.project import load_project
     from segdsl.segtest.cases import read_test_file, test_files
-    from segdsl.segtest.runner import Outcome, database, run_case
+    from segdsl.segtest.runner import database, run_case
     from segdsl.source import SourceFile
 
     project = load_project(path)
@@ -139,11 +140,9 @@ def test_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _failure(outcome: object) -> Diagnostic:
+def _failure(outcome: Outcome) -> Diagnostic:
     from segdsl.diagnostics import Diagnostic
-    from segdsl.segtest.runner import Outcome
 
-    assert isinstance(outcome, Outcome)
     case = outcome.case
     lines = [_difference_line(case.definition, d) for d in outcome.differences]
     return Diagnostic(
@@ -154,10 +153,7 @@ def _failure(outcome: object) -> Diagnostic:
     )
 
 
-def _difference_line(definition: str, difference: object) -> str:
-    from segdsl.segtest.runner import Difference
-
-    assert isinstance(difference, Difference)
+def _difference_line(definition: str, difference: Difference) -> str:
     key, expected, actual = difference.key, difference.expected, difference.actual
     if expected == "member":
         return f"{key} should be a member of {definition} but is not"
@@ -170,11 +166,9 @@ def _label(label: str | None) -> str:
     return "(no label)" if label is None else f"`{label}`"
 
 
-def _show(outcome: object) -> None:
+def _show(outcome: Outcome) -> None:
     from segdsl.explain.why_render import why_lines
-    from segdsl.segtest.runner import Outcome
 
-    assert isinstance(outcome, Outcome)
     case = outcome.case
     status = "PASS" if outcome.passed else ("FAIL" if outcome.differences else "ERROR")
     typer.echo(f"{status}  {case.span.path}:{case.span.line}  {case.name}")
@@ -198,11 +192,9 @@ def _value(value: object) -> str:
     return repr(value) if isinstance(value, bool) else str(value)
 
 
-def _as_dict(outcome: object) -> dict[str, object]:
+def _as_dict(outcome: Outcome) -> dict[str, object]:
     from segdsl.cli.jsonout import iso_time
-    from segdsl.segtest.runner import Outcome
 
-    assert isinstance(outcome, Outcome)
     case = outcome.case
     return {
         "name": case.name,
