@@ -15,6 +15,8 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from segdsl.demo.warehouse import QUIET
+
 __all__ = ["copy_to_postgres", "postgres_type"]
 
 SOURCE_SCHEMA = "shop"
@@ -64,7 +66,7 @@ def copy_to_postgres(
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    src = duckdb.connect(str(duckdb_path), read_only=True)
+    src = duckdb.connect(str(duckdb_path), read_only=True, config=QUIET)
     try:
         # a plain scan needs little; the cap keeps DuckDB's cache from growing with the file
         src.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")

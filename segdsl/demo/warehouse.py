@@ -63,6 +63,9 @@ _AS_OF_DATE = DEMO_AS_OF.date()
 _AS_OF_EPOCH = int((DEMO_AS_OF - datetime(1970, 1, 1)).total_seconds())
 _DAY = 86_400
 
+# DuckDB draws a progress bar on stdout for long statements (a large demo): never here.
+QUIET: dict[str, str | bool | int | float | list[str]] = {"enable_progress_bar": False}
+
 
 def _d(day: date) -> int:
     return day_number(day, _AS_OF_DATE)
@@ -140,7 +143,7 @@ def build_demo_database(
     _remove_db_files(tmp)
     say = progress or (lambda _msg: None)
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config=QUIET)
         try:
             counts = _generate(con, n_customers, say)
             con.execute("CHECKPOINT")
