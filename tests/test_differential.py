@@ -322,20 +322,16 @@ def check(scenario: Scenario, model: str = MODEL) -> None:
             PostgresRunner(scenario.tables),
             ZetaSQLRunner(scenario.tables),
         ]
+        results: dict[str, list[frozenset[object]]] = {}
         for runner in runners:
             population = members(compiler, runner, "everyone", scenario.as_of)
+            results[runner.name] = []
             for index in range(len(scenario.conditions)):
                 inside = members(compiler, runner, f"s{index}", scenario.as_of)
                 outside = members(compiler, runner, f"n{index}", scenario.as_of)
                 assert inside | outside == population, (runner.name, scenario.conditions[index])
                 assert not inside & outside, (runner.name, scenario.conditions[index])
-        results = {
-            runner.name: [
-                members(compiler, runner, f"s{i}", scenario.as_of)
-                for i in range(len(scenario.conditions))
-            ]
-            for runner in runners
-        }
+                results[runner.name].append(inside)
         assert results["duckdb"] == results["postgres"], scenario.conditions
         assert results["duckdb"] == results["bigquery"], scenario.conditions
         clickhouse = ChdbRunner(scenario.tables)
