@@ -31,6 +31,8 @@ class GroupedRows(Aggregates):
             filters.append(self.condition(grouping.filter, base))
         group = self.value(grouping.by, base)
         filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
+        # grouped by what is shown (a period's start as a time: BigQuery wants the SELECT's
+        # expression itself in GROUP BY, not one it is computed from)
         shown = group.copy() if grouping.unit is None else self.dialect.date_to_wall(group.copy())
         columns: list[exp.Expr] = [
             exp.alias_(key.copy(), KEY, quoted=True, copy=False),
@@ -48,7 +50,7 @@ class GroupedRows(Aggregates):
         return (
             select.select(*columns, copy=False)
             .where(_and_once(filters), copy=False)
-            .group_by(key, group, copy=False)
+            .group_by(key, shown.copy(), copy=False)
         )
 
 
