@@ -90,7 +90,9 @@ measure max_session_spend = max(spend) of sessions
 measure busy_sessions = count sessions where n >= 2
 measure priced_items = sum(priced) of sessions
 measure first_session_spend = first(spend) of sessions
-measure repeat_mean = if days_n > 1 then (sum(value) of purchase_days - first_day_value) / (days_n - 1) else 0
+measure repeat_mean = if days_n > 1
+  then (sum(value) of purchase_days - first_day_value) / (days_n - 1)
+  else 0
 """
 MEASURES = [
     "days_n",
@@ -278,7 +280,9 @@ def comparable(value: object) -> object:
     return value
 
 
-def measured(compiler: Compiler, runner: Runner, as_of: dt.datetime) -> dict[int, dict[str, object]]:
+def measured(
+    compiler: Compiler, runner: Runner, as_of: dt.datetime
+) -> dict[int, dict[str, object]]:
     sql = compiler.table_sql(MEASURES, dialect=runner.name, as_of=as_of)  # type: ignore[arg-type]
     rows = runner.query(sql)
     return {
@@ -332,7 +336,9 @@ def test_grouped_tables_agree_with_python(
 @pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios())
-def test_grouped_tables_on_spark(scenario: tuple[str, dt.datetime, list[tuple[object, ...]]]) -> None:
+def test_grouped_tables_on_spark(
+    scenario: tuple[str, dt.datetime, list[tuple[object, ...]]],
+) -> None:
     storage, as_of, rows = scenario
     compiler = compiler_for(storage)
     spark = SparkRunner(tables(rows, storage))

@@ -65,7 +65,13 @@ class _Walker:
         node = Dependency("table", name, detail)
         if info.base is not None:
             node.detail = f"{info.base} filtered; {detail}"
+        if info.grouped is not None:  # its columns by their declared names, then its base
+            node.detail = f"{info.grouped_base} per {info.grouped.by.text}"
+            declared = {c.name: n for (q, n), (_, c) in info.columns.items() if not q}
+            used = {declared.get(c, c) for c in used}
         node.children = [Dependency("column", c) for c in sorted(used)]
+        if info.grouped_base is not None:
+            node.children.append(self.table(info.grouped_base, set()))
         return node
 
     def collect(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-
 from segdsl import ir
 from segdsl import types as t
 from segdsl.diagnostics import did_you_mean
@@ -86,14 +85,14 @@ class Grouped(CheckerBase):
 
         base_time = base.source.time
         by_text = decl.by.text
-        found = base.columns.get(("", by_text))
+        found_by = base.columns.get(("", by_text))
         unit: ir.CalendarUnit | None = None
         by: ir.Expr
         time: ir.Column | None = None
-        if found is not None:
-            hop, column = found
-            by = ir.RowColumn(hop, column, span=decl.by.span)
-            by_column = _column(internal_name("c", next(numbers), by_text), column.type)
+        if found_by is not None:
+            hop, by_source = found_by
+            by = ir.RowColumn(hop, by_source, span=decl.by.span)
+            by_column = _column(internal_name("c", next(numbers), by_text), by_source.type)
             if base_time is not None:
                 time_type = t.DATE if base_time.column.storage == "date" else t.TIMESTAMP
                 time = _column(internal_name("c", next(numbers), "time"), time_type)
@@ -124,11 +123,11 @@ class Grouped(CheckerBase):
         add(decl.by, by_column)
         base_filter = self.table_filter(base)
         aggregates: list[tuple[str, ir.Aggregation]] = []
-        for column in decl.columns:
-            aggregation = self.group_aggregate(column, decl, base, base_filter)
+        for member in decl.columns:
+            aggregation = self.group_aggregate(member, decl, base, base_filter)
             type_ = t.ERROR if aggregation is None else aggregation[1]
-            physical = internal_name("c", next(numbers), column.name.text)
-            add(column.name, _column(physical, type_))
+            physical = internal_name("c", next(numbers), member.name.text)
+            add(member.name, _column(physical, type_))
             if aggregation is not None:
                 aggregates.append((physical, aggregation[0]))
         if len(self.diagnostics) > errors_before:
@@ -185,6 +184,3 @@ class Grouped(CheckerBase):
                 rest = own.items[1:]
                 own = rest[0] if len(rest) == 1 else ir.And(rest)
         return replace(aggregation, filter=own), checked.type
-
-
-
