@@ -12,15 +12,20 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from segdsl.cli.main import app
 from segdsl.compiler import Compiler
 from segdsl.project import Project
 from segdsl.settings import Settings
+from segdsl.syntax.printer import format_text
 from tests.support.availability import require_postgres
 from tests.support.runners import (
     ChdbRunner,
@@ -346,3 +351,32 @@ def test_grouped_tables_on_spark(
         assert measured(compiler, spark, as_of) == as_expected(rows, as_of, storage)
     finally:
         close_all([spark])
+
+
+def test_a_trend_refuses_grouped_tables(tmp_path: Path) -> None:
+    """A trend's steps would need the groups of each step's rows (SEG590, as rankings)."""
+    examples = Path(__file__).parent.parent / "examples"
+    database = tmp_path / "empty.duckdb"
+    duckdb.connect(str(database)).close()  # refused before anything is read
+    url = f"duckdb:///{database}"
+    span = ["--from", "2025-01-01", "--to", "2025-03-01", "--every", "1mo"]
+    refused = CliRunner().invoke(
+        app, ["trend", str(examples), "--db", url, "-s", "loyal_repeaters", *span]
+    )
+    assert refused.exit_code != 0
+    assert "SEG590" in refused.stderr and "grouped table" in refused.stderr
+
+
+def test_formatting_keeps_a_grouped_table() -> None:
+    text = (
+        "segdsl 1\n\n"
+        "table visits = events per session_id {\n"
+        "  pages = count\n"
+        "  products = count distinct(lower(product))\n"
+        "  started = first\n"
+        "}\n"
+    )
+    assert format_text(text) == text
+    squeezed = "segdsl 1\ntable visits = events per session_id { pages = count products = "
+    squeezed += "count distinct(lower(product)) started = first }\n"
+    assert format_text(squeezed) == text
