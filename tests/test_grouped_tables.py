@@ -27,6 +27,7 @@ from segdsl.project import Project
 from segdsl.settings import Settings
 from segdsl.syntax.printer import format_text
 from tests.support.availability import require_postgres
+from tests.support.batch import members_by_segment
 from tests.support.runners import (
     ChdbRunner,
     DuckDBRunner,
@@ -98,7 +99,14 @@ measure first_session_spend = first(spend) of sessions
 measure repeat_mean = if days_n > 1
   then (sum(value) of purchase_days - first_day_value) / (days_n - 1)
   else 0
+segment no_days = days_n = 0
+segment two_days = days_n >= 2
+segment big_first = first_day_value > 20 and sessions_n >= 1
+segment quiet_sessions = recent_days >= 1 and not (busy_sessions > 0)
+segment week_then_big = purchase_weeks then big_days
+segment top_sessions = max_session_spend in top 2
 """
+SEGMENTS = ["no_days", "two_days", "big_first", "quiet_sessions", "week_then_big", "top_sessions"]
 MEASURES = [
     "days_n",
     "first_day_value",
@@ -248,7 +256,9 @@ def expected(rows: list[tuple[object, ...]], as_of: dt.datetime) -> dict[int, di
             sessions.get(customer, {}).values(), key=lambda g: (min(w for w, _ in g.rows), g.total)
         )
         count = len(values)
+        big_starts = [start for start, group in own_days if group.total > 50]
         result[customer] = {
+            "week_then_big": any(w < b for w, _ in own_weeks for b in big_starts),
             "days_n": count,
             "first_day_value": values[0] if values else None,
             "last_day_value": values[-1] if values else None,
@@ -276,6 +286,46 @@ def expected(rows: list[tuple[object, ...]], as_of: dt.datetime) -> dict[int, di
     return result
 
 
+def expected_members(values: dict[int, dict[str, object]]) -> dict[str, frozenset[int]]:
+    """Each segment's members, from the measures' values worked out above."""
+
+    def where(test: Callable[[dict[str, object]], bool]) -> frozenset[int]:
+        return frozenset(key for key, own in values.items() if test(own))
+
+    def number(value: object) -> Decimal:
+        assert isinstance(value, int | Decimal)
+        return Decimal(value)
+
+    ranked = sorted(
+        (key for key, own in values.items() if own["max_session_spend"] is not None),
+        key=lambda key: (-number(values[key]["max_session_spend"]), key),
+    )
+    return {
+        "no_days": where(lambda v: v["days_n"] == 0),
+        "two_days": where(lambda v: number(v["days_n"]) >= 2),
+        "big_first": where(
+            lambda v: (
+                v["first_day_value"] is not None
+                and number(v["first_day_value"]) > 20
+                and number(v["sessions_n"]) >= 1
+            )
+        ),
+        "quiet_sessions": where(
+            lambda v: number(v["recent_days"]) >= 1 and not number(v["busy_sessions"]) > 0
+        ),
+        "week_then_big": where(lambda v: v["week_then_big"] is True),
+        "top_sessions": frozenset(ranked[:2]),
+    }
+
+
+def members(compiler: Compiler, runner: Runner, as_of: dt.datetime) -> dict[str, frozenset[int]]:
+    found = {}
+    for segment in SEGMENTS:
+        sql = compiler.members_sql(segment, dialect=runner.name, as_of=as_of)  # type: ignore[arg-type]
+        found[segment] = frozenset(int(row[0]) for row in runner.query(sql))  # type: ignore[call-overload]
+    return found
+
+
 # ------------------------------------------------------------------ comparing
 def comparable(value: object) -> object:
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
@@ -301,6 +351,7 @@ def as_expected(
 ) -> dict[int, dict[str, object]]:
     result = {}
     for key, values in expected(rows, as_of).items():
+        values = {name: values[name] for name in MEASURES}
         last_at = values["last_month_at"]
         if storage == "date" and isinstance(last_at, dt.datetime):
             values["last_month_at"] = last_at.date()  # the latest time of a date column
@@ -329,11 +380,13 @@ def test_grouped_tables_agree_with_python(
     compiler = compiler_for(storage)
     assert compiler.analysis.ok, [d.message for d in compiler.diagnostics]
     want = as_expected(rows, as_of, storage)
+    want_members = expected_members(expected(rows, as_of))
     runners: list[Runner] = []
     try:
         for factory in (DuckDBRunner, PostgresRunner, ZetaSQLRunner, ChdbRunner):
             runners.append(factory(tables(rows, storage)))
             assert measured(compiler, runners[-1], as_of) == want, runners[-1].name
+            assert members(compiler, runners[-1], as_of) == want_members, runners[-1].name
     finally:
         close_all(runners)
 
@@ -349,6 +402,8 @@ def test_grouped_tables_on_spark(
     spark = SparkRunner(tables(rows, storage))
     try:
         assert measured(compiler, spark, as_of) == as_expected(rows, as_of, storage)
+        found = members_by_segment(compiler, spark, SEGMENTS, as_of)
+        assert found == expected_members(expected(rows, as_of))
     finally:
         close_all([spark])
 
