@@ -435,3 +435,14 @@ def test_formatting_keeps_a_grouped_table() -> None:
     squeezed = "segdsl 1\ntable visits = events per session_id { pages = count products = "
     squeezed += "count distinct(lower(product)) started = first }\n"
     assert format_text(squeezed) == text
+
+
+def test_explain_shows_what_a_grouped_table_reads() -> None:
+    examples = Path(__file__).parent.parent / "examples"
+    shown = CliRunner().invoke(app, ["explain", str(examples), "-s", "btyd_frequency"])
+    assert shown.exit_code == 0, shown.stderr
+    tree = shown.stdout.split("Depends on")[1].split("SQL")[0]
+    assert "purchase_days (table) — paid_orders per day" in tree
+    assert "paid_orders (table) — orders filtered; shop.orders" in tree
+    for column in ("day", "amount", "ordered_at", "status"):
+        assert f"{column} (column)" in tree
