@@ -123,6 +123,25 @@ CODES: dict[str, Code] = _codes(
         "or at the as-of time.",
     ),
     (
+        "SEG212",
+        "unknown grouping",
+        "A grouped table (`table t = base per X { … }`) groups by a column of its base "
+        "table or by a calendar unit of its time: day, week, month, quarter or year.",
+    ),
+    (
+        "SEG213",
+        "not a value of a group",
+        "A grouped table's columns are count, count(x), count distinct(x), sum, avg, min, "
+        "max, exists, and first or last without a value (the group's earliest or latest "
+        "time).",
+    ),
+    (
+        "SEG214",
+        "grouping by time without a time",
+        "A table without a time column has no day, week, month, quarter or year to group "
+        "its rows by: declare its `time`, or group by a column.",
+    ),
+    (
         "SEG301",
         "not expressible in dialect",
         "The construct cannot be expressed in the chosen SQL dialect.",

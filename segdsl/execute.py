@@ -65,14 +65,18 @@ def used_columns(compiler: Compiler, names: Sequence[str]) -> Used:
         if id(node) in seen and not isinstance(node, ir.RowColumn):
             return
         seen.add(id(node))
-        if isinstance(node, ir.RowSource):
+        if isinstance(node, ir.Grouping):
+            source = node.base  # the grouping reads its base table's rows
+        elif isinstance(node, ir.RowSource) and node.grouping is not None:
+            source = node  # its own columns are made by the query, not read
+        elif isinstance(node, ir.RowSource):
             source = node
             for index, hop in enumerate(node.hops):
                 used.add((hop.source, hop.link.casefold()))
                 if hop.parent_key is not None:
                     parent = node.hops[index + 1].source if index + 1 < len(node.hops) else None
                     used.add((parent or entity.source, hop.parent_key.casefold()))
-        elif isinstance(node, ir.RowColumn) and source is not None:
+        elif isinstance(node, ir.RowColumn) and source is not None and source.grouping is None:
             used.add((source.hops[node.hop].source, node.column.name.casefold()))
         elif isinstance(node, ir.EntityColumn):
             used.add((entity.source, node.column.name.casefold()))

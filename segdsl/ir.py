@@ -168,10 +168,34 @@ class RowSource:
 
     hops: tuple[Hop, ...]
     time: RowColumn | None
+    # a grouped table (`purchases per day { … }`): its one hop is the grouped rows, made
+    # from the base table's by `grouping`; its columns are that grouping's
+    grouping: Grouping | None = None
 
     @property
     def name(self) -> str:
         return self.hops[0].table
+
+
+@_hash_once
+@dataclass(frozen=True)
+class Grouping:
+    """How a grouped table's rows are made: the base rows (up to the as-of time, in the
+    base's own filter) grouped per entity and `by` (a column, or the DATE starting the
+    calendar period of the base's time), one column per aggregate.
+
+    Columns are named by `internal_name`: `by_column` holds the group's value (for a
+    calendar unit the period's start, a wall-clock time, which is also the table's time);
+    `time_column` the group's time (a column grouping: its first row's time; None when
+    the base has no time)."""
+
+    base: RowSource
+    filter: Expr | None
+    by: Expr
+    unit: CalendarUnit | None
+    by_column: str
+    time_column: str | None
+    columns: tuple[tuple[str, Aggregation], ...]
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,25 @@ sources = st.lists(
     st.sampled_from(["shop", "customers", "my-project", "orders"]), min_size=1, max_size=3
 ).map(tuple)
 
+
+@st.composite
+def group_columns(draw: st.DrawFn) -> nodes.GroupColumn:
+    """`value = sum(amount)`; `distinct` only with a value (as it can be written)."""
+    arg = draw(st.none() | expressions)
+    distinct = arg is not None and draw(st.booleans())
+    func = draw(st.sampled_from(get_args(nodes.AggregateFunc)))
+    return nodes.GroupColumn(draw(idents), func, arg, distinct)
+
+
 statements = st.one_of(
     st.builds(nodes.EntityDecl, idents, sources, st.lists(members, max_size=4).map(tuple)),
+    st.builds(
+        nodes.GroupedTableDecl,
+        idents,
+        idents,
+        idents,
+        st.lists(group_columns(), max_size=3).map(tuple),
+    ),
     st.builds(nodes.TableDecl, idents, sources, st.lists(members, max_size=4).map(tuple)),
     st.builds(nodes.DerivedTableDecl, idents, idents, expressions),
     st.builds(

@@ -77,6 +77,7 @@ EXPECTED: dict[str, set[int]] = {
     # 2→5160, 4→7578, 9→9514, 11→8289 (control)
     "split_target": {1, 5, 7},
     "split_control": {2, 4, 9, 11},
+    "month_regulars": {1, 5, 9},
 }
 
 

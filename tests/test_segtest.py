@@ -145,6 +145,35 @@ def test_json_output(project: Path) -> None:
     ]
 
 
+def test_grouped_tables_are_made_from_the_given_rows(project: Path) -> None:
+    """A grouped table's rows come from its base table's given rows: two orders on one day
+    are one purchase day (customer 1 bought on one day only, customer 2 on two days 40
+    days apart; customer 3's refund is not a purchase)."""
+    write_case(
+        project,
+        """
+[[test]]
+name = "repeaters"
+segment = "loyal_repeaters"
+as_of = 2025-07-01
+[test.given]
+customer = [{ id = 1 }, { id = 2 }, { id = 3 }]
+orders = [
+  { customer_id = 1, ordered_at = 2025-06-01T09:00:00, amount = 5, status = "paid" },
+  { customer_id = 1, ordered_at = 2025-06-01T18:00:00, amount = 5, status = "paid" },
+  { customer_id = 2, ordered_at = 2025-05-01T10:00:00, amount = 5, status = "paid" },
+  { customer_id = 2, ordered_at = 2025-06-10T10:00:00, amount = 5, status = "paid" },
+  { customer_id = 3, ordered_at = 2025-05-01T10:00:00, amount = 5, status = "paid" },
+  { customer_id = 3, ordered_at = 2025-06-10T10:00:00, amount = 5, status = "refunded" },
+]
+[test.expect]
+members = [2]
+""",
+    )
+    result = invoke("test", str(project))
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
 def test_classifier_labels_are_compared(project: Path) -> None:
     write_case(
         project,
@@ -196,6 +225,13 @@ labels = { 1 = "prospect", 2 = "active" }
             "email_activity = [{ customer_id = 1 }]\n[test.expect]\nmembers = []\n",
             "SEG581",
             "filters `events` by more than equalities",
+            5,
+        ),
+        (
+            '[[test]]\nname = "x"\nsegment = "buyers"\n[test.given]\n'
+            "purchase_days = [{ customer_id = 1 }]\n[test.expect]\nmembers = []\n",
+            "SEG581",
+            "`purchase_days` groups the rows of `paid_orders`",
             5,
         ),
         (

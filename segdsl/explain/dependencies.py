@@ -65,6 +65,10 @@ class _Walker:
         node = Dependency("table", name, detail)
         if info.base is not None:
             node.detail = f"{info.base} filtered; {detail}"
+        if info.grouped is not None:  # its columns by their declared names, then its base
+            node.detail = f"{info.grouped_base} per {info.grouped.by.text}"
+            declared = {c.name: n for (q, n), (_, c) in info.columns.items() if not q}
+            used = {declared.get(c, c) for c in used}
         node.children = [Dependency("column", c) for c in sorted(used)]
         return node
 
@@ -127,11 +131,23 @@ class _Walker:
         refs: dict[tuple[str, str], Dependency],
         seen: set[str],
     ) -> None:
-        while table.where is not None:
-            self.collect(table.where, table, refs, tables, seen)
-            if table.base is None:
+        while True:
+            if table.where is not None:
+                self.collect(table.where, table, refs, tables, seen)
+            if table.grouped is not None and table.grouped_base is not None:
+                # a grouped table reads its base: the columns it groups by and aggregates
+                base = self.decls.tables[table.grouped_base]
+                used = tables.setdefault(base.name, set())
+                by = base.columns.get(("", table.grouped.by.text))
+                if by is not None:
+                    used.add(by[1].name)
+                for column in table.grouped.columns:
+                    self.collect(column.arg, base, refs, tables, seen)
+                table = base
+            elif table.base is not None and table.where is not None:
+                table = self.decls.tables[table.base]
+            else:
                 break
-            table = self.decls.tables[table.base]
 
     def name(self, name: str, refs: dict[tuple[str, str], Dependency], seen: set[str]) -> None:
         if name in self.decls.definitions:

@@ -295,6 +295,8 @@ def _value(snap: Snapshot, param: nodes.ParamDecl) -> str:
 def _describe_table(table: TableInfo) -> str:
     hop = table.source.hops[0]
     origin = f"`{table.base}` where …" if table.base else f"`{'.'.join(hop.source)}`"
+    if table.grouped is not None:
+        origin = f"`{table.grouped_base}` per {table.grouped.by.text}"
     columns = sorted(name for (qualifier, name) in table.columns if not qualifier)
     return f"table `{table.name}` from {origin}\n\ncolumns: " + ", ".join(f"`{c}`" for c in columns)
 
@@ -375,7 +377,7 @@ def completion(
     )
     if value and table is not None and values is not None:
         key = ("", value.group(1))
-        if key in table.columns:
+        if key in table.columns and table.source.grouping is None:
             hop, column = table.columns[key]
             found = values.of(table.source.hops[hop].source, column.name)
             if found:
@@ -472,6 +474,7 @@ _SYMBOL_KINDS: dict[type, types.SymbolKind] = {
     nodes.EntityDecl: types.SymbolKind.Class,
     nodes.TableDecl: types.SymbolKind.Struct,
     nodes.DerivedTableDecl: types.SymbolKind.Struct,
+    nodes.GroupedTableDecl: types.SymbolKind.Struct,
     nodes.ParamDecl: types.SymbolKind.Constant,
     nodes.MeasureDecl: types.SymbolKind.Function,
     nodes.SegmentDecl: types.SymbolKind.Boolean,
@@ -505,7 +508,7 @@ def symbols(snap: Snapshot, path: str) -> list[types.DocumentSymbol]:
             types.DocumentSymbol(
                 name=statement.name.text,
                 kind=_SYMBOL_KINDS[type(statement)],
-                detail=kind.replace("derivedtable", "table"),
+                detail=kind.replace("derivedtable", "table").replace("groupedtable", "table"),
                 range=span_range(source, statement.span),
                 selection_range=span_range(source, statement.name.span),
                 children=children or None,

@@ -54,6 +54,7 @@ def analyse(
     decls, diagnostics = collect(modules)
     values = resolve_params(decls, {}, zone, diagnostics)
     checker = Checker(decls, values, zone)
+    checker.resolve_grouped_tables()
     uses = _uses(modules, texts, previous)
     users = _users(uses, previous if affected is not None else None)
     if previous is not None and affected is not None:

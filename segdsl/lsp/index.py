@@ -97,6 +97,17 @@ class _Walker:
                 self.declare(statement.name)
                 self.use(statement.base)
                 self.expr(statement.where, self.decls.tables.get(statement.name.text))
+            case nodes.GroupedTableDecl():
+                self.declare(statement.name)
+                self.use(statement.base)
+                table = statement.name.text
+                base = self.decls.tables.get(statement.base.text)
+                if base is not None and ("", statement.by.text) in base.columns:
+                    self.add(statement.by, column_target(base, ("", statement.by.text)))
+                for column in statement.columns:
+                    self.add(column.name, ("column", table, column.name.text), True)
+                    if column.arg is not None:
+                        self.expr(column.arg, base)
             case nodes.ParamDecl():
                 self.declare(statement.name)
                 if statement.default is not None:

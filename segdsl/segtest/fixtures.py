@@ -78,7 +78,7 @@ class Layout:
         for name, column in decls.attributes.items():
             people.add(name, _column(column))
         for name, info in decls.tables.items():
-            if info.base is not None:
+            if info.base is not None or info.grouped is not None:
                 continue
             hop = info.source.hops[0]
             table = self._table(name, hop.source)
@@ -92,7 +92,7 @@ class Layout:
             if time is not None and time.hop == 0:
                 table.add(time.column.name, _column(time.column))
         for name, info in decls.tables.items():
-            if info.base is not None:
+            if info.base is not None or info.grouped is not None:
                 self._derive(name, decls)
 
     def _table(self, name: str, source: tuple[str, ...]) -> FixtureTable:
@@ -105,7 +105,13 @@ class Layout:
         the filter is equalities (`name = "add_to_cart"`, joined by `and`) all the way down."""
         values: dict[str, object] = {}
         current = decls.tables[name]
-        while current.base is not None:
+        while current.base is not None or current.grouped is not None:
+            if current.grouped is not None:
+                self.derived[name] = (
+                    f"`{current.name}` groups the rows of `{current.grouped_base}`: its rows are "
+                    f"made from those; give the rows of `{_root(decls, name)}` instead"
+                )
+                return
             for part in _conjuncts(current.where):
                 match part:
                     case nodes.Compare(op="=", left=nodes.Name(parts=(ident,)), right=right) if (
@@ -121,6 +127,7 @@ class Layout:
                             f"give the rows of `{_root(decls, name)}` instead"
                         )
                         return
+            assert current.base is not None
             current = decls.tables[current.base]
         self.names[name] = self.tables[current.source.hops[0].source]
         self.fill[name] = values
@@ -365,9 +372,13 @@ def _conjuncts(expr: nodes.Expr | None) -> list[nodes.Expr]:
 
 
 def _root(decls: Declarations, name: str) -> str:
-    while (base := decls.tables[name].base) is not None:
+    """The warehouse table a derived or grouped table's rows come from."""
+    while True:
+        info = decls.tables[name]
+        base = info.base if info.base is not None else info.grouped_base
+        if base is None:
+            return name
         name = base
-    return name
 
 
 def _problem(where: Span, message: str, help: str | None) -> Diagnostic:

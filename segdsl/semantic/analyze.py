@@ -50,6 +50,7 @@ def analyze(
     decls, diagnostics = collect(modules)
     values = resolve_params(decls, params or {}, time_zone, diagnostics)
     checker = Checker(decls, values, time_zone)
+    checker.resolve_grouped_tables()
     if decls.order:  # every definition is about the entity's members, even `true`
         checker.require_entity(decls.spans[decls.order[0]])
     for name in [*dependencies_first(decls), *decls.order]:  # memoised: each checked once

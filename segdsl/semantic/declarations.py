@@ -31,6 +31,11 @@ class TableInfo:
     base: str | None = None  # for derived tables: the table they filter
     where: nodes.Expr | None = None
     link_span: Span | None = None  # its `link … to …` member (base tables only)
+    # a grouped table (`purchases per day { … }`): its declaration and base table; its
+    # source and columns are made by the checker (`Grouped.resolve_grouped_tables`), which
+    # checks the aggregates, and until then stand in empty
+    grouped: nodes.GroupedTableDecl | None = None
+    grouped_base: str | None = None
 
 
 @dataclass
@@ -64,7 +69,7 @@ class _Collector:
         self.diagnostics: list[Diagnostic] = []
         self.entity_decls: list[nodes.EntityDecl] = []
         self.table_decls: dict[str, nodes.TableDecl] = {}
-        self.derived_decls: dict[str, nodes.DerivedTableDecl] = {}
+        self.derived_decls: dict[str, nodes.DerivedTableDecl | nodes.GroupedTableDecl] = {}
 
     def error(self, code: str, message: str, span: Span, help_: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help=help_))
@@ -92,7 +97,7 @@ class _Collector:
             case nodes.TableDecl():
                 if self.claim(statement.name):
                     self.table_decls[statement.name.text] = statement
-            case nodes.DerivedTableDecl():
+            case nodes.DerivedTableDecl() | nodes.GroupedTableDecl():
                 if self.claim(statement.name):
                     self.derived_decls[statement.name.text] = statement
             case nodes.ParamDecl():
@@ -386,6 +391,19 @@ class _Collector:
             return None
         if base is None:
             return None
+        if isinstance(decl, nodes.GroupedTableDecl):
+            # provisional: the checker makes its rows and columns from the base's
+            hop = ir.Hop(name, (), "__key", None)
+            grouped = TableInfo(
+                name,
+                ir.RowSource((hop,), None),
+                {},
+                decl.name.span,
+                grouped=decl,
+                grouped_base=base.name,
+            )
+            self.decls.tables[name] = grouped
+            return grouped
         columns = dict(base.columns)
         for (qualifier, column_name), entry in base.columns.items():
             if qualifier == base.name:

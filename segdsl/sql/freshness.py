@@ -41,7 +41,8 @@ def timed_tables(expressions: Iterable[object]) -> list[TimedTable]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, ir.RowSource) and node.time is not None:
+        # a grouped table's time is its groups': its base table's (in `grouping`) is read
+        if isinstance(node, ir.RowSource) and node.time is not None and node.grouping is None:
             hop = node.hops[node.time.hop]
             key = (hop.source, node.time.column.name)
             found.setdefault(key, TimedTable(hop.table, hop.source, node.time.column.name))

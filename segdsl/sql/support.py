@@ -36,7 +36,7 @@ def dialect_diagnostics(decls: Declarations, dialect: str) -> list[Diagnostic]:
     if decls.entity is not None and decls.entity_span is not None:
         sources.append((decls.entity.name, decls.entity.source, decls.entity_span))
     for name, info in decls.tables.items():
-        if info.base is None:
+        if info.base is None and info.grouped is None:  # a grouped table reads its base
             sources.append((name, info.source.hops[0].source, info.span))
     limit = MAX_TABLE_PARTS[dialect]
     for name, source, span in sources:

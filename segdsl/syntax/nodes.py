@@ -515,6 +515,29 @@ class DerivedTableDecl:
 
 
 @dataclass(frozen=True)
+class GroupColumn:
+    """`value = sum(amount)`: one aggregate of a grouped table's rows per group."""
+
+    name: Ident
+    func: AggregateFunc
+    arg: Expr | None = None
+    distinct: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GroupedTableDecl:
+    """`table purchase_days = purchases per day { value = sum(amount) }`: one row per
+    member and group (a column's value or a calendar unit of the base table's time)."""
+
+    name: Ident
+    base: Ident
+    by: Ident
+    columns: tuple[GroupColumn, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class ParamDecl:
     name: Ident
     type: Ident
@@ -576,6 +599,7 @@ Statement: TypeAlias = (
     EntityDecl
     | TableDecl
     | DerivedTableDecl
+    | GroupedTableDecl
     | ParamDecl
     | MeasureDecl
     | SegmentDecl

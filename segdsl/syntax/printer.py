@@ -418,6 +418,12 @@ def statement_items(
                 f"{word} {name_text(statement.name.text)} from {_source_text(statement.source)} {{"
             )
             return head, [_Item([member_text(m)]) for m in statement.members], "}"
+        case nodes.GroupedTableDecl():
+            head = (
+                f"table {name_text(statement.name.text)} = {name_text(statement.base.text)}"
+                f" per {name_text(statement.by.text)} {{"
+            )
+            return head, [_Item([group_column_text(c)]) for c in statement.columns], "}"
         case nodes.ClassifierDecl():
             head = f"classifier {name_text(statement.name.text)}{_meta_text(statement.meta)} {{"
             rules = [_Item(_rule_lines(r, width)) for r in statement.rules]
@@ -436,6 +442,15 @@ def statement_items(
             return head + " {", buckets, "}"
         case _:
             return "", [], None
+
+
+def group_column_text(column: nodes.GroupColumn) -> str:
+    """`value = sum(amount)`, `days = count`, `products = count distinct(sku)`."""
+    text = f"{name_text(column.name.text)} = {column.func}"
+    if column.arg is not None:
+        distinct = " distinct" if column.distinct else ""
+        text += f"{distinct}({expr_text(column.arg)})"
+    return text
 
 
 def _rule_lines(rule: nodes.Rule, width: int) -> list[str]:
@@ -482,6 +497,8 @@ def _member_spans(statement: nodes.Statement) -> list[Span]:
     match statement:
         case nodes.EntityDecl() | nodes.TableDecl():
             return [m.span for m in statement.members]
+        case nodes.GroupedTableDecl():
+            return [c.span for c in statement.columns]
         case nodes.ClassifierDecl():
             return [r.span for r in statement.rules] + [statement.else_label.span]
         case nodes.SplitDecl():
@@ -596,7 +613,14 @@ def format_module(module: nodes.Module, text: str = "", width: int = WIDTH) -> s
 
 def _is_block(statement: nodes.Statement) -> bool:
     return isinstance(
-        statement, (nodes.EntityDecl, nodes.TableDecl, nodes.ClassifierDecl, nodes.SplitDecl)
+        statement,
+        (
+            nodes.EntityDecl,
+            nodes.TableDecl,
+            nodes.GroupedTableDecl,
+            nodes.ClassifierDecl,
+            nodes.SplitDecl,
+        ),
     )
 
 

@@ -201,6 +201,21 @@ class ToAst:
         name, base, where = children
         return nodes.DerivedTableDecl(self._ident(name), self._ident(base), where, span=span)
 
+    def grouped_table_decl(self, span: Span, children: _Children) -> nodes.GroupedTableDecl:
+        name, base, by, *columns = children
+        return nodes.GroupedTableDecl(
+            self._ident(name), self._ident(base), self._ident(by), tuple(columns), span=span
+        )
+
+    def group_column(self, span: Span, children: _Children) -> nodes.GroupColumn:
+        name, func, args = children
+        distinct, arg = args if args is not None else (False, None)
+        return nodes.GroupColumn(self._ident(name), func, arg, distinct, span=span)
+
+    def group_args(self, span: Span, children: _Children) -> tuple[bool, nodes.Expr]:
+        distinct, arg = children
+        return distinct is not None, arg
+
     def source(self, span: Span, children: _Tokens) -> tuple[str, ...]:
         return tuple(
             unescape_string(str(t)) if t.type == "STRING" else _ident_text(t) for t in children

@@ -171,6 +171,18 @@ class CheckerBase(ABC):
     def aggregate(self, node: nodes.Aggregate | nodes.NestedAggregate) -> ir.Expr: ...
 
     @abstractmethod
+    def table_filter(self, table: TableInfo) -> ir.Expr | None: ...
+
+    @abstractmethod
+    def row_aggregate(
+        self,
+        node: nodes.Aggregate,
+        table: TableInfo,
+        group: ir.Expr | None,
+        outer: Literal["count", "sum", "avg", "min", "max"] | None,
+    ) -> ir.Expr: ...
+
+    @abstractmethod
     def rows_filter(
         self, table: TableInfo, window: nodes.Window | None, where: nodes.Expr | None, span: Span
     ) -> ir.Expr | None: ...

@@ -18,6 +18,7 @@ from segdsl.semantic.check.calls import Calls
 from segdsl.semantic.check.comparisons import Comparisons
 from segdsl.semantic.check.conditionals import Conditionals
 from segdsl.semantic.check.expressions import Expressions
+from segdsl.semantic.check.grouped import Grouped
 from segdsl.semantic.check.labels import Labels
 from segdsl.semantic.check.names import Names
 from segdsl.semantic.check.rankings import Rankings
@@ -38,6 +39,7 @@ class Checker(
     Conditionals,
     Windows,
     Aggregates,
+    Grouped,
     Rankings,
     Sequences,
     Labels,

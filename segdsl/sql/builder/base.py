@@ -89,6 +89,10 @@ class BuilderBase:
         moment = self.as_of.instant(self.as_of.resolve(anchor)) + dt.timedelta(seconds=seconds)
         return self.dialect.wall_literal(moment.replace(tzinfo=None))
 
+    def _grouped_rows(self, source: ir.RowSource) -> exp.Select:
+        """The rows of a grouped table (`GroupedRows._grouped_rows`)."""
+        raise NotImplementedError
+
     def table_figure(self, figure: ir.TableFigure) -> exp.Expr:
         """One value over every member's rows (`Aggregates.table_figure`)."""
         raise NotImplementedError

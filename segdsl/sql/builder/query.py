@@ -29,6 +29,7 @@ from segdsl import types as t
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
 from segdsl.sql.builder.common import KEY_TYPES, STEP, STEPS, _and, _case, _col, _num
 from segdsl.sql.builder.cuts import ranking_cuts
+from segdsl.sql.builder.grouping import GroupedRows, reads_grouped
 from segdsl.sql.builder.narrowing import (
     _attributes_only,
     _columns_read,
@@ -46,7 +47,7 @@ from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
 
-class QueryBuilder(Population, Sequences, Rankings):
+class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
     """Renders one plan for one dialect and as-of time."""
 
     def __init__(
@@ -289,12 +290,14 @@ class QueryBuilder(Population, Sequences, Rankings):
 
 def unsupported_in_trend(plan: Plan) -> list[str]:
     """What a trend query cannot evaluate per step: \"ranking\" (rankings and population
-    aggregates, whose population is each step's), \"sequence\"."""
+    aggregates, whose population is each step's), \"sequence\", \"grouped table\"."""
     found = []
     if plan.layers:
         found.append("ranking")
     if plan.sequences:
         found.append("sequence")
+    if reads_grouped(plan):
+        found.append("grouped table")
     return found
 
 

@@ -24,7 +24,11 @@ class Reading(Expressions):
         """SELECT … FROM the joined hops; returns it and the entity key expression."""
         hops = source.hops
         alias = self._table_alias
-        select = exp.select().from_(table_ref(hops[0].source, alias(hops[0].table)), copy=False)
+        if source.grouping is not None:  # a grouped table: its rows are a subquery
+            rows = self._grouped_rows(source).subquery(alias(hops[0].table), copy=False)
+            select = exp.select().from_(rows, copy=False)
+        else:
+            select = exp.select().from_(table_ref(hops[0].source, alias(hops[0].table)), copy=False)
         for child, parent in itertools.pairwise(hops):
             assert child.parent_key is not None
             on = exp.EQ(

@@ -1,0 +1,72 @@
+"""The rows of a grouped table (`purchases per day { value = sum(amount) }`): a subquery
+of the base table's rows, up to the as-of time and in the base's own filter, grouped by
+entity key and group, one column per aggregate. Every read of the grouped table reads
+it in place of a warehouse table (`Reading._from_source`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl.plan import KEY, Plan
+from segdsl.sql.builder.aggregates import Aggregates
+from segdsl.sql.builder.common import _and_once
+
+
+class GroupedRows(Aggregates):
+    """`SELECT key, group, time, aggregates … GROUP BY key, group` of a base table."""
+
+    def _grouped_rows(self, source: ir.RowSource) -> exp.Select:
+        grouping = source.grouping
+        assert grouping is not None
+        assert self.steps is None, "a trend does not read grouped tables (unsupported_in_trend)"
+        base = grouping.base
+        select, key = self._from_source(base)
+        # rows after the as-of time are left out before grouping: a group holds only rows
+        # up to it (an as-of time at noon does not count that afternoon's rows)
+        filters = [f for f in (self._cap(base),) if f is not None]
+        if grouping.filter is not None:
+            filters.append(self.condition(grouping.filter, base))
+        group = self.value(grouping.by, base)
+        filters.append(exp.Not(this=exp.Is(this=group.copy(), expression=exp.Null())))
+        # grouped by what is shown (a period's start as a time: BigQuery wants the SELECT's
+        # expression itself in GROUP BY, not one it is computed from)
+        shown = group.copy() if grouping.unit is None else self.dialect.date_to_wall(group.copy())
+        columns: list[exp.Expr] = [
+            exp.alias_(key.copy(), KEY, quoted=True, copy=False),
+            exp.alias_(shown, grouping.by_column, quoted=True, copy=False),
+        ]
+        if grouping.unit is None and grouping.time_column is not None:
+            assert base.time is not None
+            first = ir.Aggregation("min", base, base.time)
+            columns.append(
+                exp.alias_(self._aggregate(first), grouping.time_column, quoted=True, copy=False)
+            )
+        for name, aggregation in grouping.columns:
+            value = self._zero_rows(aggregation, self._aggregate(aggregation, aggregation.filter))
+            columns.append(exp.alias_(value, name, quoted=True, copy=False))
+        return (
+            select.select(*columns, copy=False)
+            .where(_and_once(filters), copy=False)
+            .group_by(key, shown.copy(), copy=False)
+        )
+
+
+def reads_grouped(plan: Plan) -> bool:
+    """Whether any output of `plan` reads a grouped table."""
+    seen: set[int] = set()
+    pending: list[object] = [output.expr for output in plan.outputs]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.RowSource) and node.grouping is not None:
+            return True
+        if isinstance(node, tuple | list):
+            pending.extend(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            pending.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+    return False
