@@ -138,9 +138,7 @@ class Warehouse:
 
 
 @pytest.fixture
-def warehouse(
-    bq_emulator: Emulator, client: bigquery.Client, dataset: str
-) -> Iterator[Warehouse]:
+def warehouse(bq_emulator: Emulator, client: bigquery.Client, dataset: str) -> Iterator[Warehouse]:
     schema = f"bqsnap_hist_{uuid.uuid4().hex[:8]}"
     yield Warehouse(client, bq_emulator.url(dataset), schema)
     client.delete_dataset(schema, delete_contents=True, not_found_ok=True)
@@ -373,7 +371,9 @@ def test_a_transaction_failing_midway_leaves_the_history_as_it_was(
 
     def failing(self: Any) -> None:
         middle = len(self.writes) // 2
-        failure = f"UPDATE `{warehouse.schema}`.`segdsl_lock` SET `taken_at` = ERROR('boom') WHERE TRUE"
+        failure = (
+            f"UPDATE `{warehouse.schema}`.`segdsl_lock` SET `taken_at` = ERROR('boom') WHERE TRUE"
+        )
         self.writes.insert(middle, failure)
         sent.append(list(self.writes))
         commit(self)
