@@ -86,7 +86,10 @@ def schema_path(
     schema: str, dialect: DialectName, current_database: Callable[[str], object]
 ) -> SchemaPath:
     """The schema, with the current database in front on DuckDB (`current_database` runs
-    a query and returns its first value)."""
+    a query and returns its first value); on BigQuery `project.dataset` as two parts."""
+    if dialect == "bigquery" and "." in schema:
+        project, dataset = schema.split(".", 1)
+        return (project, dataset)
     if dialect != "duckdb":
         return schema
     catalog = current_database(exp.select(exp.func("current_database")).sql("duckdb"))

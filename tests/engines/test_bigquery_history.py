@@ -408,3 +408,36 @@ def test_a_snapshot_overtaken_by_another_writes_nothing(
     assert warehouse.state() == after_second
     recorded = {row[1] for row in warehouse.rows("segdsl_runs")}
     assert recorded == {dt.datetime.fromisoformat(t) for t in (TIMES[1], TIMES[3])}
+
+
+def test_a_project_qualified_history_and_changes_written_out(
+    warehouse: Warehouse, project: Path, tmp_path: Path
+) -> None:
+    """`--into project.dataset`; `seg changes` from it to CSV and to a table."""
+    qualified = Warehouse(
+        warehouse.client, warehouse.url, f"{warehouse.client.project}.{warehouse.schema}"
+    )
+    for as_of in (TIMES[1], TIMES[2]):
+        result = snapshot(qualified, project, as_of)
+        assert result.exit_code == 0, result.stderr
+    assert from_history(warehouse, "activity", TIMES[2]) == members(
+        warehouse, project, "activity", TIMES[2]
+    )
+    expected = expected_changes(
+        members(warehouse, project, "activity", TIMES[1]),
+        members(warehouse, project, "activity", TIMES[2]),
+        labelled=True,
+    )
+    assert expected
+    common = ["--db", warehouse.url, "-s", "activity", "--since", "LAST"]
+    target = tmp_path / "moves.csv"
+    result = seg("changes", project, *common, "--history", qualified.schema, "-o", target)
+    assert result.exit_code == 0 and "from the history" in result.stderr, result.stderr
+    lines = target.read_text().splitlines()
+    assert lines[0] == '"key","change","label_before","label_after"'
+    assert len(lines) == len(expected) + 1
+    table = f"{warehouse.schema}.activity_moves"
+    result = seg("changes", project, *common, "--history", qualified.schema, "--materialize", table)
+    assert result.exit_code == 0, result.stderr
+    stored = warehouse.client.query(f"SELECT * FROM `{warehouse.schema}`.activity_moves").result()
+    assert {tuple(row.values()) for row in stored} == expected
