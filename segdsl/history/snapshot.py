@@ -189,7 +189,8 @@ class _Writer:
         self.path = tables.schema_path(schema, dialect, lambda sql: session.execute(sql)[0][0])
         self.as_of = as_of
         self.sql = get_dialect(dialect)
-        # temporary tables of their own: the BigQuery emulator shares them between sessions
+        # temporary tables named for this writer: none of an earlier snapshot to drop
+        # first (the BigQuery emulator shares temporary tables between sessions)
         self.suffix = uuid.uuid4().hex[:8]
         self.diff = DIFF
         self.backfills = 0
@@ -297,7 +298,6 @@ class _Writer:
 
     def compute(self, query: exp.Select) -> None:
         """The new membership of every definition, in one pass, into a temporary table."""
-        self.execute(exp.Drop(tables=[self.temp(NEW)], kind="TABLE", exists=True))
         self.execute(
             exp.Create(
                 this=self.temp(NEW),
@@ -498,7 +498,6 @@ class _Writer:
                 )
             )
         )
-        self.execute(exp.Drop(tables=[self.temp(self.diff)], kind="TABLE", exists=True))
         self.execute(
             exp.Create(
                 this=self.temp(self.diff),
