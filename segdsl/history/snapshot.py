@@ -221,7 +221,8 @@ class _Writer:
         """Create the schema and the runs table if missing; True when the history table
         exists already. Tables of those names not marked as segdsl's are refused."""
         self.execute(tables.create_schema(self.path, self.dialect))
-        found = dict(self.session.execute(tables.comments_query(self.schema, self.dialect)))
+        rows = self.session.execute(tables.comments_query(self.schema, self.dialect))
+        found = {name: tables.comment_text(value, self.dialect) for name, value in rows}
         for name, comment in found.items():
             if not tables.is_own(comment):
                 raise request_error(

@@ -61,9 +61,15 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def is_own(comment: object) -> bool:
-    """Whether a table comment (a BigQuery description as INFORMATION_SCHEMA.TABLE_OPTIONS
-    shows it: a quoted string literal) is segdsl's history mark."""
-    return isinstance(comment, str) and comment.removeprefix('"').startswith(MARKER)
+    return isinstance(comment, str) and comment.startswith(MARKER)
+
+
+def comment_text(value: object, dialect: DialectName) -> object:
+    """A table's comment as `comments_query` returns it, as text: BigQuery's
+    INFORMATION_SCHEMA.TABLE_OPTIONS shows a description as a string literal."""
+    if not (dialect == "bigquery" and isinstance(value, str) and len(value) >= 2):
+        return value
+    return value[1:-1] if value[0] == value[-1] == '"' else value
 
 
 def _marked(name: str, dialect: DialectName) -> exp.Properties | None:
