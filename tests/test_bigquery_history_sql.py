@@ -110,11 +110,17 @@ def _record(
     snapshot(compiler, warehouse.engine(), NAMES, SCHEMA, compiler.as_of(as_of), backfill=backfill)
 
 
+@pytest.fixture
+def warehouse() -> Iterator[GoogleSQLWarehouse]:
+    opened = GoogleSQLWarehouse(_data())  # type: ignore[arg-type]
+    yield opened
+    opened.close()
+
+
 def test_the_history_written_by_googlesql_gives_the_members_of_every_time(
-    tmp_path: Path,
+    tmp_path: Path, warehouse: GoogleSQLWarehouse
 ) -> None:
     compiler = _compiler(tmp_path)
-    warehouse = GoogleSQLWarehouse(_data())  # type: ignore[arg-type]
     _record(compiler, warehouse, TIMES[1])
     _record(compiler, warehouse, TIMES[3])
     _record(compiler, warehouse, TIMES[0], backfill=True)
@@ -159,9 +165,10 @@ def test_the_history_written_by_googlesql_gives_the_members_of_every_time(
         assert len(rows) == len(expected)
 
 
-def test_a_changed_definition_closes_the_old_meaning_on_googlesql(tmp_path: Path) -> None:
+def test_a_changed_definition_closes_the_old_meaning_on_googlesql(
+    tmp_path: Path, warehouse: GoogleSQLWarehouse
+) -> None:
     compiler = _compiler(tmp_path)
-    warehouse = GoogleSQLWarehouse(_data())  # type: ignore[arg-type]
     _record(compiler, warehouse, TIMES[1])
     changed = _compiler(tmp_path, MODEL.replace("last 60d >= 100", "last 60d >= 50"))
     _record(changed, warehouse, TIMES[3])
@@ -175,11 +182,12 @@ def test_a_changed_definition_closes_the_old_meaning_on_googlesql(tmp_path: Path
     assert all(row[4] == dt.datetime.fromisoformat(TIMES[3]) and row[5] is None for row in new)
 
 
-def test_an_overtaken_snapshot_fails_on_the_lock_and_writes_nothing(tmp_path: Path) -> None:
+def test_an_overtaken_snapshot_fails_on_the_lock_and_writes_nothing(
+    tmp_path: Path, warehouse: GoogleSQLWarehouse
+) -> None:
     """Another run moved the lock row after this one read it: the claim's ERROR fails the
     transaction on GoogleSQL, nothing of it is applied, and the user gets SEG562."""
     compiler = _compiler(tmp_path)
-    warehouse = GoogleSQLWarehouse(_data())  # type: ignore[arg-type]
     _record(compiler, warehouse, TIMES[1])
     engine = warehouse.engine()
     original = engine.write_session
@@ -208,8 +216,11 @@ def test_the_lock_claim_on_googlesql() -> None:
         claim = tables.claim(SCHEMA, "bigquery", last, run_id)
         return get_dialect("bigquery").render(claim, pretty=False)
 
-    warehouse.modify(render(3, 4))
-    assert warehouse.rows("segdsl_lock")[0][0] == 4
-    with pytest.raises(EngineError, match="segdsl-busy"):
-        warehouse.modify(render(3, 5))
-    assert warehouse.rows("segdsl_lock")[0][0] == 4
+    try:
+        warehouse.modify(render(3, 4))
+        assert warehouse.rows("segdsl_lock")[0][0] == 4
+        with pytest.raises(EngineError, match="segdsl-busy"):
+            warehouse.modify(render(3, 5))
+        assert warehouse.rows("segdsl_lock")[0][0] == 4
+    finally:
+        warehouse.close()

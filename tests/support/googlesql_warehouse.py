@@ -82,21 +82,30 @@ class GoogleSQLWarehouse:
         for name, (columns, rows) in tables.items():
             self.tables[name] = _Table(dict(columns), [[*row, i] for i, row in enumerate(rows)])
         self._next_row = 1_000_000
+        self._cached: tuple[str, ZetaSQLRunner] | None = None
 
     # ------------------------------------------------------------ running
 
     def _runner(self) -> ZetaSQLRunner:
+        """A runner with the tables as they are now (kept while they do not change:
+        registering a catalog is most of the time a statement takes)."""
+        state = repr(sorted((name, t.columns, t.rows) for name, t in self.tables.items()))
+        if self._cached is not None and self._cached[0] == state:
+            return self._cached[1]
+        self.close()
         specs = [
             table(name, {**t.columns, ROW: "integer"}, t.rows) for name, t in self.tables.items()
         ]
-        return ZetaSQLRunner(specs)
+        self._cached = (state, ZetaSQLRunner(specs))
+        return self._cached[1]
+
+    def close(self) -> None:
+        if self._cached is not None:
+            self._cached[1].close()
+            self._cached = None
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
-        runner = self._runner()
-        try:
-            return runner.query(sql)
-        finally:
-            runner.close()
+        return self._runner().query(sql)
 
     def rows(self, name: str) -> list[tuple[object, ...]]:
         """A table's rows without the hidden row number, sorted."""
@@ -167,8 +176,6 @@ class GoogleSQLWarehouse:
             )
         except Exception as error:
             raise EngineError("invalid_query", f"googlesql: {error}") from None
-        finally:
-            runner.close()
 
     def _descriptions(self, tree: exp.Expr) -> list[tuple[object, ...]]:
         wanted = {
@@ -204,8 +211,6 @@ class GoogleSQLWarehouse:
             )
         except Exception as error:
             raise EngineError("invalid_query", f"googlesql: {error}") from None
-        finally:
-            runner.close()
         target = self.tables[response.table_name]
         by_number = {row[-1]: index for index, row in enumerate(target.rows)}
         for row in response.content:
