@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError
@@ -31,6 +33,8 @@ from segdsl.history.snapshot import snapshot
 from segdsl.project import load_project
 from segdsl.sql.dialects import get_dialect
 from tests.support.googlesql_warehouse import GoogleSQLWarehouse, flat
+from tests.support.reference import evaluate_members, evaluate_values
+from tests.support.tables import table
 
 TIMES = ["2025-05-01", "2025-06-01", "2025-06-15", "2025-07-01"]
 NAMES = ["recent_buyers", "big_spenders", "activity"]
@@ -222,5 +226,67 @@ def test_the_lock_claim_on_googlesql() -> None:
         with pytest.raises(EngineError, match="segdsl-busy"):
             warehouse.modify(render(3, 5))
         assert warehouse.rows("segdsl_lock")[0][0] == 4
+    finally:
+        warehouse.close()
+
+
+# ---------------------------------------------------------------- generated data
+
+AS_OFS = ["2025-04-10", "2025-05-01", "2025-05-20", "2025-06-01", "2025-06-15", "2025-07-01"]
+ORDER = st.tuples(
+    st.integers(1, 8),  # customer
+    st.integers(0, 122 * 24 - 1),  # hours after 2025-03-01
+    st.sampled_from([5.0, 20.0, 45.0, 80.0, 100.0]),
+)
+
+
+@pytest.fixture(scope="module")
+def compiler(tmp_path_factory: pytest.TempPathFactory) -> Compiler:
+    return _compiler(tmp_path_factory.mktemp("generated"))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    customers=st.integers(1, 8),
+    orders=st.lists(ORDER, max_size=30),
+    times=st.lists(st.sampled_from(AS_OFS), min_size=2, max_size=4, unique=True),
+)
+def test_generated_histories_give_the_reference_members(
+    compiler: Compiler,
+    customers: int,
+    orders: list[tuple[int, int, float]],
+    times: list[str],
+) -> None:
+    """Snapshots in a generated order (earlier times backfilled) on generated data: at
+    every recorded time the history gives the members the independent Python evaluator
+    of the language (tests/support/reference.py) gives."""
+    start = dt.datetime(2025, 3, 1)
+    data = {
+        "customers": (
+            {"id": "integer", "signed_up_at": "timestamp"},
+            [(i, dt.datetime(2024, 6, 1)) for i in range(1, customers + 1)],
+        ),
+        "orders": (
+            {"customer_id": "integer", "ordered_at": "timestamp", "amount": "number"},
+            [(c, start + dt.timedelta(hours=h), a) for c, h, a in orders if c <= customers],
+        ),
+    }
+    specs = [table(name, columns, rows) for name, (columns, rows) in data.items()]  # type: ignore[arg-type]
+    warehouse = GoogleSQLWarehouse(data)  # type: ignore[arg-type]
+    try:
+        for index, as_of in enumerate(times):
+            backfill = any(earlier > as_of for earlier in times[:index])
+            _record(compiler, warehouse, as_of, backfill=backfill)
+        for as_of in times:
+            moment = compiler.as_of(as_of)
+            for name in NAMES:
+                expr = compiler.definition(name).expr
+                if name == "activity":
+                    values = evaluate_values(compiler, expr, specs, moment)
+                    expected = {k: v for k, v in values.items() if v is not None}
+                else:
+                    expected = dict.fromkeys(evaluate_members(compiler, expr, specs, moment), True)
+                found = _from_history(warehouse, name, as_of, labelled=name == "activity")
+                assert found == expected, (name, as_of)
     finally:
         warehouse.close()
