@@ -286,20 +286,24 @@ CODES: dict[str, Code] = _codes(
     (
         "SEG561",
         "history table not segdsl's",
-        "The schema given to `seg snapshot --into` holds a table named segdsl_history or "
-        "segdsl_runs that segdsl did not create (its comment lacks segdsl's mark). Snapshots "
-        "never write to other tables: choose another schema.",
+        "The schema given to `seg snapshot --into` holds a table named segdsl_history, "
+        "segdsl_runs (or, on BigQuery, segdsl_lock) that segdsl did not create (its comment "
+        "or description lacks segdsl's mark). Snapshots never write to other tables: choose "
+        "another schema.",
     ),
     (
         "SEG562",
         "snapshot already running",
         "Another `seg snapshot` holds the lock on this history (a Postgres advisory lock, or "
-        "DuckDB's lock on the database file). Nothing was written; run again when it ends.",
+        "DuckDB's lock on the database file), or on BigQuery committed first (it moved the "
+        "segdsl_lock row, or BigQuery aborted this transaction for a concurrent update). "
+        "Nothing was written; run again when it ends.",
     ),
     (
         "SEG563",
         "no history on this engine",
-        "`seg snapshot` writes its history on DuckDB and Postgres only.",
+        "`seg snapshot` writes its history on DuckDB, Postgres and BigQuery, not on Spark or "
+        "ClickHouse.",
     ),
     (
         "SEG564",

@@ -479,18 +479,22 @@ def test_refusals_of_the_inputs(warehouse: Warehouse, tmp_path: Path) -> None:
     assert warehouse.state() == before
 
 
-def test_bigquery_keeps_no_history() -> None:
+@pytest.mark.parametrize("dialect", ["spark", "clickhouse"])
+def test_spark_and_clickhouse_keep_no_history(dialect: str) -> None:
     from segdsl.compiler import Compiler
     from segdsl.diagnostics import CompileError
     from segdsl.history.snapshot import snapshot as record
     from segdsl.project import load_project
 
-    class BigQueryStandIn:
-        dialect = "bigquery"
+    class StandIn:
+        pass
+
+    engine = StandIn()
+    engine.dialect = dialect  # type: ignore[attr-defined]
 
     compiler = Compiler(load_project(EXAMPLES))
     with pytest.raises(CompileError) as refused:
-        record(compiler, BigQueryStandIn(), ["loyal"], "hist", compiler.as_of(TIMES[0]))  # type: ignore[arg-type]
+        record(compiler, engine, ["loyal"], "hist", compiler.as_of(TIMES[0]))  # type: ignore[arg-type]
     assert [d.code for d in refused.value.diagnostics] == ["SEG563"]
 
 

@@ -4,7 +4,9 @@ of the members at both times gives, on every engine.
 
 The history table here is built in Python from the members at the two times (what
 `seg snapshot` records; its write path is tested on DuckDB and Postgres in
-test_history.py), and loaded like the corpus tables, so its name has no schema part.
+test_history.py, and on BigQuery in test_bigquery_history_sql.py and
+engines/test_bigquery_history.py), and loaded like the corpus tables, so its name has no
+schema part.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def runners(corpus: Compiler) -> Iterator[list[Runner]]:
         history = _history(corpus, plain[0])
     finally:
         close_all(plain)
-    # history is written on DuckDB and Postgres and read as BigQuery SQL too; ClickHouse
+    # history is written on DuckDB, Postgres and BigQuery; ClickHouse
     # and Spark keep none (its evaluation path orders rows differently there: not proven)
     every = all_runners([*TABLES, history])
     close_all([r for r in every if r.name not in HISTORY_ENGINES])

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "BUSY_MARKER",
     "DEFAULT_BATCH_ROWS",
     "Batches",
     "BusyError",
@@ -100,12 +101,23 @@ class BusyError(EngineError):
         super().__init__("other", message)
 
 
+BUSY_MARKER = "segdsl-busy:"
+"""Starts the message of a write that finds another writer came first where the engine
+has no lock to take (BigQuery: the writer's own compare-and-set fails); the engine turns
+such a failure into `BusyError`."""
+
+
 class WriteSession(abc.ABC):
     """Statements inside one write transaction (`Engine.write_session`)."""
 
     @abc.abstractmethod
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one statement; its rows (none for statements that return none)."""
+
+    def qualify(self, query: exp.Expr) -> exp.Expr:
+        """The query with its tables named as the session needs them (BigQuery: the
+        URL's dataset on unqualified ones); as it is elsewhere."""
+        return query
 
 
 # ---------------------------------------------------------------- read-only check

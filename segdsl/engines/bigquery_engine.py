@@ -19,7 +19,8 @@ import decimal
 import json
 import os
 import re
-from collections.abc import Generator, Mapping, Sequence
+import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,20 +32,25 @@ from google.auth import exceptions as auth_errors
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
+from sqlglot import exp
 
 from segdsl.engines.arrow import rows_from_arrow
 from segdsl.engines.base import (
+    BUSY_MARKER,
     DEFAULT_BATCH_ROWS,
     Batches,
+    BusyError,
     Engine,
     EngineError,
     ErrorKind,
     MaterializeKind,
     Spent,
     TableName,
+    WriteSession,
     display_name,
     effective_timeout,
     is_own,
+    leading_keyword,
     marker_text,
     materialize_statement,
     parse_query,
@@ -536,6 +542,28 @@ class BigQueryEngine(Engine):
         except Exception as error:
             raise self._error(error) from None
 
+    # ------------------------------------------------------------ history writes
+
+    @contextlib.contextmanager
+    def write_session(self, lock: str) -> Iterator[WriteSession]:
+        """A BigQuery session: reads and DDL (temporary tables, the history's own tables)
+        run at once, inside it; INSERT, UPDATE, DELETE and MERGE are kept and sent when
+        the block ends, as one script ``BEGIN TRANSACTION; ...; COMMIT TRANSACTION;``.
+        One job commits whole or not at all: a failing statement, a cancelled job or a
+        client that dies before sending it leaves every table as it was.
+
+        BigQuery has no lock to wait on, so ``lock`` only names the write in messages:
+        the writer's first statement is its own compare-and-set (`segdsl.history`), and
+        a script failing on it (an error starting with `BUSY_MARKER`) or aborted by
+        BigQuery for a concurrent update of the same table raises `BusyError`. Reads
+        see the tables as they were before the kept writes: read first, then write."""
+        session = _BigQuerySession(self, lock)
+        try:
+            yield session
+            session.commit()
+        finally:
+            session.close()
+
     # ------------------------------------------------------------ catalog
 
     def _dataset_of(self, prefix: Sequence[str]) -> tuple[str, str]:
@@ -622,6 +650,131 @@ class BigQueryEngine(Engine):
             raise EngineError("cancelled", f"{self._label}: cancelled") from None
         except Exception as error:
             raise self._error(error) from None
+
+
+# ---------------------------------------------------------------- write session
+
+_DEFERRED = frozenset({"insert", "update", "delete", "merge"})
+
+
+class _BigQuerySession(WriteSession):
+    """Statements of one `BigQueryEngine.write_session` (see there)."""
+
+    def __init__(self, engine: BigQueryEngine, lock: str) -> None:
+        self._engine = engine
+        self._lock = lock
+        self._session_id: str | None = None
+        self.writes: list[str] = []
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        if leading_keyword(sql) in _DEFERRED:
+            self.writes.append(sql)
+            return []
+        job = self._submit(sql)
+        rows = self._wait(job, "query")
+        return [tuple(row.values()) for row in rows]
+
+    def qualify(self, query: exp.Expr) -> exp.Expr:
+        """Unqualified tables (not CTEs) named with the URL's dataset: the session's jobs
+        have no default dataset, where the emulator cannot create or read temporary
+        tables (and BigQuery would look for them there first)."""
+        default = self._engine.default_dataset
+        if default is None:
+            return query
+        project, dataset = default.split(".", 1)
+        ctes = {cte.alias for cte in query.find_all(exp.CTE)}
+        for table in query.find_all(exp.Table):
+            if table.name and not table.args.get("db") and table.name not in ctes:
+                table.set("db", exp.to_identifier(dataset, quoted=True))
+                table.set("catalog", exp.to_identifier(project, quoted=True))
+        return query
+
+    def _submit(self, sql: str) -> bigquery.QueryJob:
+        engine = self._engine
+        config = engine.job_config(dry_run=False, default_dataset=False)
+        if self._session_id is None:
+            config.create_session = True
+        else:
+            config.connection_properties = [
+                bigquery.ConnectionProperty("session_id", self._session_id)
+            ]
+        try:
+            job = engine.client.query(
+                sql,
+                job_config=config,
+                retry=engine._retry,
+                job_retry=None,  # a failed write is not sent again
+                timeout=engine._request_timeout,
+            )
+        except KeyboardInterrupt:
+            raise EngineError("cancelled", f"{engine._label}: cancelled") from None
+        except Exception as error:
+            raise engine._error(error) from None
+        return job
+
+    def _wait(self, job: bigquery.QueryJob, what: str) -> bigquery.table.RowIterator:
+        engine = self._engine
+        try:
+            rows = job.result(timeout=engine._timeout, retry=engine._retry)
+        except KeyboardInterrupt:
+            engine._cancel(job)
+            raise EngineError(
+                "cancelled", f"{engine._label}: {what} cancelled (job {job.job_id})"
+            ) from None
+        except concurrent.futures.TimeoutError:
+            engine._cancel(job)
+            raise EngineError(
+                "timeout", f"{engine._label}: {what} stopped after {engine._timeout:g} s"
+            ) from None
+        except Exception as error:
+            failure = engine._error(error)
+            lowered = failure.message.lower()
+            if BUSY_MARKER in failure.message or "concurrent update" in lowered:
+                raise BusyError(
+                    f"{engine._label}: another snapshot wrote {self._lock} first "
+                    f"(job {job.job_id} rolled back)"
+                ) from None
+            raise failure from None
+        engine._count(job)
+        if self._session_id is None and job.session_info is not None:
+            self._session_id = job.session_info.session_id
+        return rows
+
+    def commit(self) -> None:
+        """Send the kept writes as one transaction (nothing when there are none)."""
+        if not self.writes:
+            return
+        begin = exp.Transaction().sql("bigquery")
+        end = exp.Commit().sql("bigquery")
+        # finished statements, one script: BigQuery runs it as one job
+        script = ";\n".join([begin, *self.writes, end]) + ";"
+        job = self._submit(script)
+        try:
+            self._wait(job, "the snapshot's transaction")
+        except EngineError as error:
+            if error.kind != "cancelled" or not _committed(job):
+                raise
+        self.writes = []
+
+    def close(self) -> None:
+        """End the BigQuery session and its temporary tables (best effort)."""
+        if self._session_id is None or self._engine._client is None:
+            return
+        with contextlib.suppress(Exception):
+            self._submit("CALL BQ.ABORT_SESSION()").result(timeout=30)
+        self._session_id = None
+
+
+def _committed(job: bigquery.QueryJob) -> bool:
+    """Whether a job cancelled at Ctrl-C had committed already (it may have ended first)."""
+    deadline = time.monotonic() + 30
+    with contextlib.suppress(Exception):
+        while time.monotonic() < deadline:
+            job.reload(timeout=30)
+            if job.state == "DONE":
+                return job.error_result is None
+            time.sleep(0.5)
+    return False
 
 
 # ---------------------------------------------------------------- errors

@@ -16,12 +16,21 @@ was, and a second snapshot into the same schema gets an error instead of writing
    and new ones opened under the new hash, so the two meanings never share an
    interval. A backfill splits the intervals around the new as-of time instead;
 5. a runs row per definition, then COMMIT.
+
+On BigQuery the session runs the reads and the DDL at once and sends the writes at the
+end as one script (`BigQueryEngine.write_session`): tables are created outside the
+transaction (BigQuery allows no DDL of permanent tables in one), already marked, and
+every read of steps 2-4 happens before the writes of its definition. The lock is the
+first write of the transaction: the `segdsl_lock` row moves from the last run_id this
+snapshot read to its own (`tables.claim`), so a snapshot that another one overtook,
+or that BigQuery aborts for a concurrent update of that row, writes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -85,12 +94,12 @@ def snapshot(
 ) -> SnapshotResult:
     """Record the membership of `names` at `as_of` in `schema` (see the module doc)."""
     dialect: DialectName = engine.dialect
-    if dialect not in ("duckdb", "postgres"):
+    if dialect not in ("duckdb", "postgres", "bigquery"):
         raise request_error(
             "SEG563",
             f"`seg snapshot` does not write to {dialect} yet",
-            "snapshots are kept on DuckDB and Postgres; `seg changes` (without a history) "
-            "and `seg run` work on BigQuery",
+            "snapshots are kept on DuckDB, Postgres and BigQuery; `seg changes` (without a "
+            "history) and `seg run` work on every engine",
         )
     hashes = {name: definition_hash(compiler, name) for name in names}
     kinds = {name: compiler.definition(name).kind for name in names}
@@ -106,10 +115,12 @@ def snapshot(
             if not todo:
                 return SnapshotResult(as_of, None, plan)
             run_id = writer.next_run_id()
+            if dialect == "bigquery":
+                writer.execute(tables.claim(writer.path, dialect, run_id - 1, run_id))
             writer.compute(query)
             if not existing:
-                writer.execute(tables.create_history(writer.path, dialect, _temp(NEW)))
-                writer.execute(tables.comment(writer.path, tables.HISTORY, dialect))
+                writer.execute(tables.create_history(writer.path, dialect, writer.temp(NEW)))
+                writer.mark(tables.HISTORY)
             for run in todo:
                 if run.mode == "append":
                     writer.append(run)
@@ -178,6 +189,19 @@ class _Writer:
         self.path = tables.schema_path(schema, dialect, lambda sql: session.execute(sql)[0][0])
         self.as_of = as_of
         self.sql = get_dialect(dialect)
+        # temporary tables named for this writer: none of an earlier snapshot to drop
+        # first (the BigQuery emulator shares temporary tables between sessions)
+        self.suffix = uuid.uuid4().hex[:8]
+        self.diff = DIFF
+        self.backfills = 0
+
+    def temp(self, name: str, alias: str | None = None) -> exp.Table:
+        return _temp(f"{name}_{self.suffix}", alias)
+
+    def mark(self, name: str) -> None:
+        """Comment a new table as segdsl's (BigQuery's are created with their mark)."""
+        if self.dialect != "bigquery":
+            self.execute(tables.comment(self.path, name, self.dialect))
 
     def execute(self, statement: exp.Expr) -> list[tuple[Any, ...]]:
         return self.session.execute(self.sql.render(statement, pretty=False))
@@ -197,7 +221,8 @@ class _Writer:
         """Create the schema and the runs table if missing; True when the history table
         exists already. Tables of those names not marked as segdsl's are refused."""
         self.execute(tables.create_schema(self.path, self.dialect))
-        found = dict(self.session.execute(tables.comments_query(self.schema, self.dialect)))
+        rows = self.session.execute(tables.comments_query(self.schema, self.dialect))
+        found = {name: tables.comment_text(value, self.dialect) for name, value in rows}
         for name, comment in found.items():
             if not tables.is_own(comment):
                 raise request_error(
@@ -207,7 +232,9 @@ class _Writer:
                 )
         if tables.RUNS not in found:
             self.execute(tables.create_runs(self.path, self.dialect))
-            self.execute(tables.comment(self.path, tables.RUNS, self.dialect))
+            self.mark(tables.RUNS)
+        if self.dialect == "bigquery" and tables.LOCK not in found:
+            self.execute(tables.create_lock(self.path, self.dialect))
         return tables.HISTORY in found
 
     def plan(
@@ -272,12 +299,11 @@ class _Writer:
 
     def compute(self, query: exp.Select) -> None:
         """The new membership of every definition, in one pass, into a temporary table."""
-        self.execute(exp.Drop(tables=[_temp(NEW)], kind="TABLE", exists=True))
         self.execute(
             exp.Create(
-                this=_temp(NEW),
+                this=self.temp(NEW),
                 kind="TABLE",
-                expression=query,
+                expression=self.session.qualify(query),
                 properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
             )
         )
@@ -287,7 +313,7 @@ class _Writer:
     def _new(self, run: DefinitionRun, alias: str) -> exp.Select:
         return (
             exp.select("*")
-            .from_(_temp(NEW, alias))
+            .from_(self.temp(NEW, alias))
             .where(_eq(_col("definition", alias), _s(run.name)))
         )
 
@@ -320,7 +346,7 @@ class _Writer:
         entering = self._new(run, "n").where(exp.Not(this=_exists(same_in_history)))
         still = (
             exp.select(exp.Literal.number(1))
-            .from_(_temp(NEW, "n"))
+            .from_(self.temp(NEW, "n"))
             .where(
                 _all(
                     _eq(_col("definition", "n"), _s(run.name)),
@@ -364,7 +390,7 @@ class _Writer:
                 t.copy(),
                 exp.cast(exp.Null(), "TIMESTAMP"),
             )
-            .from_(_temp(NEW, "n"))
+            .from_(self.temp(NEW, "n"))
             .where(
                 _all(
                     _eq(_col("definition", "n"), _s(run.name)),
@@ -402,6 +428,8 @@ class _Writer:
         before = [w for w in times if w < self.as_of.wall and times[w] == run.hash]
         after = min(w for w in times if w > self.as_of.wall)
         t, n_time = self.wall(self.as_of.wall), self.wall(after)
+        self.backfills += 1  # a table per definition: BigQuery sends every write at the end
+        self.diff = f"{DIFF}{self.backfills}"
 
         def alive_before(alias: str) -> exp.Expr:
             if not before:
@@ -424,7 +452,7 @@ class _Writer:
         )
         new = (
             exp.select(_col("key", "n"), _col("label", "n"))
-            .from_(_temp(NEW, "n"))
+            .from_(self.temp(NEW, "n"))
             .where(_eq(_col("definition", "n"), _s(run.name)))
         )
         run.members = self._count(new)
@@ -471,10 +499,9 @@ class _Writer:
                 )
             )
         )
-        self.execute(exp.Drop(tables=[_temp(DIFF)], kind="TABLE", exists=True))
         self.execute(
             exp.Create(
-                this=_temp(DIFF),
+                this=self.temp(self.diff),
                 kind="TABLE",
                 expression=joined,
                 properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
@@ -483,7 +510,7 @@ class _Writer:
         counts = dict(
             self.execute(
                 exp.select(exp.column("change", quoted=True), exp.Count(this=exp.Star()))
-                .from_(_temp(DIFF))
+                .from_(self.temp(self.diff))
                 .group_by(exp.column("change", quoted=True))
             )
         )
@@ -494,7 +521,9 @@ class _Writer:
         def in_diff(alias: str) -> exp.Expr:
             return exp.In(
                 this=_col("key", alias),
-                query=exp.select(exp.column("key", quoted=True)).from_(_temp(DIFF)).subquery(),
+                query=exp.select(exp.column("key", quoted=True))
+                .from_(self.temp(self.diff))
+                .subquery(),
             )
 
         # 1. an interval alive before and still alive at the next time goes on from there
@@ -535,7 +564,7 @@ class _Writer:
         )
         matching = (
             exp.select(exp.Literal.number(1))
-            .from_(_temp(NEW, "n"))
+            .from_(self.temp(NEW, "n"))
             .where(
                 _all(
                     _eq(_col("definition", "n"), _s(run.name)),
@@ -573,7 +602,7 @@ class _Writer:
                 t.copy(),
                 n_time.copy(),
             )
-            .from_(_temp(NEW, "n"))
+            .from_(self.temp(NEW, "n"))
             .where(
                 _all(
                     _eq(_col("definition", "n"), _s(run.name)),

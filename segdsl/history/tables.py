@@ -11,9 +11,13 @@ definition_hash, definition_changed (its hash differs from the run before), memb
 entered, left (NULL when the definition changed: the two meanings are not compared),
 backfill, started_at, finished_at (instants).
 
-Both are marked as segdsl's by their comment; a table of that name without the mark
-is never written to (`seg run --materialize` does not replace them either: its own
-mark is a different one).
+Both are marked as segdsl's by their comment (on BigQuery: the table description, set
+by the CREATE itself); a table of that name without the mark is never written to
+(`seg run --materialize` does not replace them either: its own mark is a different one).
+
+On BigQuery a third table, `segdsl_lock`, holds one row: the last run_id. Every snapshot's
+transaction starts by moving it from the run_id it planned after to its own, and fails
+when it finds another (BigQuery has no lock to take; `Engine.write_session`).
 """
 
 from __future__ import annotations
@@ -22,15 +26,23 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from segdsl.engines.base import DialectName, table_expression
+from segdsl.engines.base import BUSY_MARKER, DialectName, table_expression
 
 HISTORY = "segdsl_history"
 RUNS = "segdsl_runs"
+LOCK = "segdsl_lock"
 MARKER = "segdsl: history"
 COMMENTS = {
     HISTORY: f"{MARKER}: membership intervals; written only by `seg snapshot`",
     RUNS: f"{MARKER}: one row per definition and snapshot; written only by `seg snapshot`",
+    LOCK: f"{MARKER}: the last run_id; every snapshot moves it in its transaction",
 }
+
+
+def own_tables(dialect: DialectName) -> tuple[str, ...]:
+    """The tables `seg snapshot` keeps in a schema on this engine."""
+    return (HISTORY, RUNS, LOCK) if dialect == "bigquery" else (HISTORY, RUNS)
+
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "BIGINT"),
@@ -52,6 +64,25 @@ def is_own(comment: object) -> bool:
     return isinstance(comment, str) and comment.startswith(MARKER)
 
 
+def comment_text(value: object, dialect: DialectName) -> object:
+    """A table's comment as `comments_query` returns it, as text: BigQuery's
+    INFORMATION_SCHEMA.TABLE_OPTIONS shows a description as a string literal."""
+    if not (dialect == "bigquery" and isinstance(value, str) and len(value) >= 2):
+        return value
+    return value[1:-1] if value[0] == value[-1] == '"' else value
+
+
+def _marked(name: str, dialect: DialectName) -> exp.Properties | None:
+    """BigQuery's `OPTIONS (description = ...)`: the table is created marked."""
+    if dialect != "bigquery":
+        return None
+    return exp.Properties(
+        expressions=[
+            exp.Property(this=exp.var("description"), value=exp.Literal.string(COMMENTS[name]))
+        ]
+    )
+
+
 SchemaPath = str | tuple[str, ...]
 """A schema, or (catalog, schema): DuckDB needs the catalog when a schema has the name of
 a database (a file `history.duckdb` is the database `history`)."""
@@ -61,7 +92,10 @@ def schema_path(
     schema: str, dialect: DialectName, current_database: Callable[[str], object]
 ) -> SchemaPath:
     """The schema, with the current database in front on DuckDB (`current_database` runs
-    a query and returns its first value)."""
+    a query and returns its first value); on BigQuery `project.dataset` as two parts."""
+    if dialect == "bigquery" and "." in schema:
+        project, dataset = schema.split(".", 1)
+        return (project, dataset)
     if dialect != "duckdb":
         return schema
     catalog = current_database(exp.select(exp.func("current_database")).sql("duckdb"))
@@ -87,7 +121,10 @@ def create_runs(schema: SchemaPath, dialect: DialectName) -> exp.Create:
         for name, kind in RUN_COLUMNS
     ]
     return exp.Create(
-        this=exp.Schema(this=table(schema, RUNS, dialect), expressions=columns), kind="TABLE"
+        this=exp.Schema(this=table(schema, RUNS, dialect), expressions=columns),
+        kind="TABLE",
+        exists=dialect == "bigquery",  # created outside the transaction there
+        properties=_marked(RUNS, dialect),
     )
 
 
@@ -107,7 +144,61 @@ def create_history(schema: SchemaPath, dialect: DialectName, like: exp.Table) ->
         .from_(like.copy())
         .where(exp.false())
     )
-    return exp.Create(this=table(schema, HISTORY, dialect), kind="TABLE", expression=select)
+    return exp.Create(
+        this=table(schema, HISTORY, dialect),
+        kind="TABLE",
+        expression=select,
+        exists=dialect == "bigquery",
+        properties=_marked(HISTORY, dialect),
+    )
+
+
+def create_lock(schema: SchemaPath, dialect: DialectName) -> exp.Create:
+    """BigQuery's lock table: one row, the last run_id recorded (0 without runs)."""
+    last = exp.Coalesce(
+        this=exp.Max(this=exp.column("run_id", quoted=True)),
+        expressions=[exp.Literal.number(0)],
+    )
+    select = exp.select(
+        exp.alias_(last, "last_run_id", quoted=True),
+        exp.alias_(exp.cast(exp.Null(), "TIMESTAMPTZ"), "taken_at", quoted=True),
+    ).from_(table(schema, RUNS, dialect))
+    return exp.Create(
+        this=table(schema, LOCK, dialect),
+        kind="TABLE",
+        expression=select,
+        exists=True,
+        properties=_marked(LOCK, dialect),
+    )
+
+
+def claim(schema: SchemaPath, dialect: DialectName, last: int, run_id: int) -> exp.Update:
+    """Move the lock row from `last` to `run_id`, or fail the statement (and with it the
+    transaction) with an error starting with `BUSY_MARKER` when another run moved it."""
+    column = exp.column("last_run_id", quoted=True)
+    busy = exp.func(
+        "ERROR",
+        exp.Literal.string(
+            f"{BUSY_MARKER} another snapshot recorded a run since this one read run {last}"
+        ),
+    )
+    moved = exp.func(
+        "IF",
+        exp.EQ(this=column.copy(), expression=exp.Literal.number(last)),
+        exp.Literal.number(run_id),
+        busy,
+    )
+    return exp.Update(
+        this=table(schema, LOCK, dialect),
+        expressions=[
+            exp.EQ(this=column, expression=moved),
+            exp.EQ(
+                this=exp.column("taken_at", quoted=True),
+                expression=exp.func("CURRENT_TIMESTAMP"),
+            ),
+        ],
+        where=exp.Where(this=exp.true()),
+    )
 
 
 def comment(schema: SchemaPath, name: str, dialect: DialectName) -> exp.Comment:
@@ -128,8 +219,10 @@ def create_schema(schema: SchemaPath, dialect: DialectName) -> exp.Create:
 
 
 def comments_query(schema: str, dialect: DialectName) -> str:
-    """(table name, comment) of the two tables where they exist."""
-    names = exp.Tuple(expressions=[exp.Literal.string(HISTORY), exp.Literal.string(RUNS)])
+    """(table name, comment) of segdsl's tables where they exist."""
+    names = exp.Tuple(expressions=[exp.Literal.string(n) for n in own_tables(dialect)])
+    if dialect == "bigquery":
+        return _bigquery_descriptions(schema, names.expressions)
     if dialect == "duckdb":
         select = (
             exp.select("table_name", "comment")
@@ -173,3 +266,36 @@ def comments_query(schema: str, dialect: DialectName) -> str:
         )
     )
     return select.sql("postgres")
+
+
+def _bigquery_descriptions(dataset: str, names: list[exp.Expr]) -> str:
+    """(table name, description as a string literal or NULL) from INFORMATION_SCHEMA."""
+
+    def view(name: str, alias: str) -> exp.Table:
+        return exp.Table(
+            this=exp.to_identifier(name),
+            db=exp.to_identifier("INFORMATION_SCHEMA"),
+            catalog=exp.to_identifier(dataset, quoted=True),
+            alias=exp.TableAlias(this=exp.to_identifier(alias)),
+        )
+
+    select = (
+        exp.select(exp.column("table_name", table="t"), exp.column("option_value", table="o"))
+        .from_(view("TABLES", "t"))
+        .join(
+            view("TABLE_OPTIONS", "o"),
+            on=exp.and_(
+                exp.EQ(
+                    this=exp.column("table_name", table="o"),
+                    expression=exp.column("table_name", table="t"),
+                ),
+                exp.EQ(
+                    this=exp.column("option_name", table="o"),
+                    expression=exp.Literal.string("description"),
+                ),
+            ),
+            join_type="LEFT",
+        )
+        .where(exp.In(this=exp.column("table_name", table="t"), expressions=names))
+    )
+    return select.sql("bigquery")
