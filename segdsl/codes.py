@@ -306,14 +306,6 @@ CODES: dict[str, Code] = _codes(
         "`seg changes --since` must be earlier than `--until`.",
     ),
     (
-        "SEG590",
-        "not evaluable per step",
-        "`seg trend` evaluates a definition at every step in one query; rankings "
-        "(ntile, percentile, cumulative share, top/bottom), population aggregates and "
-        "sequences are not carried per step, so a definition using them is refused. Run "
-        "`seg run --as-of` at each time instead.",
-    ),
-    (
         "SEG591",
         "invalid step length",
         "`seg trend --every` takes a positive whole number and a unit: s, min, h, d, w, mo, y.",

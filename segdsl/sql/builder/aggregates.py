@@ -7,12 +7,13 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, extreme_row_time
+from segdsl.plan import KEY, extreme_row_time, internal_name
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
     STEP,
     STEP_OF,
+    STEPS,
     UP_TO_AS_OF,
     _and,
     _and_once,
@@ -51,9 +52,36 @@ class Aggregates(Reading):
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
         filters.append(exp.In(this=link, query=members.subquery(copy=False)))
+        if self.steps is not None:
+            return self._zero_rows(aggregation, self._figure_per_step(figure, select, filters))
         value = self._zero_rows(aggregation, self._aggregate(aggregation))
         select = select.select(value, copy=False).where(_and_once(filters), copy=False)
         return exp.Subquery(this=select)
+
+    def _figure_per_step(
+        self, figure: ir.TableFigure, select: exp.Select, filters: list[exp.Expr]
+    ) -> exp.Expr:
+        """In a trend, a table figure is a CTE of its value at each step (the rows and the
+        members as of the step: `filters` read the spine's step); the figure is its row of
+        the step being evaluated (a step without rows has none: NULL, as the aggregate of
+        no rows, made 0 by the caller for counts and sums)."""
+        name = self.figure_ctes.get(figure)
+        if name is None:
+            name = internal_name("f", len(self.figure_ctes) + 1, figure.aggregation.source.name)
+            self.figure_ctes[figure] = name
+            step = _col(STEP, STEPS)
+            value = self._aggregate(figure.aggregation)
+            select = select.select(
+                exp.alias_(step, STEP_OF, quoted=True, copy=False),
+                exp.alias_(value, "value", quoted=True, copy=False),
+                copy=False,
+            )
+            select = select.where(_and_once(filters), copy=False).group_by(step.copy(), copy=False)
+            self.ctes.append((name, select))
+        # the outer query's step: correlated (the CTE's own step column is `STEP_OF`)
+        at_step = exp.EQ(this=_col(STEP_OF, name), expression=_col(STEP))
+        row = exp.select(_col("value", name)).from_(exp.to_identifier(name, quoted=True))
+        return exp.Subquery(this=row.where(at_step, copy=False))
 
     def _source_cte(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]

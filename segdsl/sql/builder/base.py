@@ -48,6 +48,7 @@ class BuilderBase:
     ctes: list[tuple[str, exp.Select]]
     materialized_layers: set[str]
     source_ctes: dict[ir.RowSource, str]
+    figure_ctes: dict[ir.TableFigure, str]  # a trend's table figures per step
     candidates: bool
     relation: str
 

@@ -61,8 +61,8 @@ class QueryBuilder(Population, Sequences, Rankings):
         """With `steps` (wall-clock as-of times; `as_of` then a `MovingAsOf` in the
         project zone), a trend: the query evaluates the plan at every step at once (a
         spine CTE `steps`; every CTE reading rows joins it and groups by key and step),
-        and `counts`/`distribution` give one row per step (column `as_of`) and label.
-        Rankings and sequences are not carried per step (`unsupported_in_trend`).
+        and `counts`/`distribution` give one row per step (column `as_of`) and label;
+        rankings are partitioned by step, sequences and table figures matched per step.
 
         With `members_of` (the condition the final query keeps), tables the condition
         cannot do without are inner-joined, and its parts that only need one such table
@@ -130,6 +130,8 @@ class QueryBuilder(Population, Sequences, Rankings):
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.cuts, self.cut_conditions = ranking_cuts(plan, members_of, self.required, dialect)
+        if steps is not None:  # a `LIMIT` cuts one population, a trend ranks one per step
+            self.cuts, self.cut_conditions = {}, []
         self.as_of = as_of
         self.clock = (
             Clock(as_of, dialect, clocks_change=clocks_change(as_of.zone.key))
@@ -139,7 +141,6 @@ class QueryBuilder(Population, Sequences, Rankings):
         self.steps = tuple(steps) if steps is not None else None
         if self.steps is not None:
             assert members_of is None and self.clock is not None
-            assert not unsupported_in_trend(plan), "rankings and sequences have no steps"
             # the as-of time is the step's, a column of the spine (and of `population`)
             self.clock.node = _col(STEP)
         self.entity = plan.entity
@@ -148,6 +149,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         self.ctes: list[tuple[str, exp.Select]] = []
         self.materialized_layers: set[str] = set()  # layers joining several rankings
         self.source_ctes: dict[ir.RowSource, str] = {}
+        self.figure_ctes: dict[ir.TableFigure, str] = {}
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
@@ -285,17 +287,6 @@ class QueryBuilder(Population, Sequences, Rankings):
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(name, layer, last=last)))
             self.relation = name
-
-
-def unsupported_in_trend(plan: Plan) -> list[str]:
-    """What a trend query cannot evaluate per step: \"ranking\" (rankings and population
-    aggregates, whose population is each step's), \"sequence\"."""
-    found = []
-    if plan.layers:
-        found.append("ranking")
-    if plan.sequences:
-        found.append("sequence")
-    return found
 
 
 def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:
