@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,38 @@ def test_trend_sizes_equal_the_sizes_at_each_step(
             )
             changing.add(repr(trend_row))
     assert len(changing) >= 3  # the steps do give different sizes
+
+
+# table figures (one value over every member's rows) are each step's own
+FIGURES = """
+segment above_shop_check = avg_check > avg(amount) of all paid_orders_rows
+segment many_orders = paid_orders * 50 > count of all orders
+segment top_above_shop = revenue in top 20% among above_shop_check
+"""
+
+
+def test_trend_table_figures_equal_the_figures_at_each_step(
+    runners: list[Runner], tmp_path: Path
+) -> None:
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    (tmp_path / "corpus" / "figures.seg").write_text(FIGURES)
+    compiler = Compiler(load_project(tmp_path / "corpus"))
+    assert compiler.analysis.ok, compiler.diagnostics
+    names = ["above_shop_check", "many_orders", "top_above_shop"]
+    at = steps(compiler, *SPANS[0])
+    columns = ["population", "keys", *count_columns(names).values()]
+    for runner in runners:
+        rows = runner.query(sizes_trend_sql(compiler, names, runner.name, at, distinct=False))
+        got = {_wall(row[0]): [normalize_value(v) for v in row[1:]] for row in rows}
+        sizes = set()
+        for moment in at:
+            (fixed,) = runner.query(sizes_sql(compiler, names, runner.name, moment))
+            expected = [normalize_value(v) for v in fixed]
+            assert dict(zip(columns, got[moment.wall], strict=True)) == dict(
+                zip(columns, expected, strict=True)
+            ), (runner.name, moment.wall)
+            sizes.add(tuple(expected[2:]))
+        assert len(sizes) >= 3
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])

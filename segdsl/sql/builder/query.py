@@ -280,6 +280,8 @@ class QueryBuilder(Population, Sequences, Rankings):
             self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
         for alias, sequence in self.plan.sequences:
             self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
+        if self.steps is not None:
+            self._step_figures()
         self.ctes.append(("population", self._population_cte()))
         self.relation = "population"
         for depth, layer in enumerate(self.plan.layers, start=1):
