@@ -49,6 +49,7 @@ class BuilderBase:
     materialized_layers: set[str]
     source_ctes: dict[ir.RowSource, str]
     figure_ctes: dict[ir.TableFigure, str]  # a trend's table figures per step
+    aggregate_ctes: dict[str, str]  # a trend's aggregates not in their table's CTE
     candidates: bool
     relation: str
 

@@ -64,8 +64,8 @@ class Population(Aggregates):
                     nothing = _num(0) if aggregation.func == "count" else FALSE
                     per_entity.append((name, NOT_JOINED, nothing, source))
                 continue
-            cte = self.source_ctes[source]
             for name, aggregation in aggregations:
+                cte = self.aggregate_ctes.get(name, self.source_ctes[source])
                 per_entity.append(
                     (name, cte, self._zero_rows(aggregation, _col(name, cte)), source)
                 )

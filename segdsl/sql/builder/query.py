@@ -39,6 +39,7 @@ from segdsl.sql.builder.narrowing import (
 )
 from segdsl.sql.builder.population import Population
 from segdsl.sql.builder.rankings import Rankings
+from segdsl.sql.builder.running import INTERVALS, RunningTotals, cumulative
 from segdsl.sql.builder.sequences import Sequences
 from segdsl.sql.builder.windows import clocks_change
 from segdsl.sql.clock import Clock, MovingAsOf
@@ -46,7 +47,7 @@ from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
 
-class QueryBuilder(Population, Sequences, Rankings):
+class QueryBuilder(RunningTotals, Population, Sequences, Rankings):
     """Renders one plan for one dialect and as-of time."""
 
     def __init__(
@@ -150,6 +151,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         self.materialized_layers: set[str] = set()  # layers joining several rankings
         self.source_ctes: dict[ir.RowSource, str] = {}
         self.figure_ctes: dict[ir.TableFigure, str] = {}
+        self.aggregate_ctes: dict[str, str] = {}  # a table's aggregates apart from its CTE
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
@@ -224,6 +226,10 @@ class QueryBuilder(Population, Sequences, Rankings):
             select = select.group_by(_num(1), copy=False)
         return self._with(select)
 
+    def _runs(self, aggregation: ir.Aggregation) -> bool:
+        """Whether a trend computes the aggregate as a running total (`running.py`)."""
+        return self.steps is not None and cumulative(aggregation)
+
     def _per_step(self) -> list[exp.Expr]:
         """In a trend, the column `as_of` (the step) that the final SELECT groups by."""
         if self.steps is None:
@@ -273,6 +279,17 @@ class QueryBuilder(Population, Sequences, Rankings):
             if source not in self.forbidden:
                 name = self._source_cte_name(source)
                 self.source_ctes[source] = name
+                running = [item for item in aggregations if self._runs(item[1])]
+                if running:  # a trend's running totals; the other aggregates in their own CTE
+                    if not any(cte == INTERVALS for cte, _ in self.ctes):
+                        self.ctes.append((INTERVALS, self._intervals_cte()))
+                    cte = self._running_source_cte(name, source, running)
+                    self.ctes.append((name, cte))
+                    aggregations = [item for item in aggregations if item not in running]
+                    if not aggregations:
+                        continue
+                    name = f"{name}_windows"
+                    self.aggregate_ctes.update((alias, name) for alias, _ in aggregations)
                 self.ctes.append((name, self._source_cte(source, aggregations)))
         for alias, aggregation in self.plan.ordered:
             self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
