@@ -143,9 +143,10 @@ def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone:
                 assert got[moment.wall] == expected, (runner.name, name, moment.wall)
 
 
-def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
-    """`seg trend --format json` follows its schema and agrees with `seg run` at a step;
-    `--output` writes one row per step and definition (and label); a ranking is refused."""
+def test_cli_trend_json_export_rankings_and_refusal(tmp_path: Path) -> None:
+    """`seg trend --format json` follows its schema and agrees with `seg run` at a step (a
+    ranking and a table figure too); `--output` writes one row per step and definition (and
+    label); a measure is refused."""
     from jsonschema import Draft202012Validator
 
     from segdsl.demo import build_demo_database
@@ -178,8 +179,14 @@ def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     labels = len(document["steps"][0]["labels"]["lifecycle"])
     assert len(rows) == 4 * (1 + labels)
-    refused = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "champions", *span])
-    assert refused.exit_code != 0 and "SEG590" in refused.stderr
+    ranked = ["-s", "champions", "-s", "above_average_check"]
+    both = [str(EXAMPLES), "--db", url, *ranked]
+    result = runner.invoke(app, ["trend", *both, *span, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    sizes = runner.invoke(app, ["run", *both, "--as-of", "2025-03-31", "--format", "json"])
+    assert sizes.exit_code == 0, sizes.stderr
+    got = json.loads(result.stdout)["steps"][2]["segments"]
+    assert got == json.loads(sizes.stdout)["segments"]
     measure = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "orders_count", *span])
     assert measure.exit_code != 0 and "SEG594" in measure.stderr
 

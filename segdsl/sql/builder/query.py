@@ -309,7 +309,12 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings):
 
 
 def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:
-    """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively)."""
+    """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively);
+    on ClickHouse, which copies a CTE into every reference, one `arrayJoin` of them
+    (the copies of a union exhaust its query-plan optimiser's limit)."""
+    if dialect.name == "clickhouse":
+        times = exp.Array(expressions=[dialect.wall_literal(step) for step in steps])
+        return exp.select(exp.alias_(exp.Explode(this=times), STEP, quoted=True, copy=False))
     rows = [
         exp.select(exp.alias_(dialect.wall_literal(step), STEP, quoted=True, copy=False))
         for step in steps
