@@ -17,11 +17,12 @@ from segdsl import ir
 from segdsl import types as t
 from segdsl.plan import KEY, extreme_row_time
 from segdsl.sql.builder.aggregates import Aggregates
-from segdsl.sql.builder.common import STEP, STEP_OF, STEPS, _and_once, _col, _join, _num, _or
+from segdsl.sql.builder.common import STEP, STEP_OF, STEPS, _and_once, _col, _num, _or
 from segdsl.sql.builder.reading import _factor_filters
 
 INTERVALS = "intervals"  # the spine with each step's previous one
 PREVIOUS = "__previous"
+UNTIL = "__until"  # a key's next interval with rows
 _RUNNING = {"count": exp.Sum, "exists": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
@@ -102,34 +103,45 @@ class RunningTotals(Aggregates):
         select = select.where(_and_once(filters), copy=False).group_by(key, _col(STEP), copy=False)
         per_interval = f"{name}_intervals"
         self.ctes.append((per_interval, select))
-        # the grid: every key with rows × every step, the intervals' rows where they are
-        keys = exp.select(_col(KEY)).distinct().from_(exp.to_identifier(per_interval, quoted=True))
-        grid = exp.select(
-            exp.alias_(_col(KEY, "keys"), KEY, quoted=True, copy=False),
-            exp.alias_(_col(STEP, STEPS), STEP_OF, quoted=True, copy=False),
-        ).from_(keys.subquery("keys", copy=False), copy=False)
-        spine = exp.Table(this=exp.to_identifier(STEPS, quoted=True))
-        grid.append("joins", exp.Join(this=spine, kind="CROSS"))
-        step = exp.EQ(this=_col(STEP_OF, per_interval), expression=_col(STEP, STEPS))
-        _join(
-            grid,
-            exp.to_identifier(per_interval, quoted=True),
-            _col(KEY, per_interval),
-            _col(KEY, "keys"),
-            side="LEFT",
-            also=step,
-        )
+        # running totals over each key's intervals, each until the key's next interval
+        # (the next in ascending order is the previous in descending: LAG, which every
+        # engine has in its standard meaning)
         frame = exp.WindowSpec(
             kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
         )
+
+        def per_key(node: exp.Expr, *, desc: bool = False, framed: bool = False) -> exp.Window:
+            order = exp.Order(expressions=[exp.Ordered(this=_col(STEP_OF), desc=desc)])
+            window = exp.Window(this=node, partition_by=[_col(KEY)], order=order)
+            if framed:
+                window.set("spec", frame.copy())
+            return window
+
+        until = per_key(exp.Anonymous(this="LAG", expressions=[_col(STEP_OF)]), desc=True)
+        totals = exp.select(
+            _col(KEY), _col(STEP_OF), exp.alias_(until, UNTIL, quoted=True, copy=False)
+        ).from_(exp.to_identifier(per_interval, quoted=True), copy=False)
         for alias, aggregation in aggregations:
-            running: exp.Expr = exp.Window(
-                this=_RUNNING[aggregation.func](this=_col(alias, per_interval)),
-                partition_by=[_col(KEY, "keys")],
-                order=exp.Order(expressions=[exp.Ordered(this=_col(STEP, STEPS))]),
-                spec=frame,
-            )
+            running = per_key(_RUNNING[aggregation.func](this=_col(alias)), framed=True)
+            totals = totals.select(exp.alias_(running, alias, quoted=True, copy=False), copy=False)
+        # … at every step from its interval's to the next one's (a key's steps before its
+        # first row have no row: zero rows, as the population's LEFT JOIN makes them)
+        from_step = exp.GTE(this=_col(STEP, STEPS), expression=_col(STEP_OF, "totals"))
+        before_next = _or(
+            [
+                exp.Is(this=_col(UNTIL, "totals"), expression=exp.Null()),
+                exp.LT(this=_col(STEP, STEPS), expression=_col(UNTIL, "totals")),
+            ]
+        )
+        grid = exp.select(
+            exp.alias_(_col(KEY, "totals"), KEY, quoted=True, copy=False),
+            exp.alias_(_col(STEP, STEPS), STEP_OF, quoted=True, copy=False),
+        ).from_(totals.subquery("totals", copy=False), copy=False)
+        spine = exp.Table(this=exp.to_identifier(STEPS, quoted=True))
+        grid.append("joins", exp.Join(this=spine, kind="CROSS"))
+        for alias, aggregation in aggregations:
+            total: exp.Expr = _col(alias, "totals")
             if aggregation.func == "exists":
-                running = exp.GT(this=running, expression=_num(0))
-            grid = grid.select(exp.alias_(running, alias, quoted=True, copy=False), copy=False)
-        return grid
+                total = exp.GT(this=total, expression=_num(0))
+            grid = grid.select(exp.alias_(total, alias, quoted=True, copy=False), copy=False)
+        return grid.where(_and_once([from_step, exp.Paren(this=before_next)]), copy=False)
