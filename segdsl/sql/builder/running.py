@@ -23,6 +23,7 @@ from segdsl.sql.builder.reading import _factor_filters
 INTERVALS = "intervals"  # the spine with each step's previous one
 PREVIOUS = "__previous"
 UNTIL = "__until"  # a key's next interval with rows
+LAST = "__last"  # a key's last interval: no next one
 _RUNNING = {"count": exp.Sum, "exists": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
@@ -59,7 +60,8 @@ class RunningTotals(Aggregates):
     """The running-total form of a trend's table CTE."""
 
     def _intervals_cte(self) -> exp.Select:
-        """Each step with the step before it (NULL for the first)."""
+        """Each step with the step before it (for the first, NULL; ClickHouse's LAG gives
+        its type's default instead: the first step is told by its time, never by this)."""
         previous = exp.Window(
             this=exp.Anonymous(this="LAG", expressions=[_col(STEP)]),
             order=exp.Order(expressions=[exp.Ordered(this=_col(STEP))]),
@@ -91,7 +93,10 @@ class RunningTotals(Aggregates):
         filters = self._row_filters(source, key)
         filters += self._counted_filters(source, aggregations, common, residuals)
         # and not up to the previous step: the cap with the previous step as the as-of time
-        first: exp.Expr = exp.Is(this=_col(PREVIOUS), expression=exp.Null())
+        assert self.steps is not None
+        first: exp.Expr = exp.EQ(
+            this=_col(STEP), expression=self.dialect.wall_literal(self.steps[0])
+        )
         node, self.clock.node = self.clock.node, _col(PREVIOUS)
         try:
             earlier = self._cap(source)
@@ -118,8 +123,12 @@ class RunningTotals(Aggregates):
             return window
 
         until = per_key(exp.Anonymous(this="LAG", expressions=[_col(STEP_OF)]), desc=True)
+        last = exp.EQ(this=per_key(exp.RowNumber(), desc=True), expression=_num(1))
         totals = exp.select(
-            _col(KEY), _col(STEP_OF), exp.alias_(until, UNTIL, quoted=True, copy=False)
+            _col(KEY),
+            _col(STEP_OF),
+            exp.alias_(until, UNTIL, quoted=True, copy=False),
+            exp.alias_(last, LAST, quoted=True, copy=False),
         ).from_(exp.to_identifier(per_interval, quoted=True), copy=False)
         for alias, aggregation in aggregations:
             running = per_key(_RUNNING[aggregation.func](this=_col(alias)), framed=True)
@@ -129,7 +138,7 @@ class RunningTotals(Aggregates):
         from_step = exp.GTE(this=_col(STEP, STEPS), expression=_col(STEP_OF, "totals"))
         before_next = _or(
             [
-                exp.Is(this=_col(UNTIL, "totals"), expression=exp.Null()),
+                _col(LAST, "totals"),  # its UNTIL is NULL (ClickHouse: a default time)
                 exp.LT(this=_col(STEP, STEPS), expression=_col(UNTIL, "totals")),
             ]
         )
