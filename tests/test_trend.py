@@ -1,7 +1,8 @@
 """`seg trend`: a segment's size at every step of a calendar spine, in one query, equals
-its size evaluated at that step's as-of time (a literal as-of), on DuckDB, Postgres and
-GoogleSQL (ZetaSQL); every definition of the corpus (rankings, population aggregates,
-sequences and table figures included), on month ends and across daylight-saving changes."""
+its size evaluated at that step's as-of time (a literal as-of), on DuckDB, Postgres,
+GoogleSQL (ZetaSQL), ClickHouse (chdb) and Spark; every definition of the corpus
+(rankings, population aggregates, sequences and table figures included), on month ends
+and across daylight-saving changes."""
 
 from __future__ import annotations
 
@@ -91,6 +92,23 @@ def test_trend_sizes_equal_the_sizes_at_each_step(
             )
             changing.add(repr(trend_row))
     assert len(changing) >= 3  # the steps do give different sizes
+
+
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
+def test_trend_sizes_on_spark(corpus_spark: Runner) -> None:
+    """Spark too: every segment of the corpus at three quarter ends (fewer steps than
+    the other engines: each Spark query takes seconds)."""
+    compiler = _compiler("America/New_York")
+    segments = _definitions(compiler, ("segment",))
+    at = steps(compiler, "2024-12-31", "2025-06-30", "3mo")
+    assert len(at) == 3
+    rows = corpus_spark.query(sizes_trend_sql(compiler, segments, "spark", at, distinct=False))
+    got = {_wall(row[0]): [normalize_value(v) for v in row[1:]] for row in rows}
+    assert set(got) == {moment.wall for moment in at}
+    for moment in at:
+        (fixed,) = corpus_spark.query(sizes_sql(compiler, segments, "spark", moment))
+        assert got[moment.wall] == [normalize_value(v) for v in fixed], moment.wall
+    assert len({repr(sizes) for sizes in got.values()}) == 3
 
 
 # table figures (one value over every member's rows) are each step's own
