@@ -111,11 +111,14 @@ def test_trend_sizes_on_spark(corpus_spark: Runner) -> None:
     assert len({repr(sizes) for sizes in got.values()}) == 3
 
 
-# table figures (one value over every member's rows) are each step's own
+# table figures (one value over every member's rows) are each step's own; running totals
+# over a table timed by DATE
 FIGURES = """
 segment above_shop_check = avg_check > avg(amount) of all paid_orders_rows
 segment many_orders = paid_orders * 50 > count of all orders
 segment top_above_shop = revenue in top 20% among above_shop_check
+segment two_visit_days = count visits >= 2 and (exists visits where channel = "email")
+segment visited_early = min(visit_date) of visits < 2024-12-15
 """
 
 
@@ -126,7 +129,8 @@ def test_trend_table_figures_equal_the_figures_at_each_step(
     (tmp_path / "corpus" / "figures.seg").write_text(FIGURES)
     compiler = Compiler(load_project(tmp_path / "corpus"))
     assert compiler.analysis.ok, compiler.diagnostics
-    names = ["above_shop_check", "many_orders", "top_above_shop"]
+    names = ["above_shop_check", "many_orders", "top_above_shop", "two_visit_days"]
+    names.append("visited_early")
     at = steps(compiler, *SPANS[0])
     columns = ["population", "keys", *count_columns(names).values()]
     for runner in runners:
