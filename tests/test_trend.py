@@ -112,13 +112,18 @@ def test_trend_sizes_on_spark(corpus_spark: Runner) -> None:
 
 
 # table figures (one value over every member's rows) are each step's own; running totals
-# over a table timed by DATE
+# over a table timed by DATE, and over one without a time (its rows count at every step)
 FIGURES = """
 segment above_shop_check = avg_check > avg(amount) of all paid_orders_rows
 segment many_orders = paid_orders * 50 > count of all orders
 segment top_above_shop = revenue in top 20% among above_shop_check
 segment two_visit_days = count visits >= 2 and (exists visits where channel = "email")
 segment visited_early = min(visit_date) of visits < 2024-12-15
+table untimed_visits from visits {
+  link customer_id to customer
+  channel: string
+}
+segment email_visitor = (count untimed_visits where channel = "email") >= 2
 """
 
 
@@ -130,7 +135,7 @@ def test_trend_table_figures_equal_the_figures_at_each_step(
     compiler = Compiler(load_project(tmp_path / "corpus"))
     assert compiler.analysis.ok, compiler.diagnostics
     names = ["above_shop_check", "many_orders", "top_above_shop", "two_visit_days"]
-    names.append("visited_early")
+    names += ["visited_early", "email_visitor"]
     at = steps(compiler, *SPANS[0])
     columns = ["population", "keys", *count_columns(names).values()]
     for runner in runners:
