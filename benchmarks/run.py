@@ -10,7 +10,7 @@ Sections:
 3. compile   — parse + check + compile a 1,000-segment project (segments per second)
 4. validate  — `seg validate` on a 1,000-file project in a fresh process
 5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
-6. trend     — `seg trend`: the sizes of every segment a trend supports at 52 weekly steps
+6. trend     — `seg trend`: the sizes of every segment of the examples at 52 weekly steps
                (one query) vs the same sizes at one as-of time (DuckDB; target ≤ 4×)
 """
 
