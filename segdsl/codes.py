@@ -331,10 +331,10 @@ CODES: dict[str, Code] = _codes(
     (
         "SEG590",
         "not evaluable per step",
-        "`seg trend` evaluates a definition at every step in one query; rankings "
-        "(ntile, percentile, cumulative share, top/bottom), population aggregates and "
-        "sequences are not carried per step, so a definition using them is refused. Run "
-        "`seg run --as-of` at each time instead.",
+        "`seg trend` evaluates a definition at every step in one query; a grouped table "
+        "(`table t = base per day {…}`) would need its groups made again from each step's "
+        "rows, so a definition reading one is refused. Run `seg run --as-of` at each time "
+        "instead.",
     ),
     (
         "SEG591",

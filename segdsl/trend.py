@@ -3,11 +3,9 @@
 `trend_sql` evaluates definitions at many as-of times in ONE query: a spine CTE of the
 steps' as-of times, every CTE that reads rows joined to the steps (the as-of cap and the
 windows, written against the step's as-of time, keep each row in the steps that count it)
-and grouped by key and step, the population crossed with the steps. All segments share
-one query; each classifier or split has one (its label counts per step).
-
-Rankings (and population aggregates) and sequences are not carried per step: a trend of
-a definition using them is refused (SEG590) rather than computed wrongly.
+and grouped by key and step, the population crossed with the steps, rankings partitioned by
+step. All segments share one query; each classifier or split has one (its label counts
+per step).
 """
 
 from __future__ import annotations
@@ -25,7 +23,8 @@ from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.execute import _label_order, count_columns
 from segdsl.plan import Output, build_plan
 from segdsl.source import Span
-from segdsl.sql.builder.query import QueryBuilder, unsupported_in_trend
+from segdsl.sql.builder.grouping import reads_grouped
+from segdsl.sql.builder.query import QueryBuilder
 from segdsl.sql.clock import MovingAsOf
 from segdsl.timeline import ELAPSED_UNITS, AsOf, shift
 
@@ -109,7 +108,8 @@ def steps(compiler: Compiler, start: str, end: str, every: str) -> list[AsOf]:
 
 
 def check_supported(compiler: Compiler, names: Sequence[str]) -> None:
-    """SEG590 for a definition using what a trend cannot carry per step."""
+    """SEG594 for a definition that has no members to count (a measure, …); SEG590 for
+    one reading a grouped table (its groups would be those of each step's rows)."""
     entity = compiler.analysis.entity
     assert entity is not None
     problems = []
@@ -125,15 +125,11 @@ def check_supported(compiler: Compiler, names: Sequence[str]) -> None:
                     "name a segment, classifier or split",
                 )
             )
-            continue
-        plan = build_plan(entity, [Output(name, definition.expr)])
-        missing = unsupported_in_trend(plan)
-        if missing:
+        elif reads_grouped(build_plan(entity, [Output(name, definition.expr)])):
             problems.append(
                 Diagnostic(
                     "SEG590",
-                    f"`{name}` uses a {' and a '.join(missing)}, which a trend cannot "
-                    "evaluate per step",
+                    f"`{name}` reads a grouped table, which a trend cannot evaluate per step",
                     definition.span,
                     "run `seg run --as-of` at each time instead",
                 )

@@ -1,13 +1,15 @@
 """`seg trend`: a segment's size at every step of a calendar spine, in one query, equals
-its size evaluated at that step's as-of time (a literal as-of), on DuckDB, Postgres and
-GoogleSQL (ZetaSQL); every supported definition of the corpus, on month ends and across
-daylight-saving changes; what a trend cannot carry per step is refused (SEG590)."""
+its size evaluated at that step's as-of time (a literal as-of), on DuckDB, Postgres,
+GoogleSQL (ZetaSQL), ClickHouse (chdb) and Spark; every definition of the corpus
+(rankings, population aggregates, sequences and table figures included), on month ends
+and across daylight-saving changes."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,8 @@ from segdsl.cli.main import app
 from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError
 from segdsl.execute import count_columns, labels_sql, sizes_sql
-from segdsl.plan import Output, build_plan
 from segdsl.project import load_project
 from segdsl.settings import Settings
-from segdsl.sql.builder.query import unsupported_in_trend
 from segdsl.trend import labels_trend_sql, sizes_trend_sql, steps
 from tests.corpus.fixture import TABLES
 from tests.support.runners import Runner, all_runners, close_all, normalize_value
@@ -48,14 +48,11 @@ def _compiler(zone: str) -> Compiler:
     return compiler
 
 
-def _supported(compiler: Compiler, kinds: tuple[str, ...]) -> list[str]:
-    entity = compiler.analysis.entity
-    assert entity is not None
+def _definitions(compiler: Compiler, kinds: tuple[str, ...]) -> list[str]:
     return [
         name
         for name, definition in compiler.analysis.definitions.items()
         if definition.kind in kinds
-        and not unsupported_in_trend(build_plan(entity, [Output(name, definition.expr)]))
     ]
 
 
@@ -70,7 +67,7 @@ def test_trend_sizes_equal_the_sizes_at_each_step(
     runners: list[Runner], zone: str, span: tuple[str, str, str]
 ) -> None:
     compiler = _compiler(zone)
-    segments = _supported(compiler, ("segment",))
+    segments = _definitions(compiler, ("segment",))
     assert len(segments) >= 10
     at = steps(compiler, *span)
     assert len(at) >= 4
@@ -97,10 +94,68 @@ def test_trend_sizes_equal_the_sizes_at_each_step(
     assert len(changing) >= 3  # the steps do give different sizes
 
 
+@pytest.mark.xdist_group("spark")  # one worker, one Spark session for all Spark tests
+def test_trend_sizes_on_spark(corpus_spark: Runner) -> None:
+    """Spark too: every segment of the corpus at three quarter ends (fewer steps than
+    the other engines: each Spark query takes seconds)."""
+    compiler = _compiler("America/New_York")
+    segments = _definitions(compiler, ("segment",))
+    at = steps(compiler, "2024-12-31", "2025-06-30", "3mo")
+    assert len(at) == 3
+    rows = corpus_spark.query(sizes_trend_sql(compiler, segments, "spark", at, distinct=False))
+    got = {_wall(row[0]): [normalize_value(v) for v in row[1:]] for row in rows}
+    assert set(got) == {moment.wall for moment in at}
+    for moment in at:
+        (fixed,) = corpus_spark.query(sizes_sql(compiler, segments, "spark", moment))
+        assert got[moment.wall] == [normalize_value(v) for v in fixed], moment.wall
+    assert len({repr(sizes) for sizes in got.values()}) == 3
+
+
+# table figures (one value over every member's rows) are each step's own; running totals
+# over a table timed by DATE, and over one without a time (its rows count at every step)
+FIGURES = """
+segment above_shop_check = avg_check > avg(amount) of all paid_orders_rows
+segment many_orders = paid_orders * 50 > count of all orders
+segment top_above_shop = revenue in top 20% among above_shop_check
+segment two_visit_days = count visits >= 2 and (exists visits where channel = "email")
+segment visited_early = min(visit_date) of visits < 2024-12-15
+table untimed_visits from visits {
+  link customer_id to customer
+  channel: string
+}
+segment email_visitor = (count untimed_visits where channel = "email") >= 2
+"""
+
+
+def test_trend_table_figures_equal_the_figures_at_each_step(
+    runners: list[Runner], tmp_path: Path
+) -> None:
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    (tmp_path / "corpus" / "figures.seg").write_text(FIGURES)
+    compiler = Compiler(load_project(tmp_path / "corpus"))
+    assert compiler.analysis.ok, compiler.diagnostics
+    names = ["above_shop_check", "many_orders", "top_above_shop", "two_visit_days"]
+    names += ["visited_early", "email_visitor"]
+    at = steps(compiler, *SPANS[0])
+    columns = ["population", "keys", *count_columns(names).values()]
+    for runner in runners:
+        rows = runner.query(sizes_trend_sql(compiler, names, runner.name, at, distinct=False))
+        got = {_wall(row[0]): [normalize_value(v) for v in row[1:]] for row in rows}
+        sizes = set()
+        for moment in at:
+            (fixed,) = runner.query(sizes_sql(compiler, names, runner.name, moment))
+            expected = [normalize_value(v) for v in fixed]
+            assert dict(zip(columns, got[moment.wall], strict=True)) == dict(
+                zip(columns, expected, strict=True)
+            ), (runner.name, moment.wall)
+            sizes.add(tuple(expected[2:]))
+        assert len(sizes) >= 3
+
+
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
 def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone: str) -> None:
     compiler = _compiler(zone)
-    classifiers = _supported(compiler, ("classifier", "split"))
+    classifiers = _definitions(compiler, ("classifier", "split"))
     assert classifiers
     at = steps(compiler, *SPANS[0])
     for runner in runners:
@@ -115,9 +170,10 @@ def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone:
                 assert got[moment.wall] == expected, (runner.name, name, moment.wall)
 
 
-def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
-    """`seg trend --format json` follows its schema and agrees with `seg run` at a step;
-    `--output` writes one row per step and definition (and label); a ranking is refused."""
+def test_cli_trend_json_export_rankings_and_refusal(tmp_path: Path) -> None:
+    """`seg trend --format json` follows its schema and agrees with `seg run` at a step (a
+    ranking and a table figure too); `--output` writes one row per step and definition (and
+    label); a measure is refused."""
     from jsonschema import Draft202012Validator
 
     from segdsl.demo import build_demo_database
@@ -150,8 +206,14 @@ def test_cli_trend_json_export_and_refusal(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     labels = len(document["steps"][0]["labels"]["lifecycle"])
     assert len(rows) == 4 * (1 + labels)
-    refused = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "champions", *span])
-    assert refused.exit_code != 0 and "SEG590" in refused.stderr
+    ranked = ["-s", "champions", "-s", "above_average_check"]
+    both = [str(EXAMPLES), "--db", url, *ranked]
+    result = runner.invoke(app, ["trend", *both, *span, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    sizes = runner.invoke(app, ["run", *both, "--as-of", "2025-03-31", "--format", "json"])
+    assert sizes.exit_code == 0, sizes.stderr
+    got = json.loads(result.stdout)["steps"][2]["segments"]
+    assert got == json.loads(sizes.stdout)["segments"]
     measure = runner.invoke(app, ["trend", str(EXAMPLES), "--db", url, "-s", "orders_count", *span])
     assert measure.exit_code != 0 and "SEG594" in measure.stderr
 

@@ -7,12 +7,13 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, extreme_row_time
+from segdsl.plan import KEY, extreme_row_time, internal_name
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
     STEP,
     STEP_OF,
+    STEPS,
     UP_TO_AS_OF,
     _and,
     _and_once,
@@ -50,10 +51,77 @@ class Aggregates(Reading):
         filters = [f for f in (self._cap(source),) if f is not None]
         if aggregation.filter is not None:
             filters.append(self.condition(aggregation.filter, source))
+        if self.steps is not None:
+            per_step = self._figure_per_step(figure, select, link, members, filters)
+            return self._zero_rows(aggregation, per_step)
         filters.append(exp.In(this=link, query=members.subquery(copy=False)))
         value = self._zero_rows(aggregation, self._aggregate(aggregation))
         select = select.select(value, copy=False).where(_and_once(filters), copy=False)
         return exp.Subquery(this=select)
+
+    def _figure_per_step(
+        self,
+        figure: ir.TableFigure,
+        select: exp.Select,
+        link: exp.Expr,
+        members: exp.Select,
+        filters: list[exp.Expr],
+    ) -> exp.Expr:
+        """In a trend, a table figure is a CTE of its value at each step (the rows and the
+        `members` as of the step: they and `filters` read the spine's step, the members
+        joined per step, not correlated, which ClickHouse cannot); the figure is its row of
+        the step being evaluated (a step without rows has none: NULL, as the aggregate of
+        no rows, made 0 by the caller for counts and sums)."""
+        name = self.figure_ctes.get(figure)
+        if name is None:
+            if self.entity.time is None:  # the same members at every step
+                filters = [*filters, exp.In(this=link, query=members.subquery(copy=False))]
+            else:
+                members = members.select(
+                    exp.alias_(_col(STEP, STEPS), STEP_OF, quoted=True, copy=False), copy=False
+                ).distinct(copy=False)
+                steps = exp.Table(this=exp.to_identifier(STEPS, quoted=True))
+                members.append("joins", exp.Join(this=steps, kind="CROSS"))
+                on = exp.And(
+                    this=exp.EQ(this=_col(self.entity.key.name, "members"), expression=link),
+                    expression=exp.EQ(this=_col(STEP_OF, "members"), expression=_col(STEP, STEPS)),
+                )
+                joined = exp.Join(this=members.subquery("members", copy=False), on=on)
+                select.append("joins", joined)
+            name = internal_name("f", len(self.figure_ctes) + 1, figure.aggregation.source.name)
+            self.figure_ctes[figure] = name
+            step = _col(STEP, STEPS)
+            value = self._aggregate(figure.aggregation)
+            select = select.select(
+                exp.alias_(step, STEP_OF, quoted=True, copy=False),
+                exp.alias_(value, "value", quoted=True, copy=False),
+                copy=False,
+            )
+            select = select.where(_and_once(filters), copy=False).group_by(step.copy(), copy=False)
+            self.ctes.append((name, select))
+        if self.relation and figure in self.figure_ctes:
+            # `population` (and every relation after it) has the step's value: a column
+            return _col(name)
+        # before it (in a table's filter): correlated (the CTE's step column is `STEP_OF`)
+        at_step = exp.EQ(this=_col(STEP_OF, name), expression=_col(STEP))
+        row = exp.select(_col("value", name)).from_(exp.to_identifier(name, quoted=True))
+        return exp.Subquery(this=row.where(at_step, copy=False))
+
+    def _step_figures(self) -> None:
+        """In a trend, the CTEs of the table figures the outputs read after `population`
+        (which joins them by step: no correlated subquery, which ClickHouse cannot run)."""
+        found: list[ir.TableFigure] = []
+
+        def walk(expr: ir.Expr) -> None:
+            if isinstance(expr, ir.TableFigure) and expr not in found:
+                found.append(expr)
+            for child in ir.children(expr):
+                walk(child)
+
+        for output in self.plan.outputs:
+            walk(output.expr)
+        for figure in found:
+            self.table_figure(figure)
 
     def _source_cte(
         self, source: ir.RowSource, aggregations: list[tuple[str, ir.Aggregation]]

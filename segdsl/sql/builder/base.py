@@ -48,6 +48,8 @@ class BuilderBase:
     ctes: list[tuple[str, exp.Select]]
     materialized_layers: set[str]
     source_ctes: dict[ir.RowSource, str]
+    figure_ctes: dict[ir.TableFigure, str]  # a trend's table figures per step
+    aggregate_ctes: dict[str, str]  # a trend's aggregates not in their table's CTE
     candidates: bool
     relation: str
 

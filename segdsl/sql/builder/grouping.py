@@ -21,7 +21,7 @@ class GroupedRows(Aggregates):
     def _grouped_rows(self, source: ir.RowSource) -> exp.Select:
         grouping = source.grouping
         assert grouping is not None
-        assert self.steps is None, "a trend does not read grouped tables (unsupported_in_trend)"
+        assert self.steps is None, "a trend does not read grouped tables (trend.check_supported)"
         base = grouping.base
         select, key = self._from_source(base)
         # rows after the as-of time are left out before grouping: a group holds only rows

@@ -64,8 +64,8 @@ class Population(Aggregates):
                     nothing = _num(0) if aggregation.func == "count" else FALSE
                     per_entity.append((name, NOT_JOINED, nothing, source))
                 continue
-            cte = self.source_ctes[source]
             for name, aggregation in aggregations:
+                cte = self.aggregate_ctes.get(name, self.source_ctes[source])
                 per_entity.append(
                     (name, cte, self._zero_rows(aggregation, _col(name, cte)), source)
                 )
@@ -122,6 +122,12 @@ class Population(Aggregates):
                     step = exp.EQ(this=_col(STEP_OF, cte), expression=_col(STEP, STEPS))
                 relation = exp.to_identifier(cte, quoted=True)
                 _join(select, relation, _col(KEY, cte), key, side=side, also=step)
+        for cte in self.figure_ctes.values():  # a trend's table figures, per step
+            columns.append(exp.alias_(_col("value", cte), cte, quoted=True, copy=False))
+            step = exp.EQ(this=_col(STEP_OF, cte), expression=_col(STEP, STEPS))
+            select.append(
+                "joins", exp.Join(this=exp.to_identifier(cte, quoted=True), on=step, side="LEFT")
+            )
         select = select.select(*columns, copy=False)
         if entity.time is not None and self.stand_in is None:
             # members who joined after the as-of time are not yet part of the population

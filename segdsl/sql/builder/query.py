@@ -29,7 +29,7 @@ from segdsl import types as t
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
 from segdsl.sql.builder.common import KEY_TYPES, STEP, STEPS, _and, _case, _col, _num
 from segdsl.sql.builder.cuts import ranking_cuts
-from segdsl.sql.builder.grouping import GroupedRows, reads_grouped
+from segdsl.sql.builder.grouping import GroupedRows
 from segdsl.sql.builder.narrowing import (
     _attributes_only,
     _columns_read,
@@ -40,6 +40,7 @@ from segdsl.sql.builder.narrowing import (
 )
 from segdsl.sql.builder.population import Population
 from segdsl.sql.builder.rankings import Rankings
+from segdsl.sql.builder.running import INTERVALS, RunningTotals, cumulative
 from segdsl.sql.builder.sequences import Sequences
 from segdsl.sql.builder.windows import clocks_change
 from segdsl.sql.clock import Clock, MovingAsOf
@@ -47,7 +48,7 @@ from segdsl.sql.dialects import Dialect
 from segdsl.timeline import AsOf
 
 
-class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
+class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
     """Renders one plan for one dialect and as-of time."""
 
     def __init__(
@@ -62,8 +63,8 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
         """With `steps` (wall-clock as-of times; `as_of` then a `MovingAsOf` in the
         project zone), a trend: the query evaluates the plan at every step at once (a
         spine CTE `steps`; every CTE reading rows joins it and groups by key and step),
-        and `counts`/`distribution` give one row per step (column `as_of`) and label.
-        Rankings and sequences are not carried per step (`unsupported_in_trend`).
+        and `counts`/`distribution` give one row per step (column `as_of`) and label;
+        rankings are partitioned by step, sequences and table figures matched per step.
 
         With `members_of` (the condition the final query keeps), tables the condition
         cannot do without are inner-joined, and its parts that only need one such table
@@ -131,6 +132,8 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
         self._inline_aggregates: dict[ir.Aggregation, exp.Expr] | None = None
         self.dialect = dialect
         self.cuts, self.cut_conditions = ranking_cuts(plan, members_of, self.required, dialect)
+        if steps is not None:  # a `LIMIT` cuts one population, a trend ranks one per step
+            self.cuts, self.cut_conditions = {}, []
         self.as_of = as_of
         self.clock = (
             Clock(as_of, dialect, clocks_change=clocks_change(as_of.zone.key))
@@ -140,7 +143,6 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
         self.steps = tuple(steps) if steps is not None else None
         if self.steps is not None:
             assert members_of is None and self.clock is not None
-            assert not unsupported_in_trend(plan), "rankings and sequences have no steps"
             # the as-of time is the step's, a column of the spine (and of `population`)
             self.clock.node = _col(STEP)
         self.entity = plan.entity
@@ -149,6 +151,8 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
         self.ctes: list[tuple[str, exp.Select]] = []
         self.materialized_layers: set[str] = set()  # layers joining several rankings
         self.source_ctes: dict[ir.RowSource, str] = {}
+        self.figure_ctes: dict[ir.TableFigure, str] = {}
+        self.aggregate_ctes: dict[str, str] = {}  # a table's aggregates apart from its CTE
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
@@ -223,6 +227,10 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
             select = select.group_by(_num(1), copy=False)
         return self._with(select)
 
+    def _runs(self, aggregation: ir.Aggregation) -> bool:
+        """Whether a trend computes the aggregate as a running total (`running.py`)."""
+        return self.steps is not None and cumulative(aggregation)
+
     def _per_step(self) -> list[exp.Expr]:
         """In a trend, the column `as_of` (the step) that the final SELECT groups by."""
         if self.steps is None:
@@ -272,6 +280,17 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
             if source not in self.forbidden:
                 name = self._source_cte_name(source)
                 self.source_ctes[source] = name
+                running = [item for item in aggregations if self._runs(item[1])]
+                if running:  # a trend's running totals; the other aggregates in their own CTE
+                    if not any(cte == INTERVALS for cte, _ in self.ctes):
+                        self.ctes.append((INTERVALS, self._intervals_cte()))
+                    cte = self._running_source_cte(name, source, running)
+                    self.ctes.append((name, cte))
+                    aggregations = [item for item in aggregations if item not in running]
+                    if not aggregations:
+                        continue
+                    name = f"{name}_windows"
+                    self.aggregate_ctes.update((alias, name) for alias, _ in aggregations)
                 self.ctes.append((name, self._source_cte(source, aggregations)))
         for alias, aggregation in self.plan.ordered:
             self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
@@ -279,6 +298,8 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
             self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
         for alias, sequence in self.plan.sequences:
             self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
+        if self.steps is not None:
+            self._step_figures()
         self.ctes.append(("population", self._population_cte()))
         self.relation = "population"
         for depth, layer in enumerate(self.plan.layers, start=1):
@@ -288,21 +309,13 @@ class QueryBuilder(Population, Sequences, Rankings, GroupedRows):
             self.relation = name
 
 
-def unsupported_in_trend(plan: Plan) -> list[str]:
-    """What a trend query cannot evaluate per step: \"ranking\" (rankings and population
-    aggregates, whose population is each step's), \"sequence\", \"grouped table\"."""
-    found = []
-    if plan.layers:
-        found.append("ranking")
-    if plan.sequences:
-        found.append("sequence")
-    if reads_grouped(plan):
-        found.append("grouped table")
-    return found
-
-
 def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:
-    """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively)."""
+    """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively);
+    on ClickHouse, which copies a CTE into every reference, one `arrayJoin` of them
+    (the copies of a union exhaust its query-plan optimiser's limit)."""
+    if dialect.name == "clickhouse":
+        times = exp.Array(expressions=[dialect.wall_literal(step) for step in steps])
+        return exp.select(exp.alias_(exp.Explode(this=times), STEP, quoted=True, copy=False))
     rows = [
         exp.select(exp.alias_(dialect.wall_literal(step), STEP, quoted=True, copy=False))
         for step in steps

@@ -10,6 +10,7 @@ from segdsl.plan import KEY, POPULATION_AGGREGATES, always_ranked
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
+    STEP,
     _and,
     _coalesce,
     _col,
@@ -77,7 +78,8 @@ class Rankings(Expressions):
                 required = all(spec in self.required for _, spec in specs)
                 side = "INNER" if last and required else "LEFT"
                 relation = exp.to_identifier(cte, quoted=True)
-                _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side)
+                also = self._same_step(cte, base)
+                _join(select, relation, _col(KEY, cte), _col(KEY, base), side=side, also=also)
         if last and self.late_attributes:
             # the stand-in population's members all have their row in the entity table;
             # joined in a materialised layer (where the dialect wants one): Postgres
@@ -104,8 +106,24 @@ class Rankings(Expressions):
             if spec.func in ("count", "sum"):
                 value = _coalesce(value, _num(0))
             select = select.select(exp.alias_(value, alias, quoted=True, copy=False), copy=False)
-            select.append("joins", exp.Join(this=exp.to_identifier(cte, quoted=True), kind="CROSS"))
+            relation = exp.to_identifier(cte, quoted=True)
+            if self.steps is None:
+                select.append("joins", exp.Join(this=relation, kind="CROSS"))
+            else:  # a trend: one row per step (steps without members have none)
+                on = self._same_step(cte, base)
+                assert on is not None
+                select.append("joins", exp.Join(this=relation, on=on, side="LEFT"))
         return select
+
+    def _same_step(self, left: str, right: str) -> exp.Expr | None:
+        """In a trend, `left.step = right.step` (a ranking is of one step's population)."""
+        if self.steps is None:
+            return None
+        return exp.EQ(this=_col(STEP, left), expression=_col(STEP, right))
+
+    def _step_partition(self) -> list[exp.Expr]:
+        """In a trend, the step column: rankings are partitioned and grouped by it."""
+        return [] if self.steps is None else [_col(STEP)]
 
     def _ranking_members(self, spec: ir.PopulationSpec) -> list[exp.Expr]:
         """Who takes part in a ranking: its population, with a value to rank."""
@@ -124,8 +142,11 @@ class Rankings(Expressions):
             if spec.func == "count"
             else _AGGREGATES[spec.func](this=value)
         )
-        select = exp.select(exp.alias_(aggregate, "value", quoted=True, copy=False))
+        steps = self._step_partition()
+        select = exp.select(*steps, exp.alias_(aggregate, "value", quoted=True, copy=False))
         select = select.from_(exp.to_identifier(relation, quoted=True), copy=False)
+        if steps:
+            select = select.group_by(*(step.copy() for step in steps), copy=False)
         members = self._ranking_members(spec)
         return select.where(_and(members), copy=False) if members else select
 
@@ -134,7 +155,8 @@ class Rankings(Expressions):
     ) -> exp.Select:
         """The members of the rankings' population (the same for all of `specs`) with
         their ranks, one column per ranking, and the `carried` columns of `relation`."""
-        columns: list[exp.Expr] = [_col(KEY), *(_col(name) for name in carried)]
+        columns: list[exp.Expr] = [_col(KEY), *self._step_partition()]
+        columns += [_col(name) for name in carried]
         for alias, spec in specs:
             columns.append(exp.alias_(self._rank(spec), alias, quoted=True, copy=False))
         select = exp.select(*columns).from_(exp.to_identifier(relation, quoted=True), copy=False)
@@ -225,6 +247,8 @@ class Rankings(Expressions):
 
         def window(node: exp.Expr, *order: exp.Ordered, frame: bool = False) -> exp.Window:
             spec_node = exp.Window(this=node)
+            if self.steps is not None:  # a trend: each step's population its own
+                spec_node.set("partition_by", self._step_partition())
             if order:
                 spec_node.set("order", exp.Order(expressions=list(order)))
             if frame:

@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import KEY
-from segdsl.sql.builder.common import _and, _and_once, _col, _num
+from segdsl.sql.builder.common import STEP, STEP_OF, STEPS, _and, _and_once, _col, _num
 from segdsl.sql.builder.reading import Reading
 
 
@@ -33,6 +33,9 @@ class Sequences(Reading):
             exp.alias_(at, "at", quoted=True, copy=False),
             copy=False,
         )
+        if self.steps is not None:  # a trend: the rows as of each step (`_from_source`)
+            step = _col(STEP, STEPS)
+            select = select.select(exp.alias_(step, STEP, quoted=True, copy=False), copy=False)
         return select.where(_and_once(filters), copy=False) if filters else select
 
     def _sequence_cte(self, sequence: ir.SequenceSpec) -> exp.Select:
@@ -58,8 +61,11 @@ class Sequences(Reading):
                         ir.AsOfOffset(ir.DurationValue(0, "s")), -sequence.within.seconds
                     )
                 conditions.insert(0, exp.LTE(this=_col("at", "first_step"), expression=deadline))
+        steps: list[exp.Expr] = []
+        if self.steps is not None:
+            steps = [exp.alias_(_col(STEP, "first_step"), STEP_OF, quoted=True, copy=False)]
         return (
-            exp.select(_col(KEY, "first_step"))
+            exp.select(_col(KEY, "first_step"), *steps)
             .distinct(copy=False)
             .from_(first, copy=False)
             .where(_and(conditions), copy=False)
@@ -82,6 +88,10 @@ class Sequences(Reading):
             exp.EQ(this=_col(KEY, "then_step"), expression=_col(KEY, "first_step")),
             exp.GT(this=_col("at", "then_step"), expression=_col("at", "first_step")),
         ]
+        if self.steps is not None:  # a trend: rows as of the same step
+            follows.append(
+                exp.EQ(this=_col(STEP, "then_step"), expression=_col(STEP, "first_step"))
+            )
         if sequence.within is not None:
             limit = self.dialect.add_duration(_col("at", "first_step"), sequence.within)
             follows.append(exp.LTE(this=_col("at", "then_step"), expression=limit))
