@@ -403,3 +403,17 @@ def test_rankings_among_everyone_kept_do_not_test_or_count_their_population(
             if test.expression == exp.Literal.number(0)
         ]
         assert bool(tests) is tested, dialect
+
+
+@pytest.mark.parametrize("relied", [True, False])
+def test_figures_over_a_relied_on_table_read_it_alone(relied: bool) -> None:
+    """Every order of a `rely` link up to the as-of time is the population's: the figure
+    over all of them needs no semi-join with the customers (nor do its members)."""
+    text = RELY_MODEL if relied else RELY_MODEL.replace(" rely\n", "\n")
+    project = Project.from_text(text + "segment probe = avg_order > avg(amount) of all orders\n")
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
+        query = sqlglot.parse_one(sql, read=dialect)
+        (figure,) = [s for s in query.find_all(exp.Subquery) if s.find(exp.Avg) is not None]
+        assert _reads(figure, "customers") is not relied, dialect
+        assert _reads(query, "customers") is not relied, dialect
