@@ -116,9 +116,12 @@ class PostgresTarget:
         self.connection.execute(f"CREATE TEMP TABLE bench_result AS {sql}")  # type: ignore[arg-type]
 
 
-def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[str, float]:
+def bench_segments(
+    target: DuckDBTarget | PostgresTarget, repeat: int, only: list[str] | None = None
+) -> dict[str, float]:
     """segdsl against every expert form of each segment (benchmarks/hand_sql.py), all
-    checked to return the same members first; the ratio is to the fastest form."""
+    checked to return the same members first; the ratio is to the fastest form. With
+    `only`, just those segments."""
     from benchmarks.hand_sql import HAND_SQL, expert_forms, same_population
 
     compiled, without_rely = compiler(), compiler(rely=False)
@@ -133,6 +136,8 @@ def bench_segments(target: DuckDBTarget | PostgresTarget, repeat: int) -> dict[s
     to_hand: dict[str, float] = {}
     same: dict[str, float] = {}
     for name, hand in HAND_SQL.items():
+        if only is not None and name not in only:
+            continue
         ours = compiled.members_sql(name, dialect=target.name)
         ours_plain = without_rely.members_sql(name, dialect=target.name)
         forms = expert_forms(name, target.name)
@@ -457,9 +462,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="scale 1, 3 repetitions")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
+        "--no-duckdb", action="store_true", help="sections 1 and 2 on Postgres only"
+    )
+    parser.add_argument(
         "--only", choices=["segments", "one_pass", "compile", "validate", "memory", "trend"]
     )
+    parser.add_argument(
+        "--segments", help="section 1 only for these segments (comma-separated names)"
+    )
+    parser.add_argument(
+        "--no-copy",
+        action="store_true",
+        help="use the Postgres schema shop as it is (copied by an earlier run)",
+    )
     args = parser.parse_args()
+    only = args.segments.split(",") if args.segments else None
     if args.quick:
         args.scale, args.pg_scale, args.repeat = 1.0, 1.0, 3
     every = {"segments", "one_pass", "compile", "validate", "memory", "trend"}
@@ -470,25 +487,26 @@ def main() -> None:
     if "validate" in wanted:
         bench_validate()
     if wanted & {"segments", "one_pass", "memory", "trend"}:
-        path = demo_file(args.scale)
-        duck = DuckDBTarget(path)
-        if "segments" in wanted:
-            bench_segments(duck, args.repeat)
-        if "one_pass" in wanted:
+        path = demo_file(args.scale) if not args.no_duckdb else DATA / "absent"
+        duck = DuckDBTarget(path) if not args.no_duckdb else None
+        if "segments" in wanted and duck is not None:
+            bench_segments(duck, args.repeat, only)
+        if "one_pass" in wanted and duck is not None:
             bench_one_pass(duck, args.repeat)
         if "memory" in wanted:
             bench_memory(path)
-        if "trend" in wanted:
+        if "trend" in wanted and duck is not None:
             bench_trend(duck, args.repeat)
         if not args.no_postgres and wanted & {"segments", "one_pass"}:
             from segdsl.demo import copy_to_postgres
 
-            pg_path = demo_file(args.pg_scale)
-            print(f"\ncopying scale {args.pg_scale:g} into Postgres schema shop …", flush=True)
-            copy_to_postgres(pg_path, PG_DSN)
+            if not args.no_copy:
+                pg_path = demo_file(args.pg_scale)
+                print(f"\ncopying scale {args.pg_scale:g} into Postgres schema shop …", flush=True)
+                copy_to_postgres(pg_path, PG_DSN)
             postgres = PostgresTarget(PG_DSN)
             if "segments" in wanted:
-                bench_segments(postgres, args.repeat)
+                bench_segments(postgres, args.repeat, only)
             if "one_pass" in wanted:
                 bench_one_pass(postgres, args.repeat)
 

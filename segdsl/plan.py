@@ -274,7 +274,7 @@ def rows_forbidden(plan: Plan, condition: ir.Expr) -> set[ir.RowSource]:
         return set()
     forbidden = set()
     for source, aggregations in plan.aggregations.items():
-        counts = [a for _, a in aggregations if _counts_rows(a)]
+        counts = [a for _, a in aggregations if counts_rows(a)]
         if len(counts) == len(aggregations) and all(
             _truth(_abstract(condition, set(), nonempty=a)) is False for a in counts
         ):
@@ -282,7 +282,14 @@ def rows_forbidden(plan: Plan, condition: ir.Expr) -> set[ir.RowSource]:
     return forbidden
 
 
-def _counts_rows(aggregation: ir.Aggregation) -> bool:
+def holds_with_rows(condition: ir.Expr, counted: ir.Aggregation) -> bool:
+    """Whether `condition` holds for every entity whose row count (or `exists`) `counted`
+    is at least one, whatever else it has (`orders_count > 0`)."""
+    return _truth(_abstract(condition, set(), nonempty=counted)) is True
+
+
+def counts_rows(aggregation: ir.Aggregation) -> bool:
+    """Whether `aggregation` is a row count (`count …` of no value) or `exists`."""
     if aggregation.group is not None:
         return False
     return aggregation.func == "exists" or (

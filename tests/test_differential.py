@@ -309,6 +309,20 @@ def test_rely_rankings_then_attributes_agree(data: st.DataObject) -> None:
     check(dataclasses.replace(scenario, tables=keeping_rely(scenario.tables)), RELY_MODEL)
 
 
+@settings(
+    max_examples=max(EXAMPLES // 5, 20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_rely_table_figures_agree(data: st.DataObject) -> None:
+    """Figures over every member's rows (`avg(amount) of all orders`) read a relied-on
+    table alone, its rows all the population's: the same members as the reference
+    evaluator's on every engine."""
+    scenario = data.draw(scenarios_with(TABLE_FIGURES))
+    check(dataclasses.replace(scenario, tables=keeping_rely(scenario.tables)), RELY_MODEL)
+
+
 def check(scenario: Scenario, model: str = MODEL) -> None:
     """Identical members on every engine, equal to the reference evaluator's; `X` and
     `not X` split the population."""

@@ -357,3 +357,63 @@ def test_the_then_step_reads_only_rows_after_the_first_steps_window(
         if part.this.name == "occurred_at"
     ]
     assert lower == ([then_after] if then_after else [])
+
+
+@pytest.mark.parametrize(
+    ("condition", "counted", "tested"),
+    [
+        # every row kept has orders, and `revenue` counts the same rows: no count at all
+        ("revenue in top 10% among buyers", False, False),
+        ("ntile(5) of revenue among buyers = 5", False, False),
+        (
+            "(ntile(3) of last_order_at among buyers = 3) and revenue in top 5 among buyers",
+            False,
+            False,
+        ),
+        ("average_order > avg average_order among buyers", False, False),
+        # the count is read by the members too
+        ("revenue in top 10% among buyers and orders_count > 2", True, False),
+        # only the count reads the orders: their rows make the population
+        ("visits in top 10% among buyers", True, False),
+        # some customers without orders are ranked: everyone is kept, the test stays
+        ("revenue in top 10% among buyers or visits > 3", True, True),
+        # a population of fewer rows than those kept
+        ("revenue in top 10% among ((count orders where amount > 5) > 0)", True, True),
+    ],
+)
+def test_rankings_among_everyone_kept_do_not_test_or_count_their_population(
+    condition: str, counted: bool, tested: bool
+) -> None:
+    """`among buyers` over a query whose rows all have orders: each ranked row is a buyer,
+    so the ranking tests no population and the orders CTE counts nothing just for it
+    (Postgres spilled that COUNT to disk at 50k customers)."""
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        query = sqlglot.parse_one(members_sql(condition, dialect), read=dialect)
+        ctes = {cte.alias: cte.this for cte in query.ctes}
+        (orders,) = [cte for name, cte in ctes.items() if name.endswith("_orders")]
+        assert any(isinstance(c.unalias(), exp.Count) for c in orders.selects) is counted
+        rankings = [cte for name, cte in ctes.items() if name.endswith(("_ranking", "_rankings"))]
+        assert rankings, dialect
+        # `… > 0` in the ranking's WHERE or in that of the members' count under its LIMIT
+        tests = [
+            test
+            for ranking in rankings
+            for where in ranking.find_all(exp.Where)
+            for test in where.find_all(exp.GT)
+            if test.expression == exp.Literal.number(0)
+        ]
+        assert bool(tests) is tested, dialect
+
+
+@pytest.mark.parametrize("relied", [True, False])
+def test_figures_over_a_relied_on_table_read_it_alone(relied: bool) -> None:
+    """Every order of a `rely` link up to the as-of time is the population's: the figure
+    over all of them needs no semi-join with the customers (nor do its members)."""
+    text = RELY_MODEL if relied else RELY_MODEL.replace(" rely\n", "\n")
+    project = Project.from_text(text + "segment probe = avg_order > avg(amount) of all orders\n")
+    for dialect in ("duckdb", "postgres", "bigquery"):
+        sql = Compiler(project).members_sql("probe", dialect=dialect, as_of="2025-07-01")
+        query = sqlglot.parse_one(sql, read=dialect)
+        (figure,) = [s for s in query.find_all(exp.Subquery) if s.find(exp.Avg) is not None]
+        assert _reads(figure, "customers") is not relied, dialect
+        assert _reads(query, "customers") is not relied, dialect

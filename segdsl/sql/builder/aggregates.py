@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl import types as t
-from segdsl.plan import KEY, extreme_row_time, internal_name
+from segdsl.plan import KEY, extreme_row_time, internal_name, relied_on
 from segdsl.sql.builder.common import (
     _AGGREGATES,
     FALSE,
@@ -36,6 +36,22 @@ class Aggregates(Reading):
         aggregation = figure.aggregation
         source = aggregation.source
         select, link = self._from_source(source)
+        filters = [f for f in (self._cap(source),) if f is not None]
+        if aggregation.filter is not None:
+            filters.append(self.condition(aggregation.filter, source))
+        if self.steps is not None:
+            members = self._population_keys()
+            per_step = self._figure_per_step(figure, select, link, members, filters)
+            return self._zero_rows(aggregation, per_step)
+        if not relied_on(source, self.entity):
+            filters.append(exp.In(this=link, query=self._population_keys().subquery(copy=False)))
+        value = self._zero_rows(aggregation, self._aggregate(aggregation))
+        select = select.select(value, copy=False).where(_and_once(filters), copy=False)
+        return exp.Subquery(this=select)
+
+    def _population_keys(self) -> exp.Select:
+        """The keys of the population: entities that had joined by the as-of time (or
+        whose joining time is unknown)."""
         entity, alias = self.entity, self.entity_alias
         members = exp.select(_col(entity.key.name, alias)).from_(
             table_ref(entity.source, alias), copy=False
@@ -48,16 +64,7 @@ class Aggregates(Reading):
             joined = self._raw_window(_col(entity.time.name, alias), entity.time, UP_TO_AS_OF)
             missing = exp.Is(this=_col(entity.time.name, alias), expression=exp.Null())
             members = members.where(_or([joined, missing]), copy=False)
-        filters = [f for f in (self._cap(source),) if f is not None]
-        if aggregation.filter is not None:
-            filters.append(self.condition(aggregation.filter, source))
-        if self.steps is not None:
-            per_step = self._figure_per_step(figure, select, link, members, filters)
-            return self._zero_rows(aggregation, per_step)
-        filters.append(exp.In(this=link, query=members.subquery(copy=False)))
-        value = self._zero_rows(aggregation, self._aggregate(aggregation))
-        select = select.select(value, copy=False).where(_and_once(filters), copy=False)
-        return exp.Subquery(this=select)
+        return members
 
     def _figure_per_step(
         self,

@@ -34,6 +34,7 @@ class BuilderBase:
     entity: ir.Entity
     required: set[object]
     forbidden: set[ir.RowSource]
+    whole_populations: set[ir.PopulationSpec]  # rankings whose population is everyone kept
     candidate_conditions: list[ir.Expr]
     having: dict[ir.RowSource, list[ir.Expr]]
     group_having: dict[ir.Aggregation, list[ir.Expr]]

@@ -39,6 +39,7 @@ from segdsl.sql.builder.narrowing import (
     _ranked_reads,
 )
 from segdsl.sql.builder.population import Population
+from segdsl.sql.builder.pruning import _whole_populations, _without_unread
 from segdsl.sql.builder.rankings import Rankings
 from segdsl.sql.builder.running import INTERVALS, RunningTotals, cumulative
 from segdsl.sql.builder.sequences import Sequences
@@ -73,12 +74,20 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
         self.plan = plan
         self.required: set[object] = set()
         self.forbidden: set[ir.RowSource] = set()
+        self.whole_populations: set[ir.PopulationSpec] = set()
         self.candidate_conditions: list[ir.Expr] = []  # members' attribute-only conditions
         self.having: dict[ir.RowSource, list[ir.Expr]] = {}
         self.group_having: dict[ir.Aggregation, list[ir.Expr]] = {}  # `max … per …` bounds
         if members_of is not None:
             self.required = rows_required(plan, members_of)
             self.forbidden = rows_forbidden(plan, members_of) - self.required
+            # rankings among everyone the query keeps (`among buyers`, the orders
+            # inner-joined): their population is not tested, nor aggregated when nothing
+            # else reads it
+            self.whole_populations = _whole_populations(plan, self.required)
+            if self.whole_populations:
+                plan = _without_unread(plan, self.whole_populations)
+                self.plan = plan
             if not plan.layers:  # rankings need every entity
                 self.having = _having_parts(plan, members_of, self.required)
                 self.group_having = _group_bounds(members_of, self.required)

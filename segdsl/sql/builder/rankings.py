@@ -128,7 +128,7 @@ class Rankings(Expressions):
     def _ranking_members(self, spec: ir.PopulationSpec) -> list[exp.Expr]:
         """Who takes part in a ranking: its population, with a value to rank."""
         members: list[exp.Expr] = []
-        if spec.population is not None:
+        if spec.population is not None and spec not in self.whole_populations:
             members.append(self.condition(spec.population))
         if not always_ranked(spec):
             members.append(exp.Not(this=exp.Is(this=self.value(spec.value), expression=exp.Null())))

@@ -1,8 +1,7 @@
 WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    avgOrNull("orders"."amount") AS "m1_avg_check",
-    COUNT(*) AS "m2_paid_orders"
+    avgOrNull("orders"."amount") AS "m1_avg_check"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
@@ -12,8 +11,7 @@ WITH "t1_orders" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    "t1_orders"."m1_avg_check" AS "m1_avg_check",
-    COALESCE("t1_orders"."m2_paid_orders", 0) AS "m2_paid_orders"
+    "t1_orders"."m1_avg_check" AS "m1_avg_check"
   FROM "customers" AS "customer"
   INNER JOIN "t1_orders"
     ON "t1_orders"."__key" = "customer"."id"
@@ -30,14 +28,13 @@ WITH "t1_orders" AS (
     avgOrNull("m1_avg_check") AS "value"
   FROM "population"
   WHERE
-    "m2_paid_orders" > 0 AND NOT (
+    NOT (
       "m1_avg_check" IS NULL
     )
 ), "ranked_1" AS (
   SELECT
     "population"."__key" AS "__key",
     "population"."m1_avg_check" AS "m1_avg_check",
-    "population"."m2_paid_orders" AS "m2_paid_orders",
     "r3_ranking"."value" AS "r3"
   FROM "population"
   CROSS JOIN "r3_ranking"

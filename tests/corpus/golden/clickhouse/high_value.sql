@@ -1,8 +1,7 @@
 WITH "t1_orders" AS (
   SELECT
     "orders"."customer_id" AS "__key",
-    sumOrNull("orders"."amount") AS "m1_revenue",
-    COUNT(*) AS "m2_paid_orders"
+    sumOrNull("orders"."amount") AS "m1_revenue"
   FROM "orders" AS "orders"
   WHERE
     "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
@@ -12,8 +11,7 @@ WITH "t1_orders" AS (
 ), "population" AS (
   SELECT
     "customer"."id" AS "__key",
-    COALESCE("t1_orders"."m1_revenue", 0) AS "m1_revenue",
-    COALESCE("t1_orders"."m2_paid_orders", 0) AS "m2_paid_orders"
+    COALESCE("t1_orders"."m1_revenue", 0) AS "m1_revenue"
   FROM "customers" AS "customer"
   INNER JOIN "t1_orders"
     ON "t1_orders"."__key" = "customer"."id"
@@ -32,8 +30,6 @@ WITH "t1_orders" AS (
       ROW_NUMBER() OVER (ORDER BY "m1_revenue" DESC, "__key" ASC NULLS FIRST) - 1
     ) * 10 < 1 * COUNT(*) OVER () AS "r3"
   FROM "population"
-  WHERE
-    "m2_paid_orders" > 0
 ), "ranked_1" AS (
   SELECT
     "r3_ranking"."__key" AS "__key",

@@ -1,8 +1,7 @@
 WITH `t1_orders` AS (
   SELECT
     `orders`.`customer_id` AS `__key`,
-    AVG(`orders`.`amount`) AS `m1_avg_check`,
-    COUNT(*) AS `m2_paid_orders`
+    AVG(`orders`.`amount`) AS `m1_avg_check`
   FROM `orders` AS `orders`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS TIMESTAMP_NTZ)
@@ -12,8 +11,7 @@ WITH `t1_orders` AS (
 ), `population` AS (
   SELECT
     `customer`.`id` AS `__key`,
-    `t1_orders`.`m1_avg_check` AS `m1_avg_check`,
-    COALESCE(`t1_orders`.`m2_paid_orders`, 0) AS `m2_paid_orders`
+    `t1_orders`.`m1_avg_check` AS `m1_avg_check`
   FROM `customers` AS `customer`
   INNER JOIN `t1_orders`
     ON `t1_orders`.`__key` = `customer`.`id`
@@ -28,7 +26,7 @@ WITH `t1_orders` AS (
     AVG(`m1_avg_check`) AS `value`
   FROM `population`
   WHERE
-    `m2_paid_orders` > 0 AND NOT `m1_avg_check` IS NULL
+    NOT `m1_avg_check` IS NULL
 ), `ranked_1` AS (
   SELECT
     `population`.*,
