@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from segdsl.demo.warehouse import QUIET
+from segdsl.demo.warehouse import connect_quietly
 from segdsl.engines.clickhouse_engine import ClickHouseEngine
 
 __all__ = ["clickhouse_type", "copy_to_clickhouse"]
@@ -65,7 +65,7 @@ def copy_to_clickhouse(
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    src = duckdb.connect(str(duckdb_path), read_only=True, config=QUIET)
+    src = connect_quietly(str(duckdb_path), read_only=True)
     try:
         src.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")
         copied: dict[str, int] = {}

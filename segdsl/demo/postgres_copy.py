@@ -15,7 +15,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
-from segdsl.demo.warehouse import QUIET
+from segdsl.demo.warehouse import connect_quietly
 
 __all__ = ["copy_to_postgres", "postgres_type"]
 
@@ -66,7 +66,7 @@ def copy_to_postgres(
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    src = duckdb.connect(str(duckdb_path), read_only=True, config=QUIET)
+    src = connect_quietly(str(duckdb_path), read_only=True)
     try:
         # a plain scan needs little; the cap keeps DuckDB's cache from growing with the file
         src.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")

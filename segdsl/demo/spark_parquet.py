@@ -13,9 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-import duckdb
-
-from segdsl.demo.warehouse import QUIET
+from segdsl.demo.warehouse import connect_quietly
 
 __all__ = ["export_parquet", "parquet_folder"]
 
@@ -38,7 +36,7 @@ def export_parquet(duckdb_path: Path) -> Path:
     building = folder.with_name(f".{folder.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
     building.mkdir(parents=True)
     try:
-        with duckdb.connect(str(duckdb_path), read_only=True, config=QUIET) as source:
+        with connect_quietly(str(duckdb_path), read_only=True) as source:
             names = [
                 str(row[0])
                 for row in source.execute(

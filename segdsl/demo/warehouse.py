@@ -63,8 +63,13 @@ _AS_OF_DATE = DEMO_AS_OF.date()
 _AS_OF_EPOCH = int((DEMO_AS_OF - datetime(1970, 1, 1)).total_seconds())
 _DAY = 86_400
 
-# DuckDB draws a progress bar on stdout for long statements (a large demo): never here.
-QUIET: dict[str, str | bool | int | float | list[str]] = {"enable_progress_bar": False}
+
+def connect_quietly(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that draws no progress bar (it writes to stdout on long
+    statements, as a large demo's)."""
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _d(day: date) -> int:
@@ -143,7 +148,7 @@ def build_demo_database(
     _remove_db_files(tmp)
     say = progress or (lambda _msg: None)
     try:
-        con = duckdb.connect(str(tmp), config=QUIET)
+        con = connect_quietly(str(tmp))
         try:
             counts = _generate(con, n_customers, say)
             con.execute("CHECKPOINT")
