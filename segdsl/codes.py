@@ -165,7 +165,8 @@ CODES: dict[str, Code] = _codes(
         "SEG404",
         "data breaks `rely`",
         "A table declares `link … rely`, but some of its rows have no parent or are older "
-        "than their parent. Members would then be wrong: fix the rows or remove `rely`.",
+        "than their parent; or the entity declares `key … rely`, but some rows repeat a "
+        "key. Members would then be wrong: fix the rows or remove `rely`.",
     ),
     (
         "SEG410",

@@ -204,6 +204,7 @@ class Entity:
     source: tuple[str, ...]
     key: Column
     time: Column | None = None
+    unique_key: bool = False  # `key … rely`: one row per key, promised
 
 
 # ------------------------------------------------------------------ expressions

@@ -173,7 +173,7 @@ type_names = st.sampled_from(
     ["string", "integer", "money", "date", "timestamp", "timestamptz", "boolean"]
 )
 members = st.one_of(
-    st.builds(nodes.KeyMember, idents, st.none() | type_names.map(nodes.Ident)),
+    st.builds(nodes.KeyMember, idents, st.none() | type_names.map(nodes.Ident), st.booleans()),
     st.builds(nodes.LinkMember, idents, idents, st.none() | idents, st.booleans()),
     st.builds(nodes.TimeMember, idents, st.none() | type_names.map(nodes.Ident)),
     st.builds(

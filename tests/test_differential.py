@@ -284,6 +284,23 @@ def test_rely_keeps_the_members(scenario: Scenario) -> None:
     check(scenario, RELY_MODEL)
 
 
+# `key id rely`: one customer row per key (the generated data has one), no DISTINCT
+KEY_RELY_MODEL = MODEL.replace("  key id\n", "  key id rely\n")
+
+
+@settings(
+    max_examples=max(EXAMPLES // 5, 20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios())
+def test_relied_on_key_keeps_the_members(scenario: Scenario) -> None:
+    """Member queries without their DISTINCT (`key id rely`) give the reference
+    evaluator's members on every engine."""
+    assert KEY_RELY_MODEL != MODEL
+    check(scenario, KEY_RELY_MODEL)
+
+
 # rankings of buyers, then attributes: members come from the orders, the customers are
 # joined to the ranked rows (unless a ranking reads an attribute itself)
 RELY_RANKINGS = (

@@ -146,3 +146,31 @@ def test_validate_check_data_reports_null_and_repeated_keys(tmp_path: Path) -> N
         con.execute("DELETE FROM customers WHERE id = 2")
     clean = CliRunner().invoke(app, ["validate", str(project), "--db", url, "--check-data"])
     assert clean.exit_code == 0 and "SEG411" not in clean.output
+
+
+def test_validate_check_data_refuses_repeated_keys_of_a_relied_on_key(tmp_path: Path) -> None:
+    """`key id rely` promises one row per key (member queries drop their DISTINCT): a
+    repeated key is an error (SEG404); a NULL key alone breaks nothing."""
+    database = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE TABLE customers (id BIGINT, city TEXT)")
+        con.execute("INSERT INTO customers VALUES (1, 'A'), (2, 'B'), (2, 'B'), (NULL, 'C')")
+    project = tmp_path / "shop.seg"
+    project.write_text(
+        "segdsl 1\nentity customer from customers {\n  key id rely\n  city: string\n}\n"
+        'segment in_a = city = "A"\n'
+    )
+    url = f"duckdb:///{database}"
+    command = ["validate", str(project), "--db", url, "--check-data", "--format", "json"]
+    result = CliRunner().invoke(app, command)
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    (found,) = json.loads(result.stdout)["diagnostics"]
+    assert (found["code"], found["line"], found["severity"]) == ("SEG404", 2, "error")
+    assert "1 of its 4 rows repeats another row's key" in found["message"]
+    with duckdb.connect(str(database)) as con:
+        con.execute("DELETE FROM customers WHERE id = 2")
+    kept = CliRunner().invoke(app, command)
+    assert kept.exit_code == 0, kept.output
+    (warning,) = json.loads(kept.stdout)["diagnostics"]  # the NULL key: SEG411 still warns
+    assert (warning["code"], warning["severity"]) == ("SEG411", "warning")

@@ -417,3 +417,22 @@ def test_figures_over_a_relied_on_table_read_it_alone(relied: bool) -> None:
         (figure,) = [s for s in query.find_all(exp.Subquery) if s.find(exp.Avg) is not None]
         assert _reads(figure, "customers") is not relied, dialect
         assert _reads(query, "customers") is not relied, dialect
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "spark", "clickhouse"])
+@pytest.mark.parametrize("condition", ['city = "A"', "revenue in top 10%", "orders_count > 0"])
+def test_members_of_a_relied_on_key_are_not_deduplicated(dialect: str, condition: str) -> None:
+    """`key id rely` promises one entity row per key: the member query and the membership
+    table end without DISTINCT; without it both keep theirs."""
+    relied = MODEL.replace("  key id\n", "  key id rely\n")
+    assert relied != MODEL
+    for model, distinct in ((MODEL, True), (relied, False)):
+        project = Project.from_text(model + f"segment probe = {condition}\n")
+        compiler = Compiler(project)
+        for sql in (
+            compiler.members_sql("probe", dialect=dialect, as_of="2025-07-01"),
+            compiler.table_sql(["probe"], dialect=dialect, as_of="2025-07-01"),
+        ):
+            query = sqlglot.parse_one(sql, read=dialect)
+            assert isinstance(query, exp.Select)
+            assert bool(query.args.get("distinct")) is distinct, (model, sql)

@@ -14,11 +14,11 @@ KEYWORDS: dict[str, str] = {
     "`table NAME = BASE where CONDITION` — a filtered table.",
     "from": "`from SOURCE` — the warehouse table; in a column, its physical name; "
     "`from P to P` — a window between two points.",
-    "key": "`key COLUMN [: TYPE]` — the column that identifies each member of the entity.",
+    "key": "`key COLUMN [: TYPE] [rely]` — the column that identifies each member of the entity.",
     "link": "`link COLUMN to PARENT[.COLUMN] [rely]` — how a table's rows reach the entity.",
     "to": "`link COLUMN to PARENT` — the parent a table links to; `from P to P` — a window.",
     "rely": "`link … rely` — every row has its parent and is not older than it "
-    "(queries may skip the join).",
+    "(queries may skip the join); `key … rely` — one row per key (no DISTINCT).",
     "time": "`time COLUMN` — a table's event time; `time since X` — the time elapsed since X.",
     "partition": "`partition by COLUMN` — the column the warehouse partitions a table by "
     "(its time, or the time's date): windows also filter it.",

@@ -148,12 +148,14 @@ class _Collector:
         self.claim(first.name)
         key: ir.Column | None = None
         time: ir.Column | None = None
+        unique_key = False
         for member in first.members:
             match member:
                 case nodes.KeyMember():
                     key_type = self.column_type(member.type) if member.type else (INTEGER, None)
                     if key_type is not None:
                         key = ir.Column(member.column.text, key_type[0])
+                    unique_key = member.rely
                 case nodes.TimeMember():
                     time = self.time_column(member)
                     if time is not None and self.claim(member.column):
@@ -182,7 +184,7 @@ class _Collector:
                 "add the column that identifies each member, e.g. `key id`",
             )
             return
-        self.decls.entity = ir.Entity(first.name.text, first.source, key, time)
+        self.decls.entity = ir.Entity(first.name.text, first.source, key, time, unique_key)
         self.decls.entity_span = first.name.span
 
     def column_type(self, name: nodes.Ident) -> tuple[Type, Storage | None] | None:

@@ -118,6 +118,7 @@ class KeyCheck:
     entity: str
     span: Span  # the entity's declaration
     query: exp.Select  # one row: ROWS, KEYED (rows with a key), KEYS (distinct keys)
+    relied_on: bool = False  # `key … rely`: a repeated key breaks a promise
 
 
 def key_check(decls: Declarations) -> KeyCheck | None:
@@ -131,13 +132,23 @@ def key_check(decls: Declarations) -> KeyCheck | None:
         exp.alias_(exp.Count(this=key.copy()), KEYED, quoted=True),
         exp.alias_(exp.Count(this=exp.Distinct(expressions=[key])), KEYS, quoted=True),
     ).from_(table_ref(entity.source, "entity"))
-    return KeyCheck(entity.name, decls.entity_span, query)
+    return KeyCheck(entity.name, decls.entity_span, query, entity.unique_key)
 
 
 def key_diagnostic(check: KeyCheck, counts: dict[str, object]) -> Diagnostic | None:
-    """SEG411 (a warning) when the entity table has rows without a key or repeating one."""
+    """SEG411 (a warning) when the entity table has rows without a key or repeating one;
+    SEG404 (an error) for a repeated key of an entity whose key relies (`key id rely`)."""
     rows, keyed, keys = (int(str(counts[name])) for name in (ROWS, KEYED, KEYS))
     missing, repeated = rows - keyed, keyed - keys
+    if repeated and check.relied_on:
+        return Diagnostic(
+            "SEG404",
+            f"the entity `{check.entity}` declares `key … rely`, but {repeated:,} of its "
+            f"{rows:,} rows {'repeats' if repeated == 1 else 'repeat'} another row's key",
+            check.span,
+            "members would be counted once per row: give the entity one row per key, or "
+            "remove `rely` from its key",
+        )
     if not missing and not repeated:
         return None
     parts = []

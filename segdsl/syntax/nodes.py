@@ -445,6 +445,7 @@ Expr: TypeAlias = (
 class KeyMember:
     column: Ident
     type: Ident | None = None
+    rely: bool = False  # the entity table has one row per key
     span: Span = _span()
 
 

@@ -373,7 +373,8 @@ def member_text(member: nodes.Member) -> str:
     match member:
         case nodes.KeyMember():
             suffix = f": {name_text(member.type.text)}" if member.type else ""
-            return f"key {name_text(member.column.text)}{suffix}"
+            rely = " rely" if member.rely else ""
+            return f"key {name_text(member.column.text)}{suffix}{rely}"
         case nodes.LinkMember():
             target = name_text(member.target.text)
             if member.target_column is not None:

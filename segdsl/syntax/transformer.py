@@ -222,10 +222,11 @@ class ToAst:
         )
 
     def key_member(self, span: Span, children: _Children) -> nodes.KeyMember:
-        column, type_ = children
+        column, type_, rely = children
         return nodes.KeyMember(
             self._ident(column),
             self._ident(type_) if type_ is not None else None,
+            rely is not None,
             span=span,
         )
 

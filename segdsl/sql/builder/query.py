@@ -189,8 +189,11 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
 
     def _once_per_key(self, select: exp.Select) -> exp.Select:
         """`select` without repeated rows, where an entity table repeating a key (SEG411)
-        can repeat them: a population read from a table grouped by key has each once."""
-        return select if self.stand_in is not None else select.distinct(copy=False)
+        can repeat them: a population read from a table grouped by key has each once, and
+        an entity whose key relies (`key id rely`) one row per key."""
+        if self.stand_in is not None or self.entity.unique_key:
+            return select
+        return select.distinct(copy=False)
 
     def table(self, outputs: list[tuple[str, ir.Expr]], where: ir.Expr | None = None) -> exp.Select:
         """One row per entity: its key and every output (booleans two-valued)."""
