@@ -45,6 +45,7 @@ WITH "candidates" AS (
       CASE
         WHEN "events"."name" = 'email_open'
         AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
         THEN 1
       END
     ) AS "m7_events"
@@ -76,6 +77,7 @@ WITH "candidates" AS (
       CASE
         WHEN "events"."name" = 'email_open'
         AND "events"."occurred_at" > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        AND "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
         THEN 1
       END
     ) >= 3

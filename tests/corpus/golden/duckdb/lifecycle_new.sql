@@ -6,6 +6,7 @@ WITH "t1_orders" AS (
     COUNT(
       CASE
         WHEN "orders"."ordered_at" > CAST('2025-04-02 00:00:00' AS TIMESTAMP)
+        AND "orders"."ordered_at" <= CAST('2025-07-01 00:00:00' AS TIMESTAMP)
         THEN 1
       END
     ) AS "m3_orders",

@@ -4,12 +4,14 @@ WITH `t1_orders` AS (
     COUNT(
       CASE
         WHEN `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
+        AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS TIMESTAMP_NTZ)
         THEN 1
       END
     ) AS `m1_orders`,
     COUNT(
       CASE
-        WHEN `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
+        WHEN `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS TIMESTAMP_NTZ)
+        AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
         THEN 1
       END
     ) AS `m2_orders`
@@ -24,11 +26,13 @@ WITH `t1_orders` AS (
     COUNT(
       CASE
         WHEN `orders`.`ordered_at` > CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
+        AND `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS TIMESTAMP_NTZ)
         THEN 1
       END
     ) < 0.5 * COUNT(
       CASE
-        WHEN `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
+        WHEN `orders`.`ordered_at` > CAST('2025-01-02 00:00:00' AS TIMESTAMP_NTZ)
+        AND `orders`.`ordered_at` <= CAST('2025-04-02 00:00:00' AS TIMESTAMP_NTZ)
         THEN 1
       END
     )

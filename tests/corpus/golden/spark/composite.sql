@@ -56,6 +56,7 @@ WITH `candidates` AS (
       CASE
         WHEN `events`.`name` = 'email_open'
         AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
+        AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
         THEN 1
       END
     ) AS `m7_events`
@@ -87,6 +88,7 @@ WITH `candidates` AS (
       CASE
         WHEN `events`.`name` = 'email_open'
         AND `events`.`occurred_at` > CAST('2025-06-01 00:00:00+00:00' AS TIMESTAMP)
+        AND `events`.`occurred_at` <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMP)
         THEN 1
       END
     ) >= 3
