@@ -19,7 +19,6 @@ from segdsl.sql.builder.common import (
     _case,
     _coalesce,
     _col,
-    _conjuncts_of,
     _num,
     _or,
     table_ref,
@@ -66,14 +65,10 @@ class Aggregates(Reading):
         """
         select, key = self._from_source(source)
         common, residuals = _factor_filters([a.filter for _, a in aggregations])
-        filters = self._row_filters(source, key)
-        filters += self._counted_filters(source, aggregations, common, residuals)
-        # a CASE need not test again what WHERE keeps (a window's upper end is the as-of cap)
-        enforced = {part for item in filters for part in _conjuncts_of(item)}
         columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
         inline: dict[ir.Aggregation, exp.Expr] = {}
         for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
-            value = self._aggregate(aggregation, residual, enforced)
+            value = self._aggregate(aggregation, residual)
             # in HAVING the entity has rows: counts are never NULL there, and a bare
             # COUNT lets Postgres estimate the condition (a COALESCE hides it)
             never_null = aggregation.func in ("count", "count_distinct", "exists")
@@ -82,6 +77,8 @@ class Aggregates(Reading):
             columns.append(exp.alias_(value, alias, quoted=True, copy=False))
         columns += self._step_columns()
         select = select.select(*columns, copy=False)
+        filters = self._row_filters(source, key)
+        filters += self._counted_filters(source, aggregations, common, residuals)
         if filters:
             select = select.where(_and_once(filters), copy=False)
         select = select.group_by(key, *self._step_keys(), copy=False)
@@ -107,14 +104,8 @@ class Aggregates(Reading):
         """In a trend, what a CTE groups or partitions by beside the key."""
         return [] if self.steps is None else [_col(column)]
 
-    def _aggregate(
-        self,
-        aggregation: ir.Aggregation,
-        residual: ir.Expr | None = None,
-        enforced: set[exp.Expr] | None = None,
-    ) -> exp.Expr:
-        """The aggregate expression; rows outside `residual` (if any) count as NULL.
-        Conjuncts of the condition in `enforced` (the read's WHERE) are not tested again."""
+    def _aggregate(self, aggregation: ir.Aggregation, residual: ir.Expr | None = None) -> exp.Expr:
+        """The aggregate expression; rows outside `residual` (if any) count as NULL."""
         source = aggregation.source
         func = aggregation.func
         present = ir.unwrap(residual) if residual is not None else None
@@ -122,9 +113,6 @@ class Aggregates(Reading):
             # `count … where x is present`: COUNT(x), cheaper than COUNT(CASE …)
             return exp.Count(this=self.sql(present.operand, source))
         condition = self.condition(residual, source) if residual is not None else None
-        if condition is not None and enforced:
-            left = [part for part in _conjuncts_of(condition) if part not in enforced]
-            condition = _and(left) if left else None
 
         def when(value: exp.Expr) -> exp.Expr:
             return value if condition is None else _case(condition, value)
