@@ -148,6 +148,7 @@ class QueryBuilder(Population, Sequences, Rankings):
         self.ctes: list[tuple[str, exp.Select]] = []
         self.materialized_layers: set[str] = set()  # layers joining several rankings
         self.source_ctes: dict[ir.RowSource, str] = {}
+        self.shared_steps = {}
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
@@ -276,6 +277,7 @@ class QueryBuilder(Population, Sequences, Rankings):
             self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
         for alias, aggregation in self.plan.grouped:
             self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
+        self.ctes += self._shared_step_ctes()
         for alias, sequence in self.plan.sequences:
             self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
         self.ctes.append(("population", self._population_cte()))
