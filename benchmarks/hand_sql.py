@@ -363,8 +363,8 @@ def population_sql(one_pass_sql: str, dialect: str) -> str:
 
 def beyond_floor(one_pass_sql: str, dialect: str) -> dict[str, list[str]]:
     """The parts of `one_pass_sql` beyond its fair floor, each a list of queries:
-    `groupings` and `sequences` (one per CTE) and `rankings` (one per ranking CTE, over
-    `POPULATION_TABLE`)."""
+    `groupings` (one per CTE), `sequences` (one for all) and `rankings` (one per ranking
+    CTE, over `POPULATION_TABLE`)."""
     import sqlglot
     from sqlglot import exp
 
@@ -374,8 +374,6 @@ def beyond_floor(one_pass_sql: str, dialect: str) -> dict[str, list[str]]:
     for name in names:
         if name.endswith("_groups"):
             parts["groupings"].append(_part(one_pass_sql, dialect, name))
-        elif name.endswith("_sequence"):
-            parts["sequences"].append(_part(one_pass_sql, dialect, name))
         elif name.endswith(("_ranking", "_rankings")):
             part = sqlglot.parse_one(
                 _part(one_pass_sql, dialect, name, after="population"), read=dialect
@@ -384,6 +382,16 @@ def beyond_floor(one_pass_sql: str, dialect: str) -> dict[str, list[str]]:
                 if table.name == "population":
                     table.set("this", exp.to_identifier(POPULATION_TABLE))
             parts["rankings"].append(part.sql(dialect=dialect))
+    sequences = [name for name in names if name.endswith("_sequence")]
+    if sequences:
+        # one query for all: their steps may read the rows once for all (a shared CTE)
+        ctes = query.args["with_"].expressions[: names.index(sequences[-1]) + 1]
+        union = sqlglot.parse_one(
+            " UNION ALL ".join(f"SELECT '{name}' AS part, __key FROM {name}" for name in sequences),
+            read=dialect,
+        )
+        union.set("with_", exp.With(expressions=[cte.copy() for cte in ctes]))
+        parts["sequences"].append(union.sql(dialect=dialect))
     return parts
 
 

@@ -102,7 +102,7 @@ def test_the_parts_beyond_the_floor_are_the_passes_groupings_sequences_and_ranki
     names = list(compiler.analysis.definitions)
     sql = compiler.table_sql(names, dialect="duckdb")
     parts = beyond_floor(sql, "duckdb")
-    assert [len(parts[part]) for part in ("groupings", "sequences")] == [1, 3]
+    assert [len(parts[part]) for part in ("groupings", "sequences")] == [1, 1]
     assert parts["rankings"]
     demo.execute(f"CREATE TEMP TABLE {POPULATION_TABLE} AS {population_sql(sql, 'duckdb')}")
     try:
