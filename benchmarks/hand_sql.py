@@ -288,9 +288,13 @@ def expert_forms(segment: str, engine: str) -> dict[str, str]:
 
 
 # The fair floor of a membership table: every table the one-pass query reads, read once
-# with exactly the columns it reads, grouped by customer (one aggregate per column, no
-# filter: some measures count every row), joined to the customers with the attributes it
-# reads. Whatever computes the table has to do at least this much.
+# with exactly the columns it reads, up to the as-of time, grouped by customer (one
+# aggregate per column, no other filter: some measures count every row), joined to the
+# customers in the population (signed up by the as-of time, or unknown) with the
+# attributes it reads. Whatever computes the table has to do at least this much.
+TIMES = {"orders": "ordered_at", "events": "occurred_at", "customers": "signed_up_at"}
+
+
 def fair_floor(one_pass_sql: str, dialect: str) -> str:
     """The fair floor of `one_pass_sql` (as written for `dialect`), for the demo warehouse."""
     import sqlglot
@@ -305,29 +309,107 @@ def fair_floor(one_pass_sql: str, dialect: str) -> str:
     for column in query.find_all(exp.Column):
         if column.table in aliases:
             read.setdefault(aliases[column.table], set()).add(column.name)
+    # the pass's own as-of literal (the population's `signed_up_at <= …`), in its dialect
+    as_of = next(
+        cap.expression.sql(dialect=dialect)
+        for cap in query.find_all(exp.LTE)
+        if isinstance(cap.this, exp.Column) and cap.this.name == TIMES["customers"]
+    )
     links = {"orders": "customer_id", "events": "customer_id"}
     parts, joins, columns = [], [], ["c.id"]
     for table, names in sorted(read.items()):
         if table == "customers":
-            columns += [f"c.{name}" for name in sorted(names - {"id"})]
+            columns += [f"c.{name}" for name in sorted(names - {"id", TIMES[table]})]
             continue
         if table == "order_items":
-            # reached through the orders: the order's customer
+            # reached through the orders: the order's customer, orders up to the as-of time
             values = ", ".join(f"MAX(l.{name}) AS {name}" for name in sorted(names - {"order_id"}))
             source = "shop.order_items l JOIN shop.orders x ON x.id = l.order_id"
             parts.append(
-                f"{table} AS (SELECT x.customer_id, {values} FROM {source} GROUP BY x.customer_id)"
+                f"{table} AS (SELECT x.customer_id, {values} FROM {source}"
+                f" WHERE x.ordered_at <= {as_of} GROUP BY x.customer_id)"
             )
         else:
             link = links[table]
             values = ", ".join(f"MAX({name}) AS {name}" for name in sorted(names - {link}))
             parts.append(
-                f"{table} AS (SELECT {link} AS customer_id, {values} FROM shop.{table} GROUP BY {link})"
+                f"{table} AS (SELECT {link} AS customer_id, {values} FROM shop.{table}"
+                f" WHERE {TIMES[table]} <= {as_of} GROUP BY {link})"
             )
         joins.append(f"LEFT JOIN {table} ON {table}.customer_id = c.id")
         kept = sorted(names - {links.get(table, ""), "order_id"})
         columns += [f"{table}.{name} AS {table}_{name}" for name in kept]
+    population = f"c.signed_up_at <= {as_of} OR c.signed_up_at IS NULL"
     return (
         f"WITH {', '.join(parts)}\n        SELECT {', '.join(columns)} FROM shop.customers c\n        "
         + "\n        ".join(joins)
+        + f"\n        WHERE {population}"
     )
+
+
+# What the one pass has to do beyond the floor, whoever writes it: the groupings by
+# member and something (`max count … per page_category`), the sequences (a member's rows
+# joined with their own later rows) and the rankings' sorts. Each part is a query of its
+# own, to be timed alone: the CTE computed into a table; the rankings over the
+# population stored first (`POPULATION_TABLE`), so their time is the sorts, not the
+# population's.
+POPULATION_TABLE = "bench_population"
+
+
+def population_sql(one_pass_sql: str, dialect: str) -> str:
+    """The pass's `population` CTE as a query (to be stored as `POPULATION_TABLE`)."""
+    return _part(one_pass_sql, dialect, "population")
+
+
+def beyond_floor(one_pass_sql: str, dialect: str) -> dict[str, list[str]]:
+    """The parts of `one_pass_sql` beyond its fair floor, each a list of queries:
+    `groupings` (one per CTE), `sequences` (one for all) and `rankings` (one per ranking
+    CTE, over `POPULATION_TABLE`)."""
+    import sqlglot
+    from sqlglot import exp
+
+    query = sqlglot.parse_one(one_pass_sql, read=dialect)
+    names = [cte.alias for cte in query.args["with_"].expressions]
+    parts: dict[str, list[str]] = {"groupings": [], "sequences": [], "rankings": []}
+    for name in names:
+        if name.endswith("_groups"):
+            parts["groupings"].append(_part(one_pass_sql, dialect, name))
+        elif name.endswith(("_ranking", "_rankings")):
+            part = sqlglot.parse_one(
+                _part(one_pass_sql, dialect, name, after="population"), read=dialect
+            )
+            for table in part.find_all(exp.Table):
+                if table.name == "population":
+                    table.set("this", exp.to_identifier(POPULATION_TABLE))
+            parts["rankings"].append(part.sql(dialect=dialect))
+    sequences = [name for name in names if name.endswith("_sequence")]
+    if sequences:
+        # one query for all: their steps may read the rows once for all (a shared CTE)
+        ctes = query.args["with_"].expressions[: names.index(sequences[-1]) + 1]
+        union = sqlglot.parse_one(
+            " UNION ALL ".join(f"SELECT '{name}' AS part, __key FROM {name}" for name in sequences),
+            read=dialect,
+        )
+        union.set("with_", exp.With(expressions=[cte.copy() for cte in ctes]))
+        parts["sequences"].append(union.sql(dialect=dialect))
+    return parts
+
+
+def _part(one_pass_sql: str, dialect: str, name: str, after: str | None = None) -> str:
+    """`SELECT * FROM name` with the CTEs before it (only those after `after`, if given)."""
+    import sqlglot
+    from sqlglot import exp
+
+    query = sqlglot.parse_one(one_pass_sql, read=dialect)
+    ctes = list(query.args["with_"].expressions)
+    names = [cte.alias for cte in ctes]
+    first = names.index(after) + 1 if after is not None else 0
+    kept = [cte.copy() for cte in ctes[first : names.index(name) + 1]]
+    if after is None:
+        kept = kept[:-1]
+        body = ctes[names.index(name)].this.copy()
+    else:
+        body = exp.select("*").from_(exp.to_identifier(name, quoted=True))
+    if kept:
+        body.set("with_", exp.With(expressions=kept))
+    return body.sql(dialect=dialect)

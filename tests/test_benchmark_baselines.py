@@ -20,7 +20,15 @@ from segdsl.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.hand_sql import HAND_SQL, expert_forms, fair_floor, same_population  # noqa: E402
+from benchmarks.hand_sql import (  # noqa: E402
+    HAND_SQL,
+    POPULATION_TABLE,
+    beyond_floor,
+    expert_forms,
+    fair_floor,
+    population_sql,
+    same_population,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,21 +71,45 @@ def test_every_expert_form_returns_the_segments_members(
 def test_fair_floor_has_every_customer_and_reads_what_the_pass_reads(
     demo: duckdb.DuckDBPyConnection, compiler: Compiler
 ) -> None:
-    """The one-pass baseline: a row for every customer, every table the pass reads,
-    each column it reads, nothing dropped by the joins."""
+    """The one-pass baseline: a row for every customer of the population, every table
+    the pass reads, each column it reads up to the as-of time, nothing dropped by the
+    joins."""
     names = [name for name in compiler.analysis.definitions if name in HAND_SQL]
     floor = fair_floor(compiler.table_sql(names, dialect="duckdb"), "duckdb")
     (rows, distinct) = demo.execute(
         f"SELECT COUNT(*), COUNT(DISTINCT id) FROM ({floor})"
     ).fetchone()  # type: ignore[misc]
-    assert rows == distinct == demo.execute("SELECT COUNT(*) FROM shop.customers").fetchone()[0]  # type: ignore[index]
+    population = "signed_up_at <= TIMESTAMP '2025-07-01' OR signed_up_at IS NULL"
+    customers = demo.execute(f"SELECT COUNT(*) FROM shop.customers WHERE {population}").fetchone()
+    assert rows == distinct == customers[0]  # type: ignore[index]
     for read in ("events_occurred_at", "events_event_name", "orders_amount", "order_items_product"):
         assert read in floor
     latest = demo.execute(
         f"SELECT MAX(events_occurred_at), MAX(orders_ordered_at) FROM ({floor})"
     ).fetchall()
+    as_of = "TIMESTAMP '2025-07-01'"
     tables = demo.execute(
-        "SELECT (SELECT MAX(occurred_at) FROM shop.events),"
-        " (SELECT MAX(ordered_at) FROM shop.orders)"
+        f"SELECT (SELECT MAX(occurred_at) FROM shop.events WHERE occurred_at <= {as_of}),"
+        f" (SELECT MAX(ordered_at) FROM shop.orders WHERE ordered_at <= {as_of})"
     ).fetchall()
     assert latest == tables
+
+
+def test_the_parts_beyond_the_floor_are_the_passes_groupings_sequences_and_rankings(
+    demo: duckdb.DuckDBPyConnection, compiler: Compiler
+) -> None:
+    """Each part runs alone and gives the rows the pass's CTE of the same name gives."""
+    names = list(compiler.analysis.definitions)
+    sql = compiler.table_sql(names, dialect="duckdb")
+    parts = beyond_floor(sql, "duckdb")
+    assert [len(parts[part]) for part in ("groupings", "sequences")] == [1, 1]
+    assert parts["rankings"]
+    demo.execute(f"CREATE TEMP TABLE {POPULATION_TABLE} AS {population_sql(sql, 'duckdb')}")
+    try:
+        population = demo.execute(f"SELECT COUNT(*) FROM {POPULATION_TABLE}").fetchone()
+        assert population == demo.execute("SELECT COUNT(*) FROM shop.customers").fetchone()
+        for queries in parts.values():
+            for query in queries:
+                assert demo.execute(f"SELECT COUNT(*) FROM ({query})").fetchone()[0] > 0  # type: ignore[index]
+    finally:
+        demo.execute(f"DROP TABLE {POPULATION_TABLE}")

@@ -64,6 +64,11 @@ class Dialect:
     # row under a window function; BigQuery's LIMIT takes only a constant (a `top N` is
     # cut there too), so its other cut-offs stay windows.
     limit_takes_subquery: ClassVar[bool] = True
+    # The steps of sequences over one table read their rows in one CTE (a flag per step)
+    # instead of a scan per step: on Postgres, which materialises a CTE read more than
+    # once, the example project's three sequences 1.20 → 0.79 s at 50k customers; DuckDB
+    # prunes each step's scan by its time window, and reads the table per step.
+    share_sequence_reads: ClassVar[bool] = False
     # `--as-of now|param` (now_wall, wall_parameter) is proven on DuckDB, Postgres, BigQuery
     moving_as_of: ClassVar[bool] = True
 
@@ -224,6 +229,7 @@ class Postgres(Dialect):
     sqlglot_name = "postgres"
     materialize_ranking_layers = True
     share_ranking_ctes = True
+    share_sequence_reads = True
     rankings_carry_columns = True
 
     def column_key(self, name: str) -> str:

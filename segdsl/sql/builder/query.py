@@ -162,6 +162,7 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
         self.source_ctes: dict[ir.RowSource, str] = {}
         self.figure_ctes: dict[ir.TableFigure, str] = {}
         self.aggregate_ctes: dict[str, str] = {}  # a table's aggregates apart from its CTE
+        self.shared_steps = {}
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
         self._build()
@@ -308,6 +309,7 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
             self.ctes.append((f"{alias}_value", self._ordered_cte(alias, aggregation)))
         for alias, aggregation in self.plan.grouped:
             self.ctes.append((f"{alias}_groups", self._grouped_cte(alias, aggregation)))
+        self.ctes += self._shared_step_ctes()
         for alias, sequence in self.plan.sequences:
             self.ctes.append((f"{alias}_sequence", self._sequence_cte(sequence)))
         if self.steps is not None:

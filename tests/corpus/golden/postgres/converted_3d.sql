@@ -1,14 +1,29 @@
-WITH "q1_sequence" AS (
+WITH "s1_events" AS (
+  SELECT
+    "events"."customer_id" AS "__key",
+    "events"."occurred_at" AT TIME ZONE 'UTC' AS "at",
+    "events"."name" = 'add_to_cart' AS "step_1",
+    "events"."name" = 'purchase' AS "step_2"
+  FROM "events" AS "events"
+  WHERE
+    "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
+    AND (
+      (
+        "events"."name" = 'add_to_cart'
+      ) OR (
+        "events"."name" = 'purchase'
+      )
+    )
+), "q1_sequence" AS (
   SELECT DISTINCT
     "first_step"."__key"
   FROM (
     SELECT
-      "events"."customer_id" AS "__key",
-      "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
-    FROM "events" AS "events"
+      "__key",
+      "at"
+    FROM "s1_events"
     WHERE
-      "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-      AND "events"."name" = 'add_to_cart'
+      "step_1"
   ) AS "first_step"
   WHERE
     EXISTS(
@@ -16,12 +31,11 @@ WITH "q1_sequence" AS (
         1
       FROM (
         SELECT
-          "events"."customer_id" AS "__key",
-          "events"."occurred_at" AT TIME ZONE 'UTC' AS "at"
-        FROM "events" AS "events"
+          "__key",
+          "at"
+        FROM "s1_events"
         WHERE
-          "events"."occurred_at" <= CAST('2025-07-01 00:00:00+00:00' AS TIMESTAMPTZ)
-          AND "events"."name" = 'purchase'
+          "step_2"
       ) AS "then_step"
       WHERE
         "then_step"."__key" = "first_step"."__key"
