@@ -330,14 +330,6 @@ CODES: dict[str, Code] = _codes(
         "`seg changes --since` must be earlier than `--until`.",
     ),
     (
-        "SEG590",
-        "not evaluable per step",
-        "`seg trend` evaluates a definition at every step in one query; a grouped table "
-        "(`table t = base per day {…}`) would need its groups made again from each step's "
-        "rows, so a definition reading one is refused. Run `seg run --as-of` at each time "
-        "instead.",
-    ),
-    (
         "SEG591",
         "invalid step length",
         "`seg trend --every` takes a positive whole number and a unit: s, min, h, d, w, mo, y.",

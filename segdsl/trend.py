@@ -23,7 +23,6 @@ from segdsl.diagnostics import CompileError, Diagnostic
 from segdsl.execute import _label_order, count_columns
 from segdsl.plan import Output, build_plan
 from segdsl.source import Span
-from segdsl.sql.builder.grouping import reads_grouped
 from segdsl.sql.builder.query import QueryBuilder
 from segdsl.sql.clock import MovingAsOf
 from segdsl.timeline import ELAPSED_UNITS, AsOf, shift
@@ -108,10 +107,7 @@ def steps(compiler: Compiler, start: str, end: str, every: str) -> list[AsOf]:
 
 
 def check_supported(compiler: Compiler, names: Sequence[str]) -> None:
-    """SEG594 for a definition that has no members to count (a measure, …); SEG590 for
-    one reading a grouped table (its groups would be those of each step's rows)."""
-    entity = compiler.analysis.entity
-    assert entity is not None
+    """SEG594 for a definition that has no members to count (a measure, …)."""
     problems = []
     for name in names:
         definition = compiler.definition(name)
@@ -123,15 +119,6 @@ def check_supported(compiler: Compiler, names: Sequence[str]) -> None:
                     "and splits",
                     definition.span,
                     "name a segment, classifier or split",
-                )
-            )
-        elif reads_grouped(build_plan(entity, [Output(name, definition.expr)])):
-            problems.append(
-                Diagnostic(
-                    "SEG590",
-                    f"`{name}` reads a grouped table, which a trend cannot evaluate per step",
-                    definition.span,
-                    "run `seg run --as-of` at each time instead",
                 )
             )
     if problems:

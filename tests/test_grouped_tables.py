@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -406,20 +405,6 @@ def test_grouped_tables_on_spark(
         assert found == expected_members(expected(rows, as_of))
     finally:
         close_all([spark])
-
-
-def test_a_trend_refuses_grouped_tables(tmp_path: Path) -> None:
-    """A trend's steps would need the groups of each step's rows (SEG590, as rankings)."""
-    examples = Path(__file__).parent.parent / "examples"
-    database = tmp_path / "empty.duckdb"
-    duckdb.connect(str(database)).close()  # refused before anything is read
-    url = f"duckdb:///{database}"
-    span = ["--from", "2025-01-01", "--to", "2025-03-01", "--every", "1mo"]
-    refused = CliRunner().invoke(
-        app, ["trend", str(examples), "--db", url, "-s", "loyal_repeaters", *span]
-    )
-    assert refused.exit_code != 0
-    assert "SEG590" in refused.stderr and "grouped table" in refused.stderr
 
 
 def test_formatting_keeps_a_grouped_table() -> None:

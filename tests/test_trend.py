@@ -172,8 +172,8 @@ def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone:
 
 def test_cli_trend_json_export_rankings_and_refusal(tmp_path: Path) -> None:
     """`seg trend --format json` follows its schema and agrees with `seg run` at a step (a
-    ranking and a table figure too); `--output` writes one row per step and definition (and
-    label); a measure is refused."""
+    ranking, a table figure and a grouped table too); `--output` writes one row per step
+    and definition (and label); a measure is refused."""
     from jsonschema import Draft202012Validator
 
     from segdsl.demo import build_demo_database
@@ -206,7 +206,7 @@ def test_cli_trend_json_export_rankings_and_refusal(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     labels = len(document["steps"][0]["labels"]["lifecycle"])
     assert len(rows) == 4 * (1 + labels)
-    ranked = ["-s", "champions", "-s", "above_average_check"]
+    ranked = ["-s", "champions", "-s", "above_average_check", "-s", "loyal_repeaters"]
     both = [str(EXAMPLES), "--db", url, *ranked]
     result = runner.invoke(app, ["trend", *both, *span, "--format", "json"])
     assert result.exit_code == 0, result.stderr

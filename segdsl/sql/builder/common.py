@@ -21,6 +21,7 @@ KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TE
 STEP = "__as_of"
 STEP_OF = "__step"
 STEPS = "steps"
+GROUPS_STEP = "__groups_as_of"  # in a trend, the step of a grouped table's rows
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:

@@ -1,7 +1,8 @@
 """The rows of a grouped table (`purchases per day { value = sum(amount) }`): a subquery
 of the base table's rows, up to the as-of time and in the base's own filter, grouped by
 entity key and group, one column per aggregate. Every read of the grouped table reads
-it in place of a warehouse table (`Reading._from_source`)."""
+it in place of a warehouse table (`Reading._from_source`). In a trend, each step's
+groups of the rows up to it: grouped by step too, with the step as a column."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.plan import KEY, Plan
 from segdsl.sql.builder.aggregates import Aggregates
-from segdsl.sql.builder.common import _and_once
+from segdsl.sql.builder.common import GROUPS_STEP, STEP, STEPS, _and_once, _col
 
 
 class GroupedRows(Aggregates):
@@ -21,7 +22,6 @@ class GroupedRows(Aggregates):
     def _grouped_rows(self, source: ir.RowSource) -> exp.Select:
         grouping = source.grouping
         assert grouping is not None
-        assert self.steps is None, "a trend does not read grouped tables (trend.check_supported)"
         base = grouping.base
         select, key = self._from_source(base)
         # rows after the as-of time are left out before grouping: a group holds only rows
@@ -47,10 +47,14 @@ class GroupedRows(Aggregates):
         for name, aggregation in grouping.columns:
             value = self._zero_rows(aggregation, self._aggregate(aggregation, aggregation.filter))
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
+        group_by = [key, shown.copy()]
+        if self.steps is not None:  # a trend: `_from_source` joined the steps to the rows
+            columns.append(exp.alias_(_col(STEP, STEPS), GROUPS_STEP, quoted=True, copy=False))
+            group_by.append(_col(STEP, STEPS))
         return (
             select.select(*columns, copy=False)
             .where(_and_once(filters), copy=False)
-            .group_by(key, shown.copy(), copy=False)
+            .group_by(*group_by, copy=False)
         )
 
 

@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import KEY, internal_name
-from segdsl.sql.builder.common import STEPS, UP_TO_AS_OF, _col, _or, table_ref
+from segdsl.sql.builder.common import GROUPS_STEP, STEP, STEPS, UP_TO_AS_OF, _col, _or, table_ref
 from segdsl.sql.builder.expressions import Expressions
 
 
@@ -39,9 +39,16 @@ class Reading(Expressions):
             select.append("joins", exp.Join(this=parent_table, on=on, kind="INNER"))
         if self.steps is not None:
             # each row once per step: the as-of cap and the windows (in WHERE, of the
-            # step's as-of time) keep it in the steps whose window holds it
-            steps = exp.to_identifier(STEPS, quoted=True)
-            select.append("joins", exp.Join(this=exp.Table(this=steps), kind="CROSS"))
+            # step's as-of time) keep it in the steps whose window holds it; a grouped
+            # table's rows are each step's groups already
+            steps = exp.Table(this=exp.to_identifier(STEPS, quoted=True))
+            if source.grouping is not None:
+                own = exp.EQ(
+                    this=_col(GROUPS_STEP, alias(hops[0].table)), expression=_col(STEP, STEPS)
+                )
+                select.append("joins", exp.Join(this=steps, on=own, kind="INNER"))
+            else:
+                select.append("joins", exp.Join(this=steps, kind="CROSS"))
         return select, _col(hops[-1].link, alias(hops[-1].table))
 
     def _cap(self, source: ir.RowSource) -> exp.Expr | None:

@@ -29,8 +29,8 @@ _RUNNING = {"count": exp.Sum, "exists": exp.Sum, "sum": exp.Sum, "min": exp.Min,
 
 def cumulative(aggregation: ir.Aggregation) -> bool:
     """Whether the aggregate at a step combines the per-interval aggregates up to it."""
-    if aggregation.func not in _RUNNING:
-        return False
+    if aggregation.func not in _RUNNING or aggregation.source.grouping is not None:
+        return False  # a grouped table's groups are each step's own (the last one grows)
     value = aggregation.value
     if (
         aggregation.func in ("min", "max")
