@@ -110,11 +110,13 @@ def snapshot(
             writer = _Writer(session, dialect, schema, as_of)
             _pause("locked")
             existing = writer.prepare_tables()
+            # the run number before the plan: on BigQuery the claim fails unless no other
+            # snapshot was recorded since this number was read, so the plan is not stale
+            run_id = writer.next_run_id()
             plan = writer.plan(names, kinds, hashes, existing, backfill=backfill)
             todo = [run for run in plan if run.mode != "skip"]
             if not todo:
                 return SnapshotResult(as_of, None, plan)
-            run_id = writer.next_run_id()
             if dialect == "bigquery":
                 writer.execute(tables.claim(writer.path, dialect, run_id - 1, run_id))
             writer.compute(query)

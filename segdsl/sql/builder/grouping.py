@@ -6,12 +6,10 @@ groups of the rows up to it: grouped by step too, with the step as a column."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.plan import KEY, Plan
+from segdsl.plan import KEY
 from segdsl.sql.builder.aggregates import Aggregates
 from segdsl.sql.builder.common import GROUPS_STEP, STEP, STEPS, _and_once, _col
 
@@ -56,21 +54,3 @@ class GroupedRows(Aggregates):
             .where(_and_once(filters), copy=False)
             .group_by(*group_by, copy=False)
         )
-
-
-def reads_grouped(plan: Plan) -> bool:
-    """Whether any output of `plan` reads a grouped table."""
-    seen: set[int] = set()
-    pending: list[object] = [output.expr for output in plan.outputs]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, ir.RowSource) and node.grouping is not None:
-            return True
-        if isinstance(node, tuple | list):
-            pending.extend(node)
-        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-            pending.extend(getattr(node, f.name) for f in dataclasses.fields(node))
-    return False

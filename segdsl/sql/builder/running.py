@@ -1,12 +1,13 @@
 """A trend's table aggregates as running totals: each row read once, not once per step.
 
-A row up to the as-of time counts at its step and every later one. Where every aggregate
-of a table is a count, sum, min, max or exists whose filter does not depend on the as-of
-time, the table is aggregated per key and interval between steps (a row falls in the
+A row up to the as-of time counts at its step and every later one. A table's aggregates
+that are a count, sum, min, max or exists whose filter does not depend on the as-of time
+(`cumulative`) are aggregated per key and interval between steps (a row falls in the
 interval `previous step < time <= step`, the as-of cap written for both steps), and the
 value at a step is the running total over the steps: a window SUM/MIN/MAX per key over a
 grid of the keys with rows × the steps. Windows relative to the as-of time (`last 30d`)
-keep the general form: each row joined to every step whose window takes it in.
+keep the general form (the table's `…_windows` CTE): each row joined to every step whose
+window takes it in.
 """
 
 from __future__ import annotations
