@@ -176,6 +176,9 @@ class ReferenceEvaluator:
 
     def _joined(self, source: ir.RowSource) -> Iterable[tuple[Key, JoinedRow]]:
         """Every row of `hops[0]` joined along the hops to an entity key (inner joins)."""
+        if source.grouping is not None:
+            yield from self._group_rows(source.grouping)
+            return
         hops = source.hops
         for row in self._rows(hops[0].source):
             chains: list[JoinedRow] = [(row,)]
@@ -198,6 +201,31 @@ class ReferenceEvaluator:
                 key = _column(chain[-1], hops[-1].link)
                 if key is not None and key in self.population:
                     yield key, chain
+
+    def _group_rows(self, grouping: ir.Grouping) -> Iterable[tuple[Key, JoinedRow]]:
+        """A grouped table's rows: the base's rows seen at the as-of time and in its
+        filter, per member and group value (a calendar unit's value: the period's start,
+        as a wall-clock time); a row of the group's value, its first row's time and each
+        aggregate over the group's rows."""
+        for key, items in self._filtered(grouping.base, grouping.filter).items():
+            groups: dict[object, tuple[object, list[TimedRow]]] = {}
+            for item in items:
+                value = self.eval(grouping.by, _Scope(row=item[1]))
+                if value is not None:
+                    groups.setdefault(_distinct_key(value), (value, []))[1].append(item)
+            for value, members in groups.values():
+                row: Row = {grouping.by_column: value if grouping.unit is None else _as_time(value)}
+                if grouping.time_column is not None:
+                    row[grouping.time_column] = min(time for time, _ in members if time is not None)
+                for name, aggregation in grouping.columns:
+                    kept = members
+                    if aggregation.filter is not None:
+                        condition = aggregation.filter
+                        kept = [
+                            m for m in members if self.eval(condition, _Scope(row=m[1])) is True
+                        ]
+                    row[name] = self._aggregate(aggregation, kept)
+                yield key, (row,)
 
     def visible_rows(self, source: ir.RowSource) -> dict[Key, list[TimedRow]]:
         """Rows per member as seen at the as-of: time present and not after the as-of."""
