@@ -4,7 +4,7 @@ members, which are also the members an independent Python evaluator of the langu
 semantics selects (tests/support/reference.py); and `X` and `not X` split the
 population exactly.
 
-The number of generated scenarios is SEGDSL_DIFFERENTIAL_EXAMPLES (default 150);
+The number of generated scenarios is SEGDSL_DIFFERENTIAL_EXAMPLES (default 80);
 each scenario checks three segments and their negations on all three engines.
 """
 
@@ -38,7 +38,7 @@ from tests.support.runners import (
 )
 from tests.support.tables import TableSpec
 
-EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "80"))
 
 
 def project_text(scenario: Scenario, model: str = MODEL) -> str:

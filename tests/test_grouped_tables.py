@@ -38,7 +38,7 @@ from tests.support.runners import (
 )
 from tests.support.tables import ColumnSpec, TableSpec
 
-EXAMPLES = max(int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "150")) // 5, 20)
+EXAMPLES = max(int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "80")) // 5, 20)
 ZONE = "America/New_York"
 CUSTOMERS = 5
 # as-of times away from daylight-saving changes (New York: 2024-03-10, 2024-11-03), one in
