@@ -423,7 +423,7 @@ class BigQueryEngine(Engine):
         job = self._guarded_job(
             sql, params, _QUERY_TYPES, original=sql, default_dataset=default_dataset
         )
-        try:
+        with self._job_errors(job):
             rows = job.result(
                 page_size=batch_rows,
                 timeout=self._timeout,
@@ -441,15 +441,21 @@ class BigQueryEngine(Engine):
             if not sent:
                 empty = rows.to_arrow()
                 yield pa.RecordBatch.from_pylist([], schema=empty.schema)
+
+    @contextlib.contextmanager
+    def _job_errors(self, job: bigquery.QueryJob, what: str = "query") -> Iterator[None]:
+        """A job's Ctrl-C and time limit cancel it; every failure is an `EngineError`."""
+        try:
+            yield
         except KeyboardInterrupt:
             self._cancel(job)
             raise EngineError(
-                "cancelled", f"{self._label}: query cancelled (job {job.job_id})"
+                "cancelled", f"{self._label}: {what} cancelled (job {job.job_id})"
             ) from None
         except concurrent.futures.TimeoutError:
             self._cancel(job)
             raise EngineError(
-                "timeout", f"{self._label}: query stopped after the {self._timeout:g} s time limit"
+                "timeout", f"{self._label}: {what} stopped after the {self._timeout:g} s time limit"
             ) from None
         except EngineError:
             raise
@@ -715,20 +721,12 @@ class _BigQuerySession(WriteSession):
     def _wait(self, job: bigquery.QueryJob, what: str) -> bigquery.table.RowIterator:
         engine = self._engine
         try:
-            rows = job.result(timeout=engine._timeout, retry=engine._retry)
-        except KeyboardInterrupt:
-            engine._cancel(job)
-            raise EngineError(
-                "cancelled", f"{engine._label}: {what} cancelled (job {job.job_id})"
-            ) from None
-        except concurrent.futures.TimeoutError:
-            engine._cancel(job)
-            raise EngineError(
-                "timeout", f"{engine._label}: {what} stopped after {engine._timeout:g} s"
-            ) from None
-        except Exception as error:
-            failure = engine._error(error)
+            with engine._job_errors(job, what):
+                rows = job.result(timeout=engine._timeout, retry=engine._retry)
+        except EngineError as failure:
             lowered = failure.message.lower()
+            if failure.kind in ("cancelled", "timeout"):
+                raise
             if BUSY_MARKER in failure.message or "concurrent update" in lowered:
                 raise BusyError(
                     f"{engine._label}: another snapshot wrote {self._lock} first "
