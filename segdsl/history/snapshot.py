@@ -319,6 +319,21 @@ class _Writer:
             .where(_eq(_col("definition", alias), _s(run.name)))
         )
 
+    def _in_new(self, run: DefinitionRun) -> exp.Select:
+        """`SELECT 1` from the new membership of the definition, for the key and label of
+        the history row `h` (correlated: for EXISTS)."""
+        return (
+            exp.select(exp.Literal.number(1))
+            .from_(self.temp(NEW, "n"))
+            .where(
+                _all(
+                    _eq(_col("definition", "n"), _s(run.name)),
+                    _eq(_col("key", "n"), _col("key", "h")),
+                    _same_label("h", "n"),
+                )
+            )
+        )
+
     def _open(self, run: DefinitionRun, alias: str) -> exp.Expr:
         """Intervals of the definition still open, under its current hash."""
         return _all(
@@ -346,17 +361,7 @@ class _Writer:
             )
         )
         entering = self._new(run, "n").where(exp.Not(this=_exists(same_in_history)))
-        still = (
-            exp.select(exp.Literal.number(1))
-            .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    _eq(_col("key", "n"), _col("key", "h")),
-                    _same_label("h", "n"),
-                )
-            )
-        )
+        still = self._in_new(run)
         if not run.changed:
             run.entered = self._count(entering)
             leaving = (
@@ -564,17 +569,7 @@ class _Writer:
             _eq(_col("definition_hash", "h"), _s(run.hash)),
             _eq(_col("valid_from", "h"), n_time.copy()),
         )
-        matching = (
-            exp.select(exp.Literal.number(1))
-            .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    _eq(_col("key", "n"), _col("key", "h")),
-                    _same_label("h", "n"),
-                )
-            )
-        )
+        matching = self._in_new(run)
         self.execute(
             exp.Update(
                 this=self.history("h"),
