@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from segdsl.compiler import Compiler
 from segdsl.sql.builder import QueryBuilder
+from segdsl.sql.builder.common import WAREHOUSE
 from segdsl.sql.clock import PARAMETER, MovingAsOf
 
 AS_OF_VAR = "segdsl_as_of"
@@ -82,12 +83,11 @@ def _template(
         return exp.to_identifier(key, quoted=False)
 
     as_of_mark = mark(f"'{{{{ {AS_OF_VAR} }}}}'")
-    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     tree = tree.transform(  # the clock is CAST(<parameter> AS TIMESTAMP): the var goes in
         lambda node: exp.column(as_of_mark.copy()) if isinstance(node, exp.Placeholder) else node
     )
     for table in list(tree.find_all(exp.Table)):
-        if (not table.db and table.name in ctes) or not table.name:
+        if not table.meta.get(WAREHOUSE):  # the query's own CTEs and subqueries
             continue
         schema = table.db or "{{ target.schema }}"
         sources.setdefault(schema, {})[table.name] = None

@@ -24,10 +24,11 @@ from typer.testing import CliRunner
 
 from segdsl.cli.main import app
 from segdsl.compiler import Compiler
+from segdsl.dbt import write_dbt
 from segdsl.demo import build_demo_database
 from segdsl.demo.warehouse import copy_to_postgres
 from segdsl.engines import connect
-from segdsl.project import load_project
+from segdsl.project import Project, load_project
 from tests.support.availability import require_postgres, running_in_ci
 from tests.support.runners import DEFAULT_POSTGRES_DSN
 
@@ -166,3 +167,22 @@ def test_dbt_models_match_seg_run(
         assert len(rows(membership)) > 100
     # without the var, the as-of time is the run's start: it builds (the demo ended in 2025)
     _build(dbt, folder)
+
+
+def test_tables_named_like_the_querys_own_relations_are_dbt_sources(tmp_path: Path) -> None:
+    """A one-part warehouse table named like a CTE of the query (`candidates`) is a dbt
+    source like any other; the query's CTEs (renamed clear of it) are not."""
+    text = (
+        "segdsl 1\nentity customer from candidates {\n  key id\n  city: string\n}\n"
+        "table orders from population {\n  link customer_id to customer\n}\n"
+        'segment moscow_buyers = city = "Moscow" and exists orders\n'
+    )
+    compiler = Compiler(Project.from_text(text))
+    write_dbt(compiler, ["moscow_buyers"], "duckdb", tmp_path)
+    sql = (tmp_path / "moscow_buyers.sql").read_text()
+    sources = (tmp_path / "sources.yml").read_text()
+    assert "FROM {{ source('segdsl', 'candidates') }} AS \"customer\"" in sql, sql
+    assert "FROM {{ source('segdsl', 'population') }} AS \"orders\"" in sql, sql
+    assert 'FROM "candidates_2"' in sql and 'FROM "population_2"' in sql, sql
+    tables = json.loads(sources.split("\n", 1)[1])["sources"][0]["tables"]
+    assert sorted(table["name"] for table in tables) == ["candidates", "population"]

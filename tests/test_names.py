@@ -3,18 +3,21 @@ classifiers named like twins in case (`n`, `N`: DuckDB and BigQuery fold case), 
 the query's own columns (`population`), or alike in their first 63 bytes (Postgres
 truncates) get the same members, sizes, label counts and overlaps on DuckDB, Postgres
 and GoogleSQL as the reference evaluator gives; a member table whose columns would
-share a name on the engine is refused (SEG410), never silently wrong.
+share a name on the engine is refused (SEG410), never silently wrong. Warehouse tables
+named like the query's own relations (`population`, `steps`, …) are read as themselves.
 
 SEGDSL_NAME_EXAMPLES sets the number of generated projects (default 40).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,13 +27,23 @@ from hypothesis import strategies as st
 from segdsl import execute
 from segdsl.compiler import Compiler
 from segdsl.diagnostics import CompileError
-from segdsl.project import Project
+from segdsl.project import Project, load_project
 from segdsl.sql.dialects import get_dialect
+from segdsl.trend import sizes_trend_sql, steps
+from tests.corpus.fixture import TABLES as CORPUS_TABLES
 from tests.generators import AS_OF_CHOICES, MODEL, datasets, named_projects, shop_tables
 from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members, evaluate_values, population_keys
 from tests.support.runner_engine import RunnerEngine
-from tests.support.runners import DuckDBRunner, PostgresRunner, Runner, ZetaSQLRunner, close_all
+from tests.support.runners import (
+    DuckDBRunner,
+    PostgresRunner,
+    Runner,
+    ZetaSQLRunner,
+    all_runners,
+    close_all,
+    normalize_value,
+)
 from tests.support.tables import TableSpec
 
 EXAMPLES = int(os.environ.get("SEGDSL_NAME_EXAMPLES", "40"))
@@ -178,3 +191,84 @@ def test_member_table_with_case_twins_is_refused_where_they_collide() -> None:
         assert diagnostic.code == "SEG410" and "`n` and `N`" in diagnostic.message
         assert diagnostic.span.line == text.count("\n", 0, text.index("segment N")) + 1
     assert "N" in execute.rows_sql(compiler, ["n", "N"], "postgres", "2025-07-01")
+
+
+# the corpus's tables under the names of the query's own CTEs (one-part names, as a
+# warehouse's default schema gives them), beside the tables under their own names
+OWN_RELATION_NAMES = {
+    "customers": "population",
+    "orders": "candidates",
+    "order_items": "ranked_1",
+    "events": "steps",
+    "visits": "intervals",
+}
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def test_tables_named_like_the_querys_own_relations() -> None:
+    """Every corpus definition's member table (on every engine), each segment's members
+    and the trend over four month ends are the same whether the warehouse's tables have
+    their names or the names of the query's own CTEs, which shadowed them (the CTE
+    `candidates` was read for the table: every engine refused `composite`; DuckDB refused
+    the trend, `steps` being both the table and the spine)."""
+    require_postgres()
+    plain = Compiler(load_project(CORPUS))
+    renamed_sources = [
+        dataclasses.replace(source, text=_renamed_tables(source.text))
+        for source in plain.project.sources
+    ]
+    assert renamed_sources != plain.project.sources
+    renamed = Compiler(Project.from_sources(renamed_sources, plain.project.settings, []))
+    assert renamed.analysis.ok, renamed.diagnostics
+    names = list(plain.analysis.definitions)
+    segments = [n for n in names if plain.definition(n).kind == "segment"]
+    tables = [
+        *CORPUS_TABLES,
+        *(dataclasses.replace(t, name=OWN_RELATION_NAMES[t.name]) for t in CORPUS_TABLES),
+    ]
+    at = steps(plain, "2024-10-31", "2025-01-31", "1mo")
+    compilers = {"plain": plain, "renamed": renamed}
+    runners = all_runners(tables)
+    try:
+        for runner in runners:
+            rows = {
+                label: sorted(
+                    repr(_normalized(row))
+                    for row in runner.query(execute.rows_sql(compiler, names, runner.name, at[-1]))
+                )
+                for label, compiler in compilers.items()
+            }
+            assert rows["plain"] == rows["renamed"], runner.name
+            assert len(rows["plain"]) >= 5
+            if runner.name not in ("duckdb", "postgres"):
+                continue  # the same renaming in every dialect; their queries take seconds
+            for name in segments:
+                members = [
+                    {
+                        row[0]
+                        for row in runner.query(
+                            compiler.members_sql(name, dialect=runner.name, as_of=at[-1])
+                        )
+                    }
+                    for compiler in compilers.values()
+                ]
+                assert members[0] == members[1], (runner.name, name)
+            sizes = {
+                label: runner.query(
+                    sizes_trend_sql(compiler, segments, runner.name, at, distinct=False)
+                )
+                for label, compiler in compilers.items()
+            }
+            assert sizes["plain"] == sizes["renamed"], runner.name
+    finally:
+        close_all(runners)
+
+
+def _renamed_tables(text: str) -> str:
+    for name, own in OWN_RELATION_NAMES.items():
+        text = text.replace(f" from {name} {{", f" from {own} {{")
+    return text
+
+
+def _normalized(row: Sequence[object]) -> tuple[object, ...]:
+    return tuple(normalize_value(value) for value in row)

@@ -22,7 +22,6 @@ from segdsl.sql.builder.common import (
     _col,
     _num,
     _or,
-    table_ref,
 )
 from segdsl.sql.builder.reading import Reading, _factor_filters
 
@@ -54,7 +53,7 @@ class Aggregates(Reading):
         whose joining time is unknown)."""
         entity, alias = self.entity, self.entity_alias
         members = exp.select(_col(entity.key.name, alias)).from_(
-            table_ref(entity.source, alias), copy=False
+            self._warehouse_table(entity.source, alias), copy=False
         )
         members = members.where(
             exp.Not(this=exp.Is(this=_col(entity.key.name, alias), expression=exp.Null())),

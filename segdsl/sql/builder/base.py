@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import Plan, slug
+from segdsl.sql.builder.common import table_ref
 from segdsl.sql.builder.cuts import Cut
 from segdsl.sql.clock import Clock, MovingAsOf
 from segdsl.sql.dialects import Dialect
@@ -18,7 +19,7 @@ from segdsl.timeline import AsOf
 # `internal_name`), subqueries and the late-attribute entity; a table alias is never one
 _OWN_NAMES = re.compile(
     r"[a-z][0-9]+(_.*)?|ranked_[0-9]+|population|candidates|entity_rows|ranked_rows|groups"
-    r"|first_step|then_step|__entity|members|before|after"
+    r"|first_step|then_step|__entity|members|before|after|steps|intervals|spine"
 )
 
 
@@ -53,6 +54,7 @@ class BuilderBase:
     aggregate_ctes: dict[str, str]  # a trend's aggregates not in their table's CTE
     candidates: bool
     relation: str
+    one_part_tables: set[str]  # warehouse tables named without a schema, lowercased
 
     def sql(self, expr: ir.Expr, source: ir.RowSource | None) -> exp.Expr:
         """`expr` as SQL, reading row columns of `source` (`Expressions.sql`)."""
@@ -114,6 +116,13 @@ class BuilderBase:
                 candidate = f"{base}_{counter}"
             self.table_aliases[table] = candidate
         return self.table_aliases[table]
+
+    def _warehouse_table(self, path: tuple[str, ...], alias: str) -> exp.Table:
+        """The warehouse table at `path` under `alias` (`table_ref`); a table named without
+        a schema is noted, so that no CTE of the query takes its name (`QueryBuilder._with`)."""
+        if len(path) == 1:
+            self.one_part_tables.add(path[0].lower())
+        return table_ref(path, alias)
 
     def _hop_alias(self, source: ir.RowSource, hop: int) -> str:
         return self._table_alias(source.hops[hop].table)

@@ -21,6 +21,7 @@ KEY_TYPES = {t.INTEGER: exp.DataType.Type.BIGINT, t.STRING: exp.DataType.Type.TE
 STEP = "__as_of"
 STEP_OF = "__step"
 STEPS = "steps"
+WAREHOUSE = "warehouse"  # the meta mark of a warehouse table (not a CTE) in a query
 GROUPS_STEP = "__groups_as_of"  # in a trend, the step of a grouped table's rows
 
 
@@ -126,6 +127,7 @@ def table_ref(path: tuple[str, ...], alias: str) -> exp.Table:
     """The warehouse table at `path` (`catalog.db.table`), quoted, under `alias`."""
     parts = [exp.to_identifier(part, quoted=True) for part in path]
     table = exp.Table(this=parts[-1])
+    table.meta[WAREHOUSE] = True
     if len(parts) >= 2:
         table.set("db", parts[-2])
     if len(parts) >= 3:

@@ -23,7 +23,6 @@ from segdsl.sql.builder.common import (
     _join,
     _num,
     _or,
-    table_ref,
 )
 from segdsl.sql.builder.reading import _factor_filters
 
@@ -42,7 +41,9 @@ class Population(Aggregates):
         for name, column in self.plan.attributes.items():
             value = self.canonical(_col(column.name, self.entity_alias), column)
             columns.append(exp.alias_(value, name, quoted=True, copy=False))
-        rows = exp.select(*columns).from_(table_ref(entity.source, self.entity_alias), copy=False)
+        rows = exp.select(*columns).from_(
+            self._warehouse_table(entity.source, self.entity_alias), copy=False
+        )
         conditions = [self.condition(part) for part in self.candidate_conditions]
         key = _col(KEY, "entity_rows")
         if self.dialect.anti_join_in_candidates:
@@ -92,7 +93,7 @@ class Population(Aggregates):
             stored_key = _col(KEY, stand_in_cte)
         else:
             key = _col(entity.key.name, alias)
-            select = exp.select().from_(table_ref(entity.source, alias), copy=False)
+            select = exp.select().from_(self._warehouse_table(entity.source, alias), copy=False)
             joined = {NOT_JOINED}
             stored_key = key.copy()
         # an entity is a key: a row without one (SEG411; for rows read instead of the

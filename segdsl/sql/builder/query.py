@@ -27,7 +27,16 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl import types as t
 from segdsl.plan import KEY, POPULATION_AGGREGATES, Plan, relied_on, rows_forbidden, rows_required
-from segdsl.sql.builder.common import KEY_TYPES, STEP, STEPS, _and, _case, _col, _num
+from segdsl.sql.builder.common import (
+    KEY_TYPES,
+    STEP,
+    STEPS,
+    WAREHOUSE,
+    _and,
+    _case,
+    _col,
+    _num,
+)
 from segdsl.sql.builder.cuts import ranking_cuts
 from segdsl.sql.builder.grouping import GroupedRows
 from segdsl.sql.builder.narrowing import (
@@ -165,6 +174,8 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
         self.shared_steps = {}
         self.candidates = False  # whether a `candidates` CTE narrows the rows read
         self.relation = ""
+        self.one_part_tables = set()
+        self.renamed: dict[str, str] = {}  # CTEs named like a one-part warehouse table
         self._build()
 
     # -------------------------------------------------------------- public
@@ -268,6 +279,7 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
         return self._with(select)
 
     def _with(self, select: exp.Select) -> exp.Select:
+        self._clear_of_warehouse_tables(select)
         for name, cte in self.ctes:
             materialized = (
                 name in self.materialized_layers and self.dialect.materialize_ranking_layers
@@ -279,6 +291,28 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
                 copy=False,
             )
         return select
+
+    def _clear_of_warehouse_tables(self, select: exp.Select) -> None:
+        """Renames the CTEs that share a name with a warehouse table named without a
+        schema (`table steps from steps`, in any case: DuckDB folds it), which every
+        later reference would otherwise read as the CTE, in the CTEs and in `select`."""
+        names = {name for name, _ in self.ctes}
+        taken = names | self.one_part_tables | set(self.renamed.values())
+        for name in names:
+            if name.lower() in self.one_part_tables:
+                counter = 2
+                while f"{name}_{counter}".lower() in taken:
+                    counter += 1
+                self.renamed[name] = f"{name}_{counter}"
+                taken.add(self.renamed[name])
+        if not self.renamed:
+            return
+        self.ctes = [
+            (self.renamed.get(name, name), _renamed_relations(cte, self.renamed))
+            for name, cte in self.ctes
+        ]
+        self.materialized_layers = {self.renamed.get(n, n) for n in self.materialized_layers}
+        _renamed_relations(select, self.renamed)
 
     # -------------------------------------------------------------- CTE chain
     def _build(self) -> None:
@@ -321,6 +355,23 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
             name = f"ranked_{depth}"
             self.ctes.append((name, self._ranking_layer(name, layer, last=last)))
             self.relation = name
+
+
+def _renamed_relations(tree: exp.Select, renamed: dict[str, str]) -> exp.Select:
+    """`tree` with its references to the query's own relations in `renamed` renamed, in
+    place (warehouse tables, marked by `table_ref`, keep their names)."""
+    for node in list(tree.walk()):
+        if isinstance(node, exp.Table) and not node.meta.get(WAREHOUSE) and not node.db:
+            if node.name in renamed:
+                node.set("this", exp.to_identifier(renamed[node.name], quoted=True))
+        elif isinstance(node, exp.TableAlias) and node.name in renamed:  # `intervals AS steps`
+            node.set("this", exp.to_identifier(renamed[node.name], quoted=True))
+        elif isinstance(node, exp.Identifier) and isinstance(node.parent, exp.From | exp.Join):
+            if node.arg_key == "this" and node.name in renamed:  # FROM "population"
+                node.replace(exp.to_identifier(renamed[node.name], quoted=True))
+        elif isinstance(node, exp.Column) and node.table in renamed:
+            node.set("table", exp.to_identifier(renamed[node.table], quoted=True))
+    return tree
 
 
 def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:

@@ -16,7 +16,6 @@ from segdsl.sql.builder.common import (
     _col,
     _join,
     _num,
-    table_ref,
 )
 from segdsl.sql.builder.cuts import Cut
 from segdsl.sql.builder.expressions import Expressions
@@ -91,7 +90,7 @@ class Rankings(Expressions):
             alias = "__entity"  # never a CTE's name, in any case
             _join(
                 select,
-                table_ref(entity.source, alias),
+                self._warehouse_table(entity.source, alias),
                 _col(entity.key.name, alias),
                 _col(KEY, base),
                 side="INNER",

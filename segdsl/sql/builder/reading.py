@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.plan import KEY, internal_name
-from segdsl.sql.builder.common import GROUPS_STEP, STEP, STEPS, UP_TO_AS_OF, _col, _or, table_ref
+from segdsl.sql.builder.common import GROUPS_STEP, STEP, STEPS, UP_TO_AS_OF, _col, _or
 from segdsl.sql.builder.expressions import Expressions
 
 
@@ -28,14 +28,16 @@ class Reading(Expressions):
             rows = self._grouped_rows(source).subquery(alias(hops[0].table), copy=False)
             select = exp.select().from_(rows, copy=False)
         else:
-            select = exp.select().from_(table_ref(hops[0].source, alias(hops[0].table)), copy=False)
+            select = exp.select().from_(
+                self._warehouse_table(hops[0].source, alias(hops[0].table)), copy=False
+            )
         for child, parent in itertools.pairwise(hops):
             assert child.parent_key is not None
             on = exp.EQ(
                 this=_col(child.link, alias(child.table)),
                 expression=_col(child.parent_key, alias(parent.table)),
             )
-            parent_table = table_ref(parent.source, alias(parent.table))
+            parent_table = self._warehouse_table(parent.source, alias(parent.table))
             select.append("joins", exp.Join(this=parent_table, on=on, kind="INNER"))
         if self.steps is not None:
             # each row once per step: the as-of cap and the windows (in WHERE, of the

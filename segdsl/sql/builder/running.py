@@ -80,7 +80,11 @@ class RunningTotals(Aggregates):
         select, key = self._from_source(source)
         # the rows cross-joined with the intervals (under the spine's name)
         join = select.args["joins"][-1]
-        join.set("this", exp.alias_(exp.to_identifier(INTERVALS, quoted=True), STEPS, quoted=True))
+        intervals = exp.Table(
+            this=exp.to_identifier(INTERVALS, quoted=True),
+            alias=exp.TableAlias(this=exp.to_identifier(STEPS, quoted=True)),
+        )
+        join.set("this", intervals)
         common, residuals = _factor_filters([a.filter for _, a in aggregations])
         columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
         for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
