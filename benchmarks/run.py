@@ -2,7 +2,7 @@
 
     python -m benchmarks.run                 # DuckDB at scale 100 (1M customers, ~23M events), Postgres at scale 5
     python -m benchmarks.run --quick         # scale 1 / 1, fewer repetitions (a smoke run)
-    python -m benchmarks.run --only compile  # one section: segments, one_pass, compile, validate, memory
+    python -m benchmarks.run --only compile  # one section: segments, one_pass, compile, validate, memory, trend, startup
 
 Sections:
 1. segments  — each benchmark segment vs the fastest of its expert SQL forms (same members first), per engine
@@ -12,6 +12,8 @@ Sections:
 5. memory    — peak memory of `seg run --output x.parquet` from 10k to 1M rows
 6. trend     — `seg trend`: the sizes of every segment of the examples at 52 weekly steps
                (one query) vs the same sizes at one as-of time (DuckDB; target ≤ 4×)
+8. startup   — `seg --help`, `--version`, `validate`, `compile` in fresh processes vs
+               `python -c "import typer"` (benchmarks/startup.py)
 """
 
 from __future__ import annotations
@@ -39,12 +41,18 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+ROUNDS_SECONDS = 2.0  # short queries run in more rounds: at least this long in all
+MAX_ROUNDS = 41
+
+
 def alternate(*actions: Callable[[], object], repeat: int) -> list[float]:
-    """Median seconds of each action, run in turn after one warm-up each."""
-    for action in actions:
-        action()
+    """Median seconds of each action, run in turn after one warm-up each: `repeat`
+    rounds, or more (up to MAX_ROUNDS) while the rounds take under ROUNDS_SECONDS in all,
+    so that a 10 ms query's ratio is not one scheduler tick's noise."""
+    one_round = sum(timed(action) for action in actions)
+    rounds = max(repeat, min(MAX_ROUNDS, int(ROUNDS_SECONDS / max(one_round, 1e-3))))
     times: list[list[float]] = [[] for _ in actions]
-    for _ in range(repeat):
+    for _ in range(rounds):
         for action, measured in zip(actions, times, strict=True):
             measured.append(timed(action))
     return [statistics.median(measured) for measured in times]
@@ -488,7 +496,8 @@ def main() -> None:
         "--no-duckdb", action="store_true", help="sections 1 and 2 on Postgres only"
     )
     parser.add_argument(
-        "--only", choices=["segments", "one_pass", "compile", "validate", "memory", "trend"]
+        "--only",
+        choices=["segments", "one_pass", "compile", "validate", "memory", "trend", "startup"],
     )
     parser.add_argument(
         "--segments", help="section 1 only for these segments (comma-separated names)"
@@ -502,9 +511,14 @@ def main() -> None:
     only = args.segments.split(",") if args.segments else None
     if args.quick:
         args.scale, args.pg_scale, args.repeat = 1.0, 1.0, 3
-    every = {"segments", "one_pass", "compile", "validate", "memory", "trend"}
+    every = {"segments", "one_pass", "compile", "validate", "memory", "trend", "startup"}
     wanted = {args.only} if args.only else every
     print(f"segdsl benchmarks on {os.cpu_count()} cores · python {sys.version.split()[0]}")
+    if "startup" in wanted:
+        from benchmarks import startup
+
+        print('\n== 8. start-up: fresh processes against `python -c "import typer"`')
+        startup.report(repeat=15)
     if "compile" in wanted:
         bench_compile()
     if "validate" in wanted:

@@ -81,24 +81,30 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--against", type=Path, help="An older source tree to compare with.")
     options = parser.parse_args()
+    report(options.repeat, options.against)
+
+
+def report(repeat: int, against: Path | None = None) -> None:
+    """Print each command's process and import ratios to the baseline (medians of
+    `repeat` rounds); with `against`, the same commands from that source tree too."""
     runs: dict[str, tuple[tuple[str, ...], Path]] = {"baseline": (BASELINE, ROOT)}
     for name, args in COMMANDS.items():
         runs[name] = (args, ROOT)
-        if options.against is not None:
-            runs[f"{name} (against)"] = (args, options.against.resolve())
+        if against is not None:
+            runs[f"{name} (against)"] = (args, against.resolve())
     walls: dict[str, list[float]] = {name: [] for name in runs}
     imports: dict[str, list[float]] = {name: [] for name in runs}
     INTERPRETER.update(self_times([sys.executable, "-Ximporttime", "-c", "pass"], ROOT))
     for args, tree in runs.values():  # warm the file cache and the .pyc files first
         wall(args, tree)
-    for _ in range(options.repeat):
+    for _ in range(repeat):
         for name, (args, tree) in runs.items():
             walls[name].append(wall(args, tree))
             imports[name].append(import_seconds(args, tree))
     base_wall = statistics.median(walls["baseline"])
     base_imports = statistics.median(imports["baseline"])
     print(f'baseline `python -c "import typer"`: process {base_wall * 1000:.0f} ms, ', end="")
-    print(f"imports {base_imports * 1000:.0f} ms (medians of {options.repeat})")
+    print(f"imports {base_imports * 1000:.0f} ms (medians of {repeat})")
     print(f"{'command':<42} {'process ×':>10} {'imports ×':>10} {'process ms':>11}")
     for name in runs:
         if name == "baseline":
