@@ -309,6 +309,25 @@ def test_completion_offers_a_columns_values_from_the_schema_file(
     assert '"page_view"' in [i.label for i in inside]
 
 
+def test_completion_after_per_in_a_grouped_table_offers_units_and_columns(
+    project: Path,
+) -> None:
+    state = state_of(project)
+    path = str((project / "behaviour.seg").resolve())
+    text = "segdsl 1\ntable order_days = paid_orders per "
+    state.set_text(path, text)
+    items = features.completion(state.snapshot(), path, len(text))
+    units = [item.label for item in items if item.kind == types.CompletionItemKind.Unit]
+    assert sorted(units) == ["day", "month", "quarter", "week", "year"]
+    columns = {item.label for item in items if item.kind == types.CompletionItemKind.Field}
+    assert {"amount", "channel", "status"} <= columns  # the base table's
+    text = "segdsl 1\nsegment s = max count events per "
+    state.set_text(path, text)
+    measure = features.completion(state.snapshot(), path, len(text))
+    assert not [item for item in measure if item.kind == types.CompletionItemKind.Unit]
+    assert "page_category" in {item.label for item in measure}  # a `per` group's column
+
+
 def test_positions_count_utf16_units_like_the_editor() -> None:
     text = 'segment s = name = "😀" and zzz = 1\n'
     source = SourceFile("f.seg", text)

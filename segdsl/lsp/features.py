@@ -27,6 +27,7 @@ from segdsl.lsp.language import (
 from segdsl.lsp.positions import offset_range, path_uri, span_range
 from segdsl.lsp.workspace import Snapshot
 from segdsl.semantic.check import Checker
+from segdsl.semantic.check.grouped import UNITS as CALENDAR_UNITS
 from segdsl.semantic.declarations import TableInfo
 from segdsl.source import SourceFile, Span
 from segdsl.syntax import nodes
@@ -39,6 +40,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DURATION = re.compile(r"(\d+)(min|mo|s|h|d|w|y)(?![A-Za-z0-9_])")
 _STATEMENT = re.compile(r"^(?:{})\b".format("|".join(STATEMENT_KEYWORDS)), re.MULTILINE)
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+# `table purchase_days = paid_orders per |`: a calendar unit or a column of the base table
+_GROUPED_PER = re.compile(r"^table\s+\w+\s*=\s*\w+\s+per\s+\w*$")
 _AGGREGATE_OPEN = re.compile(r"\b(?:sum|avg|min|max|count(?:\s+distinct)?|first|last|nth)\s*\($")
 
 
@@ -395,6 +398,10 @@ def completion(
     kinds = types.CompletionItemKind
     items: list[types.CompletionItem] = []
     decls = snap.analysis.decls
+    if _GROUPED_PER.search(statement):
+        for unit in CALENDAR_UNITS:
+            detail = f"a group per {unit} of the base table's time, in the project time zone"
+            items.append(_ranked(0, unit, kinds.Unit, detail))
     if table is not None:
         for (qualifier, name), (hop, column) in sorted(table.columns.items()):
             if not qualifier:
