@@ -388,22 +388,26 @@ class _Writer:
                 ),
             )
         )
+        self._insert_new(
+            run, t.copy(), exp.cast(exp.Null(), "TIMESTAMP"), exp.Not(this=_exists(same_in_history))
+        )
+
+    def _insert_new(
+        self, run: DefinitionRun, valid_from: exp.Expr, valid_to: exp.Expr, *where: exp.Expr
+    ) -> None:
+        """The definition's rows of the new membership `n` that meet `where`, into the
+        history as intervals under its current hash."""
         self._insert(
             exp.select(
                 _col("key", "n"),
                 _col("definition", "n"),
                 _col("label", "n"),
                 _s(run.hash),
-                t.copy(),
-                exp.cast(exp.Null(), "TIMESTAMP"),
+                valid_from,
+                valid_to,
             )
             .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    exp.Not(this=_exists(same_in_history)),
-                )
-            )
+            .where(_all(_eq(_col("definition", "n"), _s(run.name)), *where))
         )
 
     def _insert(self, select: exp.Select) -> None:
@@ -590,23 +594,8 @@ class _Writer:
                 )
             )
         )
-        self._insert(
-            exp.select(
-                _col("key", "n"),
-                _col("definition", "n"),
-                _col("label", "n"),
-                _s(run.hash),
-                t.copy(),
-                n_time.copy(),
-            )
-            .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    in_diff("n"),
-                    exp.Not(this=_exists(joined_next)),
-                )
-            )
+        self._insert_new(
+            run, t.copy(), n_time.copy(), in_diff("n"), exp.Not(this=_exists(joined_next))
         )
 
     # ---------------------------------------------------------------- runs
