@@ -37,7 +37,9 @@ from segdsl.engines.base import (
     display_name,
     effective_timeout,
     is_own,
-    marker_text,
+    marker_property,
+    materialized_query,
+    materializing,
     parse_query,
     refuse_replacing,
     require_query,
@@ -322,11 +324,7 @@ class ClickHouseEngine(Engine):
     ) -> None:
         from sqlglot import exp
 
-        if kind not in ("table", "view"):
-            raise EngineError(
-                "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
-            )
-        query = parse_query(sql, "clickhouse")
+        query = materialized_query(sql, kind, "clickhouse")
         target = table_expression(name, "clickhouse")
         if target.catalog:
             raise EngineError(
@@ -341,9 +339,7 @@ class ClickHouseEngine(Engine):
             for parts in tables_read(sql, "clickhouse")
         }
         if resolved in reads:
-            raise EngineError(
-                "permission", f"{self._label}: {refuse_replacing(name, 'input').message}"
-            )
+            raise refuse_replacing(name, "input", label=self._label)
         existing = (
             self._arrow(
                 "SELECT comment FROM system.tables "
@@ -354,16 +350,14 @@ class ClickHouseEngine(Engine):
             .to_pylist()
         )
         if existing and not replace and not is_own(existing[0]):
-            raise EngineError(
-                "permission", f"{self._label}: {refuse_replacing(name, 'foreign').message}"
-            )
+            raise refuse_replacing(name, "foreign", label=self._label)
         properties: list[exp.Expr] = []
         if kind == "table":
             properties += [
                 exp.EngineProperty(this=exp.var("MergeTree")),
                 exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))]),
             ]
-        properties.append(exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind))))
+        properties.append(marker_property(kind))
         create = exp.Create(
             this=target,
             kind=kind.upper(),
@@ -373,12 +367,8 @@ class ClickHouseEngine(Engine):
         )
         statement = create.sql(dialect="clickhouse", identify=True)
         backend = self.backend
-        try:
+        with materializing(name):
             self._run(lambda: backend.command(statement))
-        except EngineError as error:
-            raise EngineError(
-                error.kind, f"{error.message} (while materializing {display_name(name)})"
-            ) from None
 
     def _current_database(self) -> str:
         rows = self._arrow("SELECT currentDatabase()").column(0).to_pylist()

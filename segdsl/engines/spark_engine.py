@@ -48,7 +48,9 @@ from segdsl.engines.base import (
     effective_timeout,
     in_main_thread,
     is_own,
-    marker_text,
+    marker_property,
+    materialized_query,
+    materializing,
     parse_query,
     refuse_replacing,
     require_query,
@@ -327,12 +329,8 @@ class SparkEngine(Engine):
     ) -> None:
         from sqlglot import exp
 
-        if kind not in ("table", "view"):
-            raise EngineError(
-                "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
-            )
         require_query(sql, self._label)
-        query = parse_query(sql, "spark")
+        query = materialized_query(sql, kind, "spark")
         target = table_expression(name, "spark")
         shown = display_name(name)
         with _lock:
@@ -341,21 +339,17 @@ class SparkEngine(Engine):
                 found_kind, comment = existing
                 reads = {self._qualified(_table(parts)) for parts in tables_read(sql, "spark")}
                 if self._qualified(target) in reads:
-                    raise EngineError(
-                        "permission", f"{self._label}: {refuse_replacing(name, 'input')}"
-                    )
+                    raise refuse_replacing(name, "input", label=self._label)
                 if not replace and not is_own(comment):
-                    raise EngineError(
-                        "permission", f"{self._label}: {refuse_replacing(name, 'foreign')}"
-                    )
+                    raise refuse_replacing(name, "foreign", label=self._label)
                 if found_kind != kind:
                     raise EngineError(
                         "invalid_query",
                         f"{self._label}: {shown} exists and is not a {kind}; "
                         "drop it or choose another name",
                     )
-            comment_property = exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind)))
-            try:
+            comment_property = marker_property(kind)
+            with materializing(name):
                 if kind == "view":
                     view = exp.Create(
                         this=target,
@@ -391,10 +385,6 @@ class SparkEngine(Engine):
                     this=fresh, kind="TABLE", actions=[exp.AlterRename(this=target.copy())]
                 )
                 self._sql(rename.sql("spark"))
-            except EngineError as error:
-                raise EngineError(
-                    error.kind, f"{error.message} (while materializing {shown})"
-                ) from None
 
     def _qualified(self, table: Any) -> tuple[str, ...]:
         """A table's (database, name), lower case, the current database filled in."""
