@@ -13,11 +13,8 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
-    compiler_for,
-    fail_on_compile_error,
-    parse_params,
 )
-from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.database import on_database, progress
 
 if TYPE_CHECKING:
     from segdsl.trend import Trend
@@ -48,17 +45,14 @@ def trend(
 ) -> None:
     """Sizes and label counts at every step from --from to --to, in one query."""
     from segdsl import execute
-    from segdsl.project import load_project
     from segdsl.trend import run_trend, steps
 
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         names = execute.resolve_names(compiler, segment)
         at = steps(compiler, start, end, every)
         with (
-            open_engine(url, project.settings) as engine,
+            opened.open_engine() as engine,
             progress(f"{len(names)} definitions at {len(at)} steps"),
         ):
             result = run_trend(compiler, engine, names, at)
