@@ -581,9 +581,7 @@ DIALECTS[Spark.name] = Spark()
 
 
 def get_dialect(name: str) -> Dialect:
-    """The dialect called `name` (duckdb, postgres, bigquery or spark)."""
-
-    """The dialect called `name` (duckdb, postgres, bigquery or clickhouse)."""
+    """The dialect called `name` (duckdb, postgres, bigquery, spark or clickhouse)."""
     return DIALECTS[name]
 
 
