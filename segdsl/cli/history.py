@@ -19,6 +19,7 @@ from segdsl.cli.common import (
 from segdsl.cli.database import OnDatabase, on_database, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned
 from segdsl.cli.jsonout import emit, iso_time
+from segdsl.cli.rows import write_rows
 
 if TYPE_CHECKING:
     from segdsl.engines import Engine
@@ -188,6 +189,4 @@ def changes(
                 where = history_path(engine, history)
             query = changes_query(compiler, segment, interval, engine.dialect, where)
             sql = compiler.dialect(engine.dialect).render(query)
-            from segdsl.cli.run import _write_rows
-
-            _write_rows(engine, sql, materialize, False, replace, output, output_format)
+            write_rows(engine, sql, materialize, False, replace, output, output_format)

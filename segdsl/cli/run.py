@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,7 +18,8 @@ from segdsl.cli.common import (
 )
 from segdsl.cli.database import on_database, progress
 from segdsl.cli.freshness import is_pinned, note_as_of, report_spent, stale_check_sql
-from segdsl.cli.jsonout import emit, emit_line, iso_time
+from segdsl.cli.jsonout import emit, iso_time
+from segdsl.cli.rows import write_rows
 from segdsl.cli.terminal import rich_layout, share_table, share_text, show, table
 
 if TYPE_CHECKING:
@@ -133,49 +132,7 @@ def run(
             note_as_of(engine, compiler, names, moment, pinned=pinned)
             with contextlib.ExitStack() as finally_:
                 finally_.callback(report_spent, engine)  # also after a partial export
-                _write_rows(engine, sql, materialize, view, replace, output, output_format)
-
-
-def _write_rows(
-    engine: object,
-    sql: str,
-    materialize: str | None,
-    view: bool,
-    replace: bool,
-    output: Path | None,
-    output_format: DataFormat,
-) -> None:
-    """Member rows into a table or view, a file, or standard output."""
-    from segdsl.engines import Engine
-
-    assert isinstance(engine, Engine)
-    if materialize is not None:
-        with progress(f"materialising {materialize}"):
-            engine.materialize(sql, materialize, kind="view" if view else "table", replace=replace)
-        typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
-        return
-    if output is not None:
-        from segdsl.engines.export import export_query
-
-        with progress(f"writing {output}"), _no_leftover_part(output):
-            written = export_query(engine, sql, output)
-        typer.echo(f"{written} rows written to {output}", err=True)
-        return
-    _print_rows(engine, sql, output_format)
-
-
-@contextlib.contextmanager
-def _no_leftover_part(output: Path) -> Iterator[None]:
-    """When an export stops (an error, Ctrl-C, SIGTERM), its hidden `.NAME.*.part` file
-    goes too, even if the interrupt came before the writer could remove it."""
-    pattern = f".{glob.escape(output.name)}.*.part"
-    before = set(output.parent.glob(pattern))
-    try:
-        yield
-    except BaseException:
-        for part in set(output.parent.glob(pattern)) - before:
-            part.unlink(missing_ok=True)
-        raise
+                write_rows(engine, sql, materialize, view, replace, output, output_format)
 
 
 def _print_sizes(sizes: object, moment: AsOf, engine: object, output_format: DataFormat) -> None:
@@ -232,24 +189,6 @@ def _show_sizes(sizes: Sizes, heading: str) -> None:
         rows = [("(none)" if label is None else str(label), n) for label, n in counts.items()]
         show(Text(""))
         show(share_table(name, rows, sizes.population))
-
-
-def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
-    from segdsl.engines import Engine
-
-    assert isinstance(engine, Engine)
-    first = True
-    for batch in engine.query_batches(sql):
-        rows = batch.to_pylist()
-        if output_format is DataFormat.json:
-            for row in rows:
-                emit_line(row)
-            continue
-        if first:
-            typer.echo("\t".join(batch.schema.names))
-            first = False
-        for row in rows:
-            typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
 
 
 def overlap(

@@ -15,6 +15,7 @@ from segdsl.cli.common import (
     ParamOption,
 )
 from segdsl.cli.database import on_database, progress
+from segdsl.cli.rows import no_leftover_part
 
 if TYPE_CHECKING:
     from segdsl.trend import Trend
@@ -57,12 +58,11 @@ def trend(
         ):
             result = run_trend(compiler, engine, names, at)
     if output is not None:
-        from segdsl.cli.run import _no_leftover_part
         from segdsl.engines.export import export_rows
         from segdsl.engines.rows import Rows
 
         rows = Rows.of(COLUMNS, [[r[c] for c in COLUMNS] for r in result.rows()], TYPES)
-        with _no_leftover_part(output):
+        with no_leftover_part(output):
             written = export_rows(rows, output)
         typer.echo(f"{written} rows written to {output}", err=True)
         return
