@@ -294,17 +294,15 @@ class ClickHouseEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        from segdsl.engines.arrow import rows_from_arrow
+        from segdsl.engines.arrow import batches_of, rows_from_arrow
 
-        table = self._arrow(sql, params)
-        batches = table.to_batches(max_chunksize=batch_rows)
-        for batch in batches or [_empty_batch(table)]:
+        for batch in batches_of(self._arrow(sql, params), batch_rows):
             yield rows_from_arrow(batch)
 
     def arrow_batches(self, sql: str) -> Generator[object, None, None]:
-        table = self._arrow(sql)
-        batches = table.to_batches()
-        yield from batches or [_empty_batch(table)]
+        from segdsl.engines.arrow import batches_of
+
+        yield from batches_of(self._arrow(sql))
 
     def explain(self, sql: str) -> str:
         text = parse_query(sql, "clickhouse").sql(dialect="clickhouse", identify=True)
@@ -455,12 +453,6 @@ def _naive_times(table: Any) -> Any:
             naive = table.column(index).cast(pa.timestamp(field.type.unit))
             table = table.set_column(index, pa.field(field.name, naive.type), naive)
     return table
-
-
-def _empty_batch(table: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.RecordBatch.from_pylist([], schema=table.schema)
 
 
 _CODE_NAME = re.compile(r"\(([A-Z][A-Z_0-9]+)\)")

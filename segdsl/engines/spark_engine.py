@@ -33,7 +33,7 @@ from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow
+import pyarrow  # noqa: F401  (DataFrame.toArrow needs it; missing: as pyspark)
 import pyspark  # noqa: F401  (missing: `connect` names the extra to install)
 
 from segdsl.engines.base import (
@@ -295,21 +295,17 @@ class SparkEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        from segdsl.engines.arrow import rows_from_arrow
+        from segdsl.engines.arrow import batches_of, rows_from_arrow
 
         if params:
             raise EngineError("other", f"{self._label}: query parameters are not supported")
-        table = self._query(sql)
-        batches = table.to_batches(max_chunksize=batch_rows)
-        if not batches:
-            batches = table.schema.empty_table().to_batches() or [_empty_batch(table.schema)]
-        for batch in batches:
+        for batch in batches_of(self._query(sql), batch_rows):
             yield rows_from_arrow(batch)
 
     def arrow_batches(self, sql: str) -> Generator[object, None, None]:
-        table = self._query(sql)
-        batches = table.to_batches(max_chunksize=DEFAULT_BATCH_ROWS)
-        yield from batches or [_empty_batch(table.schema)]
+        from segdsl.engines.arrow import batches_of
+
+        yield from batches_of(self._query(sql), DEFAULT_BATCH_ROWS)
 
     def explain(self, sql: str) -> str:
         require_query(sql, self._label)
@@ -445,11 +441,6 @@ def _table(parts: Sequence[str]) -> Any:
     if len(identifiers) >= 3:
         table.set("catalog", identifiers[-3])
     return table
-
-
-def _empty_batch(schema: Any) -> Any:
-
-    return pyarrow.RecordBatch.from_pylist([], schema=schema)
 
 
 def _classify(error: BaseException, *, connecting: bool) -> tuple[ErrorKind, str]:
