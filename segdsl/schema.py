@@ -25,6 +25,7 @@ from pathlib import Path
 
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
+from segdsl.sql.dialects import DIALECTS, Dialect
 from segdsl.syntax import nodes
 from segdsl.types import COLUMN_TYPES, Kind
 
@@ -259,42 +260,20 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
     One of integer, number, string, boolean, date, timestamp, timestamptz.
     """
     name = type_name.strip().lower()
-    if dialect == "clickhouse":
-        name = _clickhouse_type(name)
-        if name.startswith("datetime"):  # a zone written in the type makes it an instant
-            return "timestamptz" if "'" in name else "timestamp"
-        if name.startswith("date"):  # Date, Date32
-            return "date"
     wrapped = re.fullmatch(r"(?:nullable|lowcardinality)\((.*)\)", name)
     if wrapped:  # ClickHouse wraps the type of a column that may hold NULL
         return warehouse_kind(wrapped.group(1), dialect)
-    if name.startswith("datetime") and name != "datetime":
-        # ClickHouse DateTime / DateTime64(3) hold instants; with a zone argument
-        # (DateTime64(3, 'UTC')) they show them in it: either way an instant once a
-        # zone is named, a wall-clock time otherwise
-        return "timestamptz" if "'" in name else "timestamp"
-    if name in ("date32", "date"):
-        return "date"
-    if name.startswith("timestamp"):
-        with_zone = "with time zone" in name or name in ("timestamptz", "timestamp with time zone")
-        if dialect == "bigquery" and name == "timestamp":
-            return "timestamptz"  # a BigQuery TIMESTAMP is an instant
-        if dialect == "spark":  # TIMESTAMP (or TIMESTAMP_LTZ) is an instant, _NTZ wall-clock
-            return "timestamp" if name == "timestamp_ntz" else "timestamptz"
-        return "timestamptz" if with_zone or name == "timestamptz" else "timestamp"
-    if name == "datetime":
-        return "timestamp"
+    time = DIALECTS.get(dialect, _PORTABLE).time_kind(name)
+    if time is not None:
+        return time
     for family, pattern in _FAMILIES.items():
         if pattern.match(name):
             return family
     return "other"
 
 
-def _clickhouse_type(name: str) -> str:
-    """A ClickHouse type name without its Nullable(...) / LowCardinality(...) wrappers."""
-    while name.endswith(")") and name.startswith(("nullable(", "lowcardinality(")):
-        name = name[name.index("(") + 1 : -1].strip()
-    return name
+_PORTABLE = Dialect()
+"""The type names of a schema file recorded on an engine segdsl does not know."""
 
 
 def type_mismatch(declared: str, actual: str, dialect: str) -> str | None:

@@ -498,6 +498,19 @@ def test_spark_and_clickhouse_keep_no_history(dialect: str) -> None:
     assert [d.code for d in refused.value.diagnostics] == ["SEG563"]
 
 
+def test_every_dialect_keeping_a_history_reads_its_tables_comments() -> None:
+    """`keeps_history` goes with a catalogue query (the base Dialect has none)."""
+    from segdsl.history import tables
+    from segdsl.sql.dialects import DIALECTS
+
+    keeping = sorted(name for name, d in DIALECTS.items() if d.keeps_history)
+    assert keeping == ["bigquery", "duckdb", "postgres"]
+    for name in keeping:
+        sql = tables.comments_query("hist", name)  # type: ignore[arg-type]
+        assert "'segdsl_history'" in sql and "'segdsl_runs'" in sql
+        assert ("'segdsl_lock'" in sql) == DIALECTS[name].history_lock_table
+
+
 def test_a_schema_named_like_the_duckdb_file(demo: Path, tmp_path: Path) -> None:
     """`history.duckdb` is the database `history`: `history.segdsl_runs` would be ambiguous."""
     copy = tmp_path / "history.duckdb"

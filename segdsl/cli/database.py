@@ -6,16 +6,19 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from segdsl.cli.common import EXIT_FINDINGS
+from segdsl.cli.common import EXIT_FINDINGS, compiler_for, fail_on_compile_error, parse_params
 
 if TYPE_CHECKING:
+    from segdsl.compiler import Compiler
     from segdsl.engines import Engine
+    from segdsl.project import Project
     from segdsl.settings import Settings
 
 
@@ -115,3 +118,32 @@ def spark_demo_folder() -> Path:
 
     demo_database()  # builds the DuckDB demo first if it is not there yet
     return export_parquet(demo_database_path())
+
+
+@dataclass(frozen=True)
+class OnDatabase:
+    """A project compiled for a command that runs it on a database (`on_database`)."""
+
+    project: Project
+    url: str
+    compiler: Compiler
+
+    def open_engine(self, *, maximum_bytes_billed: int | None = None) -> Engine:
+        return open_engine(
+            self.url, self.project.settings, maximum_bytes_billed=maximum_bytes_billed
+        )
+
+
+@contextlib.contextmanager
+def on_database(
+    path: Sequence[Path], db: str | None, param: Sequence[str] | None
+) -> Iterator[OnDatabase]:
+    """The project at `path` compiled with the `--param` values, and the database of `--db`
+    (else the settings'): inside the block, compile errors end the command with their
+    diagnostics and engine errors with one line."""
+    from segdsl.project import load_project
+
+    project = load_project(path)
+    url = database_url(db, project.settings)
+    with fail_on_compile_error(project), engine_errors():
+        yield OnDatabase(project, url, compiler_for(project, parse_params(param)))

@@ -19,9 +19,10 @@ from segdsl.cli.common import (
     parse_params,
     usage_error,
 )
-from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.database import engine_errors, on_database, open_engine, progress
 from segdsl.cli.freshness import (
     is_pinned,
+    note_as_of,
     note_unpinned,
     report_spent,
     stale_check_sql,
@@ -210,24 +211,19 @@ def why(
     from segdsl.explain.reasons import add_reasons
     from segdsl.explain.report import fill_why, why_sql, why_tree
     from segdsl.explain.why_render import why_dict, why_lines
-    from segdsl.project import load_project
 
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         segment = compiler.select_one(segment)  # a name, or a glob/tag/owner selecting one
         moment = compiler.as_of(as_of)
-        with open_engine(url, project.settings) as engine:
+        with opened.open_engine() as engine:
             compiler = fit_to_warehouse(compiler, engine, [segment])
             tree = why_tree(compiler, segment)
             sql, columns = why_sql(compiler, tree, key, dialect=engine.dialect, as_of=moment)
-            pinned = is_pinned(as_of, project.settings)
+            pinned = is_pinned(as_of, opened.project.settings)
             freshness = None if pinned else stale_check_sql(compiler, [segment], engine.dialect)
             engine.reserve([query for query in (freshness, sql) if query])
-            if not pinned:
-                note_unpinned(moment)
-                warn_if_stale(engine, compiler, [segment], moment)
+            note_as_of(engine, compiler, [segment], moment, pinned=pinned)
             rows = engine.query(sql).to_pylist()
             if rows:
                 fill_why(tree, columns, rows[0])

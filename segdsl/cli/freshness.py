@@ -29,6 +29,15 @@ def note_unpinned(moment: AsOf) -> None:
     )
 
 
+def note_as_of(
+    engine: Engine, compiler: Compiler, names: Iterable[str], moment: AsOf, *, pinned: bool
+) -> None:
+    """Unless the as-of time is `pinned`, say it is now and warn when the data is older."""
+    if not pinned:
+        note_unpinned(moment)
+        warn_if_stale(engine, compiler, names, moment)
+
+
 def stale_check_sql(compiler: Compiler, names: Iterable[str], dialect_name: str) -> str | None:
     """The query `warn_if_stale` sends (None: no timed table), so a command can count
     it among the queries it will send before sending any."""

@@ -14,18 +14,15 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
-    compiler_for,
-    fail_on_compile_error,
-    parse_params,
     usage_error,
 )
-from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.database import OnDatabase, on_database, progress
 from segdsl.cli.freshness import is_pinned, note_unpinned
 from segdsl.cli.jsonout import emit, iso_time
+from segdsl.cli.rows import write_rows
 
 if TYPE_CHECKING:
     from segdsl.engines import Engine
-    from segdsl.project import Project
 
 SegmentsOption = Annotated[
     list[str] | None,
@@ -58,21 +55,18 @@ def snapshot(
     from segdsl import execute
     from segdsl.history.membership import check_kinds
     from segdsl.history.snapshot import snapshot as record
-    from segdsl.project import load_project
 
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         moment = compiler.as_of(as_of)
         names = execute.resolve_names(compiler, segment or [])
         check_kinds(compiler, names)
         if not names:
             usage_error("the project has no segments, classifiers or splits")
-        if not is_pinned(as_of, project.settings):
+        if not is_pinned(as_of, opened.project.settings):
             note_unpinned(moment)
         recording = progress(f"recording {len(names)} definitions at {moment}")
-        with _writer_engine(url, project, into) as engine, recording:
+        with _writer_engine(opened, into) as engine, recording:
             result = record(compiler, engine, names, into, moment, backfill=backfill)
     if output_format is DataFormat.json:
         emit(
@@ -113,16 +107,16 @@ def snapshot(
         )
 
 
-def _writer_engine(url: str, project: Project, schema: str) -> Engine:
+def _writer_engine(opened: OnDatabase, schema: str) -> Engine:
     """The engine to write with; a DuckDB file another process holds open for writing
     (another snapshot) is SEG562, like a lock held on Postgres."""
     from segdsl.engines import EngineError
     from segdsl.history.membership import request_error
 
     try:
-        return open_engine(url, project.settings)
+        return opened.open_engine()
     except EngineError as error:
-        if url.startswith("duckdb:") and "lock" in error.message.lower():
+        if opened.url.startswith("duckdb:") and "lock" in error.message.lower():
             raise request_error(
                 "SEG562",
                 f"another snapshot is writing into `{schema}` (the database file is locked "
@@ -178,14 +172,10 @@ def changes(
 
     if output is not None and materialize is not None:
         usage_error("use either --output or --materialize")
-    from segdsl.project import load_project
-
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         check_kinds(compiler, [segment])
-        with open_engine(url, project.settings) as engine:
+        with opened.open_engine() as engine:
             recorded = recorded_times(engine, history, segment) if history else {}
             interval = choose(compiler, segment, since, until, recorded, history=history)
             typer.echo(
@@ -199,19 +189,4 @@ def changes(
                 where = history_path(engine, history)
             query = changes_query(compiler, segment, interval, engine.dialect, where)
             sql = compiler.dialect(engine.dialect).render(query)
-            if materialize is not None:
-                with progress(f"materialising {materialize}"):
-                    engine.materialize(sql, materialize, replace=replace)
-                typer.echo(f"table {materialize} created", err=True)
-                return
-            if output is not None:
-                from segdsl.cli.run import _no_leftover_part
-                from segdsl.engines.export import export_query
-
-                with progress(f"writing {output}"), _no_leftover_part(output):
-                    written = export_query(engine, sql, output)
-                typer.echo(f"{written} rows written to {output}", err=True)
-                return
-            from segdsl.cli.run import _print_rows
-
-            _print_rows(engine, sql, output_format)
+            write_rows(engine, sql, materialize, False, replace, output, output_format)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,20 +14,12 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
-    compiler_for,
-    fail_on_compile_error,
-    parse_params,
     usage_error,
 )
-from segdsl.cli.database import database_url, engine_errors, open_engine, progress
-from segdsl.cli.freshness import (
-    is_pinned,
-    note_unpinned,
-    report_spent,
-    stale_check_sql,
-    warn_if_stale,
-)
-from segdsl.cli.jsonout import emit, emit_line, iso_time
+from segdsl.cli.database import on_database, progress
+from segdsl.cli.freshness import is_pinned, note_as_of, report_spent, stale_check_sql
+from segdsl.cli.jsonout import emit, iso_time
+from segdsl.cli.rows import write_rows
 from segdsl.cli.terminal import rich_layout, share_table, share_text, show, table
 
 if TYPE_CHECKING:
@@ -88,23 +78,18 @@ def run(
         usage_error("--view goes with --materialize")
     if all_ and segment:
         usage_error("use either --all or --segment")
-    from segdsl.project import load_project
-
     if as_of is not None and as_of.strip().lower() == "param":
         usage_error("--as-of param is for `seg compile` (SQL a scheduler runs with a parameter)")
-    project = load_project(path)
-    url = database_url(db, project.settings)
     wants_rows = members or output is not None or materialize is not None or attributes is not None
-    with fail_on_compile_error(project), engine_errors():
+    with on_database(path, db, param) as opened:
         from segdsl import execute
 
-        compiler = compiler_for(project, parse_params(param))
+        compiler = opened.compiler
         moment = compiler.as_of(as_of)
         names = execute.resolve_names(compiler, segment or [])
-        engine = open_engine(url, project.settings, maximum_bytes_billed=max_bytes)
-        with engine:
+        with opened.open_engine(maximum_bytes_billed=max_bytes) as engine:
             compiler = execute.fit_to_warehouse(compiler, engine, names)
-            pinned = is_pinned(as_of, project.settings)
+            pinned = is_pinned(as_of, opened.project.settings)
             billed = engine.spent is not None
             freshness = (
                 [stale_check_sql(compiler, names, engine.dialect)] if billed and not pinned else []
@@ -119,9 +104,7 @@ def run(
                 if billed:  # an engine that bills: all queries dry-run first
                     queries = execute.size_queries(compiler, names, engine.dialect, moment)
                     engine.reserve([sql for sql in [*freshness, *queries] if sql])
-                if not pinned:
-                    note_unpinned(moment)
-                    warn_if_stale(engine, compiler, names, moment)
+                note_as_of(engine, compiler, names, moment, pinned=pinned)
                 with progress(f"sizing {len(names)} definitions"):
                     sizes = execute.run_sizes(compiler, engine, names, moment)
                 _print_sizes(sizes, moment, engine, output_format)
@@ -146,54 +129,10 @@ def run(
                 compiler, names, engine.dialect, moving or moment, attributes=columns, limit=limit
             )
             engine.reserve([query for query in [*freshness, sql] if query])
-            if not pinned:
-                note_unpinned(moment)
-                warn_if_stale(engine, compiler, names, moment)
+            note_as_of(engine, compiler, names, moment, pinned=pinned)
             with contextlib.ExitStack() as finally_:
                 finally_.callback(report_spent, engine)  # also after a partial export
-                _write_rows(engine, sql, materialize, view, replace, output, output_format)
-
-
-def _write_rows(
-    engine: object,
-    sql: str,
-    materialize: str | None,
-    view: bool,
-    replace: bool,
-    output: Path | None,
-    output_format: DataFormat,
-) -> None:
-    """Member rows into a table or view, a file, or standard output."""
-    from segdsl.engines import Engine
-
-    assert isinstance(engine, Engine)
-    if materialize is not None:
-        with progress(f"materialising {materialize}"):
-            engine.materialize(sql, materialize, kind="view" if view else "table", replace=replace)
-        typer.echo(f"{'view' if view else 'table'} {materialize} created", err=True)
-        return
-    if output is not None:
-        from segdsl.engines.export import export_query
-
-        with progress(f"writing {output}"), _no_leftover_part(output):
-            written = export_query(engine, sql, output)
-        typer.echo(f"{written} rows written to {output}", err=True)
-        return
-    _print_rows(engine, sql, output_format)
-
-
-@contextlib.contextmanager
-def _no_leftover_part(output: Path) -> Iterator[None]:
-    """When an export stops (an error, Ctrl-C, SIGTERM), its hidden `.NAME.*.part` file
-    goes too, even if the interrupt came before the writer could remove it."""
-    pattern = f".{glob.escape(output.name)}.*.part"
-    before = set(output.parent.glob(pattern))
-    try:
-        yield
-    except BaseException:
-        for part in set(output.parent.glob(pattern)) - before:
-            part.unlink(missing_ok=True)
-        raise
+                write_rows(engine, sql, materialize, view, replace, output, output_format)
 
 
 def _print_sizes(sizes: object, moment: AsOf, engine: object, output_format: DataFormat) -> None:
@@ -252,24 +191,6 @@ def _show_sizes(sizes: Sizes, heading: str) -> None:
         show(share_table(name, rows, sizes.population))
 
 
-def _print_rows(engine: object, sql: str, output_format: DataFormat) -> None:
-    from segdsl.engines import Engine
-
-    assert isinstance(engine, Engine)
-    first = True
-    for batch in engine.query_batches(sql):
-        rows = batch.to_pylist()
-        if output_format is DataFormat.json:
-            for row in rows:
-                emit_line(row)
-            continue
-        if first:
-            typer.echo("\t".join(batch.schema.names))
-            first = False
-        for row in rows:
-            typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
-
-
 def overlap(
     path: Annotated[list[Path], typer.Argument(help="Files or folders of .seg files.")],
     segment: Annotated[
@@ -285,12 +206,9 @@ def overlap(
 ) -> None:
     """How many members every pair of segments shares, from one pass over the data."""
     from segdsl import execute
-    from segdsl.project import load_project
 
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         moment = compiler.as_of(as_of)
         resolved = execute.resolve_names(compiler, segment or [])
         names = [n for n in resolved if compiler.definition(n).kind == "segment"]
@@ -301,16 +219,14 @@ def overlap(
             usage_error(f"`{others[0]}` is a {kind}; overlap compares segments")
         if len(names) < 2:
             usage_error("overlap needs at least two segments")
-        with open_engine(url, project.settings) as engine:
+        with opened.open_engine() as engine:
             compiler = execute.fit_to_warehouse(compiler, engine, names)
-            pinned = is_pinned(as_of, project.settings)
+            pinned = is_pinned(as_of, opened.project.settings)
             if engine.spent is not None:  # an engine that bills: all queries dry-run first
                 fresh = None if pinned else stale_check_sql(compiler, names, engine.dialect)
                 query = execute.overlap_sql(compiler, names, engine.dialect, moment)
                 engine.reserve([sql for sql in (fresh, query) if sql])
-            if not pinned:
-                note_unpinned(moment)
-                warn_if_stale(engine, compiler, names, moment)
+            note_as_of(engine, compiler, names, moment, pinned=pinned)
             with progress(f"overlapping {len(names)} segments"):
                 population, matrix = execute.run_overlap(compiler, engine, names, moment)
             report_spent(engine)

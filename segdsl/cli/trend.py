@@ -13,11 +13,9 @@ from segdsl.cli.common import (
     DataFormat,
     DataFormatOption,
     ParamOption,
-    compiler_for,
-    fail_on_compile_error,
-    parse_params,
 )
-from segdsl.cli.database import database_url, engine_errors, open_engine, progress
+from segdsl.cli.database import on_database, progress
+from segdsl.cli.rows import no_leftover_part
 
 if TYPE_CHECKING:
     from segdsl.trend import Trend
@@ -48,27 +46,23 @@ def trend(
 ) -> None:
     """Sizes and label counts at every step from --from to --to, in one query."""
     from segdsl import execute
-    from segdsl.project import load_project
     from segdsl.trend import run_trend, steps
 
-    project = load_project(path)
-    url = database_url(db, project.settings)
-    with fail_on_compile_error(project), engine_errors():
-        compiler = compiler_for(project, parse_params(param))
+    with on_database(path, db, param) as opened:
+        compiler = opened.compiler
         names = execute.resolve_names(compiler, segment)
         at = steps(compiler, start, end, every)
         with (
-            open_engine(url, project.settings) as engine,
+            opened.open_engine() as engine,
             progress(f"{len(names)} definitions at {len(at)} steps"),
         ):
             result = run_trend(compiler, engine, names, at)
     if output is not None:
-        from segdsl.cli.run import _no_leftover_part
         from segdsl.engines.export import export_rows
         from segdsl.engines.rows import Rows
 
         rows = Rows.of(COLUMNS, [[r[c] for c in COLUMNS] for r in result.rows()], TYPES)
-        with _no_leftover_part(output):
+        with no_leftover_part(output):
             written = export_rows(rows, output)
         typer.echo(f"{written} rows written to {output}", err=True)
         return

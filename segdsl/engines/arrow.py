@@ -15,7 +15,16 @@ from typing import Any
 from segdsl.engines.base import EngineError
 from segdsl.engines.rows import Rows
 
-__all__ = ["require_pyarrow", "rows_from_arrow", "write_parquet"]
+__all__ = ["batches_of", "require_pyarrow", "rows_from_arrow", "write_parquet"]
+
+
+def batches_of(table: Any, max_rows: int | None = None) -> list[Any]:
+    """A pyarrow Table's record batches (of at most `max_rows` rows); without rows, one
+    empty batch with its columns, so a reader still sees them."""
+    import pyarrow as pa
+
+    batches: list[Any] = table.to_batches(max_chunksize=max_rows)
+    return batches or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 
 
 def require_pyarrow(what: str) -> Any:

@@ -248,11 +248,7 @@ def materialize_statement(
     """
     from sqlglot import exp
 
-    if kind not in ("table", "view"):
-        raise EngineError(
-            "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
-        )
-    query = parse_query(sql, dialect)
+    query = materialized_query(sql, kind, dialect)
     create = exp.Create(
         this=table_expression(name, dialect),
         kind=kind.upper(),
@@ -260,6 +256,15 @@ def materialize_statement(
         expression=query,
     )
     return create.sql(dialect=_SQLGLOT_DIALECT[dialect])
+
+
+def materialized_query(sql: str, kind: MaterializeKind, dialect: DialectName) -> exp.Query:
+    """``sql`` parsed as exactly one query to store as a ``kind``; anything else is refused."""
+    if kind not in ("table", "view"):
+        raise EngineError(
+            "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
+        )
+    return parse_query(sql, dialect)
 
 
 MARKER = "segdsl: materialized"
@@ -301,17 +306,38 @@ def tables_read(sql: str, dialect: DialectName) -> list[tuple[str, ...]]:
     return found
 
 
-def refuse_replacing(name: TableName, reason: str) -> EngineError:
-    """The refusal to overwrite ``name``: the model's input, or a table segdsl did not make."""
+def marker_property(kind: MaterializeKind) -> exp.SchemaCommentProperty:
+    """The ``COMMENT '<marker>'`` of a CREATE (engines that take the comment there)."""
+    from sqlglot import exp
+
+    return exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind)))
+
+
+@contextlib.contextmanager
+def materializing(name: TableName) -> Generator[None, None, None]:
+    """An `EngineError` inside says which table was being materialised."""
+    try:
+        yield
+    except EngineError as error:
+        raise EngineError(
+            error.kind, f"{error.message} (while materializing {display_name(name)})"
+        ) from None
+
+
+def refuse_replacing(name: TableName, reason: str, *, label: str = "") -> EngineError:
+    """The refusal to overwrite ``name``: the model's input, or a table segdsl did not make
+    (the message after ``label``, the engine's, when given)."""
     shown = display_name(name)
+    prefix = f"{label}: " if label else ""
     if reason == "input":
         return EngineError(
             "permission",
-            f"refusing to replace {shown}: the query reads it (materialize into another table)",
+            f"{prefix}refusing to replace {shown}: the query reads it "
+            "(materialize into another table)",
         )
     return EngineError(
         "permission",
-        f"refusing to replace {shown}: it exists and segdsl did not create it "
+        f"{prefix}refusing to replace {shown}: it exists and segdsl did not create it "
         "(choose another name, or pass --replace to replace it anyway)",
     )
 

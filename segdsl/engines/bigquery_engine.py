@@ -497,10 +497,10 @@ class BigQueryEngine(Engine):
         statement = materialize_statement(sql, name, kind, "bigquery")
         target = self._qualified([part.name for part in table_expression(name, "bigquery").parts])
         if target in {self._qualified(parts) for parts in tables_read(sql, "bigquery")}:
-            raise self._refusal(name, "input")
+            raise refuse_replacing(name, "input", label=self._label)
         existing = self._existing(target)
         if existing is not None and not replace and not is_own(existing.description):
-            raise self._refusal(name, "foreign")
+            raise refuse_replacing(name, "foreign", label=self._label)
         job = self._guarded_job(statement, None, _MATERIALIZE_TYPES, original=sql)
         try:
             job.result(timeout=self._timeout, retry=self._retry, job_retry=self._job_retry)
@@ -524,10 +524,6 @@ class BigQueryEngine(Engine):
         """``project.dataset.table`` for a written name (the URL's defaults fill in)."""
         project, dataset = self._dataset_of(tuple(parts[:-1]))
         return f"{project}.{dataset}.{parts[-1]}"
-
-    def _refusal(self, name: TableName, reason: str) -> EngineError:
-        error = refuse_replacing(name, reason)
-        return EngineError(error.kind, f"{self._label}: {error.message}")
 
     def _existing(self, target: str) -> bigquery.Table | None:
         try:

@@ -37,7 +37,9 @@ from segdsl.engines.base import (
     display_name,
     effective_timeout,
     is_own,
-    marker_text,
+    marker_property,
+    materialized_query,
+    materializing,
     parse_query,
     refuse_replacing,
     require_query,
@@ -292,17 +294,15 @@ class ClickHouseEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        from segdsl.engines.arrow import rows_from_arrow
+        from segdsl.engines.arrow import batches_of, rows_from_arrow
 
-        table = self._arrow(sql, params)
-        batches = table.to_batches(max_chunksize=batch_rows)
-        for batch in batches or [_empty_batch(table)]:
+        for batch in batches_of(self._arrow(sql, params), batch_rows):
             yield rows_from_arrow(batch)
 
     def arrow_batches(self, sql: str) -> Generator[object, None, None]:
-        table = self._arrow(sql)
-        batches = table.to_batches()
-        yield from batches or [_empty_batch(table)]
+        from segdsl.engines.arrow import batches_of
+
+        yield from batches_of(self._arrow(sql))
 
     def explain(self, sql: str) -> str:
         text = parse_query(sql, "clickhouse").sql(dialect="clickhouse", identify=True)
@@ -322,11 +322,7 @@ class ClickHouseEngine(Engine):
     ) -> None:
         from sqlglot import exp
 
-        if kind not in ("table", "view"):
-            raise EngineError(
-                "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
-            )
-        query = parse_query(sql, "clickhouse")
+        query = materialized_query(sql, kind, "clickhouse")
         target = table_expression(name, "clickhouse")
         if target.catalog:
             raise EngineError(
@@ -341,9 +337,7 @@ class ClickHouseEngine(Engine):
             for parts in tables_read(sql, "clickhouse")
         }
         if resolved in reads:
-            raise EngineError(
-                "permission", f"{self._label}: {refuse_replacing(name, 'input').message}"
-            )
+            raise refuse_replacing(name, "input", label=self._label)
         existing = (
             self._arrow(
                 "SELECT comment FROM system.tables "
@@ -354,16 +348,14 @@ class ClickHouseEngine(Engine):
             .to_pylist()
         )
         if existing and not replace and not is_own(existing[0]):
-            raise EngineError(
-                "permission", f"{self._label}: {refuse_replacing(name, 'foreign').message}"
-            )
+            raise refuse_replacing(name, "foreign", label=self._label)
         properties: list[exp.Expr] = []
         if kind == "table":
             properties += [
                 exp.EngineProperty(this=exp.var("MergeTree")),
                 exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))]),
             ]
-        properties.append(exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind))))
+        properties.append(marker_property(kind))
         create = exp.Create(
             this=target,
             kind=kind.upper(),
@@ -373,12 +365,8 @@ class ClickHouseEngine(Engine):
         )
         statement = create.sql(dialect="clickhouse", identify=True)
         backend = self.backend
-        try:
+        with materializing(name):
             self._run(lambda: backend.command(statement))
-        except EngineError as error:
-            raise EngineError(
-                error.kind, f"{error.message} (while materializing {display_name(name)})"
-            ) from None
 
     def _current_database(self) -> str:
         rows = self._arrow("SELECT currentDatabase()").column(0).to_pylist()
@@ -465,12 +453,6 @@ def _naive_times(table: Any) -> Any:
             naive = table.column(index).cast(pa.timestamp(field.type.unit))
             table = table.set_column(index, pa.field(field.name, naive.type), naive)
     return table
-
-
-def _empty_batch(table: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.RecordBatch.from_pylist([], schema=table.schema)
 
 
 _CODE_NAME = re.compile(r"\(([A-Z][A-Z_0-9]+)\)")

@@ -33,7 +33,7 @@ from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow
+import pyarrow  # noqa: F401  (DataFrame.toArrow needs it; missing: as pyspark)
 import pyspark  # noqa: F401  (missing: `connect` names the extra to install)
 
 from segdsl.engines.base import (
@@ -48,7 +48,9 @@ from segdsl.engines.base import (
     effective_timeout,
     in_main_thread,
     is_own,
-    marker_text,
+    marker_property,
+    materialized_query,
+    materializing,
     parse_query,
     refuse_replacing,
     require_query,
@@ -293,21 +295,17 @@ class SparkEngine(Engine):
         params: Mapping[str, object] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Batches:
-        from segdsl.engines.arrow import rows_from_arrow
+        from segdsl.engines.arrow import batches_of, rows_from_arrow
 
         if params:
             raise EngineError("other", f"{self._label}: query parameters are not supported")
-        table = self._query(sql)
-        batches = table.to_batches(max_chunksize=batch_rows)
-        if not batches:
-            batches = table.schema.empty_table().to_batches() or [_empty_batch(table.schema)]
-        for batch in batches:
+        for batch in batches_of(self._query(sql), batch_rows):
             yield rows_from_arrow(batch)
 
     def arrow_batches(self, sql: str) -> Generator[object, None, None]:
-        table = self._query(sql)
-        batches = table.to_batches(max_chunksize=DEFAULT_BATCH_ROWS)
-        yield from batches or [_empty_batch(table.schema)]
+        from segdsl.engines.arrow import batches_of
+
+        yield from batches_of(self._query(sql), DEFAULT_BATCH_ROWS)
 
     def explain(self, sql: str) -> str:
         require_query(sql, self._label)
@@ -327,12 +325,8 @@ class SparkEngine(Engine):
     ) -> None:
         from sqlglot import exp
 
-        if kind not in ("table", "view"):
-            raise EngineError(
-                "invalid_query", f"materialize kind must be 'table' or 'view', not {kind!r}"
-            )
         require_query(sql, self._label)
-        query = parse_query(sql, "spark")
+        query = materialized_query(sql, kind, "spark")
         target = table_expression(name, "spark")
         shown = display_name(name)
         with _lock:
@@ -341,21 +335,17 @@ class SparkEngine(Engine):
                 found_kind, comment = existing
                 reads = {self._qualified(_table(parts)) for parts in tables_read(sql, "spark")}
                 if self._qualified(target) in reads:
-                    raise EngineError(
-                        "permission", f"{self._label}: {refuse_replacing(name, 'input')}"
-                    )
+                    raise refuse_replacing(name, "input", label=self._label)
                 if not replace and not is_own(comment):
-                    raise EngineError(
-                        "permission", f"{self._label}: {refuse_replacing(name, 'foreign')}"
-                    )
+                    raise refuse_replacing(name, "foreign", label=self._label)
                 if found_kind != kind:
                     raise EngineError(
                         "invalid_query",
                         f"{self._label}: {shown} exists and is not a {kind}; "
                         "drop it or choose another name",
                     )
-            comment_property = exp.SchemaCommentProperty(this=exp.Literal.string(marker_text(kind)))
-            try:
+            comment_property = marker_property(kind)
+            with materializing(name):
                 if kind == "view":
                     view = exp.Create(
                         this=target,
@@ -391,10 +381,6 @@ class SparkEngine(Engine):
                     this=fresh, kind="TABLE", actions=[exp.AlterRename(this=target.copy())]
                 )
                 self._sql(rename.sql("spark"))
-            except EngineError as error:
-                raise EngineError(
-                    error.kind, f"{error.message} (while materializing {shown})"
-                ) from None
 
     def _qualified(self, table: Any) -> tuple[str, ...]:
         """A table's (database, name), lower case, the current database filled in."""
@@ -455,11 +441,6 @@ def _table(parts: Sequence[str]) -> Any:
     if len(identifiers) >= 3:
         table.set("catalog", identifiers[-3])
     return table
-
-
-def _empty_batch(schema: Any) -> Any:
-
-    return pyarrow.RecordBatch.from_pylist([], schema=schema)
 
 
 def _classify(error: BaseException, *, connecting: bool) -> tuple[ErrorKind, str]:

@@ -94,7 +94,7 @@ def snapshot(
 ) -> SnapshotResult:
     """Record the membership of `names` at `as_of` in `schema` (see the module doc)."""
     dialect: DialectName = engine.dialect
-    if dialect not in ("duckdb", "postgres", "bigquery"):
+    if not get_dialect(dialect).keeps_history:
         raise request_error(
             "SEG563",
             f"`seg snapshot` does not write to {dialect} yet",
@@ -110,14 +110,14 @@ def snapshot(
             writer = _Writer(session, dialect, schema, as_of)
             _pause("locked")
             existing = writer.prepare_tables()
-            # the run number before the plan: on BigQuery the claim fails unless no other
+            # the run number before the plan: with a lock table the claim fails unless no other
             # snapshot was recorded since this number was read, so the plan is not stale
             run_id = writer.next_run_id()
             plan = writer.plan(names, kinds, hashes, existing, backfill=backfill)
             todo = [run for run in plan if run.mode != "skip"]
             if not todo:
                 return SnapshotResult(as_of, None, plan)
-            if dialect == "bigquery":
+            if writer.sql.history_lock_table:
                 writer.execute(tables.claim(writer.path, dialect, run_id - 1, run_id))
             writer.compute(query)
             if not existing:
@@ -201,8 +201,8 @@ class _Writer:
         return _temp(f"{name}_{self.suffix}", alias)
 
     def mark(self, name: str) -> None:
-        """Comment a new table as segdsl's (BigQuery's are created with their mark)."""
-        if self.dialect != "bigquery":
+        """Comment a new table as segdsl's, unless its CREATE did (`Dialect.create_comment`)."""
+        if self.sql.create_comment(tables.COMMENTS[name]) is None:
             self.execute(tables.comment(self.path, name, self.dialect))
 
     def execute(self, statement: exp.Expr) -> list[tuple[Any, ...]]:
@@ -224,7 +224,7 @@ class _Writer:
         exists already. Tables of those names not marked as segdsl's are refused."""
         self.execute(tables.create_schema(self.path, self.dialect))
         rows = self.session.execute(tables.comments_query(self.schema, self.dialect))
-        found = {name: tables.comment_text(value, self.dialect) for name, value in rows}
+        found = {name: self.sql.catalog_comment(value) for name, value in rows}
         for name, comment in found.items():
             if not tables.is_own(comment):
                 raise request_error(
@@ -235,7 +235,7 @@ class _Writer:
         if tables.RUNS not in found:
             self.execute(tables.create_runs(self.path, self.dialect))
             self.mark(tables.RUNS)
-        if self.dialect == "bigquery" and tables.LOCK not in found:
+        if self.sql.history_lock_table and tables.LOCK not in found:
             self.execute(tables.create_lock(self.path, self.dialect))
         return tables.HISTORY in found
 
@@ -388,22 +388,26 @@ class _Writer:
                 ),
             )
         )
+        self._insert_new(
+            run, t.copy(), exp.cast(exp.Null(), "TIMESTAMP"), exp.Not(this=_exists(same_in_history))
+        )
+
+    def _insert_new(
+        self, run: DefinitionRun, valid_from: exp.Expr, valid_to: exp.Expr, *where: exp.Expr
+    ) -> None:
+        """The definition's rows of the new membership `n` that meet `where`, into the
+        history as intervals under its current hash."""
         self._insert(
             exp.select(
                 _col("key", "n"),
                 _col("definition", "n"),
                 _col("label", "n"),
                 _s(run.hash),
-                t.copy(),
-                exp.cast(exp.Null(), "TIMESTAMP"),
+                valid_from,
+                valid_to,
             )
             .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    exp.Not(this=_exists(same_in_history)),
-                )
-            )
+            .where(_all(_eq(_col("definition", "n"), _s(run.name)), *where))
         )
 
     def _insert(self, select: exp.Select) -> None:
@@ -590,23 +594,8 @@ class _Writer:
                 )
             )
         )
-        self._insert(
-            exp.select(
-                _col("key", "n"),
-                _col("definition", "n"),
-                _col("label", "n"),
-                _s(run.hash),
-                t.copy(),
-                n_time.copy(),
-            )
-            .from_(self.temp(NEW, "n"))
-            .where(
-                _all(
-                    _eq(_col("definition", "n"), _s(run.name)),
-                    in_diff("n"),
-                    exp.Not(this=_exists(joined_next)),
-                )
-            )
+        self._insert_new(
+            run, t.copy(), n_time.copy(), in_diff("n"), exp.Not(this=_exists(joined_next))
         )
 
     # ---------------------------------------------------------------- runs

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from segdsl.engines.base import BUSY_MARKER, DialectName, table_expression
+from segdsl.sql.dialects import get_dialect
 
 HISTORY = "segdsl_history"
 RUNS = "segdsl_runs"
@@ -41,7 +42,7 @@ COMMENTS = {
 
 def own_tables(dialect: DialectName) -> tuple[str, ...]:
     """The tables `seg snapshot` keeps in a schema on this engine."""
-    return (HISTORY, RUNS, LOCK) if dialect == "bigquery" else (HISTORY, RUNS)
+    return (HISTORY, RUNS, LOCK) if get_dialect(dialect).history_lock_table else (HISTORY, RUNS)
 
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -64,23 +65,9 @@ def is_own(comment: object) -> bool:
     return isinstance(comment, str) and comment.startswith(MARKER)
 
 
-def comment_text(value: object, dialect: DialectName) -> object:
-    """A table's comment as `comments_query` returns it, as text: BigQuery's
-    INFORMATION_SCHEMA.TABLE_OPTIONS shows a description as a string literal."""
-    if not (dialect == "bigquery" and isinstance(value, str) and len(value) >= 2):
-        return value
-    return value[1:-1] if value[0] == value[-1] == '"' else value
-
-
 def _marked(name: str, dialect: DialectName) -> exp.Properties | None:
-    """BigQuery's `OPTIONS (description = ...)`: the table is created marked."""
-    if dialect != "bigquery":
-        return None
-    return exp.Properties(
-        expressions=[
-            exp.Property(this=exp.var("description"), value=exp.Literal.string(COMMENTS[name]))
-        ]
-    )
+    """The mark in the CREATE, where the engine takes it there (else `comment` follows)."""
+    return get_dialect(dialect).create_comment(COMMENTS[name])
 
 
 SchemaPath = str | tuple[str, ...]
@@ -91,14 +78,16 @@ a database (a file `history.duckdb` is the database `history`)."""
 def schema_path(
     schema: str, dialect: DialectName, current_database: Callable[[str], object]
 ) -> SchemaPath:
-    """The schema, with the current database in front on DuckDB (`current_database` runs
-    a query and returns its first value); on BigQuery `project.dataset` as two parts."""
-    if dialect == "bigquery" and "." in schema:
+    """The schema, with the current database in front where the dialect names a schema
+    with its catalog (`current_database` runs a query and returns its first value); a
+    dotted `project.dataset` as two parts where that names the catalog."""
+    sql = get_dialect(dialect)
+    if sql.dotted_schema_names_catalog and "." in schema:
         project, dataset = schema.split(".", 1)
         return (project, dataset)
-    if dialect != "duckdb":
+    if not sql.schema_needs_catalog:
         return schema
-    catalog = current_database(exp.select(exp.func("current_database")).sql("duckdb"))
+    catalog = current_database(exp.select(exp.func("current_database")).sql(sql.sqlglot_name))
     return (str(catalog), schema)
 
 
@@ -123,7 +112,7 @@ def create_runs(schema: SchemaPath, dialect: DialectName) -> exp.Create:
     return exp.Create(
         this=exp.Schema(this=table(schema, RUNS, dialect), expressions=columns),
         kind="TABLE",
-        exists=dialect == "bigquery",  # created outside the transaction there
+        exists=get_dialect(dialect).creates_tables_outside_transaction,
         properties=_marked(RUNS, dialect),
     )
 
@@ -148,13 +137,14 @@ def create_history(schema: SchemaPath, dialect: DialectName, like: exp.Table) ->
         this=table(schema, HISTORY, dialect),
         kind="TABLE",
         expression=select,
-        exists=dialect == "bigquery",
+        exists=get_dialect(dialect).creates_tables_outside_transaction,
         properties=_marked(HISTORY, dialect),
     )
 
 
 def create_lock(schema: SchemaPath, dialect: DialectName) -> exp.Create:
-    """BigQuery's lock table: one row, the last run_id recorded (0 without runs)."""
+    """The lock table (`Dialect.history_lock_table`): one row, the last run_id recorded
+    (0 without runs)."""
     last = exp.Coalesce(
         this=exp.Max(this=exp.column("run_id", quoted=True)),
         expressions=[exp.Literal.number(0)],
@@ -219,83 +209,6 @@ def create_schema(schema: SchemaPath, dialect: DialectName) -> exp.Create:
 
 
 def comments_query(schema: str, dialect: DialectName) -> str:
-    """(table name, comment) of segdsl's tables where they exist."""
-    names = exp.Tuple(expressions=[exp.Literal.string(n) for n in own_tables(dialect)])
-    if dialect == "bigquery":
-        return _bigquery_descriptions(schema, names.expressions)
-    if dialect == "duckdb":
-        select = (
-            exp.select("table_name", "comment")
-            .from_("duckdb_tables()")
-            .where(
-                exp.and_(
-                    exp.EQ(
-                        this=exp.func("lower", exp.column("schema_name")),
-                        expression=exp.func("lower", exp.Literal.string(schema)),
-                    ),
-                    exp.EQ(
-                        this=exp.column("database_name"),
-                        expression=exp.func("current_database"),
-                    ),
-                    exp.In(this=exp.column("table_name"), expressions=names.expressions),
-                )
-            )
-        )
-        return select.sql("duckdb")
-    select = (
-        exp.select(
-            exp.column("relname", table="c"),
-            exp.func(
-                "obj_description", exp.column("oid", table="c"), exp.Literal.string("pg_class")
-            ),
-        )
-        .from_(exp.to_table("pg_catalog.pg_class", alias="c"))
-        .join(
-            exp.to_table("pg_catalog.pg_namespace", alias="n"),
-            on=exp.EQ(
-                this=exp.column("oid", table="n"), expression=exp.column("relnamespace", table="c")
-            ),
-        )
-        .where(
-            exp.and_(
-                exp.EQ(
-                    this=exp.column("nspname", table="n"), expression=exp.Literal.string(schema)
-                ),
-                exp.In(this=exp.column("relname", table="c"), expressions=names.expressions),
-            )
-        )
-    )
-    return select.sql("postgres")
-
-
-def _bigquery_descriptions(dataset: str, names: list[exp.Expr]) -> str:
-    """(table name, description as a string literal or NULL) from INFORMATION_SCHEMA."""
-
-    def view(name: str, alias: str) -> exp.Table:
-        return exp.Table(
-            this=exp.to_identifier(name),
-            db=exp.to_identifier("INFORMATION_SCHEMA"),
-            catalog=exp.to_identifier(dataset, quoted=True),
-            alias=exp.TableAlias(this=exp.to_identifier(alias)),
-        )
-
-    select = (
-        exp.select(exp.column("table_name", table="t"), exp.column("option_value", table="o"))
-        .from_(view("TABLES", "t"))
-        .join(
-            view("TABLE_OPTIONS", "o"),
-            on=exp.and_(
-                exp.EQ(
-                    this=exp.column("table_name", table="o"),
-                    expression=exp.column("table_name", table="t"),
-                ),
-                exp.EQ(
-                    this=exp.column("option_name", table="o"),
-                    expression=exp.Literal.string("description"),
-                ),
-            ),
-            join_type="LEFT",
-        )
-        .where(exp.In(this=exp.column("table_name", table="t"), expressions=names))
-    )
-    return select.sql("bigquery")
+    """(table name, comment) of segdsl's tables where they exist (read the comment with
+    `Dialect.catalog_comment`)."""
+    return get_dialect(dialect).table_comments_query(schema, own_tables(dialect))

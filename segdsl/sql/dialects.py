@@ -9,6 +9,7 @@ chdb), not only by reading the SQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cached_property
 from typing import ClassVar
@@ -71,6 +72,24 @@ class Dialect:
     share_sequence_reads: ClassVar[bool] = False
     # `--as-of now|param` (now_wall, wall_parameter) is proven on DuckDB, Postgres, BigQuery
     moving_as_of: ClassVar[bool] = True
+    # A CTE is copied into every query that reads it, not computed once (ClickHouse): a
+    # long UNION ALL there exhausts the query-plan optimiser's limit, one array does not.
+    inlines_ctes: ClassVar[bool] = False
+
+    # ---- `seg snapshot`'s history tables (segdsl.history)
+    # The engine has a write session with a lock (`Engine.write_session`) to keep them in.
+    keeps_history: ClassVar[bool] = True
+    # No lock a writer can take (BigQuery): a snapshot claims the history by moving the one
+    # row of a lock table, `segdsl_lock`, first thing in its transaction.
+    history_lock_table: ClassVar[bool] = False
+    # A permanent table cannot be created inside a transaction (BigQuery): a writer creates
+    # its tables before it, `IF NOT EXISTS`, and so already marked (`create_comment`).
+    creates_tables_outside_transaction: ClassVar[bool] = False
+    # `project.dataset` names a catalog and a schema (BigQuery).
+    dotted_schema_names_catalog: ClassVar[bool] = False
+    # A schema is named with its catalog, the current database (DuckDB: a schema may have
+    # the name of a database; a file `history.duckdb` is the database `history`).
+    schema_needs_catalog: ClassVar[bool] = False
 
     def column_key(self, name: str) -> str:
         """What the engine compares when it tells two column names apart (they collide
@@ -204,11 +223,43 @@ class Dialect:
         prefix = exp.Substring(this=self.md5_hex(text), start=_number(1), length=_number(8))
         return exp.Mod(this=exp.Paren(this=self.hex_to_int(prefix)), expression=_number(buckets))
 
+    # -------------------------------------------------------------- catalogue
+    def time_kind(self, name: str) -> str | None:
+        """What a warehouse type name (lower case, unwrapped) holds when it is a time:
+        `date`, `timestamp` (wall-clock) or `timestamptz` (an instant); else None."""
+        if name.startswith("datetime") and name != "datetime":
+            # ClickHouse DateTime / DateTime64(3) hold instants; with a zone argument
+            # (DateTime64(3, 'UTC')) they show them in it: either way an instant once a
+            # zone is named, a wall-clock time otherwise
+            return "timestamptz" if "'" in name else "timestamp"
+        if name in ("date32", "date"):
+            return "date"
+        if name.startswith("timestamp"):
+            with_zone = "with time zone" in name or name == "timestamptz"
+            return "timestamptz" if with_zone else "timestamp"
+        if name == "datetime":
+            return "timestamp"
+        return None
+
+    def create_comment(self, text: str) -> exp.Properties | None:
+        """The property of a CREATE TABLE that gives the table the comment `text`, where
+        the CREATE can (BigQuery's description); None: a COMMENT statement follows it."""
+        return None
+
+    def catalog_comment(self, value: object) -> object:
+        """A table's comment as `table_comments_query` returns it, as text."""
+        return value
+
+    def table_comments_query(self, schema: str, names: Sequence[str]) -> str:
+        """(table name, comment) of the tables `names` in `schema` that exist."""
+        raise NotImplementedError  # every dialect that `keeps_history` overrides this
+
 
 class DuckDB(Dialect):
     name = "duckdb"
     sqlglot_name = "duckdb"
     anti_join_in_candidates = False
+    schema_needs_catalog = True
 
     def date_part(self, part: ir.DatePartName, value: exp.Expr) -> exp.Expr:
         names = {"day_of_year": "DOY", "weekday": "ISODOW"}
@@ -222,6 +273,26 @@ class DuckDB(Dialect):
         return exp.cast(
             exp.DPipe(this=_string("0x"), expression=hex_text), exp.DataType.Type.BIGINT, copy=False
         )
+
+    def table_comments_query(self, schema: str, names: Sequence[str]) -> str:
+        select = (
+            exp.select("table_name", "comment")
+            .from_("duckdb_tables()")
+            .where(
+                exp.and_(
+                    exp.EQ(
+                        this=exp.func("lower", exp.column("schema_name")),
+                        expression=exp.func("lower", _string(schema)),
+                    ),
+                    exp.EQ(
+                        this=exp.column("database_name"),
+                        expression=exp.func("current_database"),
+                    ),
+                    exp.In(this=exp.column("table_name"), expressions=[_string(n) for n in names]),
+                )
+            )
+        )
+        return select.sql(self.sqlglot_name)
 
 
 class Postgres(Dialect):
@@ -255,11 +326,40 @@ class Postgres(Dialect):
         bits = exp.cast(exp.DPipe(this=_string("x"), expression=hex_text), "BIT(32)", copy=False)
         return exp.cast(bits, exp.DataType.Type.BIGINT, copy=False)
 
+    def table_comments_query(self, schema: str, names: Sequence[str]) -> str:
+        select = (
+            exp.select(
+                exp.column("relname", table="c"),
+                exp.func("obj_description", exp.column("oid", table="c"), _string("pg_class")),
+            )
+            .from_(exp.to_table("pg_catalog.pg_class", alias="c"))
+            .join(
+                exp.to_table("pg_catalog.pg_namespace", alias="n"),
+                on=exp.EQ(
+                    this=exp.column("oid", table="n"),
+                    expression=exp.column("relnamespace", table="c"),
+                ),
+            )
+            .where(
+                exp.and_(
+                    exp.EQ(this=exp.column("nspname", table="n"), expression=_string(schema)),
+                    exp.In(
+                        this=exp.column("relname", table="c"),
+                        expressions=[_string(n) for n in names],
+                    ),
+                )
+            )
+        )
+        return select.sql(self.sqlglot_name)
+
 
 class BigQuery(Dialect):
     name = "bigquery"
     sqlglot_name = "bigquery"
     limit_takes_subquery = False
+    history_lock_table = True
+    creates_tables_outside_transaction = True
+    dotted_schema_names_catalog = True
 
     def wall_clock(self, column: exp.Expr, zone: str) -> exp.Expr:
         return _fn("DATETIME", column, _string(zone))
@@ -322,6 +422,58 @@ class BigQuery(Dialect):
             _fn("CONCAT", _string("0x"), hex_text), exp.DataType.Type.BIGINT, copy=False
         )
 
+    def time_kind(self, name: str) -> str | None:
+        if name == "timestamp":
+            return "timestamptz"  # a BigQuery TIMESTAMP is an instant
+        return super().time_kind(name)
+
+    def create_comment(self, text: str) -> exp.Properties | None:
+        description = exp.Property(this=exp.var("description"), value=_string(text))
+        return exp.Properties(expressions=[description])
+
+    def catalog_comment(self, value: object) -> object:
+        # INFORMATION_SCHEMA.TABLE_OPTIONS shows a description as a string literal
+        if not (isinstance(value, str) and len(value) >= 2):
+            return value
+        return value[1:-1] if value[0] == value[-1] == '"' else value
+
+    def table_comments_query(self, schema: str, names: Sequence[str]) -> str:
+        """(table name, description as a string literal or NULL) from INFORMATION_SCHEMA."""
+
+        def view(name: str, alias: str) -> exp.Table:
+            return exp.Table(
+                this=exp.to_identifier(name),
+                db=exp.to_identifier("INFORMATION_SCHEMA"),
+                catalog=exp.to_identifier(schema, quoted=True),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+
+        select = (
+            exp.select(exp.column("table_name", table="t"), exp.column("option_value", table="o"))
+            .from_(view("TABLES", "t"))
+            .join(
+                view("TABLE_OPTIONS", "o"),
+                on=exp.and_(
+                    exp.EQ(
+                        this=exp.column("table_name", table="o"),
+                        expression=exp.column("table_name", table="t"),
+                    ),
+                    exp.EQ(
+                        this=exp.column("option_name", table="o"),
+                        expression=_string("description"),
+                    ),
+                ),
+                join_type="LEFT",
+            )
+            .where(
+                exp.In(
+                    this=exp.column("table_name", table="t"),
+                    expressions=[_string(n) for n in names],
+                )
+            )
+        )
+        return select.sql(self.sqlglot_name)
+
 
 class Spark(Dialect):
     """Spark SQL 4 (sqlglot's `spark`), as the Spark engine runs it: ANSI mode on and the
@@ -335,6 +487,7 @@ class Spark(Dialect):
     sqlglot_name = "spark"
     limit_takes_subquery = False  # LIMIT must fold to a constant (INVALID_LIMIT_LIKE_EXPRESSION)
     moving_as_of = False
+    keeps_history = False
 
     # sqlglot writes TIMESTAMP for both wall-clock types, which Spark reads as an instant
     _WALL = exp.DataType.Type.TIMESTAMPNTZ
@@ -392,6 +545,11 @@ class Spark(Dialect):
         digits = _fn("CONV", hex_text, _number(16), _number(10))
         return exp.cast(digits, exp.DataType.Type.BIGINT, copy=False)
 
+    def time_kind(self, name: str) -> str | None:
+        if name.startswith("timestamp"):  # TIMESTAMP (or _LTZ) is an instant, _NTZ wall-clock
+            return "timestamp" if name == "timestamp_ntz" else "timestamptz"
+        return super().time_kind(name)
+
 
 def _round_by_fraction(value: exp.Expr) -> exp.Expr:
     """Halves away from zero, exact for doubles and decimals: the integer part, plus the
@@ -423,9 +581,7 @@ DIALECTS[Spark.name] = Spark()
 
 
 def get_dialect(name: str) -> Dialect:
-    """The dialect called `name` (duckdb, postgres, bigquery or spark)."""
-
-    """The dialect called `name` (duckdb, postgres, bigquery or clickhouse)."""
+    """The dialect called `name` (duckdb, postgres, bigquery, spark or clickhouse)."""
     return DIALECTS[name]
 
 
@@ -489,6 +645,8 @@ class ClickHouse(Dialect):
     limit_takes_subquery = False
     moving_as_of = False
     anti_join_in_candidates = False
+    inlines_ctes = True
+    keeps_history = False
 
     def column_key(self, name: str) -> str:
         return name  # identifiers are case-sensitive, quoted or not
@@ -588,6 +746,14 @@ class ClickHouse(Dialect):
     def hex_to_int(self, hex_text: exp.Expr) -> exp.Expr:
         # the digits as big-endian bytes, reversed for the little-endian reinterpretation
         return _fn("reinterpretAsUInt64", _fn("reverse", _fn("unhex", hex_text)))
+
+    # -------------------------------------------------------------- catalogue
+    def time_kind(self, name: str) -> str | None:
+        if name.startswith("datetime"):  # a zone written in the type makes it an instant
+            return "timestamptz" if "'" in name else "timestamp"
+        if name.startswith("date"):  # Date, Date32
+            return "date"
+        return super().time_kind(name)
 
 
 def _datetime64(value: exp.Expr) -> exp.Expr:

@@ -137,22 +137,14 @@ class Aggregates(Reading):
         Filter parts shared by all aggregates go to WHERE; what differs stays in CASE
         expressions, and WHERE also keeps only rows that some aggregate counts.
         """
-        select, key = self._from_source(source)
-        common, residuals = _factor_filters([a.filter for _, a in aggregations])
-        columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
+        select, key, values, filters = self._aggregate_scan(source, aggregations)
         inline: dict[ir.Aggregation, exp.Expr] = {}
-        for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
-            value = self._aggregate(aggregation, residual)
+        for (_, aggregation), value in zip(aggregations, values, strict=True):
             # in HAVING the entity has rows: counts are never NULL there, and a bare
             # COUNT lets Postgres estimate the condition (a COALESCE hides it)
             never_null = aggregation.func in ("count", "count_distinct", "exists")
             copied = value.copy()
             inline[aggregation] = copied if never_null else self._zero_rows(aggregation, copied)
-            columns.append(exp.alias_(value, alias, quoted=True, copy=False))
-        columns += self._step_columns()
-        select = select.select(*columns, copy=False)
-        filters = self._row_filters(source, key)
-        filters += self._counted_filters(source, aggregations, common, residuals)
         if filters:
             select = select.where(_and_once(filters), copy=False)
         select = select.group_by(key, *self._step_keys(), copy=False)
@@ -167,6 +159,34 @@ class Aggregates(Reading):
             if parts:
                 select = select.having(_and(parts), copy=False)
         return select
+
+    def _aggregate_scan(
+        self,
+        source: ir.RowSource,
+        aggregations: list[tuple[str, ir.Aggregation]],
+        *,
+        exists_as_count: bool = False,
+    ) -> tuple[exp.Select, exp.Expr, list[exp.Expr], list[exp.Expr]]:
+        """The one scan of `source` for its aggregates: SELECT key, the aggregates (each
+        named by its alias) and, in a trend, the step, FROM the joined hops; returned
+        with the key, the aggregate expressions and the row filters for its WHERE. With
+        `exists_as_count`, an `exists` is its count of rows."""
+        select, key = self._from_source(source)
+        common, residuals = _factor_filters([a.filter for _, a in aggregations])
+        columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
+        values: list[exp.Expr] = []
+        for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
+            counted = aggregation
+            if exists_as_count and aggregation.func == "exists":
+                counted = ir.Aggregation("count", source, None, aggregation.filter)
+            value = self._aggregate(counted, residual)
+            values.append(value)
+            columns.append(exp.alias_(value, alias, quoted=True, copy=False))
+        columns += self._step_columns()
+        select = select.select(*columns, copy=False)
+        filters = self._row_filters(source, key)
+        filters += self._counted_filters(source, aggregations, common, residuals)
+        return select, key, values, filters
 
     def _step_columns(self) -> list[exp.Expr]:
         """In a trend, the step a CTE's row belongs to (`STEP_OF`); else nothing."""

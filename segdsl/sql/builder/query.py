@@ -376,9 +376,8 @@ def _renamed_relations(tree: exp.Select, renamed: dict[str, str]) -> exp.Select:
 
 def _spine(dialect: Dialect, steps: Sequence[dt.datetime]) -> exp.Select:
     """`SELECT <as-of> AS __as_of UNION ALL …`, balanced (sqlglot renders recursively);
-    on ClickHouse, which copies a CTE into every reference, one `arrayJoin` of them
-    (the copies of a union exhaust its query-plan optimiser's limit)."""
-    if dialect.name == "clickhouse":
+    where the dialect `inlines_ctes`, one `arrayJoin` of them."""
+    if dialect.inlines_ctes:
         times = exp.Array(expressions=[dialect.wall_literal(step) for step in steps])
         return exp.select(exp.alias_(exp.Explode(this=times), STEP, quoted=True, copy=False))
     rows = [

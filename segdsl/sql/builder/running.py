@@ -19,7 +19,6 @@ from segdsl import types as t
 from segdsl.plan import KEY, extreme_row_time
 from segdsl.sql.builder.aggregates import Aggregates
 from segdsl.sql.builder.common import STEP, STEP_OF, STEPS, _and_once, _col, _num, _or
-from segdsl.sql.builder.reading import _factor_filters
 
 INTERVALS = "intervals"  # the spine with each step's previous one
 PREVIOUS = "__previous"
@@ -77,7 +76,8 @@ class RunningTotals(Aggregates):
         """Per key and step, the aggregates of the rows up to the step as running totals
         of a CTE `<name>_intervals` (per key and interval) that this adds."""
         assert self.clock is not None
-        select, key = self._from_source(source)
+        # an `exists` as how many rows: summed, then > 0
+        select, key, _, filters = self._aggregate_scan(source, aggregations, exists_as_count=True)
         # the rows cross-joined with the intervals (under the spine's name)
         join = select.args["joins"][-1]
         intervals = exp.Table(
@@ -85,18 +85,6 @@ class RunningTotals(Aggregates):
             alias=exp.TableAlias(this=exp.to_identifier(STEPS, quoted=True)),
         )
         join.set("this", intervals)
-        common, residuals = _factor_filters([a.filter for _, a in aggregations])
-        columns: list[exp.Expr] = [exp.alias_(key, KEY, quoted=True, copy=False)]
-        for (alias, aggregation), residual in zip(aggregations, residuals, strict=True):
-            counted = aggregation
-            if aggregation.func == "exists":  # how many rows: summed, then > 0
-                counted = ir.Aggregation("count", source, None, aggregation.filter)
-            value = self._aggregate(counted, residual)
-            columns.append(exp.alias_(value, alias, quoted=True, copy=False))
-        columns += self._step_columns()
-        select = select.select(*columns, copy=False)
-        filters = self._row_filters(source, key)
-        filters += self._counted_filters(source, aggregations, common, residuals)
         # and not up to the previous step: the cap with the previous step as the as-of time
         assert self.steps is not None
         first: exp.Expr = exp.EQ(
