@@ -167,6 +167,16 @@ VALUE_WINDOWS = (
     "signed_up_at in from 2024-01-01 to last_order or last_order in from 30d ago to as_of",
     "last_order in until birth_date or signed_up_at not in since birth_date",
 )
+# a lower bound on the latest row's time in HAVING reads only the rows after it
+LATEST_BOUNDS = (
+    "time since last_order < 30d and count orders during last 10d > 0",
+    "last_order >= 45d ago and avg_amount > 20",
+    "time since last_order between 20d and 40d and revenue > 0",
+    "last events > 14d ago and count adds during last 7d > 0",
+    "last adds >= 20d ago and count buys during last 30d >= 1",
+    "time since last buys < 10d and not exists adds during last 3d",
+    "30d ago < last_order and exists orders during last 5d",
+)
 TABLE_FIGURES = (
     "avg_amount > avg(amount) of all orders",
     'orders_n * 3 > (count all orders during last 1y where status = "paid")',
@@ -195,6 +205,7 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
         TIME_ARITHMETIC,
         VALUE_WINDOWS,
         TABLE_FIGURES,
+        LATEST_BOUNDS,
     ],
     ids=[
         "shared_rankings",
@@ -207,6 +218,7 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
         "time_arithmetic",
         "value_windows",
         "table_figures",
+        "latest_bounds",
     ],
 )
 @settings(

@@ -436,3 +436,29 @@ def test_members_of_a_relied_on_key_are_not_deduplicated(dialect: str, condition
             query = sqlglot.parse_one(sql, read=dialect)
             assert isinstance(query, exp.Select)
             assert bool(query.args.get("distinct")) is distinct, (model, sql)
+
+
+@pytest.mark.parametrize(
+    ("condition", "lower"),
+    [
+        ("time since last_order_at < 30d and orders_count > 0", None),  # counts every order
+        ("time since last_order_at < 30d", "2025-06-01 00:00:00"),
+        ("last orders >= 60d ago and count orders during last 7d > 0", "2025-05-02 00:00:00"),
+        ("time since last_order_at between 45d and 60d", "2025-05-02 00:00:00"),
+        ("30d ago < last_order_at", "2025-06-01 00:00:00"),
+        ("last_order_at < 30d ago", None),  # an upper bound: every row counts
+        ("not (time since last_order_at < 30d)", None),  # outside the bound are members
+        ("time since last_order_at < 30d or revenue > 9", None),  # not needed by members
+    ],
+)
+def test_a_lower_bound_on_the_latest_time_reads_only_rows_after_it(
+    condition: str, lower: str | None
+) -> None:
+    query = sqlglot.parse_one(members_sql(condition), read="duckdb")
+    (orders,) = [cte.this for cte in query.ctes if cte.alias.endswith("_orders")]
+    bounds = [
+        part.expression.this.name
+        for part in orders.args["where"].find_all(exp.GT, exp.GTE)
+        if part.this.name == "ordered_at"
+    ]
+    assert bounds == ([lower] if lower else [])

@@ -128,6 +128,8 @@ class Reading(Expressions):
         for _, aggregation in aggregations:
             lower = self._window_lower(aggregation.filter, source.time)
             if lower is None:
+                lower = self._latest_bound(aggregation)
+            if lower is None:
                 return None
             lowers.append(lower)
         if not lowers:
@@ -138,6 +140,28 @@ class Reading(Expressions):
         earliest = min(resolve(anchor) for anchor, _ in lowers)
         inclusive = any(incl for anchor, incl in lowers if resolve(anchor) == earliest)
         return ir.FixedTime(earliest), inclusive
+
+    def _latest_bound(self, aggregation: ir.Aggregation) -> tuple[ir.TimeAnchor, bool] | None:
+        """A lower bound the members' condition puts on the time of a table's latest row
+        in this table's HAVING (`time since last events < 30d`, `last orders > 2025-01-01`):
+        the latest row passes exactly when some row after the bound exists, so the rows
+        before it need not be read (a key without such rows fails the HAVING anyway)."""
+        if aggregation.func != "max" or aggregation.value != aggregation.source.time:
+            return None
+        for part in self.having.get(aggregation.source, []):
+            if not isinstance(part, ir.Compare):
+                continue
+            left, right, op = ir.unwrap(part.left), ir.unwrap(part.right), str(part.op)
+            if isinstance(left, ir.TimePoint):  # `30d ago < last events`
+                left, right, op = right, left, _MIRRORED.get(op, op)
+            if (
+                op in (">", ">=")
+                and isinstance(left, ir.AggregateRef)
+                and left.aggregation == aggregation
+                and isinstance(right, ir.TimePoint)
+            ):
+                return right.anchor, op == ">="
+        return None
 
     def _windows_cover(
         self,
@@ -189,6 +213,9 @@ class Reading(Expressions):
             ):
                 return part.bounds.lower, part.bounds.lower_inclusive
         return None
+
+
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _earliest_moving(lowers: list[tuple[ir.TimeAnchor, bool]]) -> tuple[ir.TimeAnchor, bool] | None:

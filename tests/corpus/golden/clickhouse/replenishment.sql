@@ -7,6 +7,7 @@ WITH "t1_order_items" AS (
     ON "order_items"."order_id" = "orders"."id"
   WHERE
     "orders"."ordered_at" <= toDateTime64('2025-07-01 00:00:00', 6, 'UTC')
+    AND "orders"."ordered_at" >= toDateTime64('2025-05-02 00:00:00', 6, 'UTC')
     AND "order_items"."product" = 'Dog food 10kg'
   GROUP BY
     "orders"."customer_id"

@@ -7,6 +7,7 @@ WITH `t1_order_items` AS (
     ON `order_items`.`order_id` = `orders`.`id`
   WHERE
     `orders`.`ordered_at` <= CAST('2025-07-01 00:00:00' AS TIMESTAMP_NTZ)
+    AND `orders`.`ordered_at` >= CAST('2025-05-02 00:00:00' AS TIMESTAMP_NTZ)
     AND `order_items`.`product` = 'Dog food 10kg'
   GROUP BY
     `orders`.`customer_id`
