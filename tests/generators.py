@@ -5,6 +5,7 @@ generated segment conditions and as-of times that sit on awkward boundaries.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,6 +14,13 @@ from hypothesis import strategies as st
 
 from segdsl.timeline import add_months, period_start
 from tests.support.tables import TableSpec, table
+
+DIFFERENTIAL_EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "80"))
+"""Scenarios of random conditions per differential test (SEGDSL_DIFFERENTIAL_EXAMPLES)."""
+
+FIXED_EXAMPLES = max(DIFFERENTIAL_EXAMPLES // 8, 12)
+"""Scenarios per group of fixed conditions: generated data only, the conditions written
+out (12 data sets each by default, more in deeper runs)."""
 
 MODEL = """
 segdsl 1

@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from segdsl.compiler import Compiler
-from segdsl.demo import build_demo_database
 from segdsl.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,12 +28,15 @@ from benchmarks.hand_sql import (  # noqa: E402
     population_sql,
     same_population,
 )
+from tests.support.demo_copies import DemoCopies  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies
+) -> Iterator[duckdb.DuckDBPyConnection]:
     path = tmp_path_factory.mktemp("bench") / "demo.duckdb"
-    build_demo_database(path, scale=0.2)
+    demo_copies.copy(path, scale=0.2)
     connection = duckdb.connect(str(path), read_only=True)
     yield connection
     connection.close()

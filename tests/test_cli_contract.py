@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from segdsl.codes import CODES
-from segdsl.demo import build_demo_database
+from tests.support.demo_copies import DemoCopies
 from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,9 +68,9 @@ def json_document(result: subprocess.CompletedProcess[str], schema: str) -> dict
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> str:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     return f"duckdb:///{path}"
 
 

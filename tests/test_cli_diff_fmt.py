@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segdsl.cli.main import app
-from segdsl.demo import build_demo_database
+from tests.support.demo_copies import DemoCopies
 from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,9 +19,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     return path
 
 

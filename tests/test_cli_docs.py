@@ -10,8 +10,8 @@ The sandbox stands in for what the doc names:
 
 - the repository root is a folder holding a copy of ``examples/`` (the current folder);
 - ``/tmp/clidoc`` is a folder of the sandbox (rewritten in commands, and back in outputs),
-  holding a copy of the demo warehouse, built once per session (per xdist worker) at the
-  scale the doc uses (``seg demo``'s default);
+  holding a copy of the demo warehouse (tests/support/demo_copies.py: built once per session,
+  per xdist worker) at the scale the doc uses (``seg demo``'s default);
 - the Postgres database ``clidoc`` is a uniquely named database, created for the session
   with the demo at scale 0.1 and dropped afterwards; the BigQuery emulator's address is
   the one of an emulator started for the session (tests/engines/bqemu.py);
@@ -50,7 +50,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segdsl.demo import build_demo_database
 from segdsl.demo.postgres_copy import copy_to_postgres
 from tests.engines import bqemu
 from tests.support.availability import require_postgres, running_in_ci
@@ -66,6 +65,7 @@ from tests.support.console import (
     replace_block,
     shell_commands,
 )
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import DEFAULT_POSTGRES_DSN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,9 +169,9 @@ def resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(resources: Path) -> Path:
+def demo_warehouse(resources: Path, demo_copies: DemoCopies) -> Path:
     """The demo warehouse at `seg demo`'s default scale, built once per session."""
-    return build_demo_database(resources / "demo.duckdb").path
+    return demo_copies.copy(resources / "demo.duckdb").path
 
 
 @pytest.fixture(scope="session")
@@ -232,14 +232,14 @@ def broken_warehouse(resources: Path, demo_warehouse: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def clidoc_postgres(resources: Path) -> Iterator[str]:
+def clidoc_postgres(resources: Path, demo_copies: DemoCopies) -> Iterator[str]:
     """A fresh Postgres database with the demo at scale 0.1 (schema shop); its name."""
     require_postgres(DEFAULT_POSTGRES_DSN)
     name = f"clidoc_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(DEFAULT_POSTGRES_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        small = build_demo_database(resources / "demo-0.1.duckdb", scale=0.1).path
+        small = demo_copies.copy(resources / "demo-0.1.duckdb", scale=0.1).path
         copy_to_postgres(small, psycopg.conninfo.make_conninfo(DEFAULT_POSTGRES_DSN, dbname=name))
         yield name
     finally:
@@ -248,21 +248,14 @@ def clidoc_postgres(resources: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def clickhouse_demo(resources: Path) -> Path:
-    """A chdb folder with the demo at scale 0.1 (database shop), filled by `seg demo
-    --clickhouse` in its own process (chdb runs one folder per process)."""
+def clickhouse_demo(resources: Path, demo_copies: DemoCopies) -> Path:
+    """A chdb folder with the demo at scale 0.1 (database shop), copied in a process of
+    its own (chdb runs one folder per process), as `seg demo --clickhouse` copies it."""
     folder = resources / "clickhouse-demo"
+    small = demo_copies.copy(resources / "demo-ch.duckdb", scale=0.1).path
+    copy = "import sys; from segdsl.demo import copy_to_clickhouse as c; c(*sys.argv[1:])"
     done = subprocess.run(
-        [
-            "seg",
-            "demo",
-            "--path",
-            str(resources / "demo-ch.duckdb"),
-            "--scale",
-            "0.1",
-            "--clickhouse",
-            f"clickhouse:///{folder}",
-        ],
+        [sys.executable, "-c", copy, str(small), f"clickhouse:///{folder}"],
         env=_base_env(resources),
         capture_output=True,
         text=True,
@@ -297,7 +290,7 @@ def _json_value(value: object) -> object:
 
 
 @pytest.fixture(scope="session")
-def bigquery_demo(resources: Path) -> Iterator[str]:
+def bigquery_demo(resources: Path, demo_copies: DemoCopies) -> Iterator[str]:
     """The BigQuery emulator with the demo at scale 0.1 in dataset `shop`; its host:port.
 
     Like tests/engines: the emulator's virtualenv is made on first use unless
@@ -322,7 +315,7 @@ def bigquery_demo(resources: Path) -> Iterator[str]:
             client_options=ClientOptions(api_endpoint=emulator.endpoint),
         )
         client.create_dataset("shop")
-        small = build_demo_database(resources / "demo-bq.duckdb", scale=0.1).path
+        small = demo_copies.copy(resources / "demo-bq.duckdb", scale=0.1).path
         source = duckdb.connect(str(small), read_only=True)
         try:
             tables = source.execute(

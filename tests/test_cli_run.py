@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from segdsl.cli.main import app
-from segdsl.demo import build_demo_database
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -40,9 +40,9 @@ HAVING COUNT(*) >= 5 AND MAX(ordered_at) > {AS_OF} - INTERVAL 90 DAY
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     return path
 
 

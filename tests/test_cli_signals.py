@@ -12,17 +12,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segdsl.demo import build_demo_database
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def endless(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def endless(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
     """A demo warehouse whose `orders` is a view no query over it finishes: a cross
     join with a billion rows, filtered by a test the optimiser cannot push down."""
     path = tmp_path_factory.mktemp("endless") / "demo.duckdb"
-    build_demo_database(path, scale=0.01)
+    demo_copies.copy(path, scale=0.01)
     with duckdb.connect(str(path)) as con:
         con.execute("ALTER TABLE shop.orders RENAME TO orders_stored")
         con.execute(

@@ -19,7 +19,7 @@ import pytest
 
 from segdsl.cli import terminal
 from segdsl.cli.terminal import ColorMode, rich_layout, use_color
-from segdsl.demo import build_demo_database
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -83,9 +83,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> str:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     return f"duckdb:///{path}"
 
 

@@ -25,11 +25,11 @@ from typer.testing import CliRunner
 from segdsl.cli.main import app
 from segdsl.compiler import Compiler
 from segdsl.dbt import write_dbt
-from segdsl.demo import build_demo_database
 from segdsl.demo.warehouse import copy_to_postgres
 from segdsl.engines import connect
 from segdsl.project import Project, load_project
 from tests.support.availability import require_postgres, running_in_ci
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import DEFAULT_POSTGRES_DSN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +53,8 @@ def _dbt() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_database(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.02).path
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
+    return demo_copies.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.02).path
 
 
 @pytest.fixture(scope="module")

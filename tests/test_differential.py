@@ -5,7 +5,9 @@ semantics selects (tests/support/reference.py); and `X` and `not X` split the
 population exactly.
 
 The number of generated scenarios is SEGDSL_DIFFERENTIAL_EXAMPLES (default 80);
-each scenario checks three segments and their negations on all three engines.
+each scenario checks three segments and their negations on all three engines. Each
+group of fixed conditions runs on FIXED_EXAMPLES generated data sets (tests/generators.py:
+12 by default, more in deeper runs).
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from hypothesis import strategies as st
 
 from segdsl.compiler import Compiler
 from segdsl.project import Project
-from tests.generators import AS_OF_CHOICES, MODEL, Scenario, datasets, scenarios, shop_tables
+from tests.generators import (
+    AS_OF_CHOICES,
+    DIFFERENTIAL_EXAMPLES,
+    FIXED_EXAMPLES,
+    MODEL,
+    Scenario,
+    datasets,
+    scenarios,
+    shop_tables,
+)
 from tests.support.availability import require_postgres
 from tests.support.batch import members_by_segment
 from tests.support.reference import evaluate_members
@@ -38,7 +49,7 @@ from tests.support.runners import (
 )
 from tests.support.tables import TableSpec
 
-EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "80"))
+EXAMPLES = DIFFERENTIAL_EXAMPLES
 
 
 def project_text(scenario: Scenario, model: str = MODEL) -> str:
@@ -222,7 +233,7 @@ def scenarios_with(draw: st.DrawFn, conditions: tuple[str, ...]) -> Scenario:
     ],
 )
 @settings(
-    max_examples=max(EXAMPLES // 5, 20),
+    max_examples=FIXED_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -301,7 +312,7 @@ KEY_RELY_MODEL = MODEL.replace("  key id\n", "  key id rely\n")
 
 
 @settings(
-    max_examples=max(EXAMPLES // 5, 20),
+    max_examples=FIXED_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -326,7 +337,7 @@ RELY_RANKINGS = (
 
 
 @settings(
-    max_examples=max(EXAMPLES // 5, 20),
+    max_examples=FIXED_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -339,7 +350,7 @@ def test_rely_rankings_then_attributes_agree(data: st.DataObject) -> None:
 
 
 @settings(
-    max_examples=max(EXAMPLES // 5, 20),
+    max_examples=FIXED_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -21,12 +21,12 @@ from psycopg import sql
 
 from segdsl.compiler import Compiler
 from segdsl.demo.postgres_copy import copy_to_postgres
-from segdsl.demo.warehouse import build_demo_database
 from segdsl.diagnostics import CompileError
 from segdsl.project import Project, load_project
 from segdsl.source import SourceFile
 from tests.fuzz import SegmentFuzzer
 from tests.support.availability import require_postgres
+from tests.support.demo_copies import DemoCopies
 
 CASES = int(os.environ.get("SEGDSL_FUZZ_CASES", "300"))
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -60,8 +60,8 @@ def compiler_for(condition: str, schema: str = "shop") -> Compiler:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_database(tmp_path_factory.mktemp("fuzz") / "demo.duckdb", scale=0.02).path
+def warehouse(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
+    return demo_copies.copy(tmp_path_factory.mktemp("fuzz") / "demo.duckdb", scale=0.02).path
 
 
 @pytest.fixture(scope="module")

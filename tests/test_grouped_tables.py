@@ -8,7 +8,6 @@ customer and day / ISO week / month / session, each group timed by its period's 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,6 +24,7 @@ from segdsl.compiler import Compiler
 from segdsl.project import Project
 from segdsl.settings import Settings
 from segdsl.syntax.printer import format_text
+from tests.generators import FIXED_EXAMPLES
 from tests.support.availability import require_postgres
 from tests.support.batch import members_by_segment
 from tests.support.runners import (
@@ -38,7 +38,7 @@ from tests.support.runners import (
 )
 from tests.support.tables import ColumnSpec, TableSpec
 
-EXAMPLES = max(int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "80")) // 5, 20)
+EXAMPLES = FIXED_EXAMPLES  # generated purchases, a fixed project: as a fixed group
 ZONE = "America/New_York"
 CUSTOMERS = 5
 # as-of times away from daylight-saving changes (New York: 2024-03-10, 2024-11-03), one in

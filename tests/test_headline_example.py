@@ -16,10 +16,10 @@ import duckdb
 import pytest
 
 from segdsl.compiler import Compiler
-from segdsl.demo.warehouse import build_demo_database
 from segdsl.project import Project, load_project
 from segdsl.source import SourceFile
 from tests.support.availability import require_postgres
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import Runner, all_runners, close_all
 from tests.support.tables import TableSpec, table
 
@@ -30,10 +30,12 @@ WINDOW_START = AS_OF - dt.timedelta(days=30)
 
 
 @pytest.fixture(scope="module")
-def demo_tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[TableSpec, TableSpec]:
+def demo_tables(
+    tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies
+) -> tuple[TableSpec, TableSpec]:
     """The customers and events of a small demo build, as engine-neutral fixture tables."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     con = duckdb.connect(str(path), read_only=True)
     try:
         customers = con.execute("SELECT id, signed_up_at FROM shop.customers").fetchall()

@@ -27,10 +27,10 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner, Result
 
 from segdsl.cli.main import app
-from segdsl.demo import build_demo_database
 from segdsl.demo.warehouse import copy_to_postgres
 from segdsl.engines import connect
 from tests.support.availability import require_postgres
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import DEFAULT_POSTGRES_DSN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +58,8 @@ class Warehouse:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_database(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.03).path
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
+    return demo_copies.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.03).path
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from segdsl.settings import Settings
 from segdsl.sql.clock import MovingAsOf, pin
 from tests.corpus.fixture import TABLES
 from tests.support.availability import require_postgres
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import (
     DEFAULT_POSTGRES_DSN,
     Runner,
@@ -159,10 +160,8 @@ def test_the_clock_is_one_expression(runners: list[Runner]) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from segdsl.demo import build_demo_database
-
-    return build_demo_database(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.02).path
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
+    return demo_copies.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.02).path
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from segdsl.diagnostics import CompileError
 from segdsl.project import Project
 from segdsl.selection import select, select_one
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,12 +156,12 @@ def test_unknown_tag_is_a_usage_error_on_the_command_line() -> None:
     assert "did you mean `lifecycle`?" in result.stderr
 
 
-def test_overlap_takes_the_segments_a_selector_brings(tmp_path: Path) -> None:
+def test_overlap_takes_the_segments_a_selector_brings(
+    tmp_path: Path, demo_copies: DemoCopies
+) -> None:
     """`owner:crm` brings a split and a classifier too: overlap leaves them out, while a
     classifier named as such is still a usage error."""
-    from segdsl.demo import build_demo_database
-
-    build_demo_database(tmp_path / "demo.duckdb", scale=0.02)
+    demo_copies.copy(tmp_path / "demo.duckdb", scale=0.02)
     db = f"duckdb:///{tmp_path / 'demo.duckdb'}"
     by_owner = seg("overlap", "examples", "--db", db, "-s", "owner:crm", "-s", "loyal")
     assert by_owner.returncode == 0, by_owner.stderr

@@ -15,7 +15,6 @@ import pytest
 
 from segdsl import execute
 from segdsl.compiler import Compiler
-from segdsl.demo import build_demo_database
 from segdsl.engines import connect
 from segdsl.explain.report import funnel_sql
 from segdsl.project import load_project
@@ -26,15 +25,16 @@ from segdsl.site.highlight import highlight
 from segdsl.site.ordering import jaccard, related_order
 from segdsl.site.pages import page_name
 from tests.support import hostile
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 SEG = Path(sys.executable).parent / "seg"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> str:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.05)
+    demo_copies.copy(path, scale=0.05)
     return f"duckdb:///{path}"
 
 

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from segdsl.compiler import Compiler
-from segdsl.demo import build_demo_database
 from segdsl.explain.report import funnel_steps
 from segdsl.project import load_project
 from segdsl.settings import DIALECT_NAMES
@@ -31,6 +30,7 @@ from segdsl.site.pages import page_name
 from segdsl.source import Span
 from tests.support import hostile
 from tests.support.browser import PageErrors
+from tests.support.demo_copies import DemoCopies
 
 ROOT = Path(__file__).resolve().parents[1]
 SEG = Path(sys.executable).parent / "seg"
@@ -66,11 +66,11 @@ def _shots(work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+def site(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Site:
     """The examples on the demo warehouse at the scale docs/cli.md uses."""
     work = tmp_path_factory.mktemp("site")
     database = work / "demo.duckdb"
-    build_demo_database(database)
+    demo_copies.copy(database)
     out = _build(work, ROOT / "examples", "--db", f"duckdb:///{database}")
     return Site(out, Compiler(load_project(ROOT / "examples")), _shots(work))
 

@@ -24,6 +24,7 @@ from segdsl.project import load_project
 from segdsl.settings import Settings
 from segdsl.trend import labels_trend_sql, sizes_trend_sql, steps
 from tests.corpus.fixture import TABLES
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import Runner, all_runners, close_all, normalize_value
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -170,16 +171,16 @@ def test_trend_labels_equal_the_labels_at_each_step(runners: list[Runner], zone:
                 assert got[moment.wall] == expected, (runner.name, name, moment.wall)
 
 
-def test_cli_trend_json_export_rankings_and_refusal(tmp_path: Path) -> None:
+def test_cli_trend_json_export_rankings_and_refusal(
+    tmp_path: Path, demo_copies: DemoCopies
+) -> None:
     """`seg trend --format json` follows its schema and agrees with `seg run` at a step (a
     ranking, a table figure and a grouped table too); `--output` writes one row per step
     and definition (and label); a measure is refused."""
     from jsonschema import Draft202012Validator
 
-    from segdsl.demo import build_demo_database
-
     path = tmp_path / "demo.duckdb"
-    build_demo_database(path, scale=0.02)
+    demo_copies.copy(path, scale=0.02)
     url = f"duckdb:///{path}"
     base = [str(EXAMPLES), "--db", url, "-s", "loyal", "-s", "lifecycle"]
     span = ["--from", "2025-01-31", "--to", "2025-04-30", "--every", "1mo"]

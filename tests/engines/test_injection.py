@@ -29,6 +29,7 @@ from segdsl.project import Project
 from segdsl.settings import Settings
 from tests.engines.conftest import POSTGRES_DSN
 from tests.support.availability import require_postgres
+from tests.support.demo_copies import DemoCopies
 
 DROP = "a\\'; DROP TABLE public.victim; --"
 AS_OF = dt.datetime(2025, 1, 1)
@@ -195,11 +196,13 @@ def test_hostile_names_in_catalog_calls(pg: Engine, legacy_url: str, name: str) 
     assert victim_survives(legacy_url)
 
 
-def test_the_demo_copy_keeps_the_victim(legacy_url: str, tmp_path: Path) -> None:
-    from segdsl.demo import build_demo_database, copy_to_postgres
+def test_the_demo_copy_keeps_the_victim(
+    legacy_url: str, tmp_path: Path, demo_copies: DemoCopies
+) -> None:
+    from segdsl.demo import copy_to_postgres
 
     demo = tmp_path / "demo.duckdb"
-    summary = build_demo_database(demo, scale=0.01)
+    summary = demo_copies.copy(demo, scale=0.01)
     with psycopg.connect(legacy_url) as conn:
         dsn = conn.info.dsn
     assert copy_to_postgres(demo, dsn, "shop") == summary.row_counts

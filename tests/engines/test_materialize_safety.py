@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from segdsl.cli.main import app
 from segdsl.engines import Engine, EngineError, connect
 from tests.engines.conftest import POSTGRES_DSN
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import spark_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def setup(
         yield (lambda: connect(f"duckdb:///{path}")), "main", direct
         return
     if request.param == "spark":
-        yield spark_setup()
+        yield request.getfixturevalue("spark_shop")
         return
     schema = request.getfixturevalue("pg_schema")
 
@@ -61,8 +62,10 @@ def setup(
     yield (lambda: connect(POSTGRES_DSN)), schema, direct_pg
 
 
-def spark_setup() -> tuple[Callable[[], Engine], str, Callable[[str], list[tuple[object, ...]]]]:
-    """A fresh database on the shared local Spark session, with `customers`."""
+@pytest.fixture(scope="session")  # xdist may run other modules between its tests
+def spark_shop() -> tuple[Callable[[], Engine], str, Callable[[str], list[tuple[object, ...]]]]:
+    """A fresh database on the shared local Spark session, with `customers`: one for the
+    session (creating it costs seconds); each test writes tables of its own names."""
     session = spark_session()
     schema = f"spark_{uuid.uuid4().hex[:12]}"
 
@@ -167,11 +170,11 @@ def test_concurrent_materializes_of_one_name(setup: tuple) -> None:  # type: ign
 # ---------------------------------------------------------------- the CLI
 
 
-def test_the_cli_refuses_the_input_and_replaces_with_the_flag(tmp_path: Path) -> None:
-    from segdsl.demo import build_demo_database
-
+def test_the_cli_refuses_the_input_and_replaces_with_the_flag(
+    tmp_path: Path, demo_copies: DemoCopies
+) -> None:
     demo = tmp_path / "demo.duckdb"
-    build_demo_database(demo, scale=0.01)
+    demo_copies.copy(demo, scale=0.01)
     url = f"duckdb:///{demo}"
     runner = CliRunner()
     base = ["run", str(EXAMPLES), "--all", "--db", url]

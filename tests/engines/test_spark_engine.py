@@ -20,11 +20,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from segdsl.cli.main import app
-from segdsl.demo import build_demo_database
 from segdsl.engines import EngineError, connect
 from segdsl.engines.urls import SparkURL, URLError, parse_url
 from segdsl.schema import warehouse_kind
 from segdsl.settings import load_settings
+from tests.support.demo_copies import DemoCopies
 from tests.support.runners import spark_session
 
 pytestmark = pytest.mark.xdist_group("spark")  # one worker, one Spark session
@@ -89,10 +89,10 @@ def test_spark_tables_setting(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_copies: DemoCopies) -> Path:
     spark_session()  # the shared session, with the settings for small test data
     path = tmp_path_factory.mktemp("spark-demo") / "demo.duckdb"
-    build_demo_database(path, scale=0.02)
+    demo_copies.copy(path, scale=0.02)
     return path
 
 
