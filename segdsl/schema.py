@@ -25,7 +25,6 @@ from pathlib import Path
 
 from segdsl.diagnostics import Diagnostic, did_you_mean
 from segdsl.source import Span
-from segdsl.sql.dialects import DIALECTS, Dialect
 from segdsl.syntax import nodes
 from segdsl.types import COLUMN_TYPES, Kind
 
@@ -263,17 +262,15 @@ def warehouse_kind(type_name: str, dialect: str) -> str:
     wrapped = re.fullmatch(r"(?:nullable|lowcardinality)\((.*)\)", name)
     if wrapped:  # ClickHouse wraps the type of a column that may hold NULL
         return warehouse_kind(wrapped.group(1), dialect)
-    time = DIALECTS.get(dialect, _PORTABLE).time_kind(name)
+    from segdsl.sql.dialects import DIALECTS, Dialect  # sqlglot: not for `seg validate`
+
+    time = DIALECTS.get(dialect, Dialect()).time_kind(name)
     if time is not None:
         return time
     for family, pattern in _FAMILIES.items():
         if pattern.match(name):
             return family
     return "other"
-
-
-_PORTABLE = Dialect()
-"""The type names of a schema file recorded on an engine segdsl does not know."""
 
 
 def type_mismatch(declared: str, actual: str, dialect: str) -> str | None:
