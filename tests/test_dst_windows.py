@@ -200,6 +200,40 @@ def test_last_24h_is_24_real_hours_across_the_spring_change() -> None:
     assert lower_bound(as_of.astimezone(ZoneInfo("Europe/Berlin")), Window(24, "h")) == (moments[0])
 
 
+@pytest.mark.parametrize(
+    ("bound", "as_of", "event"),
+    [
+        # 30 days before 02:30 on 29 April is 02:30 on 30 March, a wall time Berlin skips;
+        # the event at 03:10 CEST is after it on the wall clock
+        ("30d ago", dt.datetime(2025, 4, 29, 2, 30), dt.datetime(2025, 3, 30, 1, 10, tzinfo=UTC)),
+        # 2 hours before 04:00 CET is 02:00 CET (01:00Z); the event at 02:30 CEST (00:30Z)
+        # is later on the wall clock, earlier as an instant
+        ("2h ago", dt.datetime(2025, 10, 26, 4, 0), dt.datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_bound_on_the_latest_time_across_a_change(
+    bound: str, as_of: dt.datetime, event: dt.datetime
+) -> None:
+    """`last events > 30d ago` compares the latest event's wall-clock time; with the
+    table's other aggregates unbounded too, every engine keeps the same member (the bound
+    is not pushed down to the rows as an instant, which a change puts elsewhere)."""
+    require_postgres()
+    text = f"{MODEL}\nsegment bounded = last events > {bound}\n"
+    text += f"segment unbounded = last events > {bound} and count events >= 0\n"
+    compiler = Compiler(Project.from_text(text, settings=Settings(time_zone="Europe/Berlin")))
+    signed = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    tables = shop_tables([(1, signed, "A", None, 1.0)], events=[(1, event, "view")])
+    moment = compiler.as_of(as_of.isoformat())
+    assert evaluate_members(compiler, compiler.definition("bounded").expr, tables, moment) == {1}
+    runners = all_runners(tables)
+    try:
+        for runner in runners:
+            found = members_by_segment(compiler, runner, ["bounded", "unbounded"], moment)
+            assert found == {"bounded": {1}, "unbounded": {1}}, runner.name
+    finally:
+        close_all(runners)
+
+
 @st.composite
 def dst_cases(draw: st.DrawFn) -> tuple[str, dt.datetime, list[Window], list[dt.datetime]]:
     zone, change = CHANGES[draw(st.sampled_from(sorted(CHANGES)))]

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ from tests.support.availability import require_postgres
 from tests.support.reference import evaluate_members, evaluate_values, population_keys
 from tests.support.runner_engine import RunnerEngine
 from tests.support.runners import (
+    DEFAULT_POSTGRES_DSN,
     DuckDBRunner,
     PostgresRunner,
     Runner,
@@ -272,3 +274,36 @@ def _renamed_tables(text: str) -> str:
 
 def _normalized(row: Sequence[object]) -> tuple[object, ...]:
     return tuple(normalize_value(value) for value in row)
+
+
+def test_a_renamed_cte_takes_no_declared_tables_alias() -> None:
+    """`table events from steps` renames the spine `steps`; a declared table `steps_2`
+    keeps that alias, so the spine takes another name (Postgres refuses a name twice in
+    one FROM)."""
+    text = (
+        "segdsl 1\nentity customer from customers {\n  key id\n}\n"
+        "table events from steps {\n  link customer_id to customer\n  time t: timestamp\n}\n"
+        "table steps_2 from orders {\n  link customer_id to customer\n  time t: timestamp\n}\n"
+        "segment a = count events during last 30d > 0\n"
+        "segment b = count steps_2 during last 30d > 0\n"
+    )
+    compiler = Compiler(Project.from_text(text))
+    at = steps(compiler, "2025-01-31", "2025-03-31", "1mo")
+    require_postgres()
+    con = psycopg.connect(DEFAULT_POSTGRES_DSN, autocommit=True)
+    schema = f"names_{os.getpid()}"
+    try:
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(f"SET search_path TO {schema}")
+        con.execute("CREATE TABLE customers (id int)")
+        con.execute("INSERT INTO customers VALUES (1), (2)")
+        con.execute("CREATE TABLE steps (customer_id int, t timestamp)")
+        con.execute("INSERT INTO steps VALUES (1, '2025-03-20')")
+        con.execute("CREATE TABLE orders (customer_id int, t timestamp)")
+        con.execute("INSERT INTO orders VALUES (2, '2025-03-20'), (2, '2025-03-21')")
+        sql = sizes_trend_sql(compiler, ["a", "b"], "postgres", at, distinct=False)
+        rows = con.execute(sql).fetchall()
+        assert [row[-2:] for row in rows] == [(0, 0), (0, 0), (1, 1)]
+    finally:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+        con.close()

@@ -189,4 +189,12 @@ def changes(
                 where = history_path(engine, history)
             query = changes_query(compiler, segment, interval, engine.dialect, where)
             sql = compiler.dialect(engine.dialect).render(query)
-            write_rows(engine, sql, materialize, False, replace, output, output_format)
+            write_rows(
+                engine,
+                sql,
+                materialize=materialize,
+                view=False,
+                replace=replace,
+                output=output,
+                output_format=output_format,
+            )

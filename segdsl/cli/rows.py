@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 def write_rows(
     engine: Engine,
     sql: str,
+    *,
     materialize: str | None,
     view: bool,
     replace: bool,

@@ -132,7 +132,15 @@ def run(
             note_as_of(engine, compiler, names, moment, pinned=pinned)
             with contextlib.ExitStack() as finally_:
                 finally_.callback(report_spent, engine)  # also after a partial export
-                write_rows(engine, sql, materialize, view, replace, output, output_format)
+                write_rows(
+                    engine,
+                    sql,
+                    materialize=materialize,
+                    view=view,
+                    replace=replace,
+                    output=output,
+                    output_format=output_format,
+                )
 
 
 def _print_sizes(sizes: object, moment: AsOf, engine: object, output_format: DataFormat) -> None:

@@ -298,6 +298,7 @@ class QueryBuilder(RunningTotals, Population, Sequences, Rankings, GroupedRows):
         later reference would otherwise read as the CTE, in the CTEs and in `select`."""
         names = {name for name, _ in self.ctes}
         taken = names | self.one_part_tables | set(self.renamed.values())
+        taken |= set(self.table_aliases.values())
         for name in names:
             if name.lower() in self.one_part_tables:
                 counter = 2

@@ -143,10 +143,15 @@ class Reading(Expressions):
 
     def _latest_bound(self, aggregation: ir.Aggregation) -> tuple[ir.TimeAnchor, bool] | None:
         """A lower bound the members' condition puts on the time of a table's latest row
-        in this table's HAVING (`time since last events < 30d`, `last orders > 2025-01-01`):
+        in this table's HAVING (`time since last events < 30d`, `last orders >= 60d ago`):
         the latest row passes exactly when some row after the bound exists, so the rows
-        before it need not be read (a key without such rows fails the HAVING anyway)."""
+        before it need not be read (a key without such rows fails the HAVING anyway).
+        Not for instants in a zone whose clocks change: the HAVING compares the latest
+        wall-clock time, a window compares instants, and they differ around the change."""
         if aggregation.func != "max" or aggregation.value != aggregation.source.time:
+            return None
+        time = aggregation.source.time
+        if time is None or (time.column.storage == "timestamptz" and self._clocks_change()):
             return None
         for part in self.having.get(aggregation.source, []):
             if not isinstance(part, ir.Compare):
