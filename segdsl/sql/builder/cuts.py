@@ -18,8 +18,6 @@ from segdsl.plan import Plan
 from segdsl.sql.builder.narrowing import _conjuncts
 from segdsl.sql.dialects import Dialect
 
-_FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
 
 @dataclasses.dataclass(frozen=True)
 class Cut:
@@ -69,12 +67,12 @@ def ranking_cuts(
 def _bucket_test(part: ir.Expr) -> tuple[ir.PopulationSpec, Cut] | None:
     """`ntile … op k` (or `k op ntile …`) as the buckets it keeps; None if not such a
     test, or it keeps buckets in the middle (`= 3` of 5)."""
-    if not isinstance(part, ir.Compare) or part.op not in _FLIPPED:
+    if not isinstance(part, ir.Compare) or part.op == "!=":
         return None
     left, right = ir.unwrap(part.left), ir.unwrap(part.right)
-    op: str = part.op
+    op: ir.CompareOp = part.op
     if isinstance(left, ir.Const):
-        left, right, op = right, left, _FLIPPED[op]
+        left, right, op = right, left, ir.FLIPPED[op]
     if not (
         isinstance(left, ir.PopulationRef)
         and left.spec.func == "ntile"

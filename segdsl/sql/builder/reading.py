@@ -156,9 +156,9 @@ class Reading(Expressions):
         for part in self.having.get(aggregation.source, []):
             if not isinstance(part, ir.Compare):
                 continue
-            left, right, op = ir.unwrap(part.left), ir.unwrap(part.right), str(part.op)
+            left, right, op = ir.unwrap(part.left), ir.unwrap(part.right), part.op
             if isinstance(left, ir.TimePoint):  # `30d ago < last events`
-                left, right, op = right, left, _MIRRORED.get(op, op)
+                left, right, op = right, left, ir.FLIPPED[op]
             if (
                 op in (">", ">=")
                 and isinstance(left, ir.AggregateRef)
@@ -218,9 +218,6 @@ class Reading(Expressions):
             ):
                 return part.bounds.lower, part.bounds.lower_inclusive
         return None
-
-
-_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _earliest_moving(lowers: list[tuple[ir.TimeAnchor, bool]]) -> tuple[ir.TimeAnchor, bool] | None:
