@@ -62,12 +62,20 @@ class Sequences(Reading):
             columns.append(exp.alias_(_col(STEP, STEPS), STEP, quoted=True, copy=False))
         return columns
 
-    def _step_reads(self, sequence: ir.SequenceSpec) -> list[tuple[str, _StepRead]]:
-        """The `first_step` and `then_step` reads of a sequence."""
+    def _step_reads(
+        self, sequence: ir.SequenceSpec
+    ) -> list[tuple[str, ir.EventSetSpec, ir.TimeAnchor | None, _StepRead]]:
+        """The `first_step` and `then_step` reads of a sequence: each one's rows, the time
+        they are later than (None: any) and what a shared CTE knows the read by."""
         elapsed = self.steps_in_utc(sequence)
         after = self._earliest_first(sequence, elapsed)
         return [
-            (name, (events.source, elapsed, self._step_condition(events, start) or TRUE))
+            (
+                name,
+                events,
+                start,
+                (events.source, elapsed, self._step_condition(events, start) or TRUE),
+            )
             for name, events, start in (
                 ("first_step", sequence.first, None),
                 ("then_step", sequence.then, after),
@@ -82,7 +90,7 @@ class Sequences(Reading):
             return []
         reads: dict[tuple[ir.RowSource, bool], list[exp.Expr]] = {}
         for _, sequence in self.plan.sequences:
-            for _, (source, elapsed, condition) in self._step_reads(sequence):
+            for _, _, _, (source, elapsed, condition) in self._step_reads(sequence):
                 reads.setdefault((source, elapsed), []).append(condition)
         ctes: list[tuple[str, exp.Select]] = []
         for (source, elapsed), conditions in reads.items():
@@ -107,22 +115,18 @@ class Sequences(Reading):
         """Members with a `first` row that is (not) followed by a `then` row in time."""
         # an hours/minutes/seconds limit is elapsed time: compare the rows' instants
         elapsed = self.steps_in_utc(sequence)
-        steps: dict[str, exp.Expr] = {}
-        for alias, read in self._step_reads(sequence):
+        steps: list[exp.Expr] = []
+        for alias, events, after, read in self._step_reads(sequence):
             if read in self.shared_steps:
                 cte, flag = self.shared_steps[read]
                 rows = exp.select(_col(KEY), _col("at")).from_(
                     exp.to_identifier(cte, quoted=True), copy=False
                 )
-                steps[alias] = rows.where(_col(flag), copy=False).subquery(alias, copy=False)
-        if "first_step" not in steps:
-            rows = self._event_rows(sequence.first, elapsed=elapsed)
-            steps["first_step"] = rows.subquery("first_step", copy=False)
-        if "then_step" not in steps:
-            after = self._earliest_first(sequence, elapsed)
-            rows = self._event_rows(sequence.then, elapsed=elapsed, after=after)
-            steps["then_step"] = rows.subquery("then_step", copy=False)
-        first, then = steps["first_step"], steps["then_step"]
+                rows = rows.where(_col(flag), copy=False)
+            else:
+                rows = self._event_rows(events, elapsed=elapsed, after=after)
+            steps.append(rows.subquery(alias, copy=False))
+        first, then = steps
         follows = self._follows(sequence)
         followed = exp.Exists(
             this=exp.select(_num(1)).from_(then, copy=False).where(_and(follows), copy=False)
